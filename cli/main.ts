@@ -1,0 +1,39 @@
+// The mirl command line. Each command lives in cli/commands; this file wires them and
+// turns every failure into one line on stderr and an exit code (stack only with --verbose).
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { trialRunCommand } from './commands/trial-run.js';
+import { linearEvalCommand } from './commands/linear-eval.js';
+import { sweepValidateCommand } from './commands/sweep-validate.js';
+import { describeFailure, EXIT } from './errors.js';
+
+const argv = hideBin(process.argv);
+const verbose = argv.includes('--verbose');
+
+const cli = yargs(argv)
+  .scriptName('mirl')
+  .usage('$0 <command> [options]\n\nSweeps of mutual-information representation-learning studies.')
+  .command('trial', 'Run single trials locally', (y) => y.command(trialRunCommand).demandCommand(1, 'name a trial command'))
+  .command('sweep', 'Validate and run sweeps', (y) => y.command(sweepValidateCommand).demandCommand(1, 'name a sweep command'))
+  .command(linearEvalCommand)
+  .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces on errors' })
+  .demandCommand(1, 'name a command (see --help)')
+  .strict()
+  .completion('completion', 'print a shell completion script')
+  .help()
+  .alias('h', 'help')
+  .wrap(Math.min(100, process.stdout.columns ?? 100))
+  .fail((msg, err) => {
+    if (err) throw err;
+    process.stderr.write(`mirl: ${msg}\n(see mirl --help)\n`);
+    process.exit(EXIT.usage);
+  });
+
+try {
+  await cli.parseAsync();
+} catch (err) {
+  const { message, code } = describeFailure(err);
+  process.stderr.write(`mirl: ${message}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  process.exitCode = code;
+}

@@ -1,0 +1,77 @@
+// Picks the TensorFlow.js backend a trial runs on. One model code path serves every
+// backend; only the choice (and its report) lives here.
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { BACKENDS } from './config.js';
+
+export type BackendRequest = (typeof BACKENDS)[number];
+export type BackendName = Exclude<BackendRequest, 'auto'>;
+
+const require = createRequire(import.meta.url);
+
+async function tryTensorflow(): Promise<boolean> {
+  try {
+    // Optional dependency: absent on machines where its native library could not be set up.
+    await import('@tensorflow/tfjs-node' as string);
+    return tf.findBackendFactory('tensorflow') != null;
+  } catch {
+    return false;
+  }
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(dir + path.sep);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const loaders: Record<BackendName, () => Promise<boolean>> = {
+  tensorflow: tryTensorflow,
+  wasm: tryWasm,
+  cpu: async () => true,
+};
+
+/** Fastest first: native TensorFlow, then WebAssembly (SIMD), then plain JS. */
+const AUTO_ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export class BackendUnavailableError extends Error {}
+
+/**
+ * Activates the requested backend and returns the one actually running. tfjs falls
+ * back silently when a backend fails to initialise, so the result is checked.
+ */
+export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendName> {
+  const candidates = request === 'auto' ? AUTO_ORDER : [request];
+  const failures: string[] = [];
+  for (const name of candidates) {
+    if (tf.getBackend() === name) return name;
+    if (!(await loaders[name]())) {
+      failures.push(`${name}: not installed`);
+      continue;
+    }
+    try {
+      if ((await tf.setBackend(name)) && tf.getBackend() === name) {
+        await tf.ready();
+        return name;
+      }
+      failures.push(`${name}: failed to initialise`);
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new BackendUnavailableError(`backend "${request}" is not available (${failures.join('; ')})`);
+}
+
+export function backendFromEnv(): BackendRequest {
+  const v = process.env.MIRL_BACKEND ?? 'auto';
+  if (!(BACKENDS as readonly string[]).includes(v)) {
+    throw new BackendUnavailableError(`MIRL_BACKEND="${v}" is not one of ${BACKENDS.join(', ')}`);
+  }
+  return v as BackendRequest;
+}

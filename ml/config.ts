@@ -1,0 +1,85 @@
+// The resolved settings of one trial. A sweep spec's `trial:` block and grid axes use
+// exactly these keys, so this schema is the single source of truth for names, defaults
+// and allowed values (the spec layer reuses it; the CLI prints its errors).
+import { z } from 'zod';
+
+export const ENCODERS = ['identity', 'mlp', 'mlp-shortcut', 'convnet', 'realnvp'] as const;
+export const CRITICS = ['inner', 'bilinear', 'separable', 'concat'] as const;
+export const ESTIMATORS = ['nce', 'nwj'] as const;
+export const OBJECTIVES = ['maximize', 'target'] as const;
+export const COUPLINGS = ['shift', 'affine'] as const;
+export const DATASETS = ['mnist', 'gaussian'] as const;
+export const VIEWS = ['top', 'bottom'] as const;
+export const PROCEDURES = ['infomax', 'adversarial'] as const;
+export const EVALUATIONS = ['i_est_test', 'linear_eval', 'jacobian'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const trialConfigSchema = z
+  .object({
+    procedure: z.enum(PROCEDURES).default('infomax'),
+    data: z.enum(DATASETS).default('mnist'),
+    /** Gaussian study only: whether one shared Z is drawn per batch (non-i.i.d.). */
+    negatives: z.enum(['iid', 'noniid']).default('iid'),
+    view1: z.enum(VIEWS).default('top'),
+    view2: z.enum(VIEWS).default('bottom'),
+    noise: z.number().nonnegative().max(10).default(0),
+    encoder: z.enum(ENCODERS).default('mlp'),
+    coupling: z.enum(COUPLINGS).default('shift'),
+    realnvp_layers: positiveInt.max(200).default(30),
+    realnvp_hidden: positiveInt.max(4096).default(512),
+    critic: z.enum(CRITICS).default('bilinear'),
+    /** Hidden widths of the concat critic's MLP (first layer split over x and y). */
+    critic_hidden: z.array(positiveInt.max(4096)).min(1).max(16).default([200]),
+    estimator: z.enum(ESTIMATORS).default('nce'),
+    objective: z.enum(OBJECTIVES).default('maximize'),
+    /** t in |I_EST - t|; required when objective is `target`. */
+    target: z.number().nullable().default(null),
+    learning_rate: z.number().positive().max(10).default(1e-4),
+    batch_size: positiveInt.min(2).max(8192).default(128),
+    steps: nonNegativeInt.max(10_000_000).default(21_000),
+    eval_interval: positiveInt.max(10_000_000).default(1_000),
+    log_interval: positiveInt.max(10_000_000).default(10),
+    evaluations: z.array(z.enum(EVALUATIONS)).default(['i_est_test', 'linear_eval']),
+    /** Train linear evaluation on this many training codes (null: all 60,000). */
+    linear_eval_train_size: positiveInt.nullable().default(null),
+    /** Evaluate on this many test codes (null: all 10,000). */
+    linear_eval_test_size: positiveInt.nullable().default(null),
+    linear_eval_max_iter: positiveInt.max(100_000).default(100),
+    /** scikit-learn's C: inverse L2 strength on the summed loss. */
+    linear_eval_c: z.number().positive().default(10),
+    jacobian_inputs: positiveInt.max(10_000).default(128),
+    /** Batches averaged for I_EST on the test split (Gaussian: fresh samples). */
+    i_est_test_batches: positiveInt.max(10_000).default(78),
+    adv_classifier_lr: z.number().positive().default(1e-3),
+    adv_encoder_lr: z.number().positive().default(1e-5),
+    adv_warmup_steps: nonNegativeInt.default(1_000),
+    adv_rounds: nonNegativeInt.default(4_000),
+    adv_classifier_steps: positiveInt.default(10),
+    adv_eval_every_rounds: positiveInt.default(400),
+    seed: nonNegativeInt.max(2 ** 31 - 1).default(0),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.objective === 'target' && c.target === null) {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: 'objective "target" needs a number in `target`' });
+    }
+    if (c.procedure === 'adversarial' && c.encoder !== 'realnvp') {
+      ctx.addIssue({ code: 'custom', path: ['encoder'], message: 'the adversarial procedure trains an invertible encoder: use encoder "realnvp"' });
+    }
+    if (c.data === 'gaussian' && c.encoder !== 'identity') {
+      ctx.addIssue({ code: 'custom', path: ['encoder'], message: 'the Gaussian study feeds raw 1-d samples to the critic: use encoder "identity"' });
+    }
+    if (c.data === 'gaussian' && c.evaluations.some((e) => e !== 'i_est_test')) {
+      ctx.addIssue({ code: 'custom', path: ['evaluations'], message: 'the Gaussian study has no labels or images: only "i_est_test" applies' });
+    }
+  });
+
+export type TrialConfig = z.output<typeof trialConfigSchema>;
+export type TrialConfigInput = z.input<typeof trialConfigSchema>;
+
+export function parseTrialConfig(input: unknown): TrialConfig {
+  return trialConfigSchema.parse(input);
+}

@@ -1,0 +1,113 @@
+// Encoders g1, g2 by the names a sweep spec uses. A new encoder is one builder here.
+import * as tf from '@tensorflow/tfjs';
+import type { TrialConfig } from './config.js';
+import { ENCODERS } from './config.js';
+import type { Rng } from './rng.js';
+import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense } from './params.js';
+import { conv2dSame } from './conv.js';
+import { RealNvp } from './realnvp.js';
+
+export interface Encoder {
+  readonly name: string;
+  readonly inDim: number;
+  readonly outDim: number;
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+  /** Present for invertible encoders. */
+  inverse?(z: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
+}
+
+type EncoderName = (typeof ENCODERS)[number];
+type Builder = (store: ParamStore, name: string, inDim: number, cfg: TrialConfig, rng: Rng) => Encoder;
+
+const noop = () => {};
+
+const identity: Builder = (_s, name, inDim) => ({
+  name,
+  inDim,
+  outDim: inDim,
+  apply: (x) => x,
+  inverse: (z) => z,
+  dispose: noop,
+});
+
+const mlp: Builder = (store, name, inDim) => {
+  const layers = mlpLayers(store, name, [inDim, 300, 300, 100]);
+  return { name, inDim, outDim: 100, apply: (x) => applyMlp(layers, x), dispose: noop };
+};
+
+/** Five residual layers x <- relu(Wx + b) + x (linear last); near identity at init. */
+const mlpShortcut: Builder = (store, name, inDim) => {
+  const layers = Array.from({ length: 5 }, (_, i) =>
+    denseLayer(store, `${name}/dense${i}`, inDim, inDim, { init: { truncatedNormal: 1e-4 } }),
+  );
+  return {
+    name,
+    inDim,
+    outDim: inDim,
+    apply: (x) => {
+      let h = x;
+      layers.forEach((l, i) => {
+        h = tf.add(applyDense(l, h, i < layers.length - 1), h);
+      });
+      return h;
+    },
+    dispose: noop,
+  };
+};
+
+/** Half an MNIST image (14 x 28) through two strided convolutions and layer norm. */
+const convnet: Builder = (store, name, inDim) => {
+  if (inDim !== 392) throw new Error(`convnet expects a 14x28 view (392 values), got ${inDim}`);
+  const k1 = store.create(`${name}/conv0/kernel`, [5, 5, 1, 64], 'glorot_uniform', { in: 25, out: 25 * 64 });
+  const b1 = store.create(`${name}/conv0/bias`, [64], 'zeros');
+  const k2 = store.create(`${name}/conv1/kernel`, [5, 5, 64, 128], 'glorot_uniform', { in: 25 * 64, out: 25 * 128 });
+  const b2 = store.create(`${name}/conv1/bias`, [128], 'zeros');
+  // Keras LayerNormalization over (h, w, c) keeps one gamma and beta per normalised element.
+  const gamma = store.create(`${name}/layernorm/gamma`, [4, 7, 128], 'ones');
+  const beta = store.create(`${name}/layernorm/beta`, [4, 7, 128], 'zeros');
+  const head = denseLayer(store, `${name}/dense`, 128, 100);
+  return {
+    name,
+    inDim,
+    outDim: 100,
+    apply: (x) => {
+      const img = x.reshape([x.shape[0], 14, 28, 1]) as tf.Tensor4D;
+      const h1 = tf.relu(tf.add(conv2dSame(img, k1 as tf.Tensor4D, 2), b1)) as tf.Tensor4D;
+      const h2 = tf.relu(tf.add(conv2dSame(h1, k2 as tf.Tensor4D, 2), b2)) as tf.Tensor4D;
+      const { mean, variance } = tf.moments(h2, [1, 2, 3], true);
+      const normed = tf.add(tf.mul(tf.div(tf.sub(h2, mean), tf.sqrt(tf.add(variance, 1e-3))), gamma), beta);
+      const pooled = tf.mean(normed, [1, 2]) as tf.Tensor2D;
+      return applyDense(head, pooled);
+    },
+    dispose: noop,
+  };
+};
+
+const realnvp: Builder = (store, name, inDim, cfg, rng) => {
+  const flow = new RealNvp(store, name, inDim, cfg.coupling, cfg.realnvp_layers, cfg.realnvp_hidden, rng);
+  return {
+    name,
+    inDim,
+    outDim: inDim,
+    apply: (x) => flow.forward(x),
+    inverse: (z) => flow.inverse(z),
+    dispose: () => flow.dispose(),
+  };
+};
+
+const REGISTRY: Record<EncoderName, Builder> = {
+  identity,
+  mlp,
+  'mlp-shortcut': mlpShortcut,
+  convnet,
+  realnvp,
+};
+
+export class UnknownNameError extends Error {}
+
+export function buildEncoder(kind: string, store: ParamStore, name: string, inDim: number, cfg: TrialConfig, rng: Rng): Encoder {
+  const builder = REGISTRY[kind as EncoderName];
+  if (!builder) throw new UnknownNameError(`unknown encoder "${kind}"; valid encoders: ${Object.keys(REGISTRY).join(', ')}`);
+  return builder(store, name, inDim, cfg, rng);
+}

@@ -1,0 +1,87 @@
+// Lower bounds on mutual information computed from a K x K score matrix whose diagonal
+// holds the positive pairs, exactly as in the study's notebook.
+import * as tf from '@tensorflow/tfjs';
+import { ESTIMATORS } from './config.js';
+import { UnknownNameError } from './encoders.js';
+
+export type EstimatorName = (typeof ESTIMATORS)[number];
+export type Estimator = (scores: tf.Tensor2D) => tf.Scalar;
+
+/**
+ * Constant K x K matrices cached per backend and K: building them every step would
+ * allocate for nothing.
+ */
+const constants = new Map<string, tf.Tensor2D>();
+
+function cachedSquare(kind: 'eye' | 'offdiag', k: number, value: (i: number, j: number) => number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${kind}:${k}`;
+  let t = constants.get(key);
+  if (!t) {
+    const v = new Float32Array(k * k);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v[i * k + j] = value(i, j);
+    t = tf.keep(tf.tensor2d(v, [k, k]));
+    constants.set(key, t);
+  }
+  return t;
+}
+
+function eye(k: number): tf.Tensor2D {
+  return cachedSquare('eye', k, (i, j) => (i === j ? 1 : 0));
+}
+
+/** 0 off the diagonal, -inf on it: added to scores, it drops the positives from a logsumexp. */
+function offDiagonalMask(k: number): tf.Tensor2D {
+  return cachedSquare('offdiag', k, (i, j) => (i === j ? -Infinity : 0));
+}
+
+export function diagonal(scores: tf.Tensor2D): tf.Tensor1D {
+  return tf.sum(tf.mul(scores, eye(scores.shape[0])), 1);
+}
+
+/** I_NCE = log K + mean_i (S_ii - logsumexp_j S_ij). */
+export function infoNce(scores: tf.Tensor2D): tf.Scalar {
+  const k = scores.shape[0];
+  return tf.add(Math.log(k), tf.mean(tf.sub(diagonal(scores), tf.logSumExp(scores, 1))));
+}
+
+/** log mean exp over the off-diagonal entries (the product-of-marginals samples). */
+export function logMeanExpOffDiagonal(scores: tf.Tensor2D): tf.Scalar {
+  const k = scores.shape[0];
+  const masked = tf.add(scores, offDiagonalMask(k));
+  return tf.sub(tf.logSumExp(masked.reshape([k * k])), Math.log(k * (k - 1)));
+}
+
+/** I_NWJ as TUBA with baseline 1: 1 + mean(S_ii - 1) - exp(logmeanexp_offdiag(S - 1)). */
+export function nwj(scores: tf.Tensor2D): tf.Scalar {
+  const shifted = tf.sub(scores, 1) as tf.Tensor2D;
+  const joint = tf.mean(diagonal(shifted));
+  const marginal = tf.exp(logMeanExpOffDiagonal(shifted));
+  return tf.sub(tf.add(1, joint), marginal);
+}
+
+/**
+ * The multi-class K-pair loss of deep metric learning (Sohn, 2016):
+ * mean_i log(1 + sum_{j != i} exp(S_ij - S_ii)). Written independently of infoNce so
+ * the identity log K - I_NCE = K-pair loss can be checked rather than assumed.
+ */
+export function kPairLoss(scores: tf.Tensor2D): tf.Scalar {
+  const k = scores.shape[0];
+  const rel = tf.sub(scores, diagonal(scores).reshape([k, 1]));
+  const offDiag = tf.sum(tf.mul(tf.exp(rel), tf.sub(1, eye(k))), 1);
+  return tf.mean(tf.log1p(offDiag)) as tf.Scalar;
+}
+
+const REGISTRY: Record<EstimatorName, Estimator> = { nce: infoNce, nwj };
+
+export function getEstimator(name: string): Estimator {
+  const e = REGISTRY[name as EstimatorName];
+  if (!e) throw new UnknownNameError(`unknown estimator "${name}"; valid estimators: ${Object.keys(REGISTRY).join(', ')}`);
+  return e;
+}
+
+/** The training loss: -I_EST to maximise, or |I_EST - t| to hit a target value. */
+export function objectiveLoss(estimate: tf.Scalar, objective: 'maximize' | 'target', target: number | null): tf.Scalar {
+  if (objective === 'maximize') return tf.neg(estimate);
+  if (target === null) throw new Error('objective "target" needs a target value');
+  return tf.abs(tf.sub(estimate, target)) as tf.Scalar;
+}

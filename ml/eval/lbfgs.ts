@@ -1,0 +1,101 @@
+// Limited-memory BFGS for smooth convex problems (the linear evaluation's logistic
+// regression). Full-batch and deterministic, so linear evaluation gives the same number
+// for the same codes, unlike stochastic solvers.
+
+export type ValueAndGrad = (theta: Float64Array) => { value: number; grad: Float64Array };
+
+export interface LbfgsOptions {
+  maxIter: number;
+  memory?: number;
+  /** Stop when the largest gradient entry falls below this. */
+  gradTol?: number;
+  /** Stop when the relative decrease of the objective falls below this. */
+  relTol?: number;
+}
+
+export interface LbfgsResult {
+  theta: Float64Array;
+  value: number;
+  iterations: number;
+  converged: boolean;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions): LbfgsResult {
+  const m = opts.memory ?? 10;
+  const gradTol = opts.gradTol ?? 1e-6;
+  const relTol = opts.relTol ?? 1e-9;
+  const n = theta0.length;
+  let theta = Float64Array.from(theta0);
+  let { value, grad } = f(theta);
+  const sHist: Float64Array[] = [];
+  const yHist: Float64Array[] = [];
+  const rhoHist: number[] = [];
+  let iter = 0;
+  for (; iter < opts.maxIter; iter++) {
+    if (maxAbs(grad) < gradTol) return { theta, value, iterations: iter, converged: true };
+    // Two-loop recursion: d = -H grad.
+    const q = Float64Array.from(grad);
+    const alpha: number[] = new Array(sHist.length);
+    for (let i = sHist.length - 1; i >= 0; i--) {
+      alpha[i] = rhoHist[i] * dot(sHist[i], q);
+      for (let j = 0; j < n; j++) q[j] -= alpha[i] * yHist[i][j];
+    }
+    const last = sHist.length - 1;
+    const gamma = last >= 0 ? dot(sHist[last], yHist[last]) / dot(yHist[last], yHist[last]) : 1 / Math.max(1, Math.sqrt(dot(grad, grad)));
+    for (let j = 0; j < n; j++) q[j] *= gamma;
+    for (let i = 0; i < sHist.length; i++) {
+      const beta = rhoHist[i] * dot(yHist[i], q);
+      for (let j = 0; j < n; j++) q[j] += sHist[i][j] * (alpha[i] - beta);
+    }
+    const dir = q.map((v) => -v);
+    let slope = dot(grad, dir);
+    if (slope >= 0) {
+      // Not a descent direction (curvature noise): restart from steepest descent.
+      sHist.length = yHist.length = rhoHist.length = 0;
+      for (let j = 0; j < n; j++) dir[j] = -grad[j];
+      slope = -dot(grad, grad);
+    }
+    // Backtracking line search with the Armijo condition.
+    let step = 1;
+    let next = f(theta.map((t, j) => t + step * dir[j]));
+    let tries = 0;
+    while (!(next.value <= value + 1e-4 * step * slope) && tries < 30) {
+      step *= 0.5;
+      next = f(theta.map((t, j) => t + step * dir[j]));
+      tries++;
+    }
+    if (tries === 30) return { theta, value, iterations: iter, converged: false };
+    const newTheta = theta.map((t, j) => t + step * dir[j]);
+    const s = newTheta.map((t, j) => t - theta[j]);
+    const y = next.grad.map((g, j) => g - grad[j]);
+    const sy = dot(s, y);
+    if (sy > 1e-12) {
+      sHist.push(s);
+      yHist.push(y);
+      rhoHist.push(1 / sy);
+      if (sHist.length > m) {
+        sHist.shift();
+        yHist.shift();
+        rhoHist.shift();
+      }
+    }
+    const decrease = (value - next.value) / Math.max(Math.abs(value), 1e-12);
+    theta = newTheta;
+    value = next.value;
+    grad = next.grad;
+    if (decrease < relTol) return { theta, value, iterations: iter + 1, converged: true };
+  }
+  return { theta, value, iterations: iter, converged: false };
+}

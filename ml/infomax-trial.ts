@@ -1,0 +1,137 @@
+// The study's main procedure: two encoders and a critic trained to maximise (or hit a
+// target value of) an MI lower bound between two views.
+import * as tf from '@tensorflow/tfjs';
+import type { TrialConfig } from './config.js';
+import { TrialState, encodeAll, type ScalarRecord } from './trial-state.js';
+import { buildEncoder, UnknownNameError, type Encoder } from './encoders.js';
+import { buildCritic, ShapeError, type Critic } from './critics.js';
+import { getEstimator, objectiveLoss, type Estimator } from './estimators.js';
+import { MnistPairSource, GaussianPairSource, type PairSource } from './data/pairs.js';
+import { mnistEvalData, type MnistEvalData } from './eval-data.js';
+import { linearEvaluation } from './eval/linear.js';
+import { jacobians, singularValues, logConditionNumber, conditionPercentiles } from './eval/jacobian.js';
+import { TrialConfigError } from './errors.js';
+
+export class InfomaxTrial extends TrialState {
+  protected readonly source: PairSource;
+  readonly g1: Encoder;
+  readonly g2: Encoder;
+  readonly critic: Critic;
+  private readonly estimator: Estimator;
+  private readonly vars: tf.Variable[];
+  private evalData: MnistEvalData | null = null;
+
+  constructor(cfg: TrialConfig) {
+    super(cfg);
+    try {
+      this.estimator = getEstimator(cfg.estimator);
+      this.source =
+        cfg.data === 'gaussian'
+          ? new GaussianPairSource(cfg.negatives === 'noniid', cfg.seed)
+          : MnistPairSource.train(cfg.view1, cfg.view2, cfg.noise, cfg.seed);
+      this.g1 = buildEncoder(cfg.encoder, this.store, 'g1', this.source.dimX, cfg, this.rng);
+      this.g2 = buildEncoder(cfg.encoder, this.store, 'g2', this.source.dimY, cfg, this.rng);
+      this.critic = buildCritic(cfg.critic, this.store, this.g1.outDim, this.g2.outDim, cfg);
+    } catch (e) {
+      this.dispose();
+      if (e instanceof UnknownNameError || e instanceof ShapeError) throw new TrialConfigError((e as Error).message);
+      throw e;
+    }
+    this.vars = this.store.list();
+    if (this.vars.length > 0) this.optimizers.main = this.adam(cfg.learning_rate);
+  }
+
+  get totalSteps(): number {
+    return this.cfg.steps;
+  }
+
+  private estimate(x: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar {
+    return this.estimator(this.critic.scores(this.g1.apply(x), this.g2.apply(y)));
+  }
+
+  advance(): ScalarRecord {
+    const k = this.cfg.batch_size;
+    const batch = this.source.next(k);
+    let est!: tf.Scalar;
+    const lossOf = () => {
+      const x = tf.tensor2d(batch.x, [k, this.source.dimX]);
+      const y = tf.tensor2d(batch.y, [k, this.source.dimY]);
+      est = tf.keep(this.estimate(x, y));
+      return objectiveLoss(est, this.cfg.objective, this.cfg.target);
+    };
+    const opt = this.optimizers.main;
+    const loss = opt ? opt.minimize(lossOf, true, this.vars)! : tf.tidy(lossOf);
+    return { loss, i_est_train: est };
+  }
+
+  evalDue(step: number): boolean {
+    return step % this.cfg.eval_interval === 0 || step === this.cfg.steps;
+  }
+
+  private mnistEval(): MnistEvalData {
+    this.evalData ??= mnistEvalData(this.cfg);
+    return this.evalData;
+  }
+
+  /** Mean I_EST over test batches in a fixed order (Gaussian: a fixed set of fresh samples). */
+  private iEstTest(): number {
+    const k = this.cfg.batch_size;
+    let sum = 0;
+    let count = 0;
+    if (this.cfg.data === 'gaussian') {
+      const src = new GaussianPairSource(this.cfg.negatives === 'noniid', this.cfg.seed, 21);
+      for (let b = 0; b < this.cfg.i_est_test_batches; b++) {
+        const batch = src.next(k);
+        sum += tf.tidy(() => this.estimate(tf.tensor2d(batch.x, [k, 1]), tf.tensor2d(batch.y, [k, 1])).dataSync()[0]);
+        count++;
+      }
+      return sum / count;
+    }
+    const e = this.mnistEval();
+    const d = e.dim;
+    const batches = Math.min(this.cfg.i_est_test_batches, Math.floor(e.testN / k));
+    if (batches < 1) throw new TrialConfigError(`batch_size ${k} is larger than the ${e.testN} test examples`);
+    for (let b = 0; b < batches; b++) {
+      sum += tf.tidy(() => {
+        const x = tf.tensor2d(e.testX.subarray(b * k * d, (b + 1) * k * d), [k, d]);
+        const y = tf.tensor2d(e.testY.subarray(b * k * d, (b + 1) * k * d), [k, d]);
+        return this.estimate(x, y).dataSync()[0];
+      });
+      count++;
+    }
+    return sum / count;
+  }
+
+  async evaluate(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const evals = new Set(this.cfg.evaluations);
+    if (evals.has('i_est_test')) out.i_est_test = this.iEstTest();
+    if (evals.has('linear_eval')) {
+      const e = this.mnistEval();
+      const g = (x: tf.Tensor2D) => this.g1.apply(x);
+      const train = encodeAll(g, e.trainX, e.trainN, e.dim);
+      const test = encodeAll(g, e.testX, e.testN, e.dim);
+      const r = linearEvaluation(
+        { values: train.codes, labels: e.trainLabels, n: e.trainN, dim: train.dim },
+        { values: test.codes, labels: e.testLabels, n: e.testN, dim: test.dim },
+        { c: this.cfg.linear_eval_c, maxIter: this.cfg.linear_eval_max_iter },
+      );
+      out.linear_eval_accuracy = r.accuracy;
+      out.linear_eval_train_accuracy = r.trainAccuracy;
+    }
+    if (evals.has('jacobian')) {
+      const e = this.mnistEval();
+      const n = Math.min(this.cfg.jacobian_inputs, e.testN);
+      const js = jacobians((x) => this.g1.apply(x), e.testX, n, e.dim, this.g1.outDim);
+      const logConds = js.map((j) => logConditionNumber(singularValues(j, this.g1.outDim, e.dim)));
+      Object.assign(out, conditionPercentiles(logConds));
+    }
+    return out;
+  }
+
+  override dispose(): void {
+    this.g1?.dispose();
+    this.g2?.dispose();
+    super.dispose();
+  }
+}

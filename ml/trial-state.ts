@@ -1,0 +1,101 @@
+// What every kind of trial shares: parameters, optimizers, a data source, a step
+// counter, and turning all of it into checkpoint bytes and back.
+import * as tf from '@tensorflow/tfjs';
+import type { TrialConfig } from './config.js';
+import { ParamStore } from './params.js';
+import type { PairSource } from './data/pairs.js';
+import { Rng } from './rng.js';
+import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
+
+export type ScalarRecord = Record<string, tf.Scalar>;
+
+export abstract class TrialState {
+  step = 0;
+  readonly rng: Rng;
+  readonly store: ParamStore;
+  protected optimizers: Record<string, tf.Optimizer> = {};
+  protected abstract readonly source: PairSource;
+
+  constructor(readonly cfg: TrialConfig) {
+    this.rng = new Rng(cfg.seed, 0);
+    this.store = new ParamStore(this.rng);
+  }
+
+  abstract get totalSteps(): number;
+  /** One optimisation step; returns scalars to record, kept alive for the caller. */
+  abstract advance(): ScalarRecord;
+  abstract evalDue(step: number): boolean;
+  abstract evaluate(): Promise<Record<string, number>>;
+
+  /** Adam with Keras' epsilon, the same on every backend (tfjs defaults to the backend's). */
+  protected adam(learningRate: number): tf.Optimizer {
+    return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
+  }
+
+  async checkpoint(): Promise<Buffer> {
+    const arrays: NamedArray[] = [];
+    for (const name of this.store.names()) {
+      const v = this.store.get(name);
+      arrays.push({ name: `param:${name}`, shape: v.shape, values: (await v.data()) as Float32Array });
+    }
+    for (const [key, opt] of Object.entries(this.optimizers)) {
+      const weights = await opt.getWeights();
+      for (const [i, w] of weights.entries()) {
+        // Adam matches moments to variables by position, so keep the order explicit.
+        arrays.push({ name: `opt:${key}:${i}:${w.name}`, shape: w.tensor.shape, values: Float32Array.from(await w.tensor.data()) });
+      }
+    }
+    return encodeCheckpoint({ step: this.step, arrays, state: { source: this.source.state() } });
+  }
+
+  async restore(bytes: Uint8Array): Promise<void> {
+    const c = decodeCheckpoint(bytes);
+    const params = new Map(c.arrays.filter((a) => a.name.startsWith('param:')).map((a) => [a.name.slice(6), a]));
+    const expected = this.store.names();
+    if (params.size !== expected.length || expected.some((n) => !params.has(n))) {
+      throw new CheckpointCorruptError(`checkpoint does not match this model (parameters ${[...params.keys()].slice(0, 3).join(', ')}...)`);
+    }
+    for (const name of expected) {
+      const v = this.store.get(name);
+      const a = params.get(name)!;
+      if (a.shape.join('x') !== v.shape.join('x')) {
+        throw new CheckpointCorruptError(`checkpoint shape ${a.shape} for ${name}, model has ${v.shape}`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(a.values, a.shape)));
+    }
+    for (const [key, opt] of Object.entries(this.optimizers)) {
+      const mine = c.arrays
+        .filter((a) => a.name.startsWith(`opt:${key}:`))
+        .map((a) => {
+          const [, , index, ...rest] = a.name.split(':');
+          return { index: Number(index), name: rest.join(':'), a };
+        })
+        .sort((x, y) => x.index - y.index);
+      const tensors = mine.map(({ name, a }) => ({ name, tensor: tf.tensor(a.values, a.shape) }));
+      await opt.setWeights(tensors);
+      tf.dispose(tensors.map((t) => t.tensor));
+    }
+    this.source.restore(c.state.source);
+    this.step = c.step;
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    for (const opt of Object.values(this.optimizers)) opt.dispose();
+  }
+}
+
+/** Encodes rows in large batches so evaluation is not dominated by per-call overhead. */
+export function encodeAll(g: (x: tf.Tensor2D) => tf.Tensor2D, values: Float32Array, n: number, dim: number, batch = 2000): { codes: Float32Array; dim: number } {
+  let out: Float32Array | null = null;
+  let outDim = 0;
+  for (let start = 0; start < n; start += batch) {
+    const rows = Math.min(batch, n - start);
+    const z = tf.tidy(() => g(tf.tensor2d(values.subarray(start * dim, (start + rows) * dim), [rows, dim])));
+    outDim = z.shape[1];
+    out ??= new Float32Array(n * outDim);
+    out.set(z.dataSync() as Float32Array, start * outDim);
+    z.dispose();
+  }
+  return { codes: out ?? new Float32Array(0), dim: outDim };
+}

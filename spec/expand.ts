@@ -1,0 +1,117 @@
+// Spec -> trials. Pure and deterministic (no clock, no randomness, no node: modules), so
+// the sweep workflow and `mirl sweep validate` expand a spec into exactly the same list.
+import type { TrialConfig } from '../ml/config.js';
+import { shortJson, SpecError } from './errors.js';
+import { axesOf, configIssues, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
+import type { Spec } from './schema.js';
+import { makeTrialId } from './trial-id.js';
+
+export interface Trial {
+  /** Position in the expansion, 0-based. */
+  index: number;
+  trialId: string;
+  sweepId: string;
+  /** The settings that vary across the sweep (grid axes, zip settings, then seed). */
+  axes: AxisValues;
+  /** Every setting, defaults filled in. */
+  config: TrialConfig;
+  /** e.g. `mlp|bilinear|nce|seed=3`. */
+  runName: string;
+}
+
+export interface ExpandOptions {
+  /** The launch's sweep id (see makeSweepId); it is part of every trial id. */
+  sweepId: string;
+  profile?: string | null;
+  /** Named in errors; defaults to `spec <name>`. */
+  file?: string;
+}
+
+/** Enum values read on their own (`bilinear`); anything else needs its name (`target=2`). */
+export function runNameOf(axes: AxisValues): string {
+  return Object.entries(axes)
+    .map(([key, value]) => (typeof value === 'string' && key !== 'seed' ? value : `${key}=${compact(value)}`))
+    .join('|');
+}
+
+function compact(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+// Trials outlive the spec object they came from (workflow state, MLflow params); lists
+// in the spec must not be shared with them.
+function copy<T>(value: T): T {
+  return Array.isArray(value) ? (value.map(copy) as T) : value;
+}
+
+function fileOf(spec: Spec, options: ExpandOptions): string {
+  return options.file ?? `spec ${spec.name}`;
+}
+
+function buildTrial(plan: Plan, index: number, sweepId: string, file: string): Trial {
+  const picks = rowIndices(plan, index);
+  const resolved = resolveConfig(plan, picks);
+  if (!resolved.ok) throw new SpecError(configIssues(plan, picks, resolved.input, resolved.issues, file));
+  const axes = Object.fromEntries(Object.entries(axesOf(plan, picks)).map(([k, v]) => [k, copy(v)]));
+  return {
+    index,
+    trialId: makeTrialId(sweepId, resolved.config),
+    sweepId,
+    axes,
+    config: resolved.config,
+    runName: runNameOf(axes),
+  };
+}
+
+function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; file: string } {
+  if (typeof options.sweepId !== 'string' || options.sweepId.length === 0) {
+    throw new TypeError(`expandSpec: a sweep id is required, got ${shortJson(options.sweepId)}`);
+  }
+  const file = fileOf(spec, options);
+  const plan = planSpec(spec, options.profile ?? null, file);
+  const limit = trialLimitIssue(plan, file);
+  if (limit) throw new SpecError([limit]);
+  return { plan, file };
+}
+
+/** Number of trials the spec (with the profile, if any) expands to. */
+export function countTrials(spec: Spec, profile?: string | null): number {
+  return planSpec(spec, profile ?? null).trialCount;
+}
+
+/**
+ * Every trial of the sweep in a fixed order: grid axes as written (first axis slowest),
+ * then zip groups, then seeds fastest. Throws SpecError for a spec that did not pass
+ * parseSpec's checks.
+ */
+export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
+  const { plan, file } = checkedPlan(spec, options);
+  const trials = Array.from({ length: plan.trialCount }, (_, i) => buildTrial(plan, i, options.sweepId, file));
+  const seen = new Map<string, number>();
+  for (const trial of trials) {
+    const earlier = seen.get(trial.trialId);
+    if (earlier !== undefined) {
+      const a = rowIndices(plan, earlier);
+      const b = rowIndices(plan, trial.index);
+      const differing = plan.dimensions.find((_, d) => a[d] !== b[d]);
+      throw new SpecError([
+        {
+          file,
+          path: differing?.source ?? 'seeds',
+          message: `trials ${earlier} and ${trial.index} resolve to the same config (${trial.runName}); remove the repeated value`,
+        },
+      ]);
+    }
+    seen.set(trial.trialId, trial.index);
+  }
+  return trials;
+}
+
+/** One trial by index, without expanding the rest (for `mirl trial run --index`). */
+export function trialAt(spec: Spec, index: number, options: ExpandOptions): Trial {
+  const { plan, file } = checkedPlan(spec, options);
+  if (!Number.isInteger(index) || index < 0 || index >= plan.trialCount) {
+    throw new RangeError(`trial index ${index} is out of range: the sweep has ${plan.trialCount} trials (0..${plan.trialCount - 1})`);
+  }
+  return buildTrial(plan, index, options.sweepId, file);
+}

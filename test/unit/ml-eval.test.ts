@@ -1,0 +1,97 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { Matrix, QrDecomposition } from 'ml-matrix';
+import { useTestBackend } from '../support/tf.js';
+import { jacobians, singularValues, logConditionNumber, conditionPercentiles } from '../../ml/eval/jacobian.js';
+import { percentile } from '../../ml/eval/stats.js';
+import { lbfgs } from '../../ml/eval/lbfgs.js';
+import { linearEvaluation, minMaxScale } from '../../ml/eval/linear.js';
+import { Rng } from '../../ml/rng.js';
+
+before(async () => {
+  await useTestBackend();
+});
+
+function orthogonal(n: number, r: Rng): Matrix {
+  const a = new Matrix(n, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a.set(i, j, r.normal());
+  return new QrDecomposition(a).orthogonalMatrix;
+}
+
+test('singular values of a matrix built as U diag(s) V^T are recovered', () => {
+  const r = new Rng(1);
+  const n = 30;
+  const s = Array.from({ length: n }, (_, i) => Math.exp(-i / 3));
+  const m = orthogonal(n, r).mmul(Matrix.diag(s)).mmul(orthogonal(n, r).transpose());
+  const sv = singularValues(Float32Array.from(m.to1DArray()), n, n).sort((a, b) => b - a);
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(sv[i] - s[i]) < 1e-5 * Math.max(1, s[i]) + 1e-6, `sigma_${i}: ${sv[i]} vs ${s[i]}`);
+  assert.ok(Math.abs(logConditionNumber(sv) - (n - 1) / 3) < 1e-2);
+});
+
+test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {
+  const r = new Rng(2);
+  const d = 6;
+  const a = tf.tensor2d(Array.from({ length: d * 4 }, () => r.normal()), [d, 4]);
+  const g = (x: tf.Tensor2D) => tf.tanh(tf.matMul(x, a)) as tf.Tensor2D;
+  const inputs = Float32Array.from({ length: 3 * d }, () => r.normal());
+  const js = jacobians(g, inputs, 3, d, 4, 2);
+  assert.equal(js.length, 3);
+  const av = a.arraySync();
+  for (let i = 0; i < 3; i++) {
+    const x = Array.from(inputs.subarray(i * d, (i + 1) * d));
+    for (let k = 0; k < 4; k++) {
+      const pre = x.reduce((acc, v, j) => acc + v * av[j][k], 0);
+      const dt = 1 - Math.tanh(pre) ** 2;
+      for (let j = 0; j < d; j++) assert.ok(Math.abs(js[i][k * d + j] - dt * av[j][k]) < 1e-5);
+    }
+  }
+});
+
+test('condition-number percentiles interpolate like numpy', () => {
+  assert.equal(percentile([1, 2, 3, 4, 5], 20), 1.8);
+  const p = conditionPercentiles([3, 1, 2]);
+  assert.deepEqual(Object.keys(p), ['log_condition_number_p0', 'log_condition_number_p20', 'log_condition_number_p40', 'log_condition_number_p60', 'log_condition_number_p80', 'log_condition_number_p100']);
+  assert.equal(p.log_condition_number_p0, 1);
+  assert.equal(p.log_condition_number_p100, 3);
+  assert.ok(Math.abs(p.log_condition_number_p20 - 1.4) < 1e-12);
+});
+
+test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
+  const scales = [1, 10, 100, 1000];
+  const target = [1, -2, 3, 0.5];
+  const res = lbfgs(
+    (t) => ({
+      value: t.reduce((a, v, i) => a + 0.5 * scales[i] * (v - target[i]) ** 2, 0),
+      grad: t.map((v, i) => scales[i] * (v - target[i])),
+    }),
+    new Float64Array(4),
+    { maxIter: 200, gradTol: 1e-9 },
+  );
+  assert.ok(res.converged);
+  res.theta.forEach((v, i) => assert.ok(Math.abs(v - target[i]) < 1e-6));
+});
+
+test('min-max scaling uses the training ranges and maps constant features to 0', () => {
+  const train = { values: Float32Array.from([0, 5, 2, 5, 4, 5]), labels: new Uint8Array(3), n: 3, dim: 2 };
+  const test = { values: Float32Array.from([6, 7]), labels: new Uint8Array(1), n: 1, dim: 2 };
+  minMaxScale(train, test);
+  assert.deepEqual(Array.from(train.values), [0, 0, 0.5, 0, 1, 0]);
+  assert.deepEqual(Array.from(test.values), [1.5, 0]);
+});
+
+test('linear evaluation separates linearly separable classes and fails on noise', () => {
+  const r = new Rng(3);
+  const make = (n: number, informative: boolean) => {
+    const labels = Uint8Array.from({ length: n }, () => r.int(10));
+    const values = new Float32Array(n * 12);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < 12; j++) values[i * 12 + j] = r.normal() * 0.3 + (informative && j === labels[i] ? 3 : 0);
+    }
+    return { values, labels, n, dim: 12 };
+  };
+  const good = linearEvaluation(make(2000, true), make(500, true), { c: 10, maxIter: 200 });
+  assert.ok(good.accuracy > 0.97, `accuracy ${good.accuracy}`);
+  const bad = linearEvaluation(make(2000, false), make(500, false), { c: 10, maxIter: 200 });
+  assert.ok(bad.accuracy < 0.2, `accuracy on noise ${bad.accuracy}`);
+});

@@ -1,0 +1,157 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { useTestBackend, toArray, maxAbsDiff } from '../support/tf.js';
+import { infoNce, nwj, kPairLoss, getEstimator, objectiveLoss } from '../../ml/estimators.js';
+import { buildCritic } from '../../ml/critics.js';
+import { buildEncoder } from '../../ml/encoders.js';
+import { ParamStore } from '../../ml/params.js';
+import { Rng } from '../../ml/rng.js';
+import { parseTrialConfig } from '../../ml/config.js';
+import { conv2dSameRewritten } from '../../ml/conv.js';
+
+before(async () => {
+  await useTestBackend();
+});
+
+function randomScores(k: number, seed: number): { t: tf.Tensor2D; s: number[][] } {
+  const r = new Rng(seed);
+  const s = Array.from({ length: k }, () => Array.from({ length: k }, () => 3 * r.normal()));
+  return { t: tf.tensor2d(s), s };
+}
+
+function lse(xs: number[]): number {
+  const m = Math.max(...xs);
+  return m + Math.log(xs.reduce((a, x) => a + Math.exp(x - m), 0));
+}
+
+test('I_NCE matches its definition computed in plain JS', () => {
+  const { t, s } = randomScores(16, 1);
+  const k = s.length;
+  const expected = Math.log(k) + s.reduce((a, row, i) => a + row[i] - lse(row), 0) / k;
+  assert.ok(Math.abs(infoNce(t).dataSync()[0] - expected) < 1e-4);
+  // Never above log K, whatever the scores.
+  assert.ok(infoNce(tf.mul(t, 100) as tf.Tensor2D).dataSync()[0] <= Math.log(k) + 1e-4);
+});
+
+test('I_NWJ is 1 + mean(S_ii - 1) - exp(logmeanexp of the off-diagonal S - 1)', () => {
+  const { t, s } = randomScores(12, 2);
+  const k = s.length;
+  const off: number[] = [];
+  s.forEach((row, i) => row.forEach((v, j) => i !== j && off.push(v - 1)));
+  const expected = 1 + s.reduce((a, row, i) => a + row[i] - 1, 0) / k - Math.exp(lse(off) - Math.log(k * (k - 1)));
+  const got = nwj(t).dataSync()[0];
+  assert.ok(Math.abs(got - expected) < 1e-4 * Math.max(1, Math.abs(expected)), `${got} vs ${expected}`);
+});
+
+test('log K - I_NCE equals the K-pair loss for a separable critic on the same scores', () => {
+  const cfg = parseTrialConfig({ critic: 'separable' });
+  const store = new ParamStore(new Rng(5));
+  const critic = buildCritic('separable', store, 20, 20, cfg);
+  const r = new Rng(6);
+  const x = tf.tensor2d(Array.from({ length: 32 * 20 }, () => r.normal()), [32, 20]);
+  const y = tf.tensor2d(Array.from({ length: 32 * 20 }, () => r.normal()), [32, 20]);
+  const scores = critic.scores(x, y);
+  const lhs = Math.log(32) - infoNce(scores).dataSync()[0];
+  const rhs = kPairLoss(scores).dataSync()[0];
+  assert.ok(Math.abs(lhs - rhs) < 1e-4, `${lhs} vs ${rhs}`);
+  store.dispose();
+});
+
+test('objectives: maximize is -I, target is |I - t|', () => {
+  const i = tf.scalar(1.5);
+  assert.equal(objectiveLoss(i, 'maximize', null).dataSync()[0], -1.5);
+  assert.equal(objectiveLoss(i, 'target', 4).dataSync()[0], 2.5);
+  assert.throws(() => objectiveLoss(i, 'target', null), /target/);
+});
+
+test('unknown names list the valid ones', () => {
+  const cfg = parseTrialConfig({});
+  const store = new ParamStore(new Rng(0));
+  assert.throws(() => getEstimator('mine'), /valid estimators: nce, nwj/);
+  assert.throws(() => buildCritic('deep', store, 4, 4, cfg), /valid critics: inner, bilinear, separable, concat/);
+  assert.throws(() => buildEncoder('vit', store, 'g1', 4, cfg, new Rng(0)), /valid encoders: identity, mlp, mlp-shortcut, convnet, realnvp/);
+  assert.throws(() => buildCritic('inner', store, 100, 392, cfg), /equal size/);
+});
+
+test('the split concat critic equals phi([x_i, y_j]) built naively', () => {
+  const cfg = parseTrialConfig({ critic: 'concat', critic_hidden: [7, 5] });
+  const store = new ParamStore(new Rng(3));
+  const critic = buildCritic('concat', store, 3, 4, cfg);
+  const r = new Rng(4);
+  const x = tf.tensor2d(Array.from({ length: 6 * 3 }, () => r.normal()), [6, 3]);
+  const y = tf.tensor2d(Array.from({ length: 5 * 4 }, () => r.normal()), [5, 4]);
+  const fast = toArray(critic.scores(x, y));
+  // Naive: all 30 concatenated pairs through the same weights.
+  const wx = store.get('critic/concat/first/kernel_x');
+  const wy = store.get('critic/concat/first/kernel_y');
+  const w0 = tf.concat([wx, wy], 0);
+  const pairs = tf.concat([tf.reshape(tf.tile(tf.expandDims(x, 1), [1, 5, 1]), [30, 3]), tf.tile(y, [6, 1])], 1);
+  let h = tf.relu(tf.add(tf.matMul(pairs, w0), store.get('critic/concat/first/bias')));
+  h = tf.relu(tf.add(tf.matMul(h, store.get('critic/concat/dense0/kernel')), store.get('critic/concat/dense0/bias')));
+  h = tf.add(tf.matMul(h, store.get('critic/concat/dense1/kernel')), store.get('critic/concat/dense1/bias'));
+  assert.ok(maxAbsDiff(fast, toArray(h)) < 1e-5);
+  store.dispose();
+});
+
+test('encoders produce the documented code sizes', () => {
+  const cfg = parseTrialConfig({ realnvp_layers: 2, realnvp_hidden: 16 });
+  const x = tf.randomUniform([3, 392]) as tf.Tensor2D;
+  const sizes: Record<string, number> = { identity: 392, mlp: 100, 'mlp-shortcut': 392, convnet: 100, realnvp: 392 };
+  for (const [name, out] of Object.entries(sizes)) {
+    const store = new ParamStore(new Rng(0));
+    const enc = buildEncoder(name, store, 'g1', 392, cfg, new Rng(1));
+    assert.deepEqual(enc.apply(x).shape, [3, out], name);
+    enc.dispose();
+    store.dispose();
+  }
+});
+
+test('the shortcut MLP is near the identity at initialisation', () => {
+  const store = new ParamStore(new Rng(0));
+  const enc = buildEncoder('mlp-shortcut', store, 'g1', 392, parseTrialConfig({}), new Rng(1));
+  const x = tf.randomUniform([4, 392]) as tf.Tensor2D;
+  assert.ok(maxAbsDiff(toArray(enc.apply(x)), toArray(x)) < 1e-2);
+  store.dispose();
+});
+
+for (const coupling of ['shift', 'affine'] as const) {
+  test(`RealNVP (${coupling}) is invertible: its inverse reconstructs inputs to 1e-4`, () => {
+    const cfg = parseTrialConfig({ coupling, realnvp_layers: 30, realnvp_hidden: 64 });
+    const store = new ParamStore(new Rng(0));
+    const enc = buildEncoder('realnvp', store, 'g1', 392, cfg, new Rng(1));
+    // Move the weights away from their near-zero initialisation so the test means something.
+    const r = new Rng(9);
+    for (const v of store.list()) v.assign(tf.tensor(Array.from({ length: v.size }, () => 0.05 * r.normal()), v.shape));
+    const x = tf.randomUniform([8, 392]) as tf.Tensor2D;
+    const z = enc.apply(x);
+    assert.ok(maxAbsDiff(toArray(z), toArray(x)) > 1e-2, 'the flow should move its inputs');
+    const back = enc.inverse!(z);
+    assert.ok(maxAbsDiff(toArray(back), toArray(x)) < 1e-4, `error ${maxAbsDiff(toArray(back), toArray(x))}`);
+    enc.dispose();
+    store.dispose();
+  });
+}
+
+test('the rewritten convolution gradients equal the reference gradients', async () => {
+  const r = new Rng(2);
+  const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b) }, () => r.normal()), shape);
+  for (const [shape, k, ci, co] of [[[2, 14, 28, 1], 5, 1, 3], [[2, 7, 14, 3], 5, 3, 4]] as const) {
+    const x = rand([...shape]) as tf.Tensor4D;
+    const w = rand([k, k, ci, co]) as tf.Tensor4D;
+    const dy = rand([shape[0], Math.ceil(shape[1] / 2), Math.ceil(shape[2] / 2), co]);
+    const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy));
+    const mine = tf.grads(loss((a, b) => conv2dSameRewritten(a, b, 2)))([x, w]);
+    const fwdMine = toArray(conv2dSameRewritten(x, w, 2));
+    // The reference: the plain JS backend's built-in convolution gradients.
+    const prev = tf.getBackend();
+    await tf.setBackend('cpu');
+    const ref = tf.grads(loss((a, b) => tf.conv2d(a, b, 2, 'same')))([x, w]);
+    const fwdRef = toArray(tf.conv2d(x, w, 2, 'same'));
+    const refArrays = ref.map(toArray);
+    await tf.setBackend(prev);
+    assert.ok(maxAbsDiff(fwdMine, fwdRef) < 1e-4);
+    assert.ok(maxAbsDiff(toArray(mine[0]), refArrays[0]) < 1e-3, 'input gradient');
+    assert.ok(maxAbsDiff(toArray(mine[1]), refArrays[1]) < 1e-3, 'filter gradient');
+  }
+});
