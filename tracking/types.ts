@@ -1,0 +1,90 @@
+// The client's view of MLflow entities: camelCase, int64 fields as numbers, tags and
+// params as records (the natural lookup for `run.data.tags['mirl.trial_id']`).
+
+export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+export type LifecycleStage = 'active' | 'deleted';
+export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
+export interface Experiment {
+  experimentId: string;
+  name: string;
+  artifactLocation: string;
+  lifecycleStage: LifecycleStage | string;
+  creationTime?: number;
+  lastUpdateTime?: number;
+  tags: Record<string, string>;
+}
+
+export interface RunInfo {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  userId: string;
+  status: RunStatus;
+  /** Milliseconds since the epoch. */
+  startTime?: number;
+  endTime?: number;
+  /** e.g. `mlflow-artifacts:/<experiment>/<run>/artifacts` when the server proxies artifacts. */
+  artifactUri: string;
+  lifecycleStage: LifecycleStage | string;
+}
+
+export interface Metric {
+  key: string;
+  /** NaN and +-Infinity survive the round trip (sent as MLflow's JSON strings). */
+  value: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  step: number;
+}
+
+export interface Param {
+  key: string;
+  value: string;
+}
+
+export interface RunTag {
+  key: string;
+  value: string;
+}
+
+export interface RunData {
+  /** The latest value of each metric. */
+  metrics: Metric[];
+  params: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+export interface Run {
+  info: RunInfo;
+  data: RunData;
+}
+
+export interface FileInfo {
+  /** Relative to the run's artifact root, `/`-separated. */
+  path: string;
+  isDir: boolean;
+  fileSize?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Absent on the last page. */
+  nextPageToken?: string;
+}
+
+/** What one logBatch call carries before chunking; every part is optional. */
+export interface BatchInput {
+  metrics?: readonly MetricInput[];
+  params?: readonly Param[] | Record<string, string | number | boolean>;
+  tags?: readonly RunTag[] | Record<string, string>;
+}
+
+export interface MetricInput {
+  key: string;
+  value: number;
+  /** Defaults to 0, as in MLflow. */
+  step?: number;
+  /** Defaults to now; fix it yourself when a retried send must stay idempotent. */
+  timestamp?: number;
+}
