@@ -5,6 +5,7 @@ import type { TrialConfig } from './config.js';
 import { CRITICS } from './config.js';
 import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense } from './params.js';
 import { UnknownNameError } from './encoders.js';
+import { matMul, dense } from './ops.js';
 
 export interface Critic {
   readonly name: string;
@@ -18,18 +19,18 @@ export class ShapeError extends Error {}
 
 const inner: Builder = (_s, dimX, dimY) => {
   if (dimX !== dimY) throw new ShapeError(`the inner critic needs codes of equal size, got ${dimX} and ${dimY}`);
-  return { name: 'inner', scores: (x, y) => tf.matMul(x, y, false, true) };
+  return { name: 'inner', scores: (x, y) => matMul(x, y, false, true) };
 };
 
 const bilinear: Builder = (store, dimX, dimY) => {
   const w = denseLayer(store, 'critic/bilinear', dimX, dimY, { bias: false });
-  return { name: 'bilinear', scores: (x, y) => tf.matMul(applyDense(w, x), y, false, true) };
+  return { name: 'bilinear', scores: (x, y) => matMul(applyDense(w, x), y, false, true) };
 };
 
 const separable: Builder = (store, dimX, dimY) => {
   const phi1 = mlpLayers(store, 'critic/phi1', [dimX, 100, 100]);
   const phi2 = mlpLayers(store, 'critic/phi2', [dimY, 100, 100]);
-  return { name: 'separable', scores: (x, y) => tf.matMul(applyMlp(phi1, x), applyMlp(phi2, y), false, true) };
+  return { name: 'separable', scores: (x, y) => matMul(applyMlp(phi1, x), applyMlp(phi2, y), false, true) };
 };
 
 /**
@@ -48,8 +49,8 @@ const concat: Builder = (store, dimX, dimY, cfg) => {
     scores: (x, y) => {
       const k = x.shape[0];
       const m = y.shape[0];
-      const a = tf.matMul(x, wx).reshape([k, 1, h0]);
-      const b = tf.fused.matMul({ a: y, b: wy as tf.Tensor2D, bias: b0 }).reshape([1, m, h0]);
+      const a = matMul(x, wx as tf.Tensor2D).reshape([k, 1, h0]);
+      const b = dense(y, wy as tf.Tensor2D, b0 as tf.Tensor1D, false).reshape([1, m, h0]);
       const hidden = tf.relu(tf.add(a, b)).reshape([k * m, h0]) as tf.Tensor2D;
       return applyMlp(tail, hidden).reshape([k, m]) as tf.Tensor2D;
     },

@@ -2,6 +2,7 @@
 // so that every backend starts a trial from bit-identical weights.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng.js';
+import { dense } from './ops.js';
 
 export type Init = 'glorot_uniform' | 'zeros' | 'ones' | { truncatedNormal: number };
 
@@ -71,13 +72,7 @@ export function denseLayer(
 }
 
 export function applyDense(layer: Dense, x: tf.Tensor2D, relu = false): tf.Tensor2D {
-  // fused matMul keeps bias add and activation in one kernel where the backend fuses.
-  return tf.fused.matMul({
-    a: x,
-    b: layer.kernel as tf.Tensor2D,
-    bias: layer.bias ?? undefined,
-    activation: relu ? 'relu' : 'linear',
-  }) as tf.Tensor2D;
+  return dense(x, layer.kernel as tf.Tensor2D, layer.bias as tf.Tensor1D | null, relu);
 }
 
 /** Dense layers with ReLU between them and a linear last layer. */

@@ -3,6 +3,7 @@
 // codes, report accuracy on the test codes.
 import * as tf from '@tensorflow/tfjs';
 import { lbfgs } from './lbfgs.js';
+import { matMul } from '../ops.js';
 import { CLASSES } from '../data/mnist.js';
 
 export interface LinearEvalOptions {
@@ -71,7 +72,7 @@ export function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOptions):
       const g = tf.div(tf.sub(tf.exp(logp), y), n);
       return [
         tf.add(ce, tf.mul(0.5 * lambda, tf.sum(tf.square(w)))),
-        tf.add(tf.matMul(x, g, true, false), tf.mul(lambda, w)),
+        tf.add(matMul(x, g as tf.Tensor2D, true, false), tf.mul(lambda, w)),
         tf.sum(g, 0),
       ];
     });

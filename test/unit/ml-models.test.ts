@@ -155,3 +155,31 @@ test('the rewritten convolution gradients equal the reference gradients', async 
     assert.ok(maxAbsDiff(toArray(mine[1]), refArrays[1]) < 1e-3, 'filter gradient');
   }
 });
+
+test('matMul and dense with explicit-transpose gradients equal the reference gradients', async () => {
+  const { matMul, dense } = await import('../../ml/ops.js');
+  const r = new Rng(12);
+  const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape[0] * shape[1] }, () => r.normal()), shape) as tf.Tensor2D;
+  const cases: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+  for (const [ta, tb] of cases) {
+    const a = rand(ta ? [5, 4] : [4, 5]);
+    const b = rand(tb ? [3, 5] : [5, 3]);
+    const dy = rand([4, 3]);
+    const mine = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), dy)))([a, b]);
+    const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), dy)))([a, b]);
+    assert.ok(maxAbsDiff(toArray(matMul(a, b, ta, tb)), toArray(tf.matMul(a, b, ta, tb))) < 1e-4);
+    mine.forEach((g, i) => assert.ok(maxAbsDiff(toArray(g), toArray(ref[i])) < 1e-4, `transpose ${ta},${tb} input ${i}`));
+  }
+  const x = rand([6, 4]);
+  const w = rand([4, 3]);
+  const bias = tf.tensor1d([0.1, -2, 0.3]);
+  const dy = rand([6, 3]);
+  for (const relu of [false, true]) {
+    const mine = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(dense(p as tf.Tensor2D, q as tf.Tensor2D, s as tf.Tensor1D, relu), dy)))([x, w, bias]);
+    const ref = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => {
+      const pre = tf.add(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), s);
+      return tf.sum(tf.mul(relu ? tf.relu(pre) : pre, dy));
+    })([x, w, bias]);
+    mine.forEach((g, i) => assert.ok(maxAbsDiff(toArray(g), toArray(ref[i])) < 1e-4, `dense relu=${relu} input ${i}`));
+  }
+});
