@@ -5,6 +5,17 @@ import { hideBin } from 'yargs/helpers';
 import { trialRunCommand } from './commands/trial-run.js';
 import { linearEvalCommand } from './commands/linear-eval.js';
 import { sweepValidateCommand } from './commands/sweep-validate.js';
+import { sweepLaunchCommand } from './commands/sweep-launch.js';
+import { sweepStatusCommand } from './commands/sweep-status.js';
+import { sweepListCommand } from './commands/sweep-list.js';
+import {
+  sweepCancelCommand,
+  sweepPauseCommand,
+  sweepRerunFailedCommand,
+  sweepResumeCommand,
+  sweepSetConcurrencyCommand,
+} from './commands/sweep-control.js';
+import { workerCommand } from './commands/worker.js';
 import { describeFailure, EXIT } from './errors.js';
 
 const argv = hideBin(process.argv);
@@ -14,7 +25,20 @@ const cli = yargs(argv)
   .scriptName('mirl')
   .usage('$0 <command> [options]\n\nSweeps of mutual-information representation-learning studies.')
   .command('trial', 'Run single trials locally', (y) => y.command(trialRunCommand).demandCommand(1, 'name a trial command'))
-  .command('sweep', 'Validate and run sweeps', (y) => y.command(sweepValidateCommand).demandCommand(1, 'name a sweep command'))
+  .command('sweep', 'Validate and run sweeps', (y) =>
+    y
+      .command(sweepValidateCommand)
+      .command(sweepLaunchCommand)
+      .command(sweepStatusCommand)
+      .command(sweepListCommand)
+      .command(sweepPauseCommand)
+      .command(sweepResumeCommand)
+      .command(sweepCancelCommand)
+      .command(sweepSetConcurrencyCommand)
+      .command(sweepRerunFailedCommand)
+      .demandCommand(1, 'name a sweep command'),
+  )
+  .command(workerCommand)
   .command(linearEvalCommand)
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces on errors' })
   .demandCommand(1, 'name a command (see --help)')

@@ -47,6 +47,8 @@ export class BackendUnavailableError extends Error {}
  * back silently when a backend fails to initialise, so the result is checked.
  */
 export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendName> {
+  // Production mode drops debug-only checks and the console banner of the plain JS backend.
+  tf.enableProdMode();
   const candidates = request === 'auto' ? AUTO_ORDER : [request];
   const failures: string[] = [];
   for (const name of candidates) {
