@@ -159,7 +159,7 @@ test('the rewritten convolution gradients equal the reference gradients', async 
 test('matMul and dense with explicit-transpose gradients equal the reference gradients', async () => {
   const { matMul, dense } = await import('../../ml/ops.js');
   const r = new Rng(12);
-  const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape[0] * shape[1] }, () => r.normal()), shape) as tf.Tensor2D;
+  const rand = (shape: number[]) => tf.tensor2d(Array.from({ length: shape[0] * shape[1] }, () => r.normal()), [shape[0], shape[1]]);
   const cases: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
   for (const [ta, tb] of cases) {
     const a = rand(ta ? [5, 4] : [4, 5]);

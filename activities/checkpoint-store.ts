@@ -1,0 +1,67 @@
+// Where trial checkpoints live between attempts. The activity sees only this interface;
+// a local directory serves one machine (or a shared filesystem), and an MLflow-artifact
+// store plugs in here so a retry on another machine finds the same bytes.
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface StoredCheckpoint {
+  step: number;
+  bytes: Uint8Array;
+  /** Where it is, for heartbeats and logs (a path, an artifact URI). */
+  ref: string;
+}
+
+export interface CheckpointStore {
+  /** Stores the state after `step`; returns its reference. */
+  save(key: string, step: number, bytes: Uint8Array): Promise<string>;
+  /** The newest checkpoint of `key`, or null when there is none. */
+  latest(key: string): Promise<StoredCheckpoint | null>;
+}
+
+export const DEFAULT_CHECKPOINT_DIR = '.mirl/checkpoints';
+const KEEP = 2;
+
+function fileName(step: number): string {
+  // Zero-padded so a directory listing sorts by step.
+  return `step-${String(step).padStart(10, '0')}.ckpt`;
+}
+
+export class LocalCheckpointStore implements CheckpointStore {
+  constructor(readonly root: string = path.resolve(process.env.MIRL_CHECKPOINT_DIR || DEFAULT_CHECKPOINT_DIR)) {}
+
+  private dir(key: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(key) || key.startsWith('.')) throw new Error(`bad checkpoint key ${JSON.stringify(key)}`);
+    return path.join(this.root, key);
+  }
+
+  async save(key: string, step: number, bytes: Uint8Array): Promise<string> {
+    const dir = this.dir(key);
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, fileName(step));
+    // Write then rename: a reader (a retry on another worker) never sees half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+    const old = (await this.steps(dir)).slice(0, -KEEP);
+    await Promise.all(old.map((name) => rm(path.join(dir, name), { force: true })));
+    return file;
+  }
+
+  async latest(key: string): Promise<StoredCheckpoint | null> {
+    const dir = this.dir(key);
+    const names = await this.steps(dir);
+    const name = names.at(-1);
+    if (!name) return null;
+    const file = path.join(dir, name);
+    return { step: Number(/step-(\d+)/.exec(name)![1]), bytes: await readFile(file), ref: file };
+  }
+
+  private async steps(dir: string): Promise<string[]> {
+    try {
+      return (await readdir(dir)).filter((n) => /^step-\d+\.ckpt$/.test(n)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,159 @@
+// The runTrial activity: starts a trainer process, relays its metrics to the sink and
+// its checkpoints to the store, heartbeats {step, checkpoint} on a timer (the trainer
+// may be deep in a synchronous kernel), and maps the trainer's failures onto Temporal's
+// retryable / non-retryable failures. Attempt > 1 resumes from the latest checkpoint.
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { BackendRequest } from '../ml/backend.js';
+import type { TrialResult } from '../ml/run-trial.js';
+import { NON_RETRYABLE_ERROR_TYPES, type RunTrialActivityInput, type RunTrialActivityResult, type TrialHeartbeat } from '../workflows/types.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import type { MetricsSink } from './metrics-sink.js';
+import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
+
+const TRAINER_ENTRY = fileURLToPath(new URL('./trainer-process.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+const HEARTBEAT_EVERY_MS = 1_000;
+/** How long a stopping trainer gets to checkpoint before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+export interface ActivityDeps {
+  store: CheckpointStore;
+  sink: MetricsSink;
+  backend: BackendRequest;
+  /** Named in results, so a test (or a person) sees which worker ran a trial. */
+  identity?: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    runTrial: (input: RunTrialActivityInput): Promise<RunTrialActivityResult> => runTrialActivity(input, deps),
+  };
+}
+
+function spawnTrainer(): ChildProcess {
+  return fork(TRAINER_ENTRY, [], {
+    execArgv: ['--import', TSX_LOADER],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps): Promise<RunTrialActivityResult> {
+  const ctx = Context.current();
+  const { attempt } = ctx.info;
+  const activityStartedAt = Date.now();
+  const previous = ctx.info.heartbeatDetails as TrialHeartbeat | undefined;
+  // The store is the truth; the previous attempt's heartbeat only says what to expect.
+  const stored = await deps.store.latest(input.checkpointKey);
+  if (attempt > 1 || stored) {
+    ctx.log.info('resuming trial', {
+      trialId: input.trialId,
+      attempt,
+      checkpointStep: stored?.step ?? null,
+      previousHeartbeatStep: previous?.step ?? null,
+    });
+  }
+  const writer = await deps.sink.open(input, attempt);
+  let beat: TrialHeartbeat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+  ctx.heartbeat(beat);
+  const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
+
+  const child = spawnTrainer();
+  let trainerStartedAt = 0;
+  let result: TrialResult | null = null;
+  let trainerError: Extract<FromTrainer, { type: 'error' }> | null = null;
+  let stopping: 'cancel' | 'shutdown' | null = null;
+  let cancelReason: unknown = null;
+  let killTimer: NodeJS.Timeout | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  let saveError: unknown = null;
+
+  const send = (msg: ToTrainer) => {
+    if (child.connected) child.send(msg);
+  };
+
+  child.on('message', (msg: FromTrainer) => {
+    switch (msg.type) {
+      case 'ready':
+        trainerStartedAt = Date.now();
+        send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
+        break;
+      case 'train':
+        beat = { ...beat, step: msg.step, train: msg.metrics };
+        writer.train(msg.step, msg.metrics);
+        break;
+      case 'eval':
+        beat = { ...beat, step: msg.step, eval: msg.metrics };
+        writer.eval(msg.step, msg.metrics);
+        break;
+      case 'checkpoint':
+        saving = saving.then(async () => {
+          try {
+            const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes);
+            beat = { ...beat, step: Math.max(beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
+            ctx.heartbeat(beat);
+          } catch (err) {
+            saveError = err;
+          }
+        });
+        break;
+      case 'result':
+        result = msg.result;
+        break;
+      case 'error':
+        trainerError = msg;
+        break;
+    }
+  });
+
+  ctx.cancelled.catch((reason) => {
+    cancelReason = reason;
+    stopping = ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancel';
+    send({ type: 'stop' });
+    killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  });
+
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  clearInterval(timer);
+  clearTimeout(killTimer);
+  await saving;
+
+  const fail = async (error: Error): Promise<never> => {
+    await writer.close({ status: 'failed', error: error.message }).catch(() => {});
+    throw error;
+  };
+
+  const err = trainerError as Extract<FromTrainer, { type: 'error' }> | null;
+  if (err) {
+    const nonRetryable = NON_RETRYABLE_ERROR_TYPES.includes(err.name);
+    return fail(ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable, details: [{ stack: err.stack }] }));
+  }
+  if (saveError) return fail(ApplicationFailure.retryable(`checkpoint save failed: ${String(saveError)}`, 'CheckpointSaveError'));
+  const r = result as TrialResult | null;
+  if (!r) {
+    return fail(ApplicationFailure.retryable(`trainer exited without a result (code ${exit.code}, signal ${exit.signal})`, 'TrainerCrashed'));
+  }
+  const full: RunTrialActivityResult = {
+    ...r,
+    attempt,
+    worker: deps.identity ?? `${os.hostname()}:${process.pid}`,
+    activityStartedAt,
+    trainerStartedAt,
+    finishedAt: Date.now(),
+  };
+  if (r.status === 'stopped') {
+    await writer.close({ status: 'stopped', result: full });
+    if (stopping === 'shutdown') {
+      // Retryable on purpose: the server hands the trial to another worker, which resumes it.
+      throw ApplicationFailure.retryable(`worker shutting down; trial checkpointed at step ${r.step}`, 'WorkerShutdown');
+    }
+    throw cancelReason instanceof CancelledFailure ? cancelReason : new CancelledFailure(`trial stopped at step ${r.step}`);
+  }
+  await writer.close({ status: 'finished', result: full });
+  return full;
+}

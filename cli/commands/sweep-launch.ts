@@ -1,0 +1,75 @@
+import type { CommandModule } from 'yargs';
+import { loadSpecFile } from '../../spec/load.js';
+import { countTrials, describeSpec } from '../../spec/index.js';
+import { connectClient, sweepUiLink } from '../temporal-connection.js';
+import { printJson } from '../output.js';
+import { EXIT } from '../errors.js';
+import type { SweepOptions } from '../../workflows/types.js';
+import { launchSweep, readSweep } from './sweep-client.js';
+import { progressLine } from './sweep-render.js';
+
+interface Args {
+  spec: string;
+  profile?: string;
+  wait: boolean;
+  json: boolean;
+  'heartbeat-timeout'?: number;
+  'checkpoint-every'?: number;
+  'continue-as-new-after'?: number;
+  'max-attempts'?: number;
+}
+
+const POLL_MS = 2_000;
+
+export const sweepLaunchCommand: CommandModule<object, Args> = {
+  command: 'launch <spec>',
+  describe: 'Validate a sweep spec and start it on Temporal',
+  builder: (y) =>
+    y
+      .positional('spec', { type: 'string', demandOption: true })
+      .option('profile', { type: 'string', describe: 'apply a profile of the spec' })
+      .option('wait', { type: 'boolean', default: false, describe: 'follow progress until the sweep ends' })
+      .option('json', { type: 'boolean', default: false })
+      .option('heartbeat-timeout', { type: 'number', describe: 'seconds without a heartbeat before a trial moves to another worker (default 60)' })
+      .option('checkpoint-every', { type: 'number', describe: 'checkpoint every N steps (default: each evaluation)' })
+      .option('continue-as-new-after', { type: 'number', describe: 'trial starts per workflow run before continue-as-new (default 500)' })
+      .option('max-attempts', { type: 'number', describe: 'attempts per trial on retryable failures (default 5)' })
+      .example('$0 sweep launch sweeps/smoke.yaml --profile quick --wait', ''),
+  handler: async (args) => {
+    const spec = loadSpecFile(args.spec);
+    const profile = args.profile ?? null;
+    // Expanding checks every resolved trial: a bad spec launches nothing.
+    const trials = countTrials(spec, profile);
+    const d = describeSpec(spec, profile);
+    const options: SweepOptions = {};
+    if (args['heartbeat-timeout'] !== undefined) options.heartbeatTimeoutMs = args['heartbeat-timeout'] * 1000;
+    if (args['checkpoint-every'] !== undefined) options.checkpointEvery = args['checkpoint-every'];
+    if (args['continue-as-new-after'] !== undefined) options.continueAsNewAfterStarts = args['continue-as-new-after'];
+    if (args['max-attempts'] !== undefined) options.maxAttempts = args['max-attempts'];
+    const client = await connectClient();
+    const sweepId = await launchSweep(client, spec, profile, options);
+    const ui = sweepUiLink(sweepId);
+    if (!args.json) {
+      process.stdout.write(`${sweepId}\n`);
+      process.stderr.write(`launched ${trials} trials on ${d.taskQueue}, at most ${d.maxConcurrentTrials} at once\n${ui}\n`);
+    }
+    if (!args.wait) {
+      if (args.json) printJson({ sweepId, trials, taskQueue: d.taskQueue, maxConcurrentTrials: d.maxConcurrentTrials, ui });
+      return;
+    }
+    let last = '';
+    for (;;) {
+      const { status, progress } = await readSweep(client, sweepId, false);
+      const line = progressLine(progress);
+      if (!args.json && line !== last) process.stderr.write(`${line}\n`);
+      last = line;
+      if (status !== 'RUNNING') {
+        if (args.json) printJson({ sweepId, ui, status, progress });
+        else process.stdout.write(`sweep ${status.toLowerCase()}: ${line}\n`);
+        if (status !== 'COMPLETED' || progress.counts.failed > 0) process.exitCode = EXIT.failed;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  },
+};

@@ -1,0 +1,40 @@
+import type { CommandModule } from 'yargs';
+import { BACKENDS } from '../../ml/config.js';
+import type { BackendRequest } from '../../ml/backend.js';
+import { TASK_QUEUES } from '../../spec/index.js';
+import { runMirlWorker } from '../../workers/worker.js';
+import { SWEEP_TASK_QUEUE } from '../../workflows/types.js';
+
+interface Args {
+  'task-queue': string;
+  'max-concurrent'?: number;
+  backend?: BackendRequest;
+  workflows: boolean;
+}
+
+export const workerCommand: CommandModule<object, Args> = {
+  command: 'worker',
+  describe: `Run trials from a task queue (and the sweep workflows from ${SWEEP_TASK_QUEUE})`,
+  builder: (y) =>
+    y
+      .option('task-queue', { type: 'string', default: TASK_QUEUES.cpu, describe: `${TASK_QUEUES.cpu} or ${TASK_QUEUES.gpu}` })
+      .option('max-concurrent', { type: 'number', describe: 'trials at once (default: cores on mirl-cpu, 1 on mirl-gpu)' })
+      .option('backend', { choices: BACKENDS, describe: 'TensorFlow.js backend for trainers (default: MIRL_BACKEND or auto)' })
+      .option('workflows', { type: 'boolean', default: true, describe: `also run sweep workflows (${SWEEP_TASK_QUEUE}); --no-workflows for trial-only workers` }),
+  handler: async (args) => {
+    if (args['max-concurrent'] !== undefined && (!Number.isInteger(args['max-concurrent']) || args['max-concurrent'] < 1)) {
+      throw new RangeError(`--max-concurrent must be a positive integer, got ${args['max-concurrent']}`);
+    }
+    await runMirlWorker({
+      taskQueue: args['task-queue'],
+      maxConcurrent: args['max-concurrent'],
+      backend: args.backend,
+      workflows: args.workflows,
+      onReady: (s) =>
+        process.stderr.write(
+          `mirl worker ready: ${s.identity} on ${s.taskQueue} (${s.maxConcurrent} at once, backend ${s.backend})` +
+            `${s.workflows ? ` + workflows on ${SWEEP_TASK_QUEUE}` : ''}\n`,
+        ),
+    });
+  },
+};

@@ -1,0 +1,267 @@
+// Sweep and trial workflows against a real Temporal dev server, with an in-process
+// worker whose runTrial activity is a fast stand-in (no trainer): the sliding window,
+// pause/resume, concurrency changes, cancel, non-retryable failures and reruns,
+// continue-as-new, and the orchestration overhead per trial.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { parseSpec } from '../../spec/index.js';
+import { launchSweep, readSweep, rerunFailed } from '../../cli/commands/sweep-client.js';
+import { progressQuery } from '../../workflows/messages.js';
+import { SWEEP_TASK_QUEUE, type RunTrialActivityInput, type RunTrialActivityResult, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
+import { startTemporalServer, temporalExecutable, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HISTORIES = path.join(REPO_ROOT, 'test/fixtures/histories');
+
+let server: TemporalServer;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+
+// The stand-in trainer: `steps` is milliseconds of work; learning_rate 5 "diverges".
+let active = 0;
+let peak = 0;
+const starts: { trialId: string; at: number }[] = [];
+async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActivityResult> {
+  const ctx = Context.current();
+  const activityStartedAt = Date.now();
+  starts.push({ trialId: input.trialId, at: activityStartedAt });
+  active++;
+  peak = Math.max(peak, active);
+  try {
+    if (input.config.learning_rate === 5) {
+      throw ApplicationFailure.create({ message: 'loss became NaN at step 2', type: 'NonFiniteError' });
+    }
+    const end = Date.now() + input.config.steps;
+    while (Date.now() < end) {
+      ctx.heartbeat({ step: 0, checkpointStep: null, checkpointRef: null });
+      await ctx.sleep(Math.min(50, Math.max(1, end - Date.now())));
+    }
+    return {
+      status: 'finished', step: input.config.steps, backend: 'fake', resumedFrom: null, train: { loss: 0 }, eval: { i_est_test: 1 },
+      seconds: 0, msPerStep: 0, attempt: ctx.info.attempt, worker: 'in-process', activityStartedAt, trainerStartedAt: activityStartedAt, finishedAt: Date.now(),
+    };
+  } finally {
+    active--;
+  }
+}
+
+function resetCounters(): void {
+  active = 0;
+  peak = 0;
+  starts.length = 0;
+}
+
+function specText(lines: string[]): string {
+  return ['name: wf', 'study: wf-test', ...lines].join('\n');
+}
+
+async function launch(lines: string[], options: SweepOptions = {}): Promise<string> {
+  const spec = parseSpec(specText(lines), 'inline.yaml');
+  return launchSweep(client, spec, null, { heartbeatTimeoutMs: 5_000, retryInitialIntervalMs: 200, ...options });
+}
+
+const progress = (id: string): Promise<SweepProgress> => client.workflow.getHandle(id).query(progressQuery);
+const result = (id: string): Promise<SweepResult> => client.workflow.getHandle(id).result() as Promise<SweepResult>;
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  server = await startTemporalServer();
+  client = server.client;
+  const bundle = await workflowBundleFile();
+  worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: server.address }),
+    taskQueue: SWEEP_TASK_QUEUE,
+    workflowBundle: { code: await readFile(bundle, 'utf8') },
+  });
+  const activityWorker = await Worker.create({
+    connection: await NativeConnection.connect({ address: server.address }),
+    taskQueue: 'mirl-cpu',
+    activities: { runTrial: fakeRunTrial },
+    maxHeartbeatThrottleInterval: '200ms',
+    defaultHeartbeatThrottleInterval: '200ms',
+  });
+  running = Promise.all([worker.run(), activityWorker.run()]).then(() => undefined);
+  stopWorkers = async () => {
+    worker.shutdown();
+    activityWorker.shutdown();
+    await running;
+  };
+});
+
+let stopWorkers = async () => {};
+after(async () => {
+  await stopWorkers();
+  await server?.stop();
+});
+
+test('a sliding window keeps at most max_concurrent_trials running; pause, resume and setConcurrency steer it', async () => {
+  resetCounters();
+  const id = await launch(['trial: {steps: 400}', 'grid: {critic: [bilinear, separable, inner, concat]}', 'seeds: 2', 'max_concurrent_trials: 3']);
+  const handle = client.workflow.getHandle(id);
+  await waitFor('3 running', async () => ((await progress(id)).counts.running === 3 ? true : undefined));
+  await handle.signal('pause');
+  await waitFor('paused and drained', async () => {
+    const p = await progress(id);
+    return p.paused && p.counts.running === 0 ? p : undefined;
+  });
+  const done = (await progress(id)).counts.done;
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal((await progress(id)).counts.done, done, 'nothing starts while paused');
+  await handle.signal('setConcurrency', 1);
+  await handle.signal('resume');
+  await waitFor('one running after resume', async () => ((await progress(id)).counts.running === 1 ? true : undefined));
+  const r = await result(id);
+  assert.equal(r.progress.counts.done, 8);
+  assert.equal(peak, 3, 'never more than 3 at once');
+  assert.equal(r.progress.maxConcurrent, 1);
+  assert.deepEqual(r.progress.axes.critic.concat, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0 });
+  await saveHistory(id, 'sweep-window-pause.json');
+});
+
+test('a non-retryable failure fails once; the rest go on; rerun-failed with a fixed setting reruns only it', async () => {
+  resetCounters();
+  const id = await launch(['trial: {steps: 50}', 'grid: {learning_rate: [0.0001, 5, 0.001]}', 'seeds: 2', 'max_concurrent_trials: 3']);
+  const r = await result(id);
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 4, failed: 2, cancelled: 0 });
+  const failed = r.progress.trials.filter((t) => t.state === 'failed');
+  assert.deepEqual(failed.map((t) => t.index), [2, 3]);
+  assert.match(failed[0].error ?? '', /NonFiniteError/);
+  const failedStarts = starts.filter((s) => failed.some((t) => t.trialId === s.trialId));
+  assert.equal(failedStarts.length, 2, 'each failing trial ran exactly once (not retried)');
+  // The sweep has closed: rerun-failed starts a new run carrying its state.
+  starts.length = 0;
+  const out = await rerunFailed(client, id, { overrides: { learning_rate: 0.0002 } });
+  assert.deepEqual(out, { restarted: true, requeued: [2, 3] });
+  const r2 = await result(id);
+  assert.deepEqual(r2.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0 });
+  assert.deepEqual(starts.map((s) => s.trialId).sort(), failed.map((t) => t.trialId).sort(), 'only the failed trials ran again');
+  assert.equal(r2.progress.trials[2].runs, 2);
+  assert.equal(r2.progress.trials[0].runs, 1);
+});
+
+test('rerun-failed on a running sweep requeues by signal', async () => {
+  resetCounters();
+  const id = await launch(['trial: {steps: 1500}', 'grid: {learning_rate: [5, 0.001]}', 'max_concurrent_trials: 1']);
+  await waitFor('first trial failed', async () => ((await progress(id)).counts.failed === 1 ? true : undefined));
+  const out = await rerunFailed(client, id, { overrides: { learning_rate: 0.0003, steps: 10 } });
+  assert.deepEqual(out, { restarted: false, requeued: [0] });
+  const r = await result(id);
+  assert.equal(r.progress.counts.done, 2);
+  assert.equal(r.progress.trials[0].step, 10, 'the rerun used the overridden steps');
+});
+
+test('cancel stops running trials and never starts pending ones', async () => {
+  resetCounters();
+  const id = await launch(['trial: {steps: 30000}', 'grid: {critic: [bilinear, separable, inner, concat]}', 'max_concurrent_trials: 2']);
+  await waitFor('2 running', async () => ((await progress(id)).counts.running === 2 ? true : undefined));
+  const t0 = Date.now();
+  await client.workflow.getHandle(id).signal('cancel');
+  const r = await result(id);
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 4 });
+  assert.ok(Date.now() - t0 < 10_000, `cancel took ${Date.now() - t0} ms`);
+  assert.equal(starts.length, 2);
+  // A trial reports to its sweep just before it closes; give it that moment.
+  const cancelledChild = r.progress.trials.find((t) => t.runs === 1)!;
+  await waitFor('the running child closed as cancelled', async () =>
+    (await client.workflow.getHandle(cancelledChild.trialId).describe()).status.name === 'CANCELLED' ? true : undefined,
+  10_000);
+});
+
+test('continue-as-new carries the state; trials running across it still report', async () => {
+  resetCounters();
+  const id = await launch(['trial: {steps: 300}', 'grid: {critic: [bilinear, separable, inner, concat]}', 'seeds: 2', 'max_concurrent_trials: 2'], {
+    continueAsNewAfterStarts: 3,
+  });
+  const r = await result(id);
+  assert.equal(r.progress.counts.done, 8);
+  assert.ok(r.carry.generation >= 2, `generation ${r.carry.generation}`);
+  assert.equal(r.carry.startedTotal, 8, 'no trial started twice');
+  assert.equal(starts.length, 8);
+  const runs: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.status.name);
+  assert.ok(runs.filter((s) => s === 'CONTINUED_AS_NEW').length >= 2, runs.join(','));
+  await saveHistory(id, 'sweep-continue-as-new-last-run.json');
+});
+
+test('orchestration overhead per trial (20 trials of no work)', async () => {
+  resetCounters();
+  const t0 = Date.now();
+  const id = await launch(['trial: {steps: 0}', 'grid: {learning_rate: [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001]}', 'seeds: 2', 'max_concurrent_trials: 4']);
+  const r = await result(id);
+  const total = Date.now() - t0;
+  assert.equal(r.progress.counts.done, 20);
+  const firstStart = Math.min(...starts.map((s) => s.at)) - t0;
+  // Trial end -> sweep bookkeeping: activity finished -> the sweep recorded the outcome.
+  const byId = new Map(starts.map((s) => [s.trialId, s.at]));
+  const endToRecorded = r.progress.trials.map((t) => (t.recordedAt ?? 0) - (byId.get(t.trialId) ?? 0));
+  const startToActivity = r.progress.trials.map((t) => (byId.get(t.trialId) ?? 0) - (t.startedAt ?? 0));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const report = {
+    trials: 20,
+    window: 4,
+    totalMs: total,
+    launchToFirstActivityMs: firstStart,
+    medianChildStartToActivityMs: median(startToActivity),
+    medianActivityToRecordedMs: median(endToRecorded),
+    perTrialMs: Math.round((total * 4) / 20),
+  };
+  process.stderr.write(`orchestration overhead: ${JSON.stringify(report)}\n`);
+  assert.ok(total < 30_000);
+});
+
+test('a malformed spec is rejected before anything starts', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-bad-spec-'));
+  const file = path.join(dir, 'bad.yaml');
+  await writeFile(file, specText(['trial: {steps: 4, critic: quadratic}']));
+  const before = await countSweeps();
+  const run = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'launch', file], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address },
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /critic/);
+  assert.equal(await countSweeps(), before);
+  const unknown = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'status', 'no-such-sweep'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address },
+    encoding: 'utf8',
+  });
+  assert.equal(unknown.status, 2);
+  assert.equal(unknown.stderr.trim().split('\n').length, 1, unknown.stderr);
+  assert.match(unknown.stderr, /no sweep with id no-such-sweep/);
+});
+
+test('a status snapshot and a sweep list come back through the CLI helpers', async () => {
+  const id = await launch(['trial: {steps: 10}', 'seeds: 2']);
+  await result(id);
+  const snap = await readSweep(client, id);
+  assert.equal(snap.status, 'COMPLETED');
+  assert.equal(snap.progress.counts.done, 2);
+});
+
+async function countSweeps(): Promise<number> {
+  const { count } = await client.workflow.count(`WorkflowType = 'sweepWorkflow'`);
+  return count;
+}
+
+async function saveHistory(workflowId: string, name: string): Promise<void> {
+  if (process.env.MIRL_RECORD_HISTORIES !== '1') return;
+  // The CLI's JSON is the format Worker.runReplayHistory reads (historyFromJSON).
+  const show = spawnSync(temporalExecutable(), ['workflow', 'show', '--address', server.address, '-w', workflowId, '--output', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(show.status, 0, show.stderr);
+  await mkdir(HISTORIES, { recursive: true });
+  await writeFile(path.join(HISTORIES, name), show.stdout);
+}

@@ -1,0 +1,176 @@
+// Data that crosses the workflow boundary (workflow inputs, results, signals, queries,
+// activity input and output). Plain JSON only: it is stored in Temporal's history.
+import type { AxisValues, Spec, TrialSettings } from '../spec/index.js';
+import type { TrialConfig } from '../ml/config.js';
+
+/** Sweep and trial workflows live here; activity queues are per resource (mirl-cpu, mirl-gpu). */
+export const SWEEP_TASK_QUEUE = 'mirl-sweeps';
+
+/** Failures a retry cannot fix: the trial fails at once instead of burning attempts. */
+export const NON_RETRYABLE_ERROR_TYPES = ['NonFiniteError', 'TrialConfigError', 'ZodError', 'CheckpointCorruptError', 'SpecError'];
+
+export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled'] as const;
+export type TrialStateName = (typeof TRIAL_STATES)[number];
+export type StateCounts = Record<TrialStateName, number>;
+
+export interface SweepOptions {
+  /** Activity heartbeat timeout: how long a dead worker holds a trial before a retry elsewhere. */
+  heartbeatTimeoutMs?: number;
+  /** Trainer checkpoints every this many steps (default: the trial's eval_interval). */
+  checkpointEvery?: number;
+  /** Continue-as-new after this many child starts in one run (history size guard). */
+  continueAsNewAfterStarts?: number;
+  /** Attempts per trial activity before the trial counts as failed. */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt up to a minute. */
+  retryInitialIntervalMs?: number;
+}
+
+export interface TrialRecord {
+  state: TrialStateName;
+  /** How many times a child workflow was started for this trial (1 + reruns). */
+  runs: number;
+  step?: number | null;
+  metrics?: Record<string, number>;
+  resumedFrom?: number | null;
+  backend?: string;
+  error?: string;
+  /** Settings replacing the spec's, from rerun-failed. */
+  overrides?: TrialSettings;
+  /** Workflow time (ms) when the child was started / its outcome was recorded. */
+  startedAt?: number;
+  recordedAt?: number;
+  /** True when the id was already used by a completed workflow: counted as done, not rerun. */
+  adopted?: boolean;
+}
+
+/** Everything a sweep run hands to the next (continue-as-new, or a restart after it closed). */
+export interface SweepCarry {
+  trials: TrialRecord[];
+  paused: boolean;
+  cancelRequested: boolean;
+  maxConcurrent: number;
+  /** Children started over the sweep's whole life. */
+  startedTotal: number;
+  /** Runs so far (continue-as-new count + restarts). */
+  generation: number;
+}
+
+export interface SweepInput {
+  spec: Spec;
+  sweepId: string;
+  profile: string | null;
+  options?: SweepOptions;
+  carry?: SweepCarry;
+}
+
+export interface TrialInput {
+  sweepId: string;
+  index: number;
+  trialId: string;
+  runName: string;
+  axes: AxisValues;
+  config: TrialConfig;
+  /** Which start of this trial (1 + reruns); the outcome names it so stale reports are ignored. */
+  run: number;
+  taskQueue: string;
+  study: string;
+  /** Checkpoints of a different config must never be resumed: key = hash of the effective config. */
+  checkpointKey: string;
+  checkpointEvery: number;
+  heartbeatTimeoutMs: number;
+  maxAttempts: number;
+  retryInitialIntervalMs: number;
+}
+
+export interface RunTrialActivityInput {
+  sweepId: string;
+  trialId: string;
+  runName: string;
+  config: TrialConfig;
+  checkpointKey: string;
+  checkpointEvery: number;
+}
+
+export interface RunTrialActivityResult {
+  status: 'finished' | 'stopped';
+  step: number;
+  backend: string;
+  resumedFrom: number | null;
+  train: Record<string, number>;
+  eval: Record<string, number>;
+  seconds: number;
+  msPerStep: number;
+  attempt: number;
+  worker: string;
+  /** Wall clock (ms since epoch) when the activity began and when the trainer sent its result. */
+  activityStartedAt: number;
+  trainerStartedAt: number;
+  finishedAt: number;
+}
+
+/** What the activity heartbeats; a retry reads the previous attempt's last one. */
+export interface TrialHeartbeat {
+  step: number;
+  checkpointStep: number | null;
+  checkpointRef: string | null;
+  train?: Record<string, number>;
+  eval?: Record<string, number>;
+}
+
+export interface TrialOutcome {
+  index: number;
+  trialId: string;
+  run: number;
+  state: 'done' | 'failed' | 'cancelled';
+  result?: RunTrialActivityResult;
+  error?: string;
+}
+
+export interface TrialProgress {
+  index: number;
+  trialId: string;
+  runName: string;
+  axes: AxisValues;
+  state: TrialStateName;
+  runs: number;
+  step: number | null;
+  metrics: Record<string, number>;
+  resumedFrom: number | null;
+  backend: string | null;
+  error: string | null;
+  startedAt: number | null;
+  recordedAt: number | null;
+}
+
+export interface SweepProgress {
+  sweepId: string;
+  name: string;
+  study: string;
+  profile: string | null;
+  taskQueue: string;
+  total: number;
+  paused: boolean;
+  cancelRequested: boolean;
+  maxConcurrent: number;
+  generation: number;
+  startedTotal: number;
+  finished: boolean;
+  counts: StateCounts;
+  /** axis -> value (as written in the run name) -> counts per state. */
+  axes: Record<string, Record<string, StateCounts>>;
+  trials: TrialProgress[];
+}
+
+export interface SweepResult {
+  sweepId: string;
+  progress: SweepProgress;
+  carry: SweepCarry;
+}
+
+export interface RerunRequest {
+  /** Settings to change for the rerun (e.g. a smaller learning rate). */
+  overrides?: TrialSettings;
+  /** Limit the rerun to these trial indices (default: every failed or cancelled trial). */
+  indices?: number[];
+}
