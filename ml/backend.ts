@@ -10,14 +10,22 @@ export type BackendName = Exclude<BackendRequest, 'auto'>;
 
 const require = createRequire(import.meta.url);
 
+/** The GPU build first: a GPU worker has both, and the GPU one registers the same backend. */
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
 async function tryTensorflow(): Promise<boolean> {
-  try {
-    // Optional dependency: absent on machines where its native library could not be set up.
-    await import('@tensorflow/tfjs-node' as string);
-    return tf.findBackendFactory('tensorflow') != null;
-  } catch {
-    return false;
+  // TensorFlow's C++ logging (oneDNN notices, CPU feature lines) would drown trial output.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  for (const pkg of NATIVE_PACKAGES) {
+    try {
+      // Optional: installed by scripts/setup-native.sh where its native library could be set up.
+      await import(pkg);
+      if (tf.findBackendFactory('tensorflow') != null) return true;
+    } catch {
+      // Not installed or its library does not load: try the next, then other backends.
+    }
   }
+  return false;
 }
 
 async function tryWasm(): Promise<boolean> {
