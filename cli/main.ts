@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { trialRunCommand } from './commands/trial-run.js';
 import { linearEvalCommand } from './commands/linear-eval.js';
 import { sweepValidateCommand } from './commands/sweep-validate.js';
+import { benchCommand } from './commands/bench.js';
 import { sweepLaunchCommand } from './commands/sweep-launch.js';
 import { sweepStatusCommand } from './commands/sweep-status.js';
 import { sweepListCommand } from './commands/sweep-list.js';
@@ -40,6 +41,7 @@ const cli = yargs(argv)
   )
   .command(workerCommand)
   .command(linearEvalCommand)
+  .command(benchCommand)
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces on errors' })
   .demandCommand(1, 'name a command (see --help)')
   .strict()

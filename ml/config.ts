@@ -47,7 +47,7 @@ export const trialConfigSchema = z
     linear_eval_train_size: positiveInt.nullable().default(null),
     /** Evaluate on this many test codes (null: all 10,000). */
     linear_eval_test_size: positiveInt.nullable().default(null),
-    linear_eval_max_iter: positiveInt.max(100_000).default(100),
+    linear_eval_max_iter: positiveInt.max(100_000).default(500),
     /** scikit-learn's C: inverse L2 strength on the summed loss. */
     linear_eval_c: z.number().positive().default(10),
     jacobian_inputs: positiveInt.max(10_000).default(128),

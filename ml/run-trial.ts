@@ -52,8 +52,9 @@ function drain(pending: { step: number; scalars: ScalarRecord }[]): { step: numb
   if (pending.length === 0) return [];
   const keys = pending.map((p) => Object.keys(p.scalars));
   const all = pending.flatMap((p) => Object.values(p.scalars));
-  const data = tf.tidy(() => tf.stack(all).dataSync());
-  tf.dispose(all);
+  const stacked = tf.stack(all);
+  const data = stacked.dataSync();
+  tf.dispose([stacked, ...all]);
   let i = 0;
   const out = pending.map((p, j) => {
     const values: Record<string, number> = {};
