@@ -17,10 +17,18 @@ import {
   sweepSetConcurrencyCommand,
 } from './commands/sweep-control.js';
 import { workerCommand } from './commands/worker.js';
+import { upCommand } from './commands/up.js';
+import { downCommand } from './commands/down.js';
+import { sweepWatchCommand } from './commands/sweep-watch.js';
+import { compareCommand } from './commands/compare.js';
+import { applyStackEnvironment } from './stack/env.js';
 import { describeFailure, EXIT } from './errors.js';
 
 const argv = hideBin(process.argv);
 const verbose = argv.includes('--verbose');
+// Commands that talk to the servers find a local stack's ports in its state file.
+const command = argv.find((a) => !a.startsWith('-'));
+if (command === 'sweep' || command === 'compare') applyStackEnvironment();
 
 const cli = yargs(argv)
   .scriptName('mirl')
@@ -31,6 +39,7 @@ const cli = yargs(argv)
       .command(sweepValidateCommand)
       .command(sweepLaunchCommand)
       .command(sweepStatusCommand)
+      .command(sweepWatchCommand)
       .command(sweepListCommand)
       .command(sweepPauseCommand)
       .command(sweepResumeCommand)
@@ -39,6 +48,9 @@ const cli = yargs(argv)
       .command(sweepRerunFailedCommand)
       .demandCommand(1, 'name a sweep command'),
   )
+  .command(upCommand)
+  .command(downCommand)
+  .command(compareCommand)
   .command(workerCommand)
   .command(linearEvalCommand)
   .command(benchCommand)

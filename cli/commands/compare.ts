@@ -1,0 +1,55 @@
+import type { CommandModule } from 'yargs';
+import { printJson } from '../output.js';
+import { UsageError } from '../errors.js';
+import { cliMlflowClient, withMlflow } from '../mlflow-connection.js';
+import { aggregate, DEFAULT_METRICS } from '../compare/aggregate.js';
+import { readSweepRuns } from '../compare/mlflow-runs.js';
+import { renderCsv, renderTable } from '../compare/render.js';
+
+interface Args {
+  id: string;
+  json: boolean;
+  csv: boolean;
+  metric?: string[];
+  sort: 'axes' | 'metric';
+}
+
+export const compareCommand: CommandModule<object, Args> = {
+  command: 'compare <id>',
+  describe: 'Compare a sweep\'s configurations from MLflow: mean ± sd over seeds of the final metrics',
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', demandOption: true, describe: 'sweep id' })
+      .option('metric', { type: 'string', array: true, describe: `metrics to compare (default: ${DEFAULT_METRICS.join(', ')})` })
+      .option('sort', { choices: ['axes', 'metric'] as const, default: 'axes' as const, describe: 'rows in the spec\'s axis order, or by the first metric, best first' })
+      .option('json', { type: 'boolean', default: false })
+      .option('csv', { type: 'boolean', default: false })
+      .example('$0 compare smoke-20261129-031955-ab12', '')
+      .example('$0 compare ID --metric i_est_test --sort metric --csv', ''),
+  handler: async (args) => {
+    if (args.json && args.csv) throw new UsageError('--json and --csv are alternatives: pick one');
+    const metrics = (args.metric ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+    if (args.metric && metrics.length === 0) throw new UsageError('--metric needs a metric name, e.g. --metric linear_eval_accuracy');
+    const client = cliMlflowClient();
+    const runs = await withMlflow(client, () => readSweepRuns(client, args.id));
+    const comparison = aggregate(runs.trials, { metrics, sort: args.sort });
+    if (args.json) {
+      return printJson({
+        sweepId: args.id,
+        experiment: runs.experiment,
+        trackingUri: client.trackingUri,
+        sweepStatus: runs.parent?.info.status ?? null,
+        ...comparison,
+      });
+    }
+    if (args.csv) return void process.stdout.write(renderCsv(comparison));
+    const total = comparison.rows.reduce((a, r) => a + r.trials, 0);
+    const status = runs.parent ? `, sweep run ${runs.parent.info.status.toLowerCase()}` : '';
+    process.stdout.write(
+      `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
+        (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
+        `final values per trial; mean ± sample sd over seeds of finished trials\n` +
+        `${client.trackingUri}/#/experiments/${runs.experiment.id}\n`,
+    );
+  },
+};

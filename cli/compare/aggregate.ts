@@ -1,0 +1,126 @@
+// Pure aggregation behind `mirl compare`: trial runs in, one row per configuration
+// (the axis values except the seed) out, each metric as mean and sample sd over seeds.
+// Only finished trials contribute metrics; failed ones are counted, never averaged.
+
+export const SEED_AXIS = 'seed';
+export const DEFAULT_METRICS = ['linear_eval_accuracy', 'i_est_test'];
+
+export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED' | 'RUNNING' | 'SCHEDULED' | string;
+
+export interface TrialRun {
+  trialId: string;
+  /** Position in the sweep's expansion (spec axis order); null when the run lacks the tag. */
+  index: number | null;
+  /** Axis values in the spec's order, the seed included. */
+  axes: [string, unknown][];
+  status: TrialStatus;
+  /** The final (latest-step) value of each metric. */
+  metrics: Record<string, number>;
+  startTime?: number;
+  /** A rerun with other settings got a run of its own (tag mirl.superseded_by): this one no longer counts. */
+  superseded?: boolean;
+}
+
+export interface MetricSummary {
+  mean: number | null;
+  /** Sample standard deviation (n - 1); null below two values. */
+  sd: number | null;
+  n: number;
+}
+
+export interface ConfigRow {
+  config: Record<string, unknown>;
+  trials: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  running: number;
+  metrics: Record<string, MetricSummary>;
+  /** Smallest trial index of the configuration: its place in the spec's order. */
+  firstIndex: number | null;
+}
+
+export interface Comparison {
+  /** Axis names except the seed, in the spec's order. */
+  axes: string[];
+  metrics: string[];
+  rows: ConfigRow[];
+}
+
+export interface AggregateOptions {
+  metrics?: string[];
+  /** 'axes': the spec's order; 'metric': the first metric's mean, best first. */
+  sort?: 'axes' | 'metric';
+}
+
+export function summarise(values: number[]): MetricSummary {
+  const xs = values.filter(Number.isFinite);
+  const n = xs.length;
+  if (n === 0) return { mean: null, sd: null, n: 0 };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, sd: null, n };
+  const ss = xs.reduce((a, x) => a + (x - mean) ** 2, 0);
+  return { mean, sd: Math.sqrt(ss / (n - 1)), n };
+}
+
+/** A trial run twice (rerun, a run left by a lost attempt) counts once: its latest live run. */
+function latestPerTrial(runs: TrialRun[]): TrialRun[] {
+  const byTrial = new Map<string, TrialRun>();
+  for (const r of runs) {
+    if (r.superseded) continue;
+    const key = r.index !== null ? `#${r.index}` : r.trialId;
+    const seen = byTrial.get(key);
+    if (!seen || (r.startTime ?? 0) > (seen.startTime ?? 0)) byTrial.set(key, r);
+  }
+  return [...byTrial.values()];
+}
+
+const valueKey = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Comparison {
+  const metrics = options.metrics?.length ? options.metrics : DEFAULT_METRICS;
+  const trials = latestPerTrial(runs).sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
+  const axes: string[] = [];
+  for (const t of trials) for (const [name] of t.axes) if (name !== SEED_AXIS && !axes.includes(name)) axes.push(name);
+
+  const groups = new Map<string, { config: Record<string, unknown>; members: TrialRun[]; order: number }>();
+  for (const t of trials) {
+    const values = Object.fromEntries(t.axes);
+    const config = Object.fromEntries(axes.map((a) => [a, values[a] ?? null]));
+    const key = JSON.stringify(axes.map((a) => valueKey(config[a])));
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { config, members: [], order: groups.size }));
+    g.members.push(t);
+  }
+
+  const rows = [...groups.values()].map(({ config, members, order }) => {
+    const finished = members.filter((m) => m.status === 'FINISHED');
+    const indices = members.map((m) => m.index).filter((i): i is number => i !== null);
+    return {
+      row: {
+        config,
+        trials: members.length,
+        done: finished.length,
+        failed: members.filter((m) => m.status === 'FAILED').length,
+        cancelled: members.filter((m) => m.status === 'KILLED').length,
+        running: members.filter((m) => m.status === 'RUNNING' || m.status === 'SCHEDULED').length,
+        metrics: Object.fromEntries(metrics.map((k) => [k, summarise(finished.flatMap((m) => (k in m.metrics ? [m.metrics[k]] : [])))])),
+        firstIndex: indices.length ? Math.min(...indices) : null,
+      } satisfies ConfigRow,
+      order,
+    };
+  });
+
+  const bySpec = (a: (typeof rows)[number], b: (typeof rows)[number]) =>
+    (a.row.firstIndex ?? Infinity) - (b.row.firstIndex ?? Infinity) || a.order - b.order;
+  if (options.sort === 'metric') {
+    const k = metrics[0];
+    rows.sort((a, b) => {
+      const x = a.row.metrics[k].mean;
+      const y = b.row.metrics[k].mean;
+      if (x === null || y === null) return x === y ? bySpec(a, b) : x === null ? 1 : -1;
+      return y - x || bySpec(a, b);
+    });
+  } else rows.sort(bySpec);
+  return { axes, metrics, rows: rows.map((r) => r.row) };
+}

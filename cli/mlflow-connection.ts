@@ -1,0 +1,32 @@
+// The MLflow client as the CLI uses it: a person waits at the prompt, so a refused
+// connection fails within seconds (the workers' client rides out outages instead), and
+// the failure reads as one line naming what to do.
+import { MlflowApiError, MlflowClient, MlflowNetworkError, silentLogger } from '../tracking/index.js';
+
+export class MlflowUnreachableError extends Error {
+  override name = 'MlflowUnreachable';
+}
+
+export function cliMlflowClient(env: NodeJS.ProcessEnv = process.env): MlflowClient {
+  return MlflowClient.fromEnv({ retry: { maxAttempts: 2, baseDelayMs: 200, maxElapsedMs: 3_000 }, timeoutMs: 15_000, logger: silentLogger }, env);
+}
+
+/** Runs `work` against MLflow, turning "no server there" into an actionable one-liner. */
+export async function withMlflow<T>(client: MlflowClient, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof MlflowNetworkError) {
+      throw new MlflowUnreachableError(
+        `cannot reach the MLflow server at ${client.trackingUri} (${err.code}); start the local stack with \`mirl up\` ` +
+          'or point MLFLOW_TRACKING_URI at a running server',
+      );
+    }
+    if (err instanceof MlflowApiError && (err.httpStatus === 401 || err.httpStatus === 403)) {
+      throw new MlflowUnreachableError(
+        `the MLflow server at ${client.trackingUri} refused the request (${err.httpStatus}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
+      );
+    }
+    throw err;
+  }
+}

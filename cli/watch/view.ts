@@ -1,0 +1,139 @@
+// Pure views of a sweep for `mirl sweep watch`: the redrawn frame on a terminal, the
+// lines printed per change elsewhere, and the ETA. Clocks and sizes are arguments so
+// the tests pin them.
+import { TRIAL_STATES, type SweepProgress, type TrialProgress, type TrialStateName } from '../../workflows/types.js';
+import { formatMetrics } from '../output.js';
+import { progressLine } from '../commands/sweep-render.js';
+
+export interface WatchView {
+  /** Temporal's workflow status: RUNNING, COMPLETED, FAILED, ... */
+  status: string;
+  progress: SweepProgress;
+  now: number;
+  /** When the sweep workflow started (ms), for the elapsed time. */
+  startedAt: number | null;
+  /** Steps each trial trains for, by index, when the spec could be read. */
+  steps: Record<number, number>;
+}
+
+const BAR_WIDTH = 30;
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+function durationOf(t: TrialProgress): number | null {
+  return t.state === 'done' && t.startedAt !== null && t.recordedAt !== null && t.recordedAt >= t.startedAt ? t.recordedAt - t.startedAt : null;
+}
+
+/**
+ * Time until the last trial ends, from the mean duration of completed trials: running
+ * trials finish their remaining share, then pending ones fill the slots that free up
+ * first. Slots are the trials running now (what workers actually give the sweep),
+ * at most the sweep's concurrency. Null until a trial has completed.
+ */
+export function estimateRemainingMs(p: SweepProgress, now: number, steps: Record<number, number> = {}): number | null {
+  const durations = p.trials.map(durationOf).filter((d): d is number => d !== null);
+  if (durations.length === 0) return null;
+  const mean = durations.reduce((a, b) => a + b, 0) / durations.length;
+  const running = p.trials.filter((t) => t.state === 'running');
+  const pending = p.trials.filter((t) => t.state === 'pending').length;
+  const remaining = running.map((t) => {
+    const total = steps[t.index];
+    if (t.step !== null && total) return mean * Math.max(0, 1 - t.step / total);
+    return t.startedAt !== null ? Math.max(0, mean - (now - t.startedAt)) : mean;
+  });
+  const slots = Math.max(1, Math.min(p.maxConcurrent, running.length || p.maxConcurrent));
+  const ends = [...remaining];
+  while (ends.length < slots) ends.push(0);
+  for (let i = 0; i < pending; i++) {
+    ends.sort((a, b) => a - b);
+    ends[0] += mean;
+  }
+  return Math.max(0, ...ends);
+}
+
+function bar(count: number, total: number): string {
+  const filled = total > 0 ? Math.round((count / total) * BAR_WIDTH) : 0;
+  return '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
+}
+
+function headline(v: WatchView): string {
+  const p = v.progress;
+  const parts = [`sweep ${p.sweepId} (${p.study}${p.profile ? `, profile ${p.profile}` : ''}): ${v.status.toLowerCase()}`];
+  if (p.paused) parts.push('paused');
+  if (p.cancelRequested) parts.push('cancelling');
+  if (v.startedAt !== null) parts.push(`${formatDuration(v.now - v.startedAt)} elapsed`);
+  if (v.status === 'RUNNING') {
+    const eta = estimateRemainingMs(p, v.now, v.steps);
+    parts.push(eta === null ? 'ETA after the first trial' : `ETA ${formatDuration(eta)}`);
+  }
+  return parts.join(' · ');
+}
+
+function trialStep(t: TrialProgress, steps: Record<number, number>): string {
+  if (t.step === null) return 'starting';
+  return steps[t.index] ? `step ${t.step}/${steps[t.index]}` : `step ${t.step}`;
+}
+
+/** The terminal frame: a bar per state, then each running trial with its step and latest metrics. */
+export function renderFrame(v: WatchView, columns = 100): string[] {
+  const p = v.progress;
+  const lines = [headline(v)];
+  for (const state of TRIAL_STATES) {
+    const n = p.counts[state];
+    lines.push(`  ${state.padEnd(9)} ${bar(n, p.total)} ${String(n).padStart(String(p.total).length)}/${p.total}`);
+  }
+  const running = p.trials.filter((t) => t.state === 'running');
+  if (running.length > 0) {
+    lines.push('  running trials:');
+    for (const t of running) {
+      const metrics = Object.keys(t.metrics).length ? `  ${formatMetrics(t.metrics)}` : '';
+      lines.push(`    ${String(t.index).padStart(3)} ${t.runName}  ${trialStep(t, v.steps)}${metrics}`);
+    }
+  }
+  const failed = p.trials.filter((t) => t.state === 'failed');
+  for (const t of failed.slice(-3)) lines.push(`  failed ${t.index} ${t.runName}: ${t.error ?? 'no reason recorded'}`);
+  const width = Math.max(20, columns - 1);
+  return lines.map((l) => ([...l].length > width ? [...l].slice(0, width - 1).join('') + '…' : l));
+}
+
+function trialLine(t: TrialProgress): string {
+  const base = `trial ${t.index} ${t.runName}: ${t.state}`;
+  if (t.state === 'failed' || t.state === 'cancelled') return t.error ? `${base} (${t.error})` : base;
+  if (t.state === 'done' && Object.keys(t.metrics).length) return `${base} ${formatMetrics(t.metrics)}`;
+  return base;
+}
+
+/**
+ * Plain lines for logs and pipes: on the first look every trial that has left
+ * `pending`, then one line per trial that changes state and one per change of counts.
+ */
+export function changeLines(prev: WatchView | undefined, next: WatchView): string[] {
+  const out: string[] = [];
+  if (!prev) out.push(headline(next));
+  const before = new Map<number, TrialStateName>(prev?.progress.trials.map((t) => [t.index, t.state]) ?? []);
+  for (const t of next.progress.trials) {
+    const was = before.get(t.index) ?? 'pending';
+    if (t.state !== was) out.push(trialLine(t));
+  }
+  const line = progressLine(next.progress);
+  if (!prev || line !== progressLine(prev.progress) || out.length > 0) {
+    const eta = next.status === 'RUNNING' ? estimateRemainingMs(next.progress, next.now, next.steps) : null;
+    out.push(eta === null ? line : `${line}; ETA ${formatDuration(eta)}`);
+  }
+  return out;
+}
+
+export function finalLine(v: WatchView): string {
+  return `sweep ${v.status.toLowerCase()}: ${progressLine(v.progress)}`;
+}
+
+/** 0 only when the sweep completed with every trial done. */
+export function exitCodeFor(status: string, p: SweepProgress): number {
+  return status === 'COMPLETED' && p.counts.failed === 0 && p.counts.cancelled === 0 ? 0 : 1;
+}

@@ -1,0 +1,132 @@
+// mirl compare's aggregation and output on fixed trial runs: mean and sample sd over
+// seeds, missing metrics, failed and superseded trials, ordering, CSV quoting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { aggregate, summarise, type TrialRun } from '../../cli/compare/aggregate.js';
+import { renderCsv, renderTable, formatSummary } from '../../cli/compare/render.js';
+import { sweepNameOf, toTrialRun } from '../../cli/compare/mlflow-runs.js';
+import type { Run } from '../../tracking/index.js';
+
+let next = 0;
+function run(critic: string, seed: number, status: string, metrics: Record<string, number>, extra: Partial<TrialRun> = {}): TrialRun {
+  const index = next++;
+  return { trialId: `trial-${index}`, index, axes: [['encoder', 'mlp'], ['critic', critic], ['seed', seed]], status, metrics, startTime: 1000 + index, ...extra };
+}
+
+test('summarise: mean, sample sd (n - 1), n; sd needs two values; non-finite values are dropped', () => {
+  assert.deepEqual(summarise([]), { mean: null, sd: null, n: 0 });
+  assert.deepEqual(summarise([0.5]), { mean: 0.5, sd: null, n: 1 });
+  const s = summarise([1, 2, 3, 4]);
+  assert.equal(s.mean, 2.5);
+  assert.ok(Math.abs(s.sd! - Math.sqrt(5 / 3)) < 1e-12);
+  assert.equal(s.n, 4);
+  assert.deepEqual(summarise([2, NaN, Infinity, 4]), { mean: 3, sd: Math.SQRT2, n: 2 });
+});
+
+test('one row per configuration, seeds pooled, failed trials counted but never averaged, missing metrics lower n', () => {
+  next = 0;
+  const runs = [
+    run('bilinear', 0, 'FINISHED', { linear_eval_accuracy: 0.8, i_est_test: 2.0 }),
+    run('bilinear', 1, 'FINISHED', { linear_eval_accuracy: 0.9, i_est_test: 2.2 }),
+    run('bilinear', 2, 'FAILED', { linear_eval_accuracy: 0.1, i_est_test: 9 }),
+    run('separable', 0, 'FINISHED', { i_est_test: 3.0 }),
+    run('separable', 1, 'KILLED', {}),
+    run('separable', 2, 'RUNNING', { i_est_test: 1 }),
+  ];
+  const c = aggregate(runs);
+  assert.deepEqual(c.axes, ['encoder', 'critic']);
+  assert.deepEqual(c.metrics, ['linear_eval_accuracy', 'i_est_test']);
+  assert.equal(c.rows.length, 2);
+  const [b, s] = c.rows;
+  assert.deepEqual(b.config, { encoder: 'mlp', critic: 'bilinear' });
+  assert.deepEqual([b.trials, b.done, b.failed, b.cancelled, b.running], [3, 2, 1, 0, 0]);
+  assert.ok(Math.abs(b.metrics.linear_eval_accuracy.mean! - 0.85) < 1e-12);
+  assert.ok(Math.abs(b.metrics.linear_eval_accuracy.sd! - Math.sqrt(0.005)) < 1e-12);
+  assert.equal(b.metrics.linear_eval_accuracy.n, 2);
+  assert.deepEqual([s.trials, s.done, s.failed, s.cancelled, s.running], [3, 1, 0, 1, 1]);
+  assert.deepEqual(s.metrics.linear_eval_accuracy, { mean: null, sd: null, n: 0 });
+  assert.deepEqual(s.metrics.i_est_test, { mean: 3, sd: null, n: 1 });
+});
+
+test('rows follow the spec order (smallest trial index) or the first metric, best first, unknowns last', () => {
+  next = 0;
+  const runs = [
+    run('inner', 0, 'FINISHED', { linear_eval_accuracy: 0.7 }),
+    run('bilinear', 0, 'FINISHED', { linear_eval_accuracy: 0.9 }),
+    run('concat', 0, 'FAILED', {}),
+    run('separable', 0, 'FINISHED', { linear_eval_accuracy: 0.8 }),
+  ];
+  const shuffled = [runs[2], runs[3], runs[0], runs[1]];
+  assert.deepEqual(aggregate(shuffled).rows.map((r) => r.config.critic), ['inner', 'bilinear', 'concat', 'separable']);
+  assert.deepEqual(aggregate(shuffled, { sort: 'metric' }).rows.map((r) => r.config.critic), ['bilinear', 'separable', 'inner', 'concat']);
+  const byMi = aggregate(shuffled, { metrics: ['i_est_test'], sort: 'metric' });
+  assert.deepEqual(byMi.metrics, ['i_est_test']);
+  assert.deepEqual(byMi.rows.map((r) => r.config.critic), ['inner', 'bilinear', 'concat', 'separable'], 'all unknown: spec order');
+});
+
+test('a trial logged twice counts once (its latest run); superseded runs do not count', () => {
+  next = 0;
+  const first = run('bilinear', 0, 'FAILED', {}, { index: 0, trialId: 'trial-a', startTime: 1 });
+  const again = run('bilinear', 0, 'FINISHED', { linear_eval_accuracy: 0.5 }, { index: 0, trialId: 'trial-a', startTime: 2 });
+  const old = run('bilinear', 1, 'FAILED', {}, { index: 1, trialId: 'trial-b', superseded: true });
+  const rerun = run('bilinear', 1, 'FINISHED', { linear_eval_accuracy: 0.7 }, { index: 1, trialId: 'trial-c' });
+  const [row] = aggregate([again, first, old, rerun]).rows;
+  assert.deepEqual([row.trials, row.done, row.failed], [2, 2, 0]);
+  assert.ok(Math.abs(row.metrics.linear_eval_accuracy.mean! - 0.6) < 1e-12);
+});
+
+test('axes that are lists or numbers group by value; a sweep without axes gives one row', () => {
+  const mk = (i: number, axes: [string, unknown][]): TrialRun => ({ trialId: `t${i}`, index: i, axes, status: 'FINISHED', metrics: { i_est_test: i } });
+  const c = aggregate([mk(0, [['hidden', [64, 64]], ['seed', 0]]), mk(1, [['hidden', [64, 64]], ['seed', 1]]), mk(2, [['hidden', [128]], ['seed', 0]])]);
+  assert.deepEqual(c.rows.map((r) => [r.config.hidden, r.trials]), [[[64, 64], 2], [[128], 1]]);
+  const single = aggregate([mk(0, [['seed', 0]]), mk(1, [['seed', 1]])]);
+  assert.deepEqual(single.axes, []);
+  assert.equal(single.rows.length, 1);
+  assert.equal(single.rows[0].metrics.i_est_test.n, 2);
+});
+
+test('table and CSV: mean ± sd (n), dashes for nothing, CSV cells quoted when needed', () => {
+  next = 0;
+  const c = aggregate([
+    run('bi,linear', 0, 'FINISHED', { linear_eval_accuracy: 0.8, i_est_test: 2 }),
+    run('bi,linear', 1, 'FINISHED', { linear_eval_accuracy: 0.9, i_est_test: 2.5 }),
+    run('sep', 0, 'FAILED', {}),
+  ]);
+  assert.equal(formatSummary({ mean: 0.85, sd: 0.0707, n: 2 }), '0.850 ± 0.0707 (n=2)');
+  assert.equal(formatSummary({ mean: 1.5, sd: null, n: 1 }), '1.500 (n=1)');
+  const table = renderTable(c).split('\n');
+  assert.match(table[0], /^encoder\s+critic\s+done\s+failed\s+linear_eval_accuracy\s+i_est_test$/);
+  assert.match(table[1], /^mlp\s+bi,linear\s+2\/2\s+0\s+0\.850 ± 0\.0707 \(n=2\)\s+2\.250 ± 0\.354 \(n=2\)$/);
+  assert.match(table[2], /^mlp\s+sep\s+0\/1\s+1\s+-\s+-$/);
+  const csv = renderCsv(c).trimEnd().split('\n');
+  assert.equal(csv[0], 'encoder,critic,trials,done,failed,cancelled,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_n');
+  assert.match(csv[1], /^mlp,"bi,linear",2,2,0,0,0\.85\d*,0\.0707\d*,2,2\.25,0\.353\d*,2$/);
+  assert.equal(csv[2], 'mlp,sep,1,0,1,0,,,0,,,0');
+});
+
+test('sweep ids name their experiment; MLflow runs become trial runs by the tracking contract', () => {
+  assert.equal(sweepNameOf('critic-capacity-20261129-031955-ab12'), 'critic-capacity');
+  assert.equal(sweepNameOf('smoke-20250101-000000-0'), 'smoke');
+  assert.throws(() => sweepNameOf('smoke'), /not a sweep id/);
+  assert.throws(() => sweepNameOf("x-20250101-000000-ab' or 1=1"), /not a sweep id/);
+  const r: Run = {
+    info: { runId: 'r1', experimentId: '1', runName: 'mlp|bilinear|seed=3', userId: '', status: 'FINISHED', startTime: 5, artifactUri: '', lifecycleStage: 'active' },
+    data: {
+      metrics: [{ key: 'i_est_test', value: 2.5, timestamp: 0, step: 20 }],
+      params: {},
+      tags: { 'mirl.trial_id': 'trial-x', 'mirl.index': '7', 'mirl.axes': '{"encoder":"mlp","critic":"bilinear","seed":3}', 'mirl.role': 'trial' },
+    },
+  };
+  assert.deepEqual(toTrialRun(r), {
+    trialId: 'trial-x',
+    index: 7,
+    axes: [['encoder', 'mlp'], ['critic', 'bilinear'], ['seed', 3]],
+    status: 'FINISHED',
+    metrics: { i_est_test: 2.5 },
+    startTime: 5,
+    superseded: false,
+  });
+  r.data.tags = { 'mirl.axes': 'not json', 'mirl.superseded_by': 'trial-y' };
+  const bare = toTrialRun(r);
+  assert.deepEqual([bare.trialId, bare.index, bare.axes, bare.superseded], ['r1', null, [], true]);
+});
