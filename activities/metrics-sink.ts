@@ -1,17 +1,40 @@
 // Where a trial's metrics go while it runs. The activity writes to this seam only; the
-// MLflow tracking client becomes one implementation (a run per trial, batched metrics).
-import type { RunTrialActivityInput, RunTrialActivityResult } from '../workflows/types.js';
+// MLflow tracking (activities/mlflow-tracking.ts) is one implementation: a run per
+// trial, batched metrics.
+import type { RunTrialActivityInput, RunTrialActivityResult, TrackingOverhead } from '../workflows/types.js';
 
 export interface TrialMetricsWriter {
   train(step: number, metrics: Record<string, number>): void;
   eval(step: number, metrics: Record<string, number>): void;
-  /** Called once at the end of an attempt; flushes anything buffered. */
-  close(outcome: { status: 'finished' | 'stopped' | 'failed'; result?: RunTrialActivityResult; error?: string }): Promise<void>;
+  /**
+   * Sends everything buffered so far. The activity calls it before storing a checkpoint,
+   * so a resume from that checkpoint never leaves a gap in the recorded metrics.
+   */
+  flush?(): Promise<void>;
+  /**
+   * Called once at the end of an attempt; flushes anything buffered. `willRetry`: the
+   * attempt ended retryably and Temporal will run another one (the record stays open).
+   */
+  close(outcome: {
+    status: 'finished' | 'stopped' | 'failed';
+    result?: RunTrialActivityResult;
+    error?: string;
+    willRetry?: boolean;
+  }): Promise<void>;
+  /** Time spent on tracking so far (reported in the activity's result). */
+  overhead?(): TrackingOverhead;
+}
+
+/** Who runs this attempt, for the record. */
+export interface TrialAttemptContext {
+  workflowId: string;
+  workflowRunId: string;
+  worker: string;
 }
 
 export interface MetricsSink {
   /** Opens (or reopens, on a retry) the trial's record. Must be idempotent per trialId. */
-  open(trial: RunTrialActivityInput, attempt: number): Promise<TrialMetricsWriter>;
+  open(trial: RunTrialActivityInput, attempt: number, context?: TrialAttemptContext): Promise<TrialMetricsWriter>;
 }
 
 /** Metrics stay in the heartbeat and the result only. */

@@ -1,5 +1,5 @@
 // The runTrial activity: starts a trainer process, relays its metrics to the sink and
-// its checkpoints to the store, heartbeats {step, checkpoint} on a timer (the trainer
+// its checkpoints to the store (metrics flushed first, so a resume never skips a step), heartbeats {step, checkpoint} on a timer (the trainer
 // may be deep in a synchronous kernel), and maps the trainer's failures onto Temporal's
 // retryable / non-retryable failures. Attempt > 1 resumes from the latest checkpoint.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -9,8 +9,8 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { BackendRequest } from '../ml/backend.js';
 import type { TrialResult } from '../ml/run-trial.js';
 import { NON_RETRYABLE_ERROR_TYPES, type RunTrialActivityInput, type RunTrialActivityResult, type TrialHeartbeat } from '../workflows/types.js';
-import type { CheckpointStore } from './checkpoint-store.js';
-import type { MetricsSink } from './metrics-sink.js';
+import type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.js';
+import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
 
 const TRAINER_ENTRY = fileURLToPath(new URL('./trainer-process.ts', import.meta.url));
@@ -46,8 +46,29 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const { attempt } = ctx.info;
   const activityStartedAt = Date.now();
   const previous = ctx.info.heartbeatDetails as TrialHeartbeat | undefined;
-  // The store is the truth; the previous attempt's heartbeat only says what to expect.
-  const stored = await deps.store.latest(input.checkpointKey);
+  const identity = deps.identity ?? `${os.hostname()}:${process.pid}`;
+  let beat: TrialHeartbeat = { step: previous?.step ?? 0, checkpointStep: previous?.checkpointStep ?? null, checkpointRef: previous?.checkpointRef ?? null };
+  ctx.heartbeat(beat);
+  // From the start: opening the record may wait out a tracking-server outage.
+  const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
+  let writer: TrialMetricsWriter | undefined;
+  let stored: StoredCheckpoint | null;
+  try {
+    // The sink first: an MLflow checkpoint store finds the trial's run through it.
+    const execution = ctx.info.workflowExecution;
+    writer = await deps.sink.open(input, attempt, {
+      workflowId: execution?.workflowId ?? input.trialId,
+      workflowRunId: execution?.runId ?? '',
+      worker: identity,
+    });
+    // The store is the truth; the previous attempt's heartbeat only says what to expect.
+    stored = await deps.store.latest(input.checkpointKey);
+  } catch (err) {
+    await writer?.close({ status: 'failed', error: String(err), willRetry: true }).catch(() => {});
+    clearInterval(timer);
+    throw err;
+  }
+  const openWriter: TrialMetricsWriter = writer;
   if (attempt > 1 || stored) {
     ctx.log.info('resuming trial', {
       trialId: input.trialId,
@@ -56,10 +77,8 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
       previousHeartbeatStep: previous?.step ?? null,
     });
   }
-  const writer = await deps.sink.open(input, attempt);
-  let beat: TrialHeartbeat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+  beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
   ctx.heartbeat(beat);
-  const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
 
   const child = spawnTrainer();
   let trainerStartedAt = 0;
@@ -83,15 +102,17 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
         break;
       case 'train':
         beat = { ...beat, step: msg.step, train: msg.metrics };
-        writer.train(msg.step, msg.metrics);
+        openWriter.train(msg.step, msg.metrics);
         break;
       case 'eval':
         beat = { ...beat, step: msg.step, eval: msg.metrics };
-        writer.eval(msg.step, msg.metrics);
+        openWriter.eval(msg.step, msg.metrics);
         break;
       case 'checkpoint':
         saving = saving.then(async () => {
           try {
+            // Everything up to this step must be recorded before a resume can start after it.
+            await openWriter.flush?.();
             const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes);
             beat = { ...beat, step: Math.max(beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
             ctx.heartbeat(beat);
@@ -119,12 +140,21 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  clearInterval(timer);
   clearTimeout(killTimer);
   await saving;
 
-  const fail = async (error: Error): Promise<never> => {
-    await writer.close({ status: 'failed', error: error.message }).catch(() => {});
+  const close = async (outcome: Parameters<TrialMetricsWriter['close']>[0]) => {
+    try {
+      await openWriter.close(outcome);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+  const fail = async (error: ApplicationFailure): Promise<never> => {
+    const willRetry = !error.nonRetryable && attempt < (input.maxAttempts ?? Number.POSITIVE_INFINITY);
+    await close({ status: 'failed', error: `${error.type ?? 'Error'}: ${error.message}`, willRetry }).catch((closeErr) =>
+      ctx.log.warn('could not record the failure', { trialId: input.trialId, error: String(closeErr) }),
+    );
     throw error;
   };
 
@@ -141,19 +171,28 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const full: RunTrialActivityResult = {
     ...r,
     attempt,
-    worker: deps.identity ?? `${os.hostname()}:${process.pid}`,
+    worker: identity,
     activityStartedAt,
     trainerStartedAt,
     finishedAt: Date.now(),
   };
   if (r.status === 'stopped') {
-    await writer.close({ status: 'stopped', result: full });
+    await close({ status: 'stopped', result: full, willRetry: stopping === 'shutdown' }).catch((closeErr) =>
+      ctx.log.warn('could not record the stop', { trialId: input.trialId, error: String(closeErr) }),
+    );
     if (stopping === 'shutdown') {
       // Retryable on purpose: the server hands the trial to another worker, which resumes it.
       throw ApplicationFailure.retryable(`worker shutting down; trial checkpointed at step ${r.step}`, 'WorkerShutdown');
     }
     throw cancelReason instanceof CancelledFailure ? cancelReason : new CancelledFailure(`trial stopped at step ${r.step}`);
   }
-  await writer.close({ status: 'finished', result: full });
-  return full;
+  try {
+    await close({ status: 'finished', result: full });
+  } catch (closeErr) {
+    // The metrics since the last checkpoint could not be delivered: a retry resumes from
+    // that checkpoint and logs them again, rather than finish with a hole in the record.
+    throw ApplicationFailure.retryable(`could not record the finished trial: ${String(closeErr)}`, 'TrackingUnavailable');
+  }
+  const overhead = openWriter.overhead?.();
+  return overhead ? { ...full, tracking: overhead } : full;
 }

@@ -219,6 +219,16 @@ export class MlflowClient {
     await this.post('runs/set-tag', { run_id: runId, ...this.tagEntry(key, value) });
   }
 
+  /** Removing a tag that is not there is not an error (so a retried delete is safe). */
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateKey('tag', key);
+    try {
+      await this.post('runs/delete-tag', { run_id: runId, key });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   /** Soft delete: the run moves to lifecycle stage 'deleted'. */
   async deleteRun(runId: string): Promise<void> {
     await this.post('runs/delete', { run_id: runId });
@@ -304,6 +314,14 @@ export class MlflowClient {
       timeoutMs: options.timeoutMs,
     });
     return response.body;
+  }
+
+  /**
+   * Deletes a file (or a folder with its contents) through the artifact proxy's DELETE
+   * endpoint; a path that does not exist is not an error.
+   */
+  async deleteArtifact(run: ArtifactRunRef, path: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.http.send({ method: 'DELETE', path: this.artifactUrlPath(run, path), timeoutMs: options.timeoutMs });
   }
 
   /** Direct children of `path` (the run's root by default); paths are relative to the run root. */

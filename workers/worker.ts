@@ -4,10 +4,22 @@
 // Temporal runtime) shut down gracefully: running trials are cancelled, checkpoint, and
 // fail retryably, so the server hands them to another worker which resumes them.
 import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { BackendRequest } from '../ml/backend.js';
-import { createActivities, LocalCheckpointStore, nullMetricsSink, type CheckpointStore, type MetricsSink } from '../activities/index.js';
+import {
+  createActivities,
+  createSweepActivities,
+  LocalCheckpointStore,
+  MlflowTracking,
+  nullMetricsSink,
+  type CheckpointStore,
+  type MetricsSink,
+  type MlflowTrackingOptions,
+} from '../activities/index.js';
+import { MlflowClient } from '../tracking/index.js';
 import { connectWorker, temporalSettings } from '../cli/temporal-connection.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/types.js';
 import { bundleWorkflows } from './bundle.js';
@@ -24,8 +36,41 @@ export interface MirlWorkerOptions {
   workflowBundlePath?: string;
   store?: CheckpointStore;
   sink?: MetricsSink;
+  /** auto (default): MLflow when MLFLOW_TRACKING_URI is set; off: local checkpoints, no metrics. */
+  tracking?: TrackingMode;
+  /** Extra settings of the MLflow tracking (tests shorten buffers). */
+  mlflow?: Partial<Omit<MlflowTrackingOptions, 'client'>>;
   /** Called once both workers poll; the CLI prints its banner from here. */
-  onReady?(summary: { identity: string; taskQueue: string; maxConcurrent: number; backend: BackendRequest; workflows: boolean }): void;
+  onReady?(summary: { identity: string; taskQueue: string; maxConcurrent: number; backend: BackendRequest; workflows: boolean; tracking: string }): void;
+}
+
+export const TRACKING_MODES = ['auto', 'mlflow', 'off'] as const;
+export type TrackingMode = (typeof TRACKING_MODES)[number];
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** The commit of the code this worker runs, when it runs from a git checkout. */
+export function gitCommit(dir = REPO_ROOT): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The MLflow tracking a worker uses, or null; `auto` without MLFLOW_TRACKING_URI warns once. */
+export function trackingFor(
+  mode: TrackingMode,
+  options: Partial<Omit<MlflowTrackingOptions, 'client'>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): MlflowTracking | null {
+  if (mode === 'off') return null;
+  if (mode === 'auto' && !env.MLFLOW_TRACKING_URI) {
+    warn('mirl worker: MLFLOW_TRACKING_URI is not set, tracking is off (metrics stay in Temporal, checkpoints on local disk)');
+    return null;
+  }
+  return new MlflowTracking({ client: MlflowClient.fromEnv({}, env), gitCommit: gitCommit(), ...options });
 }
 
 let runtimeInstalled = false;
@@ -44,6 +89,7 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
   const backend = opts.backend ?? defaultBackendFor(opts.taskQueue);
   const runWorkflows = opts.workflows ?? true;
   const identity = `mirl-worker@${os.hostname()}:${process.pid}`;
+  const tracking = opts.store && opts.sink ? null : trackingFor(opts.tracking ?? 'auto', { backend, ...opts.mlflow });
   const common = {
     connection,
     namespace: settings.namespace,
@@ -57,7 +103,12 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
       await Worker.create({
         ...common,
         taskQueue: opts.taskQueue,
-        activities: createActivities({ store: opts.store ?? new LocalCheckpointStore(), sink: opts.sink ?? nullMetricsSink, backend, identity }),
+        activities: createActivities({
+          store: opts.store ?? tracking?.store ?? new LocalCheckpointStore(),
+          sink: opts.sink ?? tracking?.sink ?? nullMetricsSink,
+          backend,
+          identity,
+        }),
         maxConcurrentActivityTaskExecutions: maxConcurrent,
         // Cancellation reaches an activity only through a heartbeat response: keep that prompt.
         maxHeartbeatThrottleInterval: '2s',
@@ -67,9 +118,9 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
     if (runWorkflows) {
       const bundlePath = opts.workflowBundlePath ?? process.env.MIRL_WORKFLOW_BUNDLE;
       const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : await bundleWorkflows();
-      workers.push(await Worker.create({ ...common, taskQueue: SWEEP_TASK_QUEUE, workflowBundle }));
+      workers.push(await Worker.create({ ...common, taskQueue: SWEEP_TASK_QUEUE, workflowBundle, activities: createSweepActivities(tracking) }));
     }
-    opts.onReady?.({ identity, taskQueue: opts.taskQueue, maxConcurrent, backend, workflows: runWorkflows });
+    opts.onReady?.({ identity, taskQueue: opts.taskQueue, maxConcurrent, backend, workflows: runWorkflows, tracking: tracking ? `mlflow ${tracking.trackingUri}` : 'off' });
     // One worker failing (e.g. a broken bundle) must not leave the other polling forever.
     await Promise.all(
       workers.map((w) =>

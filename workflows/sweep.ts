@@ -9,6 +9,8 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
+  proxyActivities,
   CancellationScope,
   ParentClosePolicy,
   setCurrentDetails,
@@ -34,7 +36,25 @@ import {
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
 import { applyOutcome, buildProgress, cancelPending, countStates, initialCarry, isSettled, markStarted, nextToStart, requeueForRerun } from './sweep-state.js';
 import { describeFailure, trialWorkflow } from './trial.js';
-import type { SweepInput, SweepOptions, SweepResult, TrialInput, TrialRecord } from './types.js';
+import type { createSweepActivities } from '../activities/mlflow-sweep-activities.js';
+import type { SweepInput, SweepOptions, SweepResult, SweepTracking, TrialInput, TrialRecord } from './types.js';
+
+/** Sweeps started before MLflow tracking replay without its activities. */
+export const MLFLOW_TRACKING_PATCH = 'mlflow-tracking';
+
+type SweepActivities = ReturnType<typeof createSweepActivities>;
+
+// On the workflow's own queue (mirl-sweeps): every workflow worker registers them.
+const { ensureSweepRun } = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '5 minutes',
+  // A sweep launched while the tracking server is down waits for it: trials nest under its run.
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const { finishSweepRun } = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '5 minutes',
+  // The results are in Temporal either way: give up after a while rather than hold the sweep open.
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
 
 export const DEFAULT_SWEEP_OPTIONS: Required<SweepOptions> = {
   heartbeatTimeoutMs: 60_000,
@@ -58,6 +78,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     throw new Error(`carried state has ${carry.trials.length} trials, the spec expands to ${trials.length}`);
   }
   const meta = { sweepId, name: spec.name, study: spec.study, profile, taskQueue: plan.taskQueue };
+  const tracked = patched(MLFLOW_TRACKING_PATCH);
+  let tracking: SweepTracking | null | undefined = input.tracking;
   upsertSearchAttributes([
     { key: MIRL_SWEEP, value: sweepId },
     { key: MIRL_STUDY, value: spec.study },
@@ -126,6 +148,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       maxAttempts: options.maxAttempts,
       retryInitialIntervalMs: options.retryInitialIntervalMs,
+      ...(tracked ? { sweepName: spec.name, tracking } : {}),
     };
     const run = record.runs;
     startsInFlight++;
@@ -191,28 +214,52 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     );
   }
 
+  async function finishTracking(status: 'FINISHED' | 'FAILED' | 'KILLED', error?: string): Promise<void> {
+    if (!tracking) return;
+    try {
+      await finishSweepRun({ sweepId, tracking, status, progress: buildProgress(carry, trials, meta), error });
+    } catch (err) {
+      log.warn('could not close the sweep in MLflow', { error: String(err) });
+    }
+  }
+
   try {
+    // Asked once per launch and again after a restart (rerun-failed reopens the run);
+    // continue-as-new carries the answer.
+    if (tracked && (tracking === undefined || !workflowInfo().continuedFromExecutionRunId)) {
+      showDetails();
+      tracking = await ensureSweepRun({ sweepId, spec, profile, specText: input.specText });
+    }
     for (;;) {
       if (carry.cancelRequested) cancelRunning();
       for (const index of nextToStart(carry)) startTrial(index);
       showDetails();
-      if (isSettled(carry) && startsInFlight === 0) break;
+      if (isSettled(carry) && startsInFlight === 0) {
+        await finishTracking(carry.cancelRequested ? 'KILLED' : 'FINISHED');
+        // A rerun may have been asked for while the sweep's run was being closed.
+        if (isSettled(carry)) break;
+        continue;
+      }
       if (startedThisRun >= options.continueAsNewAfterStarts || workflowInfo().continueAsNewSuggested) {
         await condition(() => startsInFlight === 0 && allHandlersFinished());
         carry.generation++;
         log.info('continuing as new', { startedThisRun, generation: carry.generation });
-        await continueAsNew<typeof sweepWorkflow>({ ...input, carry });
+        await continueAsNew<typeof sweepWorkflow>({ ...input, carry, ...(tracked ? { tracking: tracking ?? null } : {}) });
       }
       const seen = version;
       await condition(() => version !== seen);
     }
   } catch (err) {
-    if (!isCancellation(err)) throw err;
+    if (!isCancellation(err)) {
+      await finishTracking('FAILED', describeFailure(err));
+      throw err;
+    }
     // The sweep itself was cancelled (e.g. from the UI): cancel its trials too, then close as cancelled.
     await CancellationScope.nonCancellable(async () => {
       cancelPending(carry);
       cancelRunning();
       await condition(() => carry.trials.every((t) => t.state !== 'running'), '2 minutes');
+      await finishTracking('KILLED');
     });
     throw err;
   }

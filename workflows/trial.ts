@@ -66,6 +66,12 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
       config: input.config,
       checkpointKey: input.checkpointKey,
       checkpointEvery: input.checkpointEvery,
+      sweepName: input.sweepName,
+      study: input.study,
+      index: input.index,
+      axes: input.axes,
+      tracking: input.tracking,
+      maxAttempts: input.maxAttempts,
     });
     const outcome: TrialOutcome = { ...base, state: 'done', result };
     setCurrentDetails(`**${input.runName}**: done at step ${result.step} on ${result.backend}`);

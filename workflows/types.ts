@@ -62,6 +62,35 @@ export interface SweepInput {
   profile: string | null;
   options?: SweepOptions;
   carry?: SweepCarry;
+  /** The spec file's text as launched, stored with the sweep's MLflow run (spec.yaml). */
+  specText?: string;
+  /**
+   * The sweep's MLflow run, once the tracking activity has answered: null when the
+   * workers track nothing, absent when not asked yet (a fresh launch or a restart).
+   */
+  tracking?: SweepTracking | null;
+}
+
+/** Where a sweep is recorded in MLflow; trials nest their runs under parentRunId. */
+export interface SweepTracking {
+  experimentId: string;
+  parentRunId: string;
+}
+
+export interface EnsureSweepRunInput {
+  sweepId: string;
+  spec: Spec;
+  profile: string | null;
+  specText?: string;
+}
+
+export interface FinishSweepRunInput {
+  sweepId: string;
+  tracking: SweepTracking;
+  status: 'FINISHED' | 'FAILED' | 'KILLED';
+  progress: SweepProgress;
+  /** Why the sweep failed, when it did. */
+  error?: string;
 }
 
 export interface TrialInput {
@@ -81,6 +110,9 @@ export interface TrialInput {
   heartbeatTimeoutMs: number;
   maxAttempts: number;
   retryInitialIntervalMs: number;
+  /** The spec's name: the MLflow experiment (absent in trials started before tracking). */
+  sweepName?: string;
+  tracking?: SweepTracking | null;
 }
 
 export interface RunTrialActivityInput {
@@ -90,6 +122,14 @@ export interface RunTrialActivityInput {
   config: TrialConfig;
   checkpointKey: string;
   checkpointEvery: number;
+  // What the MLflow run records; optional so activities scheduled before tracking decode.
+  sweepName?: string;
+  study?: string;
+  index?: number;
+  axes?: AxisValues;
+  tracking?: SweepTracking | null;
+  /** The retry policy's attempts: a retryable failure on the last one is final. */
+  maxAttempts?: number;
 }
 
 export interface RunTrialActivityResult {
@@ -107,6 +147,24 @@ export interface RunTrialActivityResult {
   activityStartedAt: number;
   trainerStartedAt: number;
   finishedAt: number;
+  /** Time the activity spent on tracking in this attempt (absent when tracking is off). */
+  tracking?: TrackingOverhead;
+}
+
+/**
+ * Milliseconds of tracking work in one attempt. open/close/add run on the activity's
+ * critical path; flushes and checkpoint uploads run beside training (the trainer is
+ * another process), so they cost training time only through the shared CPU.
+ */
+export interface TrackingOverhead {
+  openMs: number;
+  addMs: number;
+  closeMs: number;
+  flushMs: number;
+  flushes: number;
+  checkpointMs: number;
+  metricsLogged: number;
+  metricsSkipped: number;
 }
 
 /** What the activity heartbeats; a retry reads the previous attempt's last one. */

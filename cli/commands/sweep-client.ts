@@ -38,9 +38,9 @@ export async function startSweep(client: Client, input: SweepInput, reuse = fals
   });
 }
 
-export async function launchSweep(client: Client, spec: Spec, profile: string | null, options?: SweepOptions): Promise<string> {
+export async function launchSweep(client: Client, spec: Spec, profile: string | null, options?: SweepOptions, specText?: string): Promise<string> {
   const sweepId = newSweepId(spec);
-  await startSweep(client, { spec, sweepId, profile, options });
+  await startSweep(client, { spec, sweepId, profile, options, ...(specText !== undefined ? { specText } : {}) });
   return sweepId;
 }
 

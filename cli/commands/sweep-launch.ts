@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { loadSpecFile } from '../../spec/load.js';
 import { countTrials, describeSpec } from '../../spec/index.js';
@@ -47,7 +48,8 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     if (args['continue-as-new-after'] !== undefined) options.continueAsNewAfterStarts = args['continue-as-new-after'];
     if (args['max-attempts'] !== undefined) options.maxAttempts = args['max-attempts'];
     const client = await connectClient();
-    const sweepId = await launchSweep(client, spec, profile, options);
+    // The text as written (comments included) goes to the sweep's MLflow run as spec.yaml.
+    const sweepId = await launchSweep(client, spec, profile, options, readFileSync(args.spec, 'utf8'));
     const ui = sweepUiLink(sweepId);
     if (!args.json) {
       process.stdout.write(`${sweepId}\n`);

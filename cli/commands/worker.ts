@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';
 import { TASK_QUEUES } from '../../spec/index.js';
-import { runMirlWorker } from '../../workers/worker.js';
+import { runMirlWorker, TRACKING_MODES, type TrackingMode } from '../../workers/worker.js';
 import { SWEEP_TASK_QUEUE } from '../../workflows/types.js';
 
 interface Args {
@@ -10,6 +10,7 @@ interface Args {
   'max-concurrent'?: number;
   backend?: BackendRequest;
   workflows: boolean;
+  tracking: TrackingMode;
 }
 
 export const workerCommand: CommandModule<object, Args> = {
@@ -20,7 +21,12 @@ export const workerCommand: CommandModule<object, Args> = {
       .option('task-queue', { type: 'string', default: TASK_QUEUES.cpu, describe: `${TASK_QUEUES.cpu} or ${TASK_QUEUES.gpu}` })
       .option('max-concurrent', { type: 'number', describe: 'trials at once (default: cores on mirl-cpu, 1 on mirl-gpu)' })
       .option('backend', { choices: BACKENDS, describe: 'TensorFlow.js backend for trainers (default: MIRL_BACKEND or auto)' })
-      .option('workflows', { type: 'boolean', default: true, describe: `also run sweep workflows (${SWEEP_TASK_QUEUE}); --no-workflows for trial-only workers` }),
+      .option('workflows', { type: 'boolean', default: true, describe: `also run sweep workflows (${SWEEP_TASK_QUEUE}); --no-workflows for trial-only workers` })
+      .option('tracking', {
+        choices: TRACKING_MODES,
+        default: 'auto' as TrackingMode,
+        describe: 'MLflow tracking: auto = mlflow when MLFLOW_TRACKING_URI is set, else off',
+      }),
   handler: async (args) => {
     if (args['max-concurrent'] !== undefined && (!Number.isInteger(args['max-concurrent']) || args['max-concurrent'] < 1)) {
       throw new RangeError(`--max-concurrent must be a positive integer, got ${args['max-concurrent']}`);
@@ -30,10 +36,11 @@ export const workerCommand: CommandModule<object, Args> = {
       maxConcurrent: args['max-concurrent'],
       backend: args.backend,
       workflows: args.workflows,
+      tracking: args.tracking,
       onReady: (s) =>
         process.stderr.write(
           `mirl worker ready: ${s.identity} on ${s.taskQueue} (${s.maxConcurrent} at once, backend ${s.backend})` +
-            `${s.workflows ? ` + workflows on ${SWEEP_TASK_QUEUE}` : ''}\n`,
+            `${s.workflows ? ` + workflows on ${SWEEP_TASK_QUEUE}` : ''}, tracking ${s.tracking}\n`,
         ),
     });
   },

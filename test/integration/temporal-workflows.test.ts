@@ -13,6 +13,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { parseSpec } from '../../spec/index.js';
+import { createSweepActivities } from '../../activities/mlflow-sweep-activities.js';
 import { launchSweep, readSweep, rerunFailed } from '../../cli/commands/sweep-client.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { SWEEP_TASK_QUEUE, type RunTrialActivityInput, type RunTrialActivityResult, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
@@ -81,6 +82,8 @@ before(async () => {
     connection: await NativeConnection.connect({ address: server.address }),
     taskQueue: SWEEP_TASK_QUEUE,
     workflowBundle: { code: await readFile(bundle, 'utf8') },
+    // Tracking off: the sweep's MLflow activities answer null.
+    activities: createSweepActivities(null),
   });
   const activityWorker = await Worker.create({
     connection: await NativeConnection.connect({ address: server.address }),
