@@ -1,44 +1,53 @@
 #!/usr/bin/env bash
-# The main job on a fresh clone: installs what is missing, starts a local Temporal dev
-# server (SQLite under .mirl/, UI on 8233) and one worker, runs sweeps/smoke.yaml through
-# them to the end, prints the sweep's status, then stops what it started.
-# (`mirl up` / `mirl down` with MLflow will take over the stack part.)
+# The main job on a fresh clone, in one command: installs what is missing, brings up the
+# local stack (`mirl up`: Temporal dev server, MLflow server and one worker, state under
+# .mirl/), runs a sweep (default sweeps/smoke.yaml) to the end while watching it, compares
+# its configurations from MLflow, and prints where to look in both UIs. The stack stays
+# up afterwards; `mirl down` stops it and `mirl up` brings it back with its data.
+#
+#   npm run demo                                  # sweeps/smoke.yaml
+#   npm run demo -- sweeps/smoke.yaml --profile quick
+#   MIRL_TEMPORAL_PORT=17233 MIRL_MLFLOW_PORT=15000 npm run demo   # next to another stack
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+
 spec=${1:-sweeps/smoke.yaml}
-mkdir -p .mirl/logs
-port=${MIRL_TEMPORAL_PORT:-7233}
-ui_port=${MIRL_TEMPORAL_UI_PORT:-8233}
-export TEMPORAL_ADDRESS=127.0.0.1:$port
+[ $# -gt 0 ] && shift
+mirl() { node bin/mirl.js "$@"; }
 
-node bin/mirl.js sweep validate "$spec"
+# The demo is about the local stack: addresses come from its state file, not from
+# whatever cluster this shell happens to point at.
+while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(TEMPORAL_|MLFLOW_TRACKING_)' || true)
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+up_flags=()
+[ -n "${MIRL_TEMPORAL_PORT:-}" ] && up_flags+=(--temporal-port "$MIRL_TEMPORAL_PORT")
+[ -n "${MIRL_TEMPORAL_UI_PORT:-}" ] && up_flags+=(--temporal-ui-port "$MIRL_TEMPORAL_UI_PORT")
+[ -n "${MIRL_MLFLOW_PORT:-}" ] && up_flags+=(--mlflow-port "$MIRL_MLFLOW_PORT")
 
-if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-  echo "[demo] using the Temporal server already listening on $TEMPORAL_ADDRESS" >&2
-else
-  echo "[demo] starting the Temporal dev server on $TEMPORAL_ADDRESS (UI http://127.0.0.1:$ui_port)" >&2
-  .venv/bin/temporal server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \
-    --db-filename .mirl/temporal.db --namespace default --log-level warn \
-    --search-attribute MirlSweep=Keyword --search-attribute MirlStudy=Keyword \
-    > .mirl/logs/temporal.log 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 120); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.5
-  done
-fi
+# A bad spec stops the demo before anything starts.
+mirl sweep validate "$spec" "$@" > /dev/null
+echo "== mirl up" >&2
+mirl up ${up_flags[@]+"${up_flags[@]}"}
 
-echo "[demo] starting a worker (logs: .mirl/logs/worker.log)" >&2
-node bin/mirl.js worker > .mirl/logs/worker.log 2>&1 &
-pids+=($!)
+echo "== mirl sweep launch $spec $*" >&2
+launch=$(mirl sweep launch "$spec" "$@" --json)
+read -r id temporal_link < <(node -e 'const r = JSON.parse(process.argv[1]); console.log(r.sweepId, r.ui)' "$launch")
 
-node bin/mirl.js sweep launch "$spec" --wait --json > .mirl/last-launch.json
-id=$(node -e 'const r=JSON.parse(require("fs").readFileSync(".mirl/last-launch.json","utf8"));console.log(r.sweepId??r.id)')
-node bin/mirl.js sweep status "$id"
-echo
-echo "Temporal UI: http://127.0.0.1:$ui_port/namespaces/default/workflows?query=MirlSweep%3D%22$id%22"
+echo "== mirl sweep watch $id" >&2
+outcome=0
+mirl sweep watch "$id" || outcome=$?
+
+echo "== mirl compare $id" >&2
+mirl compare "$id" || outcome=1
+mlflow_link=$(mirl compare "$id" --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const r = JSON.parse(s); console.log(`${r.trackingUri}/#/experiments/${r.experiment.id}`); })') || mlflow_link="(not available)"
+
+cat <<MSG
+
+Sweep $id
+  Temporal UI (this sweep):   $temporal_link
+  MLflow UI (its experiment): $mlflow_link
+The stack is still running: \`node bin/mirl.js down\` stops it (data stays in .mirl/),
+\`node bin/mirl.js up\` brings it back.
+MSG
+exit "$outcome"
