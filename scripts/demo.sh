@@ -28,7 +28,10 @@ up_flags=()
 # A bad spec stops the demo before anything starts.
 mirl sweep validate "$spec" "$@" > /dev/null
 echo "== mirl up" >&2
-mirl up ${up_flags[@]+"${up_flags[@]}"}
+if ! mirl up ${up_flags[@]+"${up_flags[@]}"}; then
+  echo "[demo] the stack did not come up; for other ports set MIRL_TEMPORAL_PORT, MIRL_TEMPORAL_UI_PORT or MIRL_MLFLOW_PORT" >&2
+  exit 1
+fi
 
 echo "== mirl sweep launch $spec $*" >&2
 launch=$(mirl sweep launch "$spec" "$@" --json)
