@@ -137,5 +137,5 @@ const workerService: ServiceDef = {
   ready: (ctx, pid) => workerPolling(ctx.ports.temporal, pid, ctx.worker.taskQueue),
 };
 
-/** In start order: the worker needs both servers. */
+/** By name; stackUp starts the two servers side by side, then the worker, which needs both. */
 export const SERVICE_DEFS: Record<ServiceName, ServiceDef> = { temporal: temporalService, mlflow: mlflowService, worker: workerService };

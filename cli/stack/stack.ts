@@ -1,12 +1,12 @@
 // `mirl up` and `mirl down`: bring the local stack to "running" from whatever state it
 // is in (idempotent), and stop exactly the processes `up` started.
 import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { portFree } from './ports.js';
 import { isOurs, groupMembers, startDetached, stopGroup, commandLineOf } from './processes.js';
 import { SERVICE_DEFS, mlflowUrl, temporalAddress, temporalUiUrl, type ServiceDef, type StackContext, type WorkerSettings } from './services.js';
 import { stackPaths, type StackPaths } from './home.js';
 import { DEFAULT_PORTS, SERVICES, readState, writeState, type ProcessRecord, type ServiceName, type StackPorts, type StackState } from './state.js';
-import path from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
