@@ -53,6 +53,8 @@ test('a detached process is ours by start time and command line; stopping it tak
     // A shell that leaves a child behind in its group, like MLflow's uvicorn workers.
     const rec = startDetached({ argv: ['/bin/sh', '-c', `sleep 60 & sleep 60 # ${marker}`], cwd: dir, env: process.env, log: path.join(dir, 'logs', 'x.log'), marker });
     assert.ok(isOurs(rec));
+    const deadline = Date.now() + 5_000;
+    while (groupMembers(rec.pid).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(groupMembers(rec.pid).length >= 2, 'the shell and its sleeps share the group');
     assert.equal(isOurs({ ...rec, startTime: '1' }), false, 'same pid, other start time: a reused pid');
     assert.equal(isOurs({ ...rec, marker: '/somewhere/else.db' }), false, 'another command line');
