@@ -3,6 +3,7 @@
 // worker), both UIs answering, `up` again doing nothing, a port held by another program,
 // a tiny sweep launched with --wait, `sweep watch` on it, `compare` from MLflow, the
 // one-line errors (unknown id, stack down), `down`, and the data surviving `up` again.
+// compare reads the runs the stack's worker logged to MLflow, not runs made by the test.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -150,7 +151,7 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   for (let i = 0; i < 4; i++) assert.match(watch.stdout, new RegExp(`trial ${i} \\S+: done`));
   assert.match(watch.stdout, /sweep completed: 4\/4 done, 0 running, 0 pending, 0 failed, 0 cancelled\n$/);
 
-  await ensureTrialRuns(sweepId, launched.progress);
+  await assertTrialRuns(sweepId, launched.progress);
   const compare = await mirl(['compare', sweepId, '--json']);
   assert.equal(compare.status, 0, show(compare));
   const c = JSON.parse(compare.stdout) as { axes: string[]; rows: { config: Record<string, unknown>; done: number; failed: number; metrics: Record<string, { mean: number | null; sd: number | null; n: number }> }[] };
@@ -172,27 +173,14 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   assert.equal(csv.stdout.split('\n')[0], 'critic,trials,done,failed,cancelled,i_est_test_mean,i_est_test_sd,i_est_test_n');
 });
 
-/**
- * Until the worker logs trials to MLflow itself, write the runs it would write (the
- * tracking contract) from what Temporal recorded, so `compare` is tested on real MLflow.
- */
-async function ensureTrialRuns(id: string, progress: SweepProgress): Promise<void> {
+/** The stack's worker logged every trial to the stack's MLflow (what compare reads). */
+async function assertTrialRuns(id: string, progress: SweepProgress): Promise<void> {
   const client = new MlflowClient({ trackingUri: `http://127.0.0.1:${ports.mlflow}`, logger: silentLogger });
-  const experiment = await client.getOrCreateExperiment('cli-tiny');
-  const existing = await client.searchRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${id}' and tags.\`mirl.role\` = 'trial'` });
-  if (existing.items.length > 0) return;
-  const parent = await client.createRun({ experimentId: experiment.experimentId, runName: id, tags: { 'mirl.sweep_id': id, 'mirl.role': 'sweep' } });
-  for (const t of progress.trials) {
-    const run = await client.createRun({
-      experimentId: experiment.experimentId,
-      runName: t.runName,
-      parentRunId: parent.info.runId,
-      tags: { 'mirl.sweep_id': id, 'mirl.trial_id': t.trialId, 'mirl.role': 'trial', 'mirl.index': String(t.index), 'mirl.axes': JSON.stringify(t.axes) },
-    });
-    await client.logBatch(run.info.runId, { metrics: Object.entries(t.metrics).map(([key, value]) => ({ key, value, step: 5 })) });
-    await client.endRun(run.info.runId, 'FINISHED');
-  }
-  await client.endRun(parent.info.runId, 'FINISHED');
+  const experiment = await client.getExperimentByName('cli-tiny');
+  assert.ok(experiment, 'the worker created the experiment');
+  const runs = await client.searchRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${id}' and tags.\`mirl.role\` = 'trial'` });
+  assert.deepEqual(runs.items.map((r) => r.data.tags['mirl.trial_id']).sort(), progress.trials.map((t) => t.trialId).sort());
+  assert.ok(runs.items.every((r) => r.info.status === 'FINISHED'));
 }
 
 test('bad input: an unknown sweep id, a missing spec file, a spec error: one line each, non-zero', async () => {
