@@ -51,36 +51,27 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   ctx.heartbeat(beat);
   // From the start: opening the record may wait out a tracking-server outage.
   const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
+
+  // The trainer boots (Node, tsx, TensorFlow.js: a second or more) while the record is
+  // opened and the checkpoint fetched, so tracking adds nothing to that wait.
+  const child = spawnTrainer();
   let writer: TrialMetricsWriter | undefined;
-  let stored: StoredCheckpoint | null;
-  try {
+  const execution = ctx.info.workflowExecution;
+  const opening = (async () => {
     // The sink first: an MLflow checkpoint store finds the trial's run through it.
-    const execution = ctx.info.workflowExecution;
     writer = await deps.sink.open(input, attempt, {
       workflowId: execution?.workflowId ?? input.trialId,
       workflowRunId: execution?.runId ?? '',
       worker: identity,
     });
     // The store is the truth; the previous attempt's heartbeat only says what to expect.
-    stored = await deps.store.latest(input.checkpointKey);
-  } catch (err) {
-    await writer?.close({ status: 'failed', error: String(err), willRetry: true }).catch(() => {});
-    clearInterval(timer);
-    throw err;
-  }
-  const openWriter: TrialMetricsWriter = writer;
-  if (attempt > 1 || stored) {
-    ctx.log.info('resuming trial', {
-      trialId: input.trialId,
-      attempt,
-      checkpointStep: stored?.step ?? null,
-      previousHeartbeatStep: previous?.step ?? null,
-    });
-  }
-  beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
-  ctx.heartbeat(beat);
-
-  const child = spawnTrainer();
+    return deps.store.latest(input.checkpointKey);
+  })();
+  // Handled when the trainer is ready or has exited; until then a rejection must not count as unhandled.
+  opening.catch(() => {});
+  let openError: unknown = null;
+  /** How long the ready trainer waited for the record and checkpoint. */
+  let openWaitMs = 0;
   let trainerStartedAt = 0;
   let result: TrialResult | null = null;
   let trainerError: Extract<FromTrainer, { type: 'error' }> | null = null;
@@ -96,23 +87,44 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
 
   child.on('message', (msg: FromTrainer) => {
     switch (msg.type) {
-      case 'ready':
-        trainerStartedAt = Date.now();
-        send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
+      case 'ready': {
+        const readyAt = performance.now();
+        opening.then(
+          (stored: StoredCheckpoint | null) => {
+            openWaitMs = performance.now() - readyAt;
+            if (attempt > 1 || stored) {
+              ctx.log.info('resuming trial', {
+                trialId: input.trialId,
+                attempt,
+                checkpointStep: stored?.step ?? null,
+                previousHeartbeatStep: previous?.step ?? null,
+              });
+            }
+            beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+            ctx.heartbeat(beat);
+            trainerStartedAt = Date.now();
+            send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
+          },
+          (err: unknown) => {
+            openError = err;
+            child.kill('SIGKILL');
+          },
+        );
         break;
+      }
       case 'train':
         beat = { ...beat, step: msg.step, train: msg.metrics };
-        openWriter.train(msg.step, msg.metrics);
+        writer!.train(msg.step, msg.metrics);
         break;
       case 'eval':
         beat = { ...beat, step: msg.step, eval: msg.metrics };
-        openWriter.eval(msg.step, msg.metrics);
+        writer!.eval(msg.step, msg.metrics);
         break;
       case 'checkpoint':
         saving = saving.then(async () => {
           try {
             // Everything up to this step must be recorded before a resume can start after it.
-            await openWriter.flush?.();
+            await writer!.flush?.();
             const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes);
             beat = { ...beat, step: Math.max(beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
             ctx.heartbeat(beat);
@@ -142,6 +154,13 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   });
   clearTimeout(killTimer);
   await saving;
+  await opening.catch((err: unknown) => void (openError ??= err));
+  if (openError || !writer) {
+    await writer?.close({ status: 'failed', error: String(openError), willRetry: true }).catch(() => {});
+    clearInterval(timer);
+    throw openError ?? new Error('the metrics sink opened no writer');
+  }
+  const openWriter: TrialMetricsWriter = writer;
 
   const close = async (outcome: Parameters<TrialMetricsWriter['close']>[0]) => {
     try {
@@ -194,5 +213,5 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
     throw ApplicationFailure.retryable(`could not record the finished trial: ${String(closeErr)}`, 'TrackingUnavailable');
   }
   const overhead = openWriter.overhead?.();
-  return overhead ? { ...full, tracking: overhead } : full;
+  return overhead ? { ...full, tracking: { ...overhead, openWaitMs } } : full;
 }

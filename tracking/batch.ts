@@ -94,8 +94,18 @@ export function truncateValue(
   return Array.from(value).slice(0, limit).join('');
 }
 
+// A training loop logs the same few keys at every step: validating each once is enough.
+const validMetricKeys = new Set<string>();
+const VALID_KEY_CACHE_LIMIT = 10_000;
+
+function validateMetricKey(key: string): void {
+  if (validMetricKeys.has(key)) return;
+  validateKey('metric', key);
+  if (validMetricKeys.size < VALID_KEY_CACHE_LIMIT) validMetricKeys.add(key);
+}
+
 export function toMetric(input: MetricInput, now: () => number): Metric {
-  validateKey('metric', input.key);
+  validateMetricKey(input.key);
   if (typeof input.value !== 'number') {
     throw new MlflowValidationError(`metric '${input.key}' value must be a number, got ${typeof input.value}`);
   }

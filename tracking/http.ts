@@ -61,7 +61,7 @@ export function createAxiosTransport(connection: ConnectionConfig): Transport {
         url: request.path,
         params: request.query,
         timeout: request.timeoutMs,
-        data: request.json !== undefined ? JSON.stringify(request.json) : request.bytes,
+        data: request.json !== undefined ? JSON.stringify(request.json) : asBuffer(request.bytes),
         headers: contentTypeHeader(request),
       });
       const headers: Record<string, string | undefined> = {};
@@ -73,6 +73,13 @@ export function createAxiosTransport(connection: ConnectionConfig): Transport {
       throw redactError(err);
     }
   };
+}
+
+// axios sends a typed-array view as its whole underlying ArrayBuffer (a Uint8Array that
+// arrived over IPC is a window into a larger one); a Buffer view is sent as itself.
+function asBuffer(bytes: Uint8Array | undefined): Buffer | undefined {
+  if (bytes === undefined || Buffer.isBuffer(bytes)) return bytes;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function contentTypeHeader(request: HttpRequest): Record<string, string> {

@@ -158,6 +158,8 @@ export interface RunTrialActivityResult {
  */
 export interface TrackingOverhead {
   openMs: number;
+  /** The part of openMs the ready trainer waited for (opening overlaps its start-up). */
+  openWaitMs?: number;
   addMs: number;
   closeMs: number;
   flushMs: number;

@@ -87,7 +87,7 @@ describe('sweep summary', () => {
     const trials = [
       { trialId: 'trial-a', runName: 'bilinear|seed=0', axes: { critic: 'bilinear', seed: 0 } },
       { trialId: 'trial-b', runName: 'inner|seed=0', axes: { critic: 'inner', seed: 0 } },
-    ] as Parameters<typeof buildProgress>[1];
+    ] as unknown as Parameters<typeof buildProgress>[1];
     const progress = buildProgress(carry, trials, { sweepId: 's-1', name: spec.name, study: spec.study, profile: null, taskQueue: 'mirl-cpu' });
     const summary = sweepSummary(progress, 'FINISHED', new Map([['trial-a', 'run-a']]));
     assert.equal(summary.trials[0].runId, 'run-a');

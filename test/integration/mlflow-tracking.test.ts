@@ -1,0 +1,331 @@
+// Sweeps tracked in a real MLflow server, run by real `mirl worker` processes (wasm
+// TensorFlow.js) on a real Temporal dev server: the experiment, the sweep's parent run
+// with its params, spec and summary, one nested run per trial with its tags, params,
+// every metric step exactly once and checkpoint artifacts; a diverging trial's FAILED
+// run; an MLflow outage mid-trial; a worker SIGKILLed mid-trial whose trial resumes
+// from the MLflow checkpoint on another worker, in the same run.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { readSweep } from '../../cli/commands/sweep-client.js';
+import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
+import type { SweepSnapshot } from '../../cli/commands/sweep-client.js';
+import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
+import type { SweepSummary } from '../../activities/mlflow-runs.js';
+import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
+import { startTemporalServer, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let temporal: TemporalServer;
+let mlflowServer: MlflowServer;
+let mlflow: MlflowClient;
+let client: Client;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const workers = new Map<number, { proc: ChildProcess; log: string }>();
+
+async function startWorker(name: string): Promise<number> {
+  const log = path.join(dir, `${name}.log`);
+  const out = createWriteStream(log);
+  const proc = spawn(process.execPath, ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.pipe(out);
+  proc.stderr!.pipe(out);
+  workers.set(proc.pid!, { proc, log });
+  await waitFor(`${name} ready`, async () => ((await readFile(log, 'utf8')).includes('mirl worker ready') ? true : undefined), 60_000);
+  return proc.pid!;
+}
+
+const exited = (proc: ChildProcess): Promise<void> =>
+  proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
+
+async function launch(name: string, lines: string[], ...flags: string[]): Promise<{ id: string; text: string }> {
+  const file = path.join(dir, `${name}.yaml`);
+  const text = [`# ${name}: a spec of the MLflow tracking test`, `name: ${name}`, 'study: tracking-test', ...lines, ''].join('\n');
+  await writeFile(file, text);
+  const r = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'launch', file, '--json', '--heartbeat-timeout', '4', ...flags], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return { id: JSON.parse(r.stdout).sweepId as string, text };
+}
+
+/** What a sweep waits on, for failure messages. */
+async function pendingOf(sweepId: string): Promise<string> {
+  const d = await client.workflow.getHandle(sweepId).describe();
+  return JSON.stringify(d.raw.pendingActivities?.map((a) => ({ type: a.activityType?.name, attempt: a.attempt, state: a.state, lastFailure: a.lastFailure?.message })) ?? []);
+}
+
+/** The first trial's id, once its workflow exists. */
+function firstTrial(sweepId: string): Promise<string> {
+  return waitFor('the trial to start', async () => {
+    const { progress } = await readSweep(client, sweepId, false);
+    return progress.trials[0]?.state === 'running' ? progress.trials[0].trialId : undefined;
+  }, 60_000).catch(async (err) => {
+    throw new Error(`${(err as Error).message}; the sweep waits on ${await pendingOf(sweepId)}`);
+  });
+}
+
+const untilClosed = (id: string, timeoutMs = 150_000): Promise<SweepSnapshot> =>
+  waitFor(`sweep ${id} to close`, async () => {
+    const s = await readSweep(client, id, false);
+    return s.status !== 'RUNNING' ? s : undefined;
+  }, timeoutMs, 500);
+
+/** The running trial's heartbeat and worker pid, once `ready` accepts it. */
+async function heartbeatOf(trialId: string): Promise<{ pid: number; beat: TrialHeartbeat } | undefined> {
+  const d = await client.workflow.getHandle(trialId).describe();
+  const pending = d.raw.pendingActivities?.[0];
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  if (!pending || !payload || !pending.lastWorkerIdentity) return undefined;
+  return { pid: Number(/:(\d+)$/.exec(pending.lastWorkerIdentity)?.[1]), beat: defaultPayloadConverter.fromPayload(payload) as TrialHeartbeat };
+}
+
+async function runsOf(sweepId: string, name: string): Promise<{ parent: Run; children: Run[] }> {
+  const experiment = await mlflow.getExperimentByName(name);
+  assert.ok(experiment, `experiment ${name}`);
+  const runs: Run[] = [];
+  for await (const r of mlflow.searchAllRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${sweepId}'` })) runs.push(r);
+  const parents = runs.filter((r) => r.data.tags['mirl.role'] === 'sweep');
+  assert.equal(parents.length, 1, 'one parent run per sweep');
+  return { parent: parents[0], children: runs.filter((r) => r.data.tags['mirl.role'] === 'trial') };
+}
+
+/** Asserts each step of `key` is logged once and returns the steps in order. */
+async function stepsOnce(run: Run, key: string): Promise<number[]> {
+  const history = await mlflow.getFullMetricHistory(run.info.runId, key);
+  const steps = history.map((m) => m.step).sort((a, b) => a - b);
+  assert.deepEqual(steps, [...new Set(steps)], `${run.info.runName} ${key}: a step logged twice (${steps.join(',')})`);
+  return steps;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+before(async () => {
+  [temporal, mlflowServer] = await Promise.all([startTemporalServer(), startMlflowServer()]);
+  client = temporal.client;
+  mlflow = new MlflowClient({ trackingUri: mlflowServer.uri, logger: silentLogger });
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-tracking-'));
+  env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporal.address,
+    MLFLOW_TRACKING_URI: mlflowServer.uri,
+    MIRL_WORKFLOW_BUNDLE: await workflowBundleFile(),
+    MIRL_CHECKPOINT_DIR: path.join(dir, 'local-checkpoints-unused'),
+    MIRL_BACKEND: 'wasm',
+  };
+  await Promise.all([startWorker('worker-a'), startWorker('worker-b')]);
+});
+
+after(async () => {
+  for (const { proc } of workers.values()) proc.kill('SIGKILL');
+  await Promise.all([...workers.values()].map((w) => exited(w.proc)));
+  await Promise.all([temporal?.stop(), mlflowServer?.stop()]);
+  if (process.env.MIRL_KEEP_TEST_DIR !== '1') await rm(dir, { recursive: true, force: true });
+});
+
+const TINY = ['  batch_size: 16', '  i_est_test_batches: 2'];
+const STEPS = 8;
+
+test('a sweep leaves its experiment, parent run, spec, summary and one nested run per trial; a diverging trial fails its run', async () => {
+  const sweep = await launch('tracked', [
+    'trial:',
+    ...TINY,
+    `  steps: ${STEPS}`,
+    '  log_interval: 1',
+    '  eval_interval: 4',
+    '  evaluations: [i_est_test, linear_eval]',
+    '  linear_eval_train_size: 200',
+    '  linear_eval_test_size: 100',
+    '  linear_eval_max_iter: 10',
+    'grid:',
+    '  critic: [bilinear, separable]',
+    'seeds: 2',
+    'max_concurrent_trials: 2',
+  ]);
+  const diverging = await launch('diverging', ['trial:', ...TINY, '  evaluations: [i_est_test]', '  estimator: nwj', '  learning_rate: 5', '  steps: 300', '  eval_interval: 100']);
+  const [closed, closedDiverging] = await Promise.all([untilClosed(sweep.id), untilClosed(diverging.id)]);
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 });
+
+  const { parent, children } = await runsOf(sweep.id, 'tracked');
+  assert.equal(parent.info.runName, sweep.id);
+  assert.equal(parent.info.status, 'FINISHED');
+  assert.deepEqual(
+    { study: parent.data.tags['mirl.study'], profile: parent.data.tags['mirl.profile'] },
+    { study: 'tracking-test', profile: '' },
+  );
+  assert.equal(parent.data.params.steps, String(STEPS));
+  assert.equal(parent.data.params.evaluations, '["i_est_test","linear_eval"]');
+  assert.equal(parent.data.params.max_concurrent_trials, '2');
+  assert.equal(parent.data.params.critic, undefined, 'grid axes are not sweep params');
+  assert.equal((await mlflow.downloadArtifact(parent.info, 'spec.yaml')).toString('utf8'), sweep.text, 'the spec as launched, comments included');
+  const summary = JSON.parse((await mlflow.downloadArtifact(parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
+  assert.equal(summary.status, 'FINISHED');
+  assert.deepEqual(summary.trials.map((t) => t.state), ['done', 'done', 'done', 'done']);
+  assert.ok(summary.trials.every((t) => typeof t.metrics.i_est_test === 'number' && typeof t.metrics.linear_eval_accuracy === 'number'));
+
+  assert.equal(children.length, 4, 'one run per trial');
+  const commit = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();
+  for (const trial of closed.progress.trials) {
+    const run = children.find((r) => r.data.tags['mirl.trial_id'] === trial.trialId);
+    assert.ok(run, `a run for trial ${trial.index}`);
+    const tags = run.data.tags;
+    assert.equal(run.info.runName, trial.runName);
+    assert.equal(run.info.status, 'FINISHED');
+    assert.equal(summary.trials[trial.index].runId, run.info.runId);
+    assert.equal(tags['mlflow.parentRunId'], parent.info.runId);
+    assert.equal(tags['mirl.sweep_id'], sweep.id);
+    assert.equal(tags['mirl.study'], 'tracking-test');
+    assert.equal(tags['mirl.index'], String(trial.index));
+    assert.equal(tags['mirl.axes'], JSON.stringify(trial.axes));
+    assert.equal(tags['mirl.backend'], 'wasm');
+    assert.match(tags['mirl.worker'], /^mirl-worker@/);
+    assert.equal(tags['mirl.temporal.workflow_id'], trial.trialId);
+    assert.ok(tags['mirl.temporal.run_id']);
+    if (commit) assert.equal(tags['mlflow.source.git.commit'], commit);
+    assert.ok(tags['mlflow.user']);
+    assert.equal(run.data.params.critic, trial.axes.critic);
+    assert.equal(run.data.params.seed, String(trial.axes.seed));
+    assert.equal(run.data.params.learning_rate, '0.0001');
+    assert.equal(run.data.params.linear_eval_train_size, '200');
+    assert.deepEqual(await stepsOnce(run, 'loss'), range(1, STEPS));
+    assert.deepEqual(await stepsOnce(run, 'i_est_train'), range(1, STEPS));
+    assert.deepEqual(await stepsOnce(run, 'i_est_test'), [0, 4, 8]);
+    assert.deepEqual(await stepsOnce(run, 'linear_eval_accuracy'), [0, 4, 8]);
+    const checkpoints = (await mlflow.listArtifacts(run.info, 'checkpoints')).map((f) => f.path);
+    assert.deepEqual(checkpoints, ['checkpoints/step-0000000004.ckpt', 'checkpoints/step-0000000008.ckpt']);
+  }
+
+  assert.equal(closedDiverging.progress.counts.failed, 1);
+  const failed = await runsOf(diverging.id, 'diverging');
+  assert.equal(failed.children.length, 1);
+  assert.equal(failed.children[0].info.status, 'FAILED');
+  assert.match(failed.children[0].data.tags['mirl.failure'], /^NonFiniteError: \S+ became (NaN|-?Infinity) at step \d+$/);
+  assert.equal(failed.parent.info.status, 'FINISHED', 'the sweep itself completed');
+  const failedSummary = JSON.parse((await mlflow.downloadArtifact(failed.parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
+  assert.equal(failedSummary.trials[0].state, 'failed');
+
+  // Other settings compute something else: the rerun gets a run of its own, the old one is marked superseded.
+  const rerun = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'rerun-failed', diverging.id, '--set', 'learning_rate=0.0001', '--set', 'steps=4', '--json'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  assert.equal(rerun.status, 0, rerun.stderr);
+  await waitFor('the rerun to finish', async () => {
+    const s = await readSweep(client, diverging.id, false);
+    return s.status !== 'RUNNING' && s.progress.counts.done === 1 ? s : undefined;
+  }, 90_000, 500);
+  const again = await runsOf(diverging.id, 'diverging');
+  assert.equal(again.children.length, 2);
+  const [old, fresh] = [...again.children].sort((a, b) => (a.info.startTime ?? 0) - (b.info.startTime ?? 0));
+  assert.equal(old.info.runId, failed.children[0].info.runId);
+  assert.equal(old.data.tags['mirl.superseded_by'], fresh.info.runId);
+  assert.equal(old.info.status, 'FAILED');
+  assert.equal(fresh.data.tags['mirl.rerun_of'], old.info.runId);
+  assert.equal(fresh.data.tags['mirl.trial_id'], old.data.tags['mirl.trial_id']);
+  assert.equal(fresh.info.status, 'FINISHED');
+  assert.equal(fresh.data.params.learning_rate, '0.0001');
+  assert.deepEqual(await stepsOnce(fresh, 'loss'), [4], 'log_interval 10: the last step only');
+  assert.equal(again.parent.info.status, 'FINISHED', 'the restarted sweep closed its run again');
+  const rerunSummary = JSON.parse((await mlflow.downloadArtifact(again.parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
+  assert.equal(rerunSummary.trials[0].runId, fresh.info.runId);
+});
+
+test('a cancelled sweep: its running trial run and its own run end KILLED', async () => {
+  const sweep = await launch('cancelled', ['trial:', ...TINY, '  evaluations: [i_est_test]', '  steps: 5000', '  eval_interval: 1000']);
+  const trialId = await firstTrial(sweep.id);
+  await waitFor('training', async () => ((await heartbeatOf(trialId))?.beat.step ?? 0) > 0 || undefined, 60_000, 200);
+  const r = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'cancel', sweep.id], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const closed = await untilClosed(sweep.id, 60_000);
+  assert.equal(closed.progress.counts.cancelled, 1);
+  const { parent, children } = await runsOf(sweep.id, 'cancelled');
+  assert.equal(children[0].info.status, 'KILLED');
+  assert.equal(parent.info.status, 'KILLED');
+});
+
+test('bytes that are a window into a larger buffer (as checkpoints arrive over IPC) upload as themselves', async () => {
+  const experiment = await mlflow.getOrCreateExperiment('artifact-views');
+  const run = await mlflow.createRun({ experimentId: experiment.experimentId });
+  const backing = Buffer.from('xxxxCHECKPOINTyyyy');
+  await mlflow.uploadArtifact(run.info, 'view.bin', new Uint8Array(backing.buffer, backing.byteOffset + 4, 10));
+  assert.equal((await mlflow.downloadArtifact(run.info, 'view.bin')).toString('utf8'), 'CHECKPOINT');
+});
+
+test('an MLflow outage mid-trial: the trial keeps training and every step lands exactly once', async () => {
+  // Long enough (~10 s on 2 cores) for the per-attempt costs to be measured against real training.
+  const steps = 900;
+  const sweep = await launch('outage', ['trial:', ...TINY, '  evaluations: [i_est_test]', `  steps: ${steps}`, '  log_interval: 1', '  eval_interval: 100'], '--checkpoint-every', '50');
+  const trialId = await firstTrial(sweep.id);
+  await waitFor('training past step 30', async () => ((await heartbeatOf(trialId))?.beat.step ?? 0) >= 30 || undefined, 90_000, 200);
+  await mlflowServer.kill();
+  const downAt = (await heartbeatOf(trialId))!.beat.step;
+  await new Promise((r) => setTimeout(r, 5_000));
+  const stepWhileDown = (await heartbeatOf(trialId))?.beat.step ?? 0;
+  await mlflowServer.start();
+  assert.ok(stepWhileDown > downAt, `training went on while MLflow was down (step ${downAt} -> ${stepWhileDown})`);
+  const closed = await untilClosed(sweep.id);
+  assert.equal(closed.progress.counts.done, 1, JSON.stringify(closed.progress.trials[0]));
+  const { children } = await runsOf(sweep.id, 'outage');
+  assert.equal(children.length, 1);
+  assert.equal(children[0].info.status, 'FINISHED');
+  assert.deepEqual(await stepsOnce(children[0], 'loss'), range(1, steps));
+  assert.deepEqual(await stepsOnce(children[0], 'i_est_test'), range(0, 9).map((i) => i * 100));
+  const outcome = (await client.workflow.getHandle(trialId).result()) as TrialOutcome;
+  assert.equal(outcome.result!.attempt, 1, 'the outage cost no attempt');
+  reportOverhead('outage trial (log_interval 1)', outcome, { assertBelowOnePercent: true });
+});
+
+test('a worker SIGKILLed mid-trial: another worker resumes from the MLflow checkpoint, in the same run, no step twice', async () => {
+  const steps = 1500;
+  const sweep = await launch('resume', ['trial:', ...TINY, '  evaluations: [i_est_test]', `  steps: ${steps}`, '  log_interval: 1', '  eval_interval: 500'], '--checkpoint-every', '200');
+  const trialId = await firstTrial(sweep.id);
+  // Killed when the run holds steps past the newest checkpoint and the next one is far
+  // off: the next attempt replays steps the first one logged, and must skip them.
+  const victim = await waitFor('logged steps past a checkpoint at step >= 200', async () => {
+    const h = await heartbeatOf(trialId);
+    if (!h && (await client.workflow.getHandle(trialId).describe()).status.name !== 'RUNNING') throw new Error('the trial ended before it could be killed');
+    const checkpoint = h?.beat.checkpointStep ?? 0;
+    if (!h || checkpoint < 200 || h.beat.step > checkpoint + 120) return undefined;
+    const { children } = await runsOf(sweep.id, 'resume');
+    const logged = children[0]?.data.metrics.find((m) => m.key === 'loss')?.step ?? 0;
+    return logged >= checkpoint + 10 ? h : undefined;
+  }, 90_000, 100);
+  const { proc } = workers.get(victim.pid)!;
+  proc.kill('SIGKILL');
+  await exited(proc);
+  workers.delete(victim.pid);
+  const replacement = startWorker('worker-c');
+  const closed = await untilClosed(sweep.id);
+  await replacement;
+  assert.equal(closed.progress.counts.done, 1, JSON.stringify(closed.progress.trials[0]));
+  const outcome = (await client.workflow.getHandle(trialId).result()) as TrialOutcome;
+  assert.ok(outcome.result!.attempt >= 2);
+  assert.ok((outcome.result!.resumedFrom ?? 0) >= 100, `resumed from ${outcome.result!.resumedFrom}`);
+  assert.ok(outcome.result!.tracking!.metricsSkipped > 0, 'the resumed attempt skipped steps the first one had logged');
+  const { children } = await runsOf(sweep.id, 'resume');
+  assert.equal(children.length, 1, 'still exactly one run');
+  const run = children[0];
+  assert.equal(run.info.status, 'FINISHED');
+  assert.equal(run.data.tags['mirl.attempt'], String(outcome.result!.attempt));
+  assert.deepEqual(await stepsOnce(run, 'loss'), range(1, steps));
+  assert.deepEqual(await stepsOnce(run, 'i_est_test'), [0, 500, 1000, 1500]);
+  reportOverhead('resumed trial (log_interval 1)', outcome);
+});
+
+/**
+ * Tracking cost on the trial's critical path (opening the run, queueing values, closing)
+ * against the trainer's time; sends and checkpoint uploads happen beside training.
+ */
+function reportOverhead(what: string, outcome: TrialOutcome, options: { assertBelowOnePercent?: boolean } = {}): void {
+  const r = outcome.result!;
+  const t = r.tracking!;
+  const trainingMs = r.seconds * 1000;
+  const criticalMs = (t.openWaitMs ?? t.openMs) + t.addMs + t.closeMs;
+  const share = criticalMs / trainingMs;
+  process.stderr.write(
+    `tracking overhead, ${what}: ${JSON.stringify({ ...t, trainingMs: Math.round(trainingMs), steps: r.step, criticalPathPercent: +(100 * share).toFixed(3), besideTrainingPercent: +((100 * (t.flushMs + t.checkpointMs)) / trainingMs).toFixed(2) })}\n`,
+  );
+  if (options.assertBelowOnePercent) assert.ok(share < 0.01, `tracking took ${(100 * share).toFixed(2)}% of training time`);
+}
