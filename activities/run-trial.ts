@@ -81,6 +81,24 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   let saving: Promise<void> = Promise.resolve();
   let saveError: unknown = null;
 
+  let newest: Extract<FromTrainer, { type: 'checkpoint' }> | null = null;
+  const saveNewest = async () => {
+    const msg = newest!;
+    newest = null;
+    try {
+      // Everything up to this step must be recorded before a resume can start after it.
+      await writer!.flush?.();
+      const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes);
+      beat = { ...beat, step: Math.max(beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
+      ctx.heartbeat(beat);
+      saveError = null;
+    } catch (err) {
+      // Training goes on (e.g. through a tracking-server outage); a later save may succeed.
+      saveError = err;
+      ctx.log.warn('checkpoint not stored', { trialId: input.trialId, step: msg.step, error: String(err) });
+    }
+  };
+
   const send = (msg: ToTrainer) => {
     if (child.connected) child.send(msg);
   };
@@ -120,19 +138,14 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
         beat = { ...beat, step: msg.step, eval: msg.metrics };
         writer!.eval(msg.step, msg.metrics);
         break;
-      case 'checkpoint':
-        saving = saving.then(async () => {
-          try {
-            // Everything up to this step must be recorded before a resume can start after it.
-            await writer!.flush?.();
-            const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes);
-            beat = { ...beat, step: Math.max(beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
-            ctx.heartbeat(beat);
-          } catch (err) {
-            saveError = err;
-          }
-        });
+      case 'checkpoint': {
+        // Only the newest checkpoint waiting to be stored is kept: a slow or unreachable
+        // store (a tracking-server outage) must not pile up copies of the model in memory.
+        const idle = newest === null;
+        newest = msg;
+        if (idle) saving = saving.then(saveNewest);
         break;
+      }
       case 'result':
         result = msg.result;
         break;
@@ -182,8 +195,11 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
     const nonRetryable = NON_RETRYABLE_ERROR_TYPES.includes(err.name);
     return fail(ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable, details: [{ stack: err.stack }] }));
   }
-  if (saveError) return fail(ApplicationFailure.retryable(`checkpoint save failed: ${String(saveError)}`, 'CheckpointSaveError'));
   const r = result as TrialResult | null;
+  // A finished trial needs no checkpoint; a stopped one must leave its last one behind.
+  if (saveError && r?.status !== 'finished') {
+    return fail(ApplicationFailure.retryable(`checkpoint save failed: ${String(saveError)}`, 'CheckpointSaveError'));
+  }
   if (!r) {
     return fail(ApplicationFailure.retryable(`trainer exited without a result (code ${exit.code}, signal ${exit.signal})`, 'TrainerCrashed'));
   }
