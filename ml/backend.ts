@@ -85,3 +85,17 @@ export function backendFromEnv(): BackendRequest {
   }
   return v as BackendRequest;
 }
+
+/** Every backend that loads here, fastest first (activates each in turn to find out). */
+export async function availableBackends(): Promise<BackendName[]> {
+  const found: BackendName[] = [];
+  for (const b of AUTO_ORDER) {
+    try {
+      await initBackend(b);
+      found.push(b);
+    } catch {
+      // Not installed or does not load on this machine.
+    }
+  }
+  return found;
+}

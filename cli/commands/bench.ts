@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { initBackend, type BackendName } from '../../ml/backend.js';
+import { availableBackends, type BackendName } from '../../ml/backend.js';
 import { runBench, ALL_CASES } from '../../bench/run.js';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
@@ -10,19 +10,6 @@ interface Args {
   steps: number;
   'slow-steps': number;
   json: boolean;
-}
-
-async function availableBackends(): Promise<BackendName[]> {
-  const found: BackendName[] = [];
-  for (const b of ['tensorflow', 'wasm', 'cpu'] as const) {
-    try {
-      await initBackend(b);
-      found.push(b);
-    } catch {
-      // Not installed here: benchmarked where it is.
-    }
-  }
-  return found;
 }
 
 export const benchCommand: CommandModule<object, Args> = {

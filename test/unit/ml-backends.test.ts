@@ -3,21 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runTrial, type MetricsReport } from '../../ml/run-trial.js';
-import { initBackend, type BackendName } from '../../ml/backend.js';
+import { availableBackends, type BackendName } from '../../ml/backend.js';
 
 /** Relative tolerance: float32 kernels differ in summation order, nothing else. */
 const TOLERANCE = 1e-3;
 
 test('every available backend gives the same loss on the same seeded steps', async () => {
-  const available: BackendName[] = [];
-  for (const b of ['tensorflow', 'wasm', 'cpu'] as const) {
-    try {
-      await initBackend(b);
-      available.push(b);
-    } catch {
-      // Not installed here (tfjs-node is optional); the others are still compared.
-    }
-  }
+  // tfjs-node is optional: where it is not installed the others are still compared.
+  const available = await availableBackends();
   assert.ok(available.includes('wasm') && available.includes('cpu'), `available: ${available}`);
   const losses = new Map<BackendName, number[]>();
   for (const backend of available) {
