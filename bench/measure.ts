@@ -7,8 +7,7 @@ import { createTrial } from '../ml/run-trial.js';
 import { trainingStepFlops } from '../ml/flops.js';
 import { percentile } from '../ml/eval/stats.js';
 import { BENCH_CASES } from './cases.js';
-import { encodeAll } from '../ml/trial-state.js';
-import { mnistEvalData } from '../ml/eval-data.js';
+import { mnistEvalData, encodeSplits } from '../ml/eval-data.js';
 import { linearEvaluation } from '../ml/eval/linear.js';
 import { jacobians, singularValues } from '../ml/eval/jacobian.js';
 import { InfomaxTrial } from '../ml/infomax-trial.js';
@@ -65,12 +64,10 @@ async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Re
   const e = mnistEvalData(cfg);
   const g = (x: tf.Tensor2D) => trial.g1.apply(x);
   const t0 = performance.now();
-  const train = encodeAll(g, e.trainX, e.trainN, e.dim);
-  const test = encodeAll(g, e.testX, e.testN, e.dim);
+  const { train, test } = encodeSplits(g, e);
   const encodeS = (performance.now() - t0) / 1000;
-  const codes = (c: { codes: Float32Array; dim: number }, labels: Uint8Array, n: number) => ({ values: c.codes, labels, n, dim: c.dim });
-  const fast = linearEvaluation(codes(train, e.trainLabels, e.trainN), codes(test, e.testLabels, e.testN), { c: 10, maxIter });
-  const ref = linearEvaluation(codes(train, e.trainLabels, e.trainN), codes(test, e.testLabels, e.testN), { c: 10, maxIter: referenceMaxIter });
+  const fast = linearEvaluation(train, test, { c: 10, maxIter });
+  const ref = linearEvaluation(train, test, { c: 10, maxIter: referenceMaxIter });
   trial.dispose();
   return {
     encode_70000_s: encodeS,

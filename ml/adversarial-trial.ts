@@ -3,13 +3,12 @@
 // classifier keeps training on the true labels.
 import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
-import { TrialState, encodeAll, type ScalarRecord } from './trial-state.js';
+import { TrialState, type ScalarRecord } from './trial-state.js';
 import { buildEncoder, type Encoder } from './encoders.js';
 import { denseLayer, applyDense, type Dense } from './params.js';
 import { MnistPairSource, type PairSource } from './data/pairs.js';
 import { CLASSES } from './data/mnist.js';
-import { mnistEvalData, type MnistEvalData } from './eval-data.js';
-import { linearEvaluation } from './eval/linear.js';
+import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
 
 export class AdversarialTrial extends TrialState {
   protected readonly source: PairSource;
@@ -89,16 +88,7 @@ export class AdversarialTrial extends TrialState {
   async evaluate(): Promise<Record<string, number>> {
     if (!this.cfg.evaluations.includes('linear_eval')) return {};
     this.evalData ??= mnistEvalData(this.cfg);
-    const e = this.evalData;
-    const g = (x: tf.Tensor2D) => this.encoder.apply(x);
-    const train = encodeAll(g, e.trainX, e.trainN, e.dim);
-    const test = encodeAll(g, e.testX, e.testN, e.dim);
-    const r = linearEvaluation(
-      { values: train.codes, labels: e.trainLabels, n: e.trainN, dim: train.dim },
-      { values: test.codes, labels: e.testLabels, n: e.testN, dim: test.dim },
-      { c: this.cfg.linear_eval_c, maxIter: this.cfg.linear_eval_max_iter },
-    );
-    return { linear_eval_accuracy: r.accuracy, linear_eval_train_accuracy: r.trainAccuracy };
+    return linearEvalMetrics((x) => this.encoder.apply(x), this.evalData, this.cfg);
   }
 
   override dispose(): void {

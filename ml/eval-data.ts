@@ -1,7 +1,9 @@
 // The fixed inputs every evaluation of a trial uses: test pairs, training view-1 inputs
 // for linear evaluation, with their noise drawn once from generators of their own so that
 // evaluating never disturbs the training streams (and resuming stays exact).
+import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
+import { linearEvaluation, type Codes } from './eval/linear.js';
 import { loadMnist, extractView, VIEW_PIXELS } from './data/mnist.js';
 import { addNoise } from './data/pairs.js';
 import { Rng } from './rng.js';
@@ -51,4 +53,36 @@ export function mnistEvalData(cfg: TrialConfig): MnistEvalData {
     testLabels: test1.labels,
     testN: test1.n,
   };
+}
+
+/** Encodes rows in large batches so evaluation is not dominated by per-call overhead. */
+export function encodeAll(g: (x: tf.Tensor2D) => tf.Tensor2D, values: Float32Array, n: number, dim: number, batch = 2000): { codes: Float32Array; dim: number } {
+  let out: Float32Array | null = null;
+  let outDim = 0;
+  for (let start = 0; start < n; start += batch) {
+    const rows = Math.min(batch, n - start);
+    const z = tf.tidy(() => g(tf.tensor2d(values.subarray(start * dim, (start + rows) * dim), [rows, dim])));
+    outDim = z.shape[1];
+    out ??= new Float32Array(n * outDim);
+    out.set(z.dataSync() as Float32Array, start * outDim);
+    z.dispose();
+  }
+  return { codes: out ?? new Float32Array(0), dim: outDim };
+}
+
+/** Codes of view 1 for the linear evaluation's training and test inputs. */
+export function encodeSplits(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalData): { train: Codes; test: Codes } {
+  const train = encodeAll(g, e.trainX, e.trainN, e.dim);
+  const test = encodeAll(g, e.testX, e.testN, e.dim);
+  return {
+    train: { values: train.codes, labels: e.trainLabels, n: e.trainN, dim: train.dim },
+    test: { values: test.codes, labels: e.testLabels, n: e.testN, dim: test.dim },
+  };
+}
+
+/** The linear-evaluation metrics of encoder g, as every procedure reports them. */
+export function linearEvalMetrics(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalData, cfg: TrialConfig): Record<string, number> {
+  const { train, test } = encodeSplits(g, e);
+  const r = linearEvaluation(train, test, { c: cfg.linear_eval_c, maxIter: cfg.linear_eval_max_iter });
+  return { linear_eval_accuracy: r.accuracy, linear_eval_train_accuracy: r.trainAccuracy };
 }

@@ -2,13 +2,12 @@
 // target value of) an MI lower bound between two views.
 import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
-import { TrialState, encodeAll, type ScalarRecord } from './trial-state.js';
+import { TrialState, type ScalarRecord } from './trial-state.js';
 import { buildEncoder, UnknownNameError, type Encoder } from './encoders.js';
 import { buildCritic, ShapeError, type Critic } from './critics.js';
 import { getEstimator, objectiveLoss, type Estimator } from './estimators.js';
 import { MnistPairSource, GaussianPairSource, type PairSource } from './data/pairs.js';
-import { mnistEvalData, type MnistEvalData } from './eval-data.js';
-import { linearEvaluation } from './eval/linear.js';
+import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
 import { jacobians, singularValues, logConditionNumber, conditionPercentiles } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
 
@@ -106,19 +105,7 @@ export class InfomaxTrial extends TrialState {
     const out: Record<string, number> = {};
     const evals = new Set(this.cfg.evaluations);
     if (evals.has('i_est_test')) out.i_est_test = this.iEstTest();
-    if (evals.has('linear_eval')) {
-      const e = this.mnistEval();
-      const g = (x: tf.Tensor2D) => this.g1.apply(x);
-      const train = encodeAll(g, e.trainX, e.trainN, e.dim);
-      const test = encodeAll(g, e.testX, e.testN, e.dim);
-      const r = linearEvaluation(
-        { values: train.codes, labels: e.trainLabels, n: e.trainN, dim: train.dim },
-        { values: test.codes, labels: e.testLabels, n: e.testN, dim: test.dim },
-        { c: this.cfg.linear_eval_c, maxIter: this.cfg.linear_eval_max_iter },
-      );
-      out.linear_eval_accuracy = r.accuracy;
-      out.linear_eval_train_accuracy = r.trainAccuracy;
-    }
+    if (evals.has('linear_eval')) Object.assign(out, linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg));
     if (evals.has('jacobian')) {
       const e = this.mnistEval();
       const n = Math.min(this.cfg.jacobian_inputs, e.testN);

@@ -84,18 +84,3 @@ export abstract class TrialState {
     for (const opt of Object.values(this.optimizers)) opt.dispose();
   }
 }
-
-/** Encodes rows in large batches so evaluation is not dominated by per-call overhead. */
-export function encodeAll(g: (x: tf.Tensor2D) => tf.Tensor2D, values: Float32Array, n: number, dim: number, batch = 2000): { codes: Float32Array; dim: number } {
-  let out: Float32Array | null = null;
-  let outDim = 0;
-  for (let start = 0; start < n; start += batch) {
-    const rows = Math.min(batch, n - start);
-    const z = tf.tidy(() => g(tf.tensor2d(values.subarray(start * dim, (start + rows) * dim), [rows, dim])));
-    outDim = z.shape[1];
-    out ??= new Float32Array(n * outDim);
-    out.set(z.dataSync() as Float32Array, start * outDim);
-    z.dispose();
-  }
-  return { codes: out ?? new Float32Array(0), dim: outDim };
-}
