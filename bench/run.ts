@@ -1,11 +1,14 @@
 // `mirl bench`: every measurement for every available backend, side by side in one run
-// (these machines are shared and noisy, so only same-run comparisons mean anything).
+// (these machines are shared and noisy, so only same-run comparisons mean anything),
+// then the issue's targets checked against what was measured.
 import { spawn } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../ml/backend.js';
 import type { MeasureRequest } from './measure.js';
 import { BENCH_CASES } from './cases.js';
+import { describeMachine, type MachineDescription } from './machine.js';
+import { measureOrchestration } from './orchestration.js';
+import { evaluateTargets, type BenchRow, type TargetCheck } from './targets.js';
 
 const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url));
 
@@ -17,15 +20,24 @@ export interface BenchOptions {
   /** Steps for models slower than ~0.3 s a step, so the run stays within minutes. */
   slowSteps: number;
   linearEvalMaxIter: number;
+  linearEvalReferenceMaxIter: number;
   jacobianInputs: number;
+  /** Jacobians also put through the full SVD, to show the fast path's agreement. */
+  jacobianSvdCheck: number;
+  /** One-step trials through a throwaway stack; 0 skips. */
+  orchestrationTrials: number;
+  orchestrationConcurrency: number;
+  /** Steps of the trainer-memory run; 0 skips. */
+  memorySteps: number;
   log: (line: string) => void;
 }
 
 export interface BenchResult {
-  machine: { cpus: string; cores: number; memory_gb: number; node: string; platform: string };
+  machine: MachineDescription;
   started: string;
   seconds: number;
-  rows: Record<string, unknown>[];
+  targets: TargetCheck[];
+  rows: BenchRow[];
 }
 
 export function measure(req: MeasureRequest): Promise<Record<string, number | string> | { error: string }> {
@@ -44,11 +56,14 @@ export function measure(req: MeasureRequest): Promise<Record<string, number | st
 }
 
 const SLOW = new Set(['convnet+bilinear', 'realnvp-shift+bilinear', 'adversarial-realnvp-affine']);
+const MEMORY_CASE = 'mlp+bilinear';
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const started = new Date().toISOString();
+  const machine = describeMachine(o.backends);
   const t0 = performance.now();
-  const rows: Record<string, unknown>[] = [];
-  const add = (row: Record<string, unknown>) => {
+  const rows: BenchRow[] = [];
+  const add = (row: BenchRow) => {
     rows.push(row);
     o.log(JSON.stringify(row));
   };
@@ -62,17 +77,30 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       add({ measure: 'train_step', case: name, ...(await measure({ kind: 'step', backend, name, steps, warmup: slow ? 2 : o.warmup })) });
     }
   }
-  for (const backend of o.backends.filter((b) => b !== 'cpu')) {
-    add({ measure: 'linear_eval_60000x100', ...(await measure({ kind: 'linear-eval', backend, maxIter: o.linearEvalMaxIter, referenceMaxIter: 1000 })) });
-    add({ measure: 'jacobian_392', ...(await measure({ kind: 'jacobian', backend, inputs: o.jacobianInputs })) });
+  const fast = o.backends.filter((b) => b !== 'cpu');
+  for (const backend of fast) {
+    add({ measure: 'linear_eval_60000x100', ...(await measure({ kind: 'linear-eval', backend, maxIter: o.linearEvalMaxIter, referenceMaxIter: o.linearEvalReferenceMaxIter })) });
+    add({ measure: 'jacobian_392', ...(await measure({ kind: 'jacobian', backend, inputs: o.jacobianInputs, svdCheck: o.jacobianSvdCheck })) });
   }
-  const cpus = os.cpus();
-  return {
-    machine: { cpus: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
-    started: new Date().toISOString(),
-    seconds: (performance.now() - t0) / 1000,
-    rows,
-  };
+  // Memory and orchestration on the backend a worker would pick: the first (fastest) available.
+  const primary = fast[0] ?? o.backends[0];
+  if (o.memorySteps > 0 && primary) {
+    const warmup = Math.min(1000, Math.floor(o.memorySteps / 5));
+    add({
+      measure: 'worker_memory',
+      case: MEMORY_CASE,
+      ...(await measure({ kind: 'memory', backend: primary, name: MEMORY_CASE, steps: o.memorySteps, sampleEvery: Math.max(10, Math.floor(o.memorySteps / 100)), warmup })),
+    });
+  }
+  if (o.orchestrationTrials > 0 && primary) {
+    try {
+      add({ measure: 'orchestration', ...(await measureOrchestration({ trials: o.orchestrationTrials, backend: primary, concurrency: o.orchestrationConcurrency, log: o.log })) });
+    } catch (err) {
+      add({ measure: 'orchestration', error: String(err instanceof Error ? err.message : err).slice(0, 500) });
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { machine, started, seconds, targets: evaluateTargets(rows, seconds), rows };
 }
 
 export const ALL_CASES = Object.keys(BENCH_CASES);

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
 import { CRITICS } from './config.js';
-import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense } from './params.js';
+import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense, type Dense } from './params.js';
 import { UnknownNameError } from './encoders.js';
 import { matMul, dense } from './ops.js';
 
@@ -33,10 +33,70 @@ const separable: Builder = (store, dimX, dimY) => {
   return { name: 'separable', scores: (x, y) => matMul(applyMlp(phi1, x), applyMlp(phi2, y), false, true) };
 };
 
+type GradBody = Parameters<typeof tf.customGrad>[0];
+
+// Each backend has its own fast kernels for the two elementwise steps of the pair tensor's
+// gradient (measured on [128, 128, 200]): native TensorFlow runs tfjs's step as six ops
+// and a broadcast multiply slower than a rank-1 matMul; WebAssembly the other way round.
+const onNative = () => tf.getBackend() === 'tensorflow';
+
+/** relu'(pre) from r = relu(pre) >= 0: 1 where r > 0, else 0 (sign(r) equals step(r) there). */
+function reluMask(r: tf.Tensor): tf.Tensor {
+  return onNative() ? tf.sign(r) : tf.step(r);
+}
+
+/** The outer product of a column [n, 1] and a row [1, h]. */
+function outer(col: tf.Tensor2D, row: tf.Tensor2D): tf.Tensor2D {
+  return onNative() ? tf.matMul(col, row) : (tf.mul(col, row) as tf.Tensor2D);
+}
+
+/** relu(a_i + b_j) for every pair, as a (k m) x h matrix, touching that tensor once in the backward pass. */
+function pairRelu(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const [k, h] = a.shape;
+  const m = b.shape[0];
+  const body = (aIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const r = tf.relu(tf.add(tf.reshape(aIn, [k, 1, h]), tf.reshape(bIn, [1, m, h])));
+    save([r]);
+    return {
+      value: tf.reshape(r, [k * m, h]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = tf.mul(tf.reshape(dy, [k, m, h]), reluMask(saved[0]));
+        return [tf.sum(g, 1), tf.sum(g, 0)];
+      },
+    };
+  };
+  return tf.customGrad(body as GradBody)(a, b) as tf.Tensor2D;
+}
+
+/**
+ * x w + b for one output over the k m pair rows. Its kernel gradient is the row vector
+ * dy^T x (a reshape of dy, no transpose): autodiff asks for x^T dy, a transposed-operand
+ * product over the whole pair matrix that costs ~10x more on both backends.
+ */
+function pairScore(x: tf.Tensor2D, layer: Dense): tf.Tensor2D {
+  const [n, h] = x.shape;
+  const body = (xIn: tf.Tensor, wIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xIn, wIn]);
+    return {
+      value: tf.add(tf.matMul(xIn as tf.Tensor2D, wIn as tf.Tensor2D), bIn),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, w] = saved;
+        return [
+          outer(dy as tf.Tensor2D, tf.reshape(w, [1, h]) as tf.Tensor2D),
+          tf.reshape(tf.matMul(tf.reshape(dy, [1, n]) as tf.Tensor2D, xs as tf.Tensor2D), [h, 1]),
+          tf.reshape(tf.sum(dy), [1]),
+        ];
+      },
+    };
+  };
+  return tf.customGrad(body as GradBody)(x, layer.kernel, layer.bias!) as tf.Tensor2D;
+}
+
 /**
  * The "MLP critic" phi([x, y]) over all K x K pairs. Its first layer W [x; y] + b is
  * split as (x Wx) + (y Wy + b) and broadcast, so the K^2 x (dx + dy) concatenation is
- * never built: only a K x K x h hidden tensor.
+ * never built: only a K x K x h hidden tensor. Work on that tensor is memory-bound (a
+ * few flops per element), so its gradients are spelled out to touch it as little as possible.
  */
 const concat: Builder = (store, dimX, dimY, cfg) => {
   const [h0, ...rest] = cfg.critic_hidden;
@@ -44,15 +104,18 @@ const concat: Builder = (store, dimX, dimY, cfg) => {
   const wy = store.create('critic/concat/first/kernel_y', [dimY, h0], 'glorot_uniform', { in: dimX + dimY, out: h0 });
   const b0 = store.create('critic/concat/first/bias', [h0], 'zeros');
   const tail = mlpLayers(store, 'critic/concat', [h0, ...rest, 1]);
+  const hiddenTail = tail.slice(0, -1);
+  const last = tail[tail.length - 1];
   return {
     name: 'concat',
     scores: (x, y) => {
       const k = x.shape[0];
       const m = y.shape[0];
-      const a = matMul(x, wx as tf.Tensor2D).reshape([k, 1, h0]);
-      const b = dense(y, wy as tf.Tensor2D, b0 as tf.Tensor1D, false).reshape([1, m, h0]);
-      const hidden = tf.relu(tf.add(a, b)).reshape([k * m, h0]) as tf.Tensor2D;
-      return applyMlp(tail, hidden).reshape([k, m]) as tf.Tensor2D;
+      const a = matMul(x, wx as tf.Tensor2D);
+      const b = dense(y, wy as tf.Tensor2D, b0 as tf.Tensor1D, false);
+      let hidden = pairRelu(a, b);
+      for (const layer of hiddenTail) hidden = applyDense(layer, hidden, true);
+      return pairScore(hidden, last).reshape([k, m]) as tf.Tensor2D;
     },
   };
 };

@@ -8,7 +8,7 @@ import { buildCritic, ShapeError, type Critic } from './critics.js';
 import { getEstimator, objectiveLoss, type Estimator } from './estimators.js';
 import { MnistPairSource, GaussianPairSource, type PairSource } from './data/pairs.js';
 import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
-import { jacobians, singularValues, logConditionNumber, conditionPercentiles } from './eval/jacobian.js';
+import { jacobians, jacobianLogCondition, conditionPercentiles } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
 
 export class InfomaxTrial extends TrialState {
@@ -110,7 +110,7 @@ export class InfomaxTrial extends TrialState {
       const e = this.mnistEval();
       const n = Math.min(this.cfg.jacobian_inputs, e.testN);
       const js = jacobians((x) => this.g1.apply(x), e.testX, n, e.dim, this.g1.outDim);
-      const logConds = js.map((j) => logConditionNumber(singularValues(j, this.g1.outDim, e.dim)));
+      const logConds = js.map((j) => jacobianLogCondition(j, this.g1.outDim, e.dim));
       Object.assign(out, conditionPercentiles(logConds));
     }
     return out;

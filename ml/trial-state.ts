@@ -43,6 +43,8 @@ export abstract class TrialState {
       for (const [i, w] of weights.entries()) {
         // Adam matches moments to variables by position, so keep the order explicit.
         arrays.push({ name: `opt:${key}:${i}:${w.name}`, shape: w.tensor.shape, values: Float32Array.from(await w.tensor.data()) });
+        // getWeights() makes a fresh 'iter' scalar each call (the rest are the optimizer's own variables).
+        if (w.name === 'iter') w.tensor.dispose();
       }
     }
     return encodeCheckpoint({ step: this.step, arrays, state: { source: this.source.state() } });

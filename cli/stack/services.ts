@@ -101,7 +101,7 @@ const mlflowService: ServiceDef = {
 };
 
 /** The stack's worker talks to the stack's servers only: no remote credentials or TLS settings leak in. */
-function localOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function localOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')));
 }
 

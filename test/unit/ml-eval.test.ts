@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { useTestBackend } from '../support/tf.js';
-import { jacobians, singularValues, logConditionNumber, conditionPercentiles } from '../../ml/eval/jacobian.js';
+import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition } from '../../ml/eval/jacobian.js';
+import { largestEigenvalue } from '../../ml/eval/lanczos.js';
 import { percentile } from '../../ml/eval/stats.js';
 import { lbfgs } from '../../ml/eval/lbfgs.js';
 import { linearEvaluation, minMaxScale } from '../../ml/eval/linear.js';
@@ -27,6 +28,53 @@ test('singular values of a matrix built as U diag(s) V^T are recovered', () => {
   const sv = singularValues(Float32Array.from(m.to1DArray()), n, n).sort((a, b) => b - a);
   for (let i = 0; i < n; i++) assert.ok(Math.abs(sv[i] - s[i]) < 1e-5 * Math.max(1, s[i]) + 1e-6, `sigma_${i}: ${sv[i]} vs ${s[i]}`);
   assert.ok(Math.abs(logConditionNumber(sv) - (n - 1) / 3) < 1e-2);
+});
+
+test('extreme singular values of a signed permuted diagonal with condition number 2^24 are exact', () => {
+  // Powers of two and a signed permutation are exact in float32, so the answer is known exactly.
+  const r = new Rng(4);
+  const n = 50;
+  const perm = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r.uniform() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const m = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) m[i * n + perm[i]] = (r.uniform() < 0.5 ? -1 : 1) * 2 ** (-24 * i / (n - 1));
+  const e = extremeSingularValues(m, n);
+  assert.ok(Math.abs(e.max - 1) < 1e-12, `sigma_max ${e.max}`);
+  assert.ok(Math.abs(e.min / 2 ** -24 - 1) < 1e-9, `sigma_min ${e.min}`);
+  assert.ok(Math.abs(jacobianLogCondition(m, n, n) - 24 * Math.LN2) < 1e-9);
+});
+
+test('extreme singular values of a dense matrix with condition number 1e6 agree with the full SVD', () => {
+  const r = new Rng(5);
+  const n = 80;
+  const s = Array.from({ length: n }, (_, i) => 10 ** (-6 * i / (n - 1)));
+  const m = Float32Array.from(orthogonal(n, r).mmul(Matrix.diag(s)).mmul(orthogonal(n, r).transpose()).to1DArray());
+  // Float32 rounding moves sigma_min of the stored matrix: the SVD of that same matrix is the reference.
+  const sv = singularValues(m, n, n);
+  const e = extremeSingularValues(m, n);
+  assert.ok(Math.abs(e.max / Math.max(...sv) - 1) < 1e-10, `sigma_max ${e.max} vs ${Math.max(...sv)}`);
+  assert.ok(Math.abs(e.min / Math.min(...sv) - 1) < 1e-7, `sigma_min ${e.min} vs ${Math.min(...sv)}`);
+  assert.ok(Math.abs(jacobianLogCondition(m, n, n) - logConditionNumber(sv)) < 1e-7);
+  assert.ok(logConditionNumber(sv) > 13);
+});
+
+test('a singular Jacobian has infinite log condition number; rectangular ones use the full SVD', () => {
+  const n = 6;
+  const m = Float32Array.from({ length: n * n }, (_, i) => (i < n ? 0 : Math.sin(i)));
+  assert.equal(jacobianLogCondition(m, n, n), Infinity);
+  const r = new Rng(6);
+  const rect = Float32Array.from({ length: 4 * 9 }, () => r.normal());
+  assert.equal(jacobianLogCondition(rect, 4, 9), logConditionNumber(singularValues(rect, 4, 9)));
+});
+
+test('Lanczos finds the largest eigenvalue of a diagonal operator', () => {
+  const d = Float64Array.from({ length: 100 }, (_, i) => 1 + i * 0.01);
+  d[37] = 5;
+  const res = largestEigenvalue((v, out) => v.forEach((x, i) => (out[i] = d[i] * x)), 100);
+  assert.ok(Math.abs(res.value - 5) < 1e-9, `${res.value}`);
 });
 
 test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {

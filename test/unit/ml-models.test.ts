@@ -94,6 +94,44 @@ test('the split concat critic equals phi([x_i, y_j]) built naively', () => {
   store.dispose();
 });
 
+test('the concat critic hand-written gradients equal autodiff through phi([x_i, y_j]) built naively', () => {
+  for (const hidden of [[7], [7, 5]]) {
+    const cfg = parseTrialConfig({ critic: 'concat', critic_hidden: hidden });
+    const store = new ParamStore(new Rng(3));
+    const critic = buildCritic('concat', store, 3, 4, cfg);
+    const r = new Rng(5);
+    const x = tf.tensor2d(Array.from({ length: 6 * 3 }, () => r.normal()), [6, 3]);
+    const y = tf.tensor2d(Array.from({ length: 5 * 4 }, () => r.normal()), [5, 4]);
+    const weights = tf.tensor2d(Array.from({ length: 30 }, () => r.normal()), [6, 5]);
+    const naive = (xs: tf.Tensor2D, ys: tf.Tensor2D): tf.Tensor2D => {
+      const w0 = tf.concat([store.get('critic/concat/first/kernel_x'), store.get('critic/concat/first/kernel_y')], 0);
+      const pairs = tf.concat([tf.reshape(tf.tile(tf.expandDims(xs, 1), [1, 5, 1]), [30, 3]), tf.tile(ys, [6, 1])], 1);
+      let h = tf.relu(tf.add(tf.matMul(pairs, w0), store.get('critic/concat/first/bias')));
+      hidden.forEach((_, i) => {
+        h = tf.add(tf.matMul(h, store.get(`critic/concat/dense${i}/kernel`)), store.get(`critic/concat/dense${i}/bias`));
+        if (i < hidden.length - 1) h = tf.relu(h);
+      });
+      return tf.reshape(h, [6, 5]);
+    };
+    const loss = (f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, b as tf.Tensor2D), weights)) as tf.Scalar;
+    const fastLoss = loss((a, b) => critic.scores(a, b));
+    const naiveLoss = loss(naive);
+    const [fx, fy] = tf.grads(fastLoss)([x, y]);
+    const [nx, ny] = tf.grads(naiveLoss)([x, y]);
+    assert.ok(maxAbsDiff(toArray(fx), toArray(nx)) < 1e-5, `dx, hidden ${hidden}`);
+    assert.ok(maxAbsDiff(toArray(fy), toArray(ny)) < 1e-5, `dy, hidden ${hidden}`);
+    const fv = tf.variableGrads(() => fastLoss(x, y)).grads;
+    const nv = tf.variableGrads(() => naiveLoss(x, y)).grads;
+    assert.deepEqual(Object.keys(fv).sort(), Object.keys(nv).sort());
+    assert.equal(Object.keys(fv).length, 3 + 2 * hidden.length);
+    for (const name of Object.keys(fv)) {
+      assert.deepEqual(fv[name].shape, nv[name].shape, name);
+      assert.ok(maxAbsDiff(toArray(fv[name]), toArray(nv[name])) < 1e-5, `d ${name}, hidden ${hidden}`);
+    }
+    store.dispose();
+  }
+});
+
 test('encoders produce the documented code sizes', () => {
   const cfg = parseTrialConfig({ realnvp_layers: 2, realnvp_hidden: 16 });
   const x = tf.randomUniform([3, 392]) as tf.Tensor2D;

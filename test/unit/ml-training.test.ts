@@ -62,6 +62,9 @@ test('no tensors leak across training steps and evaluations', async () => {
   const before = tf.memory().numTensors;
   await runTrial(cfg, {
     backend: backend as 'wasm',
+    // Checkpoints too: a long trial takes one every eval_interval steps.
+    checkpointEvery: 10,
+    onCheckpoint: () => {},
     onTrainMetrics: () => void counts.push(tf.memory().numTensors),
   });
   assert.ok(counts.slice(1).every((c) => c === counts[1]), `tensor counts ${counts}`);

