@@ -21,6 +21,7 @@ import { upCommand } from './commands/up.js';
 import { downCommand } from './commands/down.js';
 import { sweepWatchCommand } from './commands/sweep-watch.js';
 import { compareCommand } from './commands/compare.js';
+import { reportCommand } from './commands/report.js';
 import { applyStackEnvironment } from './stack/env.js';
 import { describeFailure, EXIT } from './errors.js';
 
@@ -28,7 +29,7 @@ const argv = hideBin(process.argv);
 const verbose = argv.includes('--verbose');
 // Commands that talk to the servers find a local stack's ports in its state file.
 const command = argv.find((a) => !a.startsWith('-'));
-if (command === 'sweep' || command === 'compare') applyStackEnvironment();
+if (command === 'sweep' || command === 'compare' || command === 'report') applyStackEnvironment();
 
 const cli = yargs(argv)
   .scriptName('mirl')
@@ -51,6 +52,7 @@ const cli = yargs(argv)
   .command(upCommand)
   .command(downCommand)
   .command(compareCommand)
+  .command(reportCommand)
   .command(workerCommand)
   .command(linearEvalCommand)
   .command(benchCommand)

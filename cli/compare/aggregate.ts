@@ -64,8 +64,8 @@ export function summarise(values: number[]): MetricSummary {
 }
 
 /** A trial run twice (rerun, a run left by a lost attempt) counts once: its latest live run. */
-function latestPerTrial(runs: TrialRun[]): TrialRun[] {
-  const byTrial = new Map<string, TrialRun>();
+export function latestPerTrial<T extends TrialRun>(runs: T[]): T[] {
+  const byTrial = new Map<string, T>();
   for (const r of runs) {
     if (r.superseded) continue;
     const key = r.index !== null ? `#${r.index}` : r.trialId;
@@ -77,13 +77,23 @@ function latestPerTrial(runs: TrialRun[]): TrialRun[] {
 
 const valueKey = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
-export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Comparison {
-  const metrics = options.metrics?.length ? options.metrics : DEFAULT_METRICS;
+export interface ConfigGroup<T extends TrialRun> {
+  config: Record<string, unknown>;
+  members: T[];
+  /** Order of first appearance, after sorting the trials by index. */
+  order: number;
+}
+
+/**
+ * The configurations of a sweep: its latest live run per trial, grouped by the axis
+ * values except the seed (`mirl compare` and `mirl report` group alike).
+ */
+export function groupConfigurations<T extends TrialRun>(runs: T[]): { axes: string[]; groups: ConfigGroup<T>[] } {
   const trials = latestPerTrial(runs).sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
   const axes: string[] = [];
   for (const t of trials) for (const [name] of t.axes) if (name !== SEED_AXIS && !axes.includes(name)) axes.push(name);
 
-  const groups = new Map<string, { config: Record<string, unknown>; members: TrialRun[]; order: number }>();
+  const groups = new Map<string, ConfigGroup<T>>();
   for (const t of trials) {
     const values = Object.fromEntries(t.axes);
     const config = Object.fromEntries(axes.map((a) => [a, values[a] ?? null]));
@@ -92,8 +102,14 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
     if (!g) groups.set(key, (g = { config, members: [], order: groups.size }));
     g.members.push(t);
   }
+  return { axes, groups: [...groups.values()] };
+}
 
-  const rows = [...groups.values()].map(({ config, members, order }) => {
+export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Comparison {
+  const metrics = options.metrics?.length ? options.metrics : DEFAULT_METRICS;
+  const { axes, groups } = groupConfigurations(runs);
+
+  const rows = groups.map(({ config, members, order }) => {
     const finished = members.filter((m) => m.status === 'FINISHED');
     const indices = members.map((m) => m.index).filter((i): i is number => i !== null);
     return {

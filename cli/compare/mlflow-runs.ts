@@ -44,25 +44,37 @@ export interface SweepRuns {
   trials: TrialRun[];
 }
 
-export async function readSweepRuns(client: MlflowClient, sweepId: string): Promise<SweepRuns> {
+/** The experiment a sweep logs to, named by the sweep id's name part. */
+export async function findSweepExperiment(client: MlflowClient, sweepId: string): Promise<{ id: string; name: string }> {
   const name = sweepNameOf(sweepId);
   const experiment = await client.getExperimentByName(name);
   if (!experiment || experiment.lifecycleStage === 'deleted') {
     throw new UsageError(`no sweep ${sweepId} in MLflow at ${client.trackingUri}: it has no experiment '${name}' (is MLFLOW_TRACKING_URI the server the workers log to?)`);
   }
+  return { id: experiment.experimentId, name };
+}
+
+/** The sweep's parent run and its trial runs, as MLflow returns them. */
+export async function searchSweepRuns(client: MlflowClient, experimentId: string, sweepId: string): Promise<{ parent: Run | undefined; trialRuns: Run[] }> {
   let parent: Run | undefined;
-  const trials: TrialRun[] = [];
+  const trialRuns: Run[] = [];
   for await (const run of client.searchAllRuns({
-    experimentIds: [experiment.experimentId],
+    experimentIds: [experimentId],
     filter: `tags.\`mirl.sweep_id\` = '${sweepId}'`,
     maxResults: 1000,
   })) {
     const role = run.data.tags['mirl.role'];
     if (role === 'sweep') parent = run;
-    else if (role === 'trial') trials.push(toTrialRun(run));
+    else if (role === 'trial') trialRuns.push(run);
   }
-  if (!parent && trials.length === 0) {
-    throw new UsageError(`no sweep ${sweepId} in MLflow experiment '${name}' at ${client.trackingUri} (see \`mirl sweep list\`)`);
+  return { parent, trialRuns };
+}
+
+export async function readSweepRuns(client: MlflowClient, sweepId: string): Promise<SweepRuns> {
+  const experiment = await findSweepExperiment(client, sweepId);
+  const { parent, trialRuns } = await searchSweepRuns(client, experiment.id, sweepId);
+  if (!parent && trialRuns.length === 0) {
+    throw new UsageError(`no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`);
   }
-  return { experiment: { id: experiment.experimentId, name }, parent, trials };
+  return { experiment, parent, trials: trialRuns.map(toTrialRun) };
 }

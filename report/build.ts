@@ -1,0 +1,111 @@
+// A sweep's report as data: which figures, their aggregated curves and Vega-Lite specs,
+// the final values per configuration, and what was left out and why. Pure: the caller
+// reads MLflow (sweep-data.ts) and writes files (files.ts).
+import type { TopLevelSpec } from 'vega-lite';
+import type { ArtifactRunRef } from '../tracking/index.js';
+import { aggregate, latestPerTrial, type Comparison } from '../cli/compare/aggregate.js';
+import { aggregateCurves, type CurveSet, type ReportTrial } from './aggregate.js';
+import { figureMetrics, figuresFor, trueMiOf, xOf, type Figure } from './catalogue.js';
+import { bandsSpec, curvesSpec } from './vega-specs.js';
+
+export interface SweepData {
+  sweepId: string;
+  experiment: { id: string; name: string };
+  study: string;
+  profile: string | null;
+  /** The sweep's parent run, where the report is logged; null without one. */
+  parentRun: ArtifactRunRef | null;
+  /** The parent run's status; null without one. */
+  status: string | null;
+  trials: ReportTrial[];
+  /** How many trials the spec expands to; null when the spec could not be read. */
+  expected: number | null;
+  /** Things a reader should know about the data (an unreadable spec, say). */
+  notes: string[];
+}
+
+export interface ReportFigure {
+  name: string;
+  title: string;
+  kind: Figure['kind'];
+  metrics: string[];
+  x: Figure['x'];
+  trueMi: number | null;
+  data: CurveSet;
+}
+
+export interface Report {
+  sweepId: string;
+  experiment: { id: string; name: string };
+  study: string;
+  profile: string | null;
+  status: string | null;
+  generatedAt: string;
+  expected: number | null;
+  /** Trials per state, MISSING for those the spec expects but MLflow lacks. */
+  trialStates: Record<string, number>;
+  figures: ReportFigure[];
+  /** Figures of the study's catalogue with nothing to draw. */
+  skipped: { name: string; reason: string }[];
+  /** Final (latest-step) values: mean ± sd over finished seeds, as `mirl compare` gives them. */
+  final: Comparison;
+  notes: string[];
+}
+
+export interface BuiltReport {
+  report: Report;
+  specs: { name: string; spec: TopLevelSpec }[];
+}
+
+/** The metrics a study's report reads histories of, given the keys its trials logged. */
+export function reportMetrics(study: string, logged: Iterable<string>): string[] {
+  return [...new Set(figuresFor(study, logged).flatMap(figureMetrics))];
+}
+
+export function buildReport(data: SweepData, now: Date): BuiltReport {
+  const logged = new Set(data.trials.flatMap((t) => Object.keys(t.histories)));
+  const figures = figuresFor(data.study, logged);
+  const trueMi = trueMiOf(data.trials);
+  const out: ReportFigure[] = [];
+  const specs: BuiltReport['specs'] = [];
+  const skipped: Report['skipped'] = [];
+  for (const figure of figures) {
+    const metrics = figureMetrics(figure);
+    const set = aggregateCurves(data.trials, metrics, { x: xOf(figure.x) });
+    if (!set.configs.some((c) => metrics.some((m) => c.curves[m].length > 0))) {
+      skipped.push({ name: figure.name, reason: `no finished trial logged ${metrics.join(', ')}` });
+      continue;
+    }
+    const spec = figure.kind === 'curves' ? curvesSpec(figure, set, { sweepId: data.sweepId, trueMi }) : bandsSpec(figure, set, { sweepId: data.sweepId });
+    specs.push({ name: figure.name, spec });
+    out.push({
+      name: figure.name,
+      title: figure.title,
+      kind: figure.kind,
+      metrics,
+      x: figure.x,
+      trueMi: figure.kind === 'curves' && figure.trueMi ? trueMi : null,
+      data: set,
+    });
+  }
+  const trialStates: Record<string, number> = {};
+  for (const t of latestPerTrial(data.trials)) trialStates[t.status] = (trialStates[t.status] ?? 0) + 1;
+  const finalMetrics = [...new Set(out.flatMap((f) => f.metrics))];
+  return {
+    report: {
+      sweepId: data.sweepId,
+      experiment: data.experiment,
+      study: data.study,
+      profile: data.profile,
+      status: data.status,
+      generatedAt: now.toISOString(),
+      expected: data.expected,
+      trialStates,
+      figures: out,
+      skipped,
+      final: aggregate(data.trials, { metrics: finalMetrics.length ? finalMetrics : undefined }),
+      notes: data.notes,
+    },
+    specs,
+  };
+}

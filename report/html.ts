@@ -1,0 +1,92 @@
+// The report as one self-contained HTML page: the figures embedded as SVG data, the final
+// values and the trials left out as tables. No scripts, fonts or styles from elsewhere,
+// so it opens offline and as an MLflow artifact.
+import { formatSummary, formatValue } from '../cli/compare/render.js';
+import type { Report } from './build.js';
+import { metricTitle } from './catalogue.js';
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table>\n<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+}
+
+function finalTable(report: Report): string {
+  const c = report.final;
+  return table(
+    [...c.axes, 'finished', 'failed or cancelled', ...c.metrics.map(metricTitle)],
+    c.rows.map((r) => [
+      ...c.axes.map((a) => formatValue(r.config[a])),
+      `${r.done}/${r.trials}`,
+      String(r.failed + r.cancelled),
+      ...c.metrics.map((m) => formatSummary(r.metrics[m])),
+    ]),
+  );
+}
+
+function excludedTable(report: Report): string {
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const f of report.figures) {
+    for (const c of f.data.configs) {
+      for (const e of c.excluded) {
+        if (seen.has(e.trialId)) continue;
+        seen.add(e.trialId);
+        rows.push([c.label, formatValue(e.seed), e.status.toLowerCase(), e.trialId]);
+      }
+    }
+  }
+  return rows.length ? `<h2>Trials not in the figures</h2>\n${table(['configuration', 'seed', 'state', 'trial'], rows)}` : '';
+}
+
+const STYLE = `
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
+.meta { color: #555; } figure { margin: 1.5em 0; } figcaption { color: #555; font-size: 0.9em; }
+figure img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: 0.9em; } th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; }
+th { background: #f4f4f4; } .note { color: #8a4b00; }`;
+
+export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): string {
+  const states = Object.entries(report.trialStates)
+    .map(([s, n]) => `${n} ${s.toLowerCase()}`)
+    .join(', ');
+  const expected = report.expected === null ? '' : ` of ${report.expected} in the spec`;
+  const figures = report.figures
+    .map((f) => {
+      const svg = svgs.get(f.name) ?? '';
+      const seeds = f.data.configs.map((c) => `${c.label}: ${c.finished} of ${c.trials}`).join('; ');
+      // An <img> per figure rather than inline SVG: Vega's SVGs reuse clip-path ids, which would clash in one document.
+      const img = `<img alt="${escapeHtml(f.title)}" src="data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}">`;
+      return `<figure id="${escapeHtml(f.name)}">\n${img}\n<figcaption>${escapeHtml(f.title)}. Finished seeds per configuration: ${escapeHtml(seeds)}. Files: ${escapeHtml(f.name)}.svg, ${escapeHtml(f.name)}.png, ${escapeHtml(f.name)}.vl.json.</figcaption>\n</figure>`;
+    })
+    .join('\n');
+  const skipped = report.skipped.map((s) => `<p class="note">No figure ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}.</p>`).join('\n');
+  const notes = report.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(`mirl report: ${report.sweepId}`)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>${escapeHtml(report.sweepId)}</h1>
+<p class="meta">study <b>${escapeHtml(report.study)}</b>${report.profile ? `, profile ${escapeHtml(report.profile)}` : ''}; MLflow experiment ${escapeHtml(report.experiment.name)}${report.status ? `, sweep run ${escapeHtml(report.status.toLowerCase())}` : ''}; trials: ${escapeHtml(states || 'none')}${escapeHtml(expected)}. Generated ${escapeHtml(report.generatedAt)}.</p>
+${notes}
+${figures}
+${skipped}
+<h2>Final values</h2>
+<p class="meta">Latest logged value of each finished trial; mean ± sample sd (n seeds).</p>
+${finalTable(report)}
+${excludedTable(report)}
+</body>
+</html>
+`;
+}
