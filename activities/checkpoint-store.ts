@@ -3,6 +3,7 @@
 // store plugs in here so a retry on another machine finds the same bytes.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { checkpointDamage } from '../ml/checkpoint.js';
 
 export interface StoredCheckpoint {
   step: number;
@@ -11,11 +12,51 @@ export interface StoredCheckpoint {
   ref: string;
 }
 
+/** A stored checkpoint that failed its checksum and was passed over. */
+export interface DamagedCheckpoint {
+  step: number;
+  ref: string;
+  reason: string;
+}
+
 export interface CheckpointStore {
   /** Stores the state after `step`; returns its reference. */
   save(key: string, step: number, bytes: Uint8Array): Promise<string>;
-  /** The newest checkpoint of `key`, or null when there is none. */
-  latest(key: string): Promise<StoredCheckpoint | null>;
+  /**
+   * The newest intact checkpoint of `key`, or null when there is none. Newer ones that
+   * are torn or corrupt are passed over, each reported to `onDamaged`.
+   */
+  latest(key: string, onDamaged?: (damaged: DamagedCheckpoint) => void): Promise<StoredCheckpoint | null>;
+}
+
+/** A checkpoint a store has listed but not yet read. */
+export interface CheckpointCandidate {
+  step: number;
+  ref: string;
+  read(): Promise<Uint8Array>;
+}
+
+/**
+ * The first candidate (newest first) whose bytes pass the checksum. A trial resumed
+ * from a damaged file would fail for good; an older one, or none, costs only steps.
+ */
+export async function newestIntact(
+  candidates: CheckpointCandidate[],
+  onDamaged?: (damaged: DamagedCheckpoint) => void,
+): Promise<StoredCheckpoint | null> {
+  for (const { step, ref, read } of candidates) {
+    const bytes = await read();
+    const reason = checkpointDamage(bytes);
+    if (reason === null) return { step, bytes, ref };
+    onDamaged?.({ step, ref, reason: `${reason}, ${bytes.length} bytes` });
+  }
+  return null;
+}
+
+/** One line for logs and the run's record: what was passed over and where the trial starts. */
+export function describeFallback(damaged: DamagedCheckpoint[], resumedFrom: number | null): string {
+  const passed = damaged.map((d) => `step ${d.step} (${d.ref}): ${d.reason}`).join('; ');
+  return `passed over damaged checkpoint ${passed}; ${resumedFrom === null ? 'started from scratch' : `resumed from step ${resumedFrom}`}`;
 }
 
 export const DEFAULT_CHECKPOINT_DIR = '.mirl/checkpoints';
@@ -47,13 +88,13 @@ export class LocalCheckpointStore implements CheckpointStore {
     return file;
   }
 
-  async latest(key: string): Promise<StoredCheckpoint | null> {
+  async latest(key: string, onDamaged?: (damaged: DamagedCheckpoint) => void): Promise<StoredCheckpoint | null> {
     const dir = this.dir(key);
-    const names = await this.steps(dir);
-    const name = names.at(-1);
-    if (!name) return null;
-    const file = path.join(dir, name);
-    return { step: Number(/step-(\d+)/.exec(name)![1]), bytes: await readFile(file), ref: file };
+    const candidates = (await this.steps(dir)).reverse().map((name) => {
+      const file = path.join(dir, name);
+      return { step: Number(/step-(\d+)/.exec(name)![1]), ref: file, read: () => readFile(file) };
+    });
+    return newestIntact(candidates, onDamaged);
   }
 
   private async steps(dir: string): Promise<string[]> {

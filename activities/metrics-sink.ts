@@ -21,6 +21,11 @@ export interface TrialMetricsWriter {
     error?: string;
     willRetry?: boolean;
   }): Promise<void>;
+  /**
+   * Records that this attempt passed over damaged checkpoints (ml/checkpoint.ts checksum)
+   * and where it starts instead, so a reader of the record sees why steps were redone.
+   */
+  noteCheckpointFallback?(description: string): Promise<void>;
   /** Time spent on tracking so far (reported in the activity's result). */
   overhead?(): TrackingOverhead;
 }

@@ -2,9 +2,8 @@
 // so a retry on any machine that reaches the tracking server resumes from them. The
 // run of a checkpoint key is the one the MLflow metrics sink opened for the attempt
 // (the activity opens the sink before it reads the store).
-import { createHash } from 'node:crypto';
 import { isMlflowError, MlflowApiError, type ArtifactRunRef, type MlflowClient, type TrackingLogger } from '../tracking/index.js';
-import type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.js';
+import { newestIntact, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import { CHECKPOINT_DIR, checkpointArtifactPath, checkpointStepOf } from './mlflow-runs.js';
 
 export const DEFAULT_KEEP_CHECKPOINTS = 2;
@@ -14,13 +13,6 @@ const TRANSFER_TIMEOUT_MS = 300_000;
 export interface CheckpointRunResolver {
   /** The run holding `key`'s checkpoints; throws when no attempt has it open. */
   runFor(key: string): { run: ArtifactRunRef; onSaved?(ms: number): void };
-}
-
-/** The mirl checkpoint format ends in a SHA-256 of everything before it (ml/checkpoint.ts). */
-function intact(bytes: Uint8Array): boolean {
-  if (bytes.length < 32) return false;
-  const body = bytes.subarray(0, bytes.length - 32);
-  return createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - 32));
 }
 
 export class MlflowCheckpointStore implements CheckpointStore {
@@ -46,14 +38,20 @@ export class MlflowCheckpointStore implements CheckpointStore {
     return `runs:/${run.runId}/${path}`;
   }
 
-  async latest(key: string): Promise<StoredCheckpoint | null> {
+  async latest(key: string, onDamaged?: (damaged: DamagedCheckpoint) => void): Promise<StoredCheckpoint | null> {
     const { run } = this.runs.runFor(key);
-    for (const { step, path } of await this.list(run)) {
-      const bytes = await this.client.downloadArtifact(run, path, { timeoutMs: TRANSFER_TIMEOUT_MS });
-      if (intact(bytes)) return { step, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), ref: `runs:/${run.runId}/${path}` };
-      this.logger.warn(`checkpoint ${path} of run ${run.runId} is damaged (${bytes.length} bytes); trying an older one`);
-    }
-    return null;
+    const candidates = (await this.list(run)).map(({ step, path }) => ({
+      step,
+      ref: `runs:/${run.runId}/${path}`,
+      read: async () => {
+        const bytes = await this.client.downloadArtifact(run, path, { timeoutMs: TRANSFER_TIMEOUT_MS });
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+    }));
+    return newestIntact(candidates, (damaged) => {
+      this.logger.warn(`checkpoint ${damaged.ref} is damaged (${damaged.reason}); trying an older one`);
+      onDamaged?.(damaged);
+    });
   }
 
   /** Newest first. */

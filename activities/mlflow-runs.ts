@@ -22,6 +22,8 @@ export const TAGS = {
   failure: 'mirl.failure',
   lastError: 'mirl.last_error',
   checkpointKey: 'mirl.checkpoint_key',
+  /** Set when an attempt passed over a damaged checkpoint: which, why, and where it started. */
+  checkpointFallback: 'mirl.checkpoint_fallback',
   /** On a trial's older run, once a rerun with other settings got a run of its own. */
   supersededBy: 'mirl.superseded_by',
   rerunOf: 'mirl.rerun_of',

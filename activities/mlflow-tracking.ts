@@ -322,6 +322,10 @@ class MlflowTrialWriter implements TrialMetricsWriter {
     return { ...this.stats };
   }
 
+  async noteCheckpointFallback(description: string): Promise<void> {
+    await this.tracking.client.setTag(this.runId, TAGS.checkpointFallback, description);
+  }
+
   async close(outcome: Parameters<TrialMetricsWriter['close']>[0]): Promise<void> {
     const t0 = performance.now();
     const client = this.tracking.client;

@@ -1,20 +1,18 @@
 // The runTrial activity: starts a trainer process, relays its metrics to the sink and
 // its checkpoints to the store (metrics flushed first, so a resume never skips a step), heartbeats {step, checkpoint} on a timer (the trainer
 // may be deep in a synchronous kernel), and maps the trainer's failures onto Temporal's
-// retryable / non-retryable failures. Attempt > 1 resumes from the latest checkpoint.
-import { fork, type ChildProcess } from 'node:child_process';
+// retryable / non-retryable failures. Attempt > 1 resumes from the latest intact checkpoint
+// (a damaged one is passed over and noted in the trial's record).
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { BackendRequest } from '../ml/backend.js';
 import type { TrialResult } from '../ml/run-trial.js';
 import { NON_RETRYABLE_ERROR_TYPES, type RunTrialActivityInput, type RunTrialActivityResult, type TrialHeartbeat } from '../workflows/types.js';
-import type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.js';
+import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
+import { maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
 import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
 
-const TRAINER_ENTRY = fileURLToPath(new URL('./trainer-process.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
 const HEARTBEAT_EVERY_MS = 1_000;
 /** How long a stopping trainer gets to checkpoint before it is killed. */
 const STOP_GRACE_MS = 30_000;
@@ -25,23 +23,18 @@ export interface ActivityDeps {
   backend: BackendRequest;
   /** Named in results, so a test (or a person) sees which worker ran a trial. */
   identity?: string;
+  /** Warm trainer processes; one pool per worker. */
+  trainers?: TrainerPool;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const full = { ...deps, trainers: deps.trainers ?? new TrainerPool({ maxTrialsPerTrainer: maxTrialsFromEnv() }) };
   return {
-    runTrial: (input: RunTrialActivityInput): Promise<RunTrialActivityResult> => runTrialActivity(input, deps),
+    runTrial: (input: RunTrialActivityInput): Promise<RunTrialActivityResult> => runTrialActivity(input, full),
   };
 }
 
-function spawnTrainer(): ChildProcess {
-  return fork(TRAINER_ENTRY, [], {
-    execArgv: ['--import', TSX_LOADER],
-    serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-}
-
-async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps): Promise<RunTrialActivityResult> {
+async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps & { trainers: TrainerPool }): Promise<RunTrialActivityResult> {
   const ctx = Context.current();
   const { attempt } = ctx.info;
   const activityStartedAt = Date.now();
@@ -52,11 +45,12 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   // From the start: opening the record may wait out a tracking-server outage.
   const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
 
-  // The trainer boots (Node, tsx, TensorFlow.js: a second or more) while the record is
+  // A new trainer boots (Node, tsx, TensorFlow.js: a second or more) while the record is
   // opened and the checkpoint fetched, so tracking adds nothing to that wait.
-  const child = spawnTrainer();
+  const { child, ready } = deps.trainers.acquire();
   let writer: TrialMetricsWriter | undefined;
   const execution = ctx.info.workflowExecution;
+  const damaged: DamagedCheckpoint[] = [];
   const opening = (async () => {
     // The sink first: an MLflow checkpoint store finds the trial's run through it.
     writer = await deps.sink.open(input, attempt, {
@@ -65,7 +59,14 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
       worker: identity,
     });
     // The store is the truth; the previous attempt's heartbeat only says what to expect.
-    return deps.store.latest(input.checkpointKey);
+    const stored = await deps.store.latest(input.checkpointKey, (d) => damaged.push(d));
+    if (damaged.length > 0) {
+      const description = describeFallback(damaged, stored?.step ?? null);
+      ctx.log.warn('checkpoint fallback', { trialId: input.trialId, description });
+      // Before training starts: even an attempt that dies soon leaves the note behind.
+      await writer.noteCheckpointFallback?.(description);
+    }
+    return stored;
   })();
   // Handled when the trainer is ready or has exited; until then a rejection must not count as unhandled.
   opening.catch(() => {});
@@ -100,36 +101,47 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   };
 
   const send = (msg: ToTrainer) => {
-    if (child.connected) child.send(msg);
+    if (!released && child.connected) child.send(msg);
   };
 
-  child.on('message', (msg: FromTrainer) => {
+  ready.then(
+    () => {
+      const readyAt = performance.now();
+      opening.then(
+        (stored: StoredCheckpoint | null) => {
+          openWaitMs = performance.now() - readyAt;
+          if (attempt > 1 || stored) {
+            ctx.log.info('resuming trial', {
+              trialId: input.trialId,
+              attempt,
+              checkpointStep: stored?.step ?? null,
+              previousHeartbeatStep: previous?.step ?? null,
+            });
+          }
+          beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+          ctx.heartbeat(beat);
+          trainerStartedAt = Date.now();
+          send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
+        },
+        (err: unknown) => {
+          openError = err;
+          child.kill('SIGKILL');
+        },
+      );
+    },
+    // A trainer that died while booting is seen through its exit below.
+    () => {},
+  );
+
+  let settle: (exit: { code: number | null; signal: NodeJS.Signals | null } | null) => void = () => {};
+  const settled = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | null>((resolve) => (settle = resolve));
+  const onExit = (code: number | null, signal: NodeJS.Signals | null) => settle({ code, signal });
+  child.once('exit', onExit);
+  // Once handed back, the trainer may be serving another trial: nothing of this one may reach it.
+  let released = false;
+
+  const onMessage = (msg: FromTrainer) => {
     switch (msg.type) {
-      case 'ready': {
-        const readyAt = performance.now();
-        opening.then(
-          (stored: StoredCheckpoint | null) => {
-            openWaitMs = performance.now() - readyAt;
-            if (attempt > 1 || stored) {
-              ctx.log.info('resuming trial', {
-                trialId: input.trialId,
-                attempt,
-                checkpointStep: stored?.step ?? null,
-                previousHeartbeatStep: previous?.step ?? null,
-              });
-            }
-            beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
-            ctx.heartbeat(beat);
-            trainerStartedAt = Date.now();
-            send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
-          },
-          (err: unknown) => {
-            openError = err;
-            child.kill('SIGKILL');
-          },
-        );
-        break;
-      }
       case 'train':
         beat = { ...beat, step: msg.step, train: msg.metrics };
         writer!.train(msg.step, msg.metrics);
@@ -148,24 +160,30 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
       }
       case 'result':
         result = msg.result;
+        settle(null);
         break;
       case 'error':
         trainerError = msg;
+        settle(null);
         break;
     }
-  });
+  };
+  child.on('message', onMessage);
 
   ctx.cancelled.catch((reason) => {
     cancelReason = reason;
     stopping = ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancel';
     send({ type: 'stop' });
-    killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    if (!released) killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
   });
 
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
+  const exit = await settled;
   clearTimeout(killTimer);
+  child.off('message', onMessage);
+  child.off('exit', onExit);
+  released = true;
+  const finishedCleanly = exit === null && trainerError === null && stopping === null && (result as TrialResult | null)?.status === 'finished';
+  deps.trainers.release(child, finishedCleanly);
   await saving;
   await opening.catch((err: unknown) => void (openError ??= err));
   if (openError || !writer) {
@@ -201,7 +219,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
     return fail(ApplicationFailure.retryable(`checkpoint save failed: ${String(saveError)}`, 'CheckpointSaveError'));
   }
   if (!r) {
-    return fail(ApplicationFailure.retryable(`trainer exited without a result (code ${exit.code}, signal ${exit.signal})`, 'TrainerCrashed'));
+    return fail(ApplicationFailure.retryable(`trainer exited without a result (code ${exit?.code ?? null}, signal ${exit?.signal ?? null})`, 'TrainerCrashed'));
   }
   const full: RunTrialActivityResult = {
     ...r,

@@ -1,6 +1,8 @@
 // The trainer: a child process of the runTrial activity, so a trial's TensorFlow.js
 // memory and CPU die with it and cancelling means killing. It runs ml/runTrial and
-// reports over IPC; it exits on its own if the activity's process goes away.
+// reports over IPC; it exits on its own if the activity's process goes away. Between
+// trials it waits for the next 'start' (see trainer-pool.ts): the backend and MNIST stay
+// loaded, which is most of what a short trial costs.
 import { runTrial } from '../ml/run-trial.js';
 import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
 
@@ -9,9 +11,9 @@ if (!process.send) {
   process.exit(2);
 }
 
-let done = false;
+let training = false;
 // An orphaned trainer would burn a core for hours and write checkpoints nobody reads.
-process.on('disconnect', () => process.exit(done ? 0 : 3));
+process.on('disconnect', () => process.exit(training ? 3 : 0));
 
 function send(message: FromTrainer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -23,6 +25,8 @@ function send(message: FromTrainer): Promise<void> {
 let stopRequested = false;
 
 async function start(msg: Extract<ToTrainer, { type: 'start' }>): Promise<void> {
+  training = true;
+  stopRequested = false;
   try {
     const result = await runTrial(msg.config, {
       backend: msg.backend,
@@ -33,20 +37,26 @@ async function start(msg: Extract<ToTrainer, { type: 'start' }>): Promise<void> 
       onEvalMetrics: (r) => send({ type: 'eval', step: r.step, metrics: r.metrics }),
       onCheckpoint: (step, bytes) => send({ type: 'checkpoint', step, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }),
     });
+    training = false;
     await send({ type: 'result', result });
   } catch (err) {
+    training = false;
     const e = err instanceof Error ? err : new Error(String(err));
     // Some errors (CheckpointCorruptError, zod's) carry their type only in the class name.
     const raw = e.name && e.name !== 'Error' ? e.name : (e.constructor?.name ?? 'Error');
     const name = raw.replace(/^\$/, '');
     await send({ type: 'error', name, message: e.message, stack: e.stack }).catch(() => {});
   }
-  done = true;
-  process.disconnect();
 }
 
 process.on('message', (msg: ToTrainer) => {
   if (msg.type === 'stop') stopRequested = true;
-  else if (msg.type === 'start') void start(msg);
+  else if (msg.type === 'start') {
+    if (training) {
+      void send({ type: 'error', name: 'TrainerBusy', message: 'a trial is already running in this trainer' });
+      return;
+    }
+    void start(msg);
+  }
 });
 void send({ type: 'ready' });

@@ -13,7 +13,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export interface TemporalSettings {
   address: string;
   namespace: string;
-  tls?: TLSConfig;
+  /** false: plaintext even with an API key (the SDK would default to TLS). */
+  tls?: TLSConfig | false;
   apiKey?: string;
 }
 
@@ -35,9 +36,14 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   const key = readPath('TEMPORAL_TLS_KEY', env);
   const ca = readPath('TEMPORAL_TLS_CA', env);
   if (!!crt !== !!key) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)');
-  // An API key implies TLS (Temporal Cloud); so does any certificate setting.
-  const tls: TLSConfig | undefined =
-    crt || ca || apiKey || env.TEMPORAL_TLS === 'true'
+  // An API key implies TLS (Temporal Cloud); so does any certificate setting. As in
+  // Temporal's own environment configuration, TEMPORAL_TLS=false turns it off (an API
+  // key checked by a plaintext proxy in front of a cluster, or a dev server).
+  const tlsDisabled = env.TEMPORAL_TLS === 'false';
+  if (tlsDisabled && (crt || ca)) throw new Error('TEMPORAL_TLS=false contradicts TEMPORAL_TLS_CERT/TEMPORAL_TLS_CA; unset one of them');
+  const tls: TLSConfig | false | undefined = tlsDisabled
+    ? false
+    : crt || ca || apiKey || env.TEMPORAL_TLS === 'true'
       ? { ...(crt && key ? { clientCertPair: { crt, key } } : {}), ...(ca ? { serverRootCACertificate: ca } : {}) }
       : undefined;
   return { address, namespace, tls, apiKey };

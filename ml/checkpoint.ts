@@ -39,16 +39,21 @@ export function encodeCheckpoint(c: CheckpointContent): Buffer {
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
-export function decodeCheckpoint(bytes: Uint8Array): CheckpointContent {
+/** Why `bytes` cannot be a whole mirl checkpoint, or null when magic and checksum hold. */
+export function checkpointDamage(bytes: Uint8Array): string | null {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < MAGIC.length + 4 + 32 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new CheckpointCorruptError('not a mirl checkpoint (bad magic or too short)');
+    return 'not a mirl checkpoint (bad magic or too short)';
   }
+  const digest = createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest();
+  return digest.equals(buf.subarray(buf.length - 32)) ? null : 'checkpoint checksum mismatch (truncated or corrupt)';
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): CheckpointContent {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const damage = checkpointDamage(buf);
+  if (damage) throw new CheckpointCorruptError(damage);
   const body = buf.subarray(0, buf.length - 32);
-  const digest = createHash('sha256').update(body).digest();
-  if (!digest.equals(buf.subarray(buf.length - 32))) {
-    throw new CheckpointCorruptError('checkpoint checksum mismatch (truncated or corrupt)');
-  }
   const headerLen = buf.readUInt32LE(MAGIC.length);
   const headerStart = MAGIC.length + 4;
   const header = JSON.parse(buf.subarray(headerStart, headerStart + headerLen).toString('utf8')) as {

@@ -2,8 +2,8 @@
 // steps a resumed attempt replays, and the checkpoint store's retention and fallbacks
 // (against an in-memory artifact store; the real server is in the integration tests).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { encodeCheckpoint } from '../../ml/checkpoint.js';
 import {
   checkpointArtifactPath,
   checkpointStepOf,
@@ -99,8 +99,7 @@ describe('sweep summary', () => {
 });
 
 function checkpointBytes(step: number): Uint8Array {
-  const body = Buffer.from(`checkpoint ${step}`);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  return encodeCheckpoint({ step, arrays: [], state: { step } });
 }
 
 function memoryArtifacts(options: { deleteUnsupported?: boolean } = {}) {
