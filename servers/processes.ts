@@ -114,7 +114,10 @@ export function serverProcess(spec: ServerProcessSpec): ServerProcess {
         await sleep(250);
       }
       await kill();
-      throw new Error(`${spec.name} ${gone ?? `not ready within ${spec.readyTimeoutMs} ms`}; log tail:\n${(await log()).slice(-3000)}`);
+      const text = await log();
+      // A Go panic states its cause at the top and then prints pages of stack: keep both ends.
+      const cause = text.split('\n').filter((l) => /panic|fatal|error|address already in use/i.test(l)).slice(0, 5).join('\n');
+      throw new Error(`${spec.name} ${gone ?? `not ready within ${spec.readyTimeoutMs} ms`}; first error lines:\n${cause}\nlog tail:\n${text.slice(-2000)}`);
     },
   };
 }

@@ -41,7 +41,24 @@ async function ready(address: string): Promise<Client | null> {
   return null;
 }
 
-export async function startTemporalServer(): Promise<TemporalServer> {
+/**
+ * Free ports are only free when asked: another process (a second server starting beside
+ * this one, or the dev server's own internal services picking ports) can take one before
+ * the server binds it, and the dev server then exits at once. A fresh set of ports fixes
+ * that; a server that fails three times running has a real problem and says so.
+ */
+export async function startTemporalServer(attempts = 3): Promise<TemporalServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalServerOnce();
+    } catch (err) {
+      if (attempt >= attempts || !/exited with/.test(String(err))) throw err;
+      process.stderr.write(`temporal dev server exited while starting (attempt ${attempt} of ${attempts}); retrying on new ports\n`);
+    }
+  }
+}
+
+async function startTemporalServerOnce(): Promise<TemporalServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mirl-temporal-'));
   const port = await freePort();
   const uiPort = await freePort();

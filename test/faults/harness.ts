@@ -10,9 +10,10 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { readSweep, type SweepSnapshot } from '../../cli/commands/sweep-client.js';
 import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
 import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
-import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
+import type { MlflowServer } from '../support/mlflow-server.js';
 import { REPO_ROOT, sleep } from '../support/processes.js';
-import { startTemporalServer, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+import { waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+import { startServerPair } from '../support/server-pair.js';
 import { WorkerPool } from '../support/worker-pool.js';
 
 /** Small trials: an MLP on MNIST at batch 16, a few hundred steps, seconds each on wasm. */
@@ -29,7 +30,7 @@ export interface FaultStack {
 }
 
 export async function startStack(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultStack> {
-  const [temporal, mlflowServer] = await Promise.all([startTemporalServer(), startMlflowServer()]);
+  const { temporal, mlflowServer } = await startServerPair();
   const dir = await mkdtemp(path.join(os.tmpdir(), `mirl-fault-${name}-`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -18,9 +18,10 @@ import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
 import type { SweepSnapshot } from '../../cli/commands/sweep-client.js';
 import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
 import type { SweepSummary } from '../../activities/mlflow-runs.js';
-import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
+import type { MlflowServer } from '../support/mlflow-server.js';
+import { startServerPair } from '../support/server-pair.js';
 import { WorkerPool } from '../support/worker-pool.js';
-import { startTemporalServer, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+import { waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let temporal: TemporalServer;
@@ -92,7 +93,7 @@ async function stepsOnce(run: Run, key: string): Promise<number[]> {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 before(async () => {
-  [temporal, mlflowServer] = await Promise.all([startTemporalServer(), startMlflowServer()]);
+  ({ temporal, mlflowServer } = await startServerPair());
   client = temporal.client;
   mlflow = new MlflowClient({ trackingUri: mlflowServer.uri, logger: silentLogger });
   dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-tracking-'));
