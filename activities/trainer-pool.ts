@@ -78,7 +78,6 @@ export class TrainerPool {
   private readonly busy = new Map<ChildProcess, Entry>();
   private readonly maxTrials: number;
   private readonly spawn: () => ChildProcess;
-  private closed = false;
 
   constructor(opts: PoolOptions = {}) {
     this.maxTrials = opts.maxTrialsPerTrainer ?? DEFAULT_MAX_TRIALS_PER_TRAINER;
@@ -117,7 +116,7 @@ export class TrainerPool {
     if (!entry) return;
     entry.trials += 1;
     const alive = child.exitCode === null && child.signalCode === null && child.connected;
-    if (!clean || !alive || this.closed || entry.trials >= this.maxTrials) {
+    if (!clean || !alive || entry.trials >= this.maxTrials) {
       if (alive) child.kill('SIGKILL');
       return;
     }
@@ -133,11 +132,5 @@ export class TrainerPool {
 
   get idleCount(): number {
     return this.idle.length;
-  }
-
-  /** Kills idle trainers; busy ones die with their trials. */
-  close(): void {
-    this.closed = true;
-    for (const { child } of this.idle.splice(0)) child.kill('SIGKILL');
   }
 }

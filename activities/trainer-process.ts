@@ -51,12 +51,7 @@ async function start(msg: Extract<ToTrainer, { type: 'start' }>): Promise<void> 
 
 process.on('message', (msg: ToTrainer) => {
   if (msg.type === 'stop') stopRequested = true;
-  else if (msg.type === 'start') {
-    if (training) {
-      void send({ type: 'error', name: 'TrainerBusy', message: 'a trial is already running in this trainer' });
-      return;
-    }
-    void start(msg);
-  }
+  // The pool hands out idle trainers only, so a 'start' never meets a running trial.
+  else if (msg.type === 'start') void start(msg);
 });
 void send({ type: 'ready' });
