@@ -19,7 +19,8 @@ export const downCommand: CommandModule<object, Args> = {
     if (args.json) return printJson(report);
     if (report.services.length === 0) return void process.stdout.write(`no stack running in ${home}\n`);
     for (const s of report.services) {
-      const what = {
+      const leftovers = s.leftovers > 0 ? `leader gone, ${s.outcome === 'killed' ? 'killed' : 'stopped'} ${s.leftovers} leftover process${s.leftovers === 1 ? '' : 'es'} of its group` : null;
+      const what = leftovers ?? {
         stopped: 'stopped',
         killed: 'killed (did not stop in time)',
         'not running': 'was not running',

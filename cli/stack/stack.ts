@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { portFree } from './ports.js';
-import { isOurs, groupMembers, startDetached, stopGroup, commandLineOf } from './processes.js';
+import { isOurs, ourGroupMembers, startDetached, stopRecorded } from './processes.js';
 import { SERVICE_DEFS, mlflowUrl, temporalAddress, temporalUiUrl, type ServiceDef, type StackContext, type WorkerSettings } from './services.js';
 import { stackPaths, type StackPaths } from './home.js';
 import { DEFAULT_PORTS, SERVICES, readState, writeState, type ProcessRecord, type ServiceName, type StackPorts, type StackState } from './state.js';
@@ -18,6 +18,8 @@ export interface UpOptions {
   /** Only the ports given on the command line; the rest come from the last `up` or the defaults. */
   ports: Partial<StackPorts>;
   worker: WorkerSettings;
+  /** Which services to bring up (default all). The worker needs both servers; tests of the servers leave it out. */
+  services?: readonly ServiceName[];
   env?: NodeJS.ProcessEnv;
   progress?: (line: string) => void;
 }
@@ -83,10 +85,8 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
   const progress = opts.progress ?? (() => {});
   const saved = readState(paths.stateFile);
   const state: StackState = saved ?? { version: 1, home: paths.home, ports: DEFAULT_PORTS, services: {} };
-  for (const name of SERVICES) {
-    const rec = state.services[name];
-    if (rec && !isOurs(rec)) delete state.services[name];
-  }
+  await clearDeadServices(state, paths, progress);
+  const wanted = SERVICES.filter((n) => !opts.services || opts.services.includes(n));
   const running = SERVICES.filter((n) => state.services[n]);
   const ports = resolvePorts(opts.ports, saved?.ports);
   if (running.length > 0) {
@@ -101,7 +101,7 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
   }
   const ctx: StackContext = { paths, ports, worker: opts.worker, env: opts.env ?? process.env };
   // Every port is checked before anything starts, so a conflict leaves nothing half up.
-  for (const name of SERVICES.filter((n) => !state.services[n])) {
+  for (const name of wanted.filter((n) => !state.services[n])) {
     for (const claim of SERVICE_DEFS[name].ports(ctx)) {
       if (!(await portFree(claim.port))) {
         throw new StackError(`port ${claim.port} (${claim.what}) is already in use by another program; pick a free one with ${claim.flag} <port>`);
@@ -112,11 +112,31 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
   writeState(paths.stateFile, state);
   const bring = (name: ServiceName) => bringUp(SERVICE_DEFS[name], ctx, state, paths, progress);
   // The two servers start side by side; the worker needs both.
-  const servers = await Promise.allSettled([bring('temporal'), bring('mlflow')]);
+  const servers = await Promise.allSettled((['temporal', 'mlflow'] as const).filter((n) => wanted.includes(n)).map(bring));
   const failed = servers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const worker = await bring('worker');
-  return { ...addresses(paths.home, ports), services: [...servers.map((r) => (r as PromiseFulfilledResult<ServiceReport>).value), worker] };
+  const reports = servers.map((r) => (r as PromiseFulfilledResult<ServiceReport>).value);
+  if (wanted.includes('worker')) reports.push(await bring('worker'));
+  return { ...addresses(paths.home, ports), services: reports };
+}
+
+/**
+ * Forgets services whose leader is gone. What their group left running is ours and would
+ * otherwise hold the port (MLflow's uvicorn child outlives a killed leader), so it is
+ * stopped first and the service starts afresh, instead of its port being refused as taken.
+ */
+async function clearDeadServices(state: StackState, paths: StackPaths, progress: (line: string) => void): Promise<void> {
+  for (const name of SERVICES) {
+    const rec = state.services[name];
+    if (!rec || isOurs(rec)) continue;
+    const left = ourGroupMembers(rec).length;
+    if (left > 0) {
+      progress(`${name}: leader (pid ${rec.pid}) gone, stopping ${left} leftover process${left === 1 ? '' : 'es'} of its group`);
+      await stopRecorded(rec, SERVICE_DEFS[name].stopGraceMs);
+    }
+    delete state.services[name];
+    writeState(paths.stateFile, state);
+  }
 }
 
 async function bringUp(def: ServiceDef, ctx: StackContext, state: StackState, paths: StackPaths, progress: (line: string) => void): Promise<ServiceReport> {
@@ -143,7 +163,8 @@ async function bringUp(def: ServiceDef, ctx: StackContext, state: StackState, pa
     progress(`${def.name} ready in ${seconds.toFixed(1)} s`);
     return { name: def.name, status: 'started', pid: rec.pid, log, seconds };
   }
-  if (outcome === 'timeout') await stopGroup(rec.pid, 5_000);
+  // A leader that exited may still leave children of its group behind: they go too.
+  await stopRecorded(rec, 5_000);
   delete state.services[def.name];
   writeState(paths.stateFile, state);
   const why = outcome === 'exited' ? 'exited during start-up' : `was not ready within ${def.readyTimeoutMs / 1000} s`;
@@ -153,7 +174,8 @@ async function bringUp(def: ServiceDef, ctx: StackContext, state: StackState, pa
 
 export interface DownReport {
   home: string;
-  services: { name: ServiceName; pid: number; outcome: 'stopped' | 'killed' | 'not running' | 'not ours' }[];
+  /** leftovers: processes of the group still running after its leader had died (they were stopped). */
+  services: { name: ServiceName; pid: number; outcome: 'stopped' | 'killed' | 'not running' | 'not ours'; leftovers: number }[];
 }
 
 export async function stackDown(opts: { home: string; progress?: (line: string) => void }): Promise<DownReport> {
@@ -166,15 +188,13 @@ export async function stackDown(opts: { home: string; progress?: (line: string) 
   for (const name of [...SERVICES].reverse()) {
     const rec = state.services[name];
     if (!rec) continue;
-    if (isOurs(rec)) {
-      progress(`stopping ${name} (pid ${rec.pid})`);
-      const outcome = await stopGroup(rec.pid, SERVICE_DEFS[name].stopGraceMs);
-      report.services.push({ name, pid: rec.pid, outcome });
-    } else {
-      // The pid may now belong to someone else: leave it alone.
-      const reused = commandLineOf(rec.pid) !== undefined && groupMembers(rec.pid).length > 0;
-      report.services.push({ name, pid: rec.pid, outcome: reused ? 'not ours' : 'not running' });
+    if (isOurs(rec)) progress(`stopping ${name} (pid ${rec.pid})`);
+    const { outcome, leftovers } = await stopRecorded(rec, SERVICE_DEFS[name].stopGraceMs);
+    if (leftovers > 0) {
+      const how = outcome === 'killed' ? 'killed' : 'stopped';
+      progress(`${name}: leader (pid ${rec.pid}) gone, ${how} ${leftovers} leftover process${leftovers === 1 ? '' : 'es'} of its group`);
     }
+    report.services.push({ name, pid: rec.pid, outcome, leftovers });
     delete state.services[name];
     writeState(paths.stateFile, state);
   }

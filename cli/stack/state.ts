@@ -16,10 +16,21 @@ export interface StackPorts {
 export const DEFAULT_PORTS: StackPorts = { temporal: 7233, temporalUi: 8233, mlflow: 5000 };
 
 export interface ProcessRecord {
-  /** Also the process group id: each service is started as a group leader. */
+  /** The group leader `up` started. */
   pid: number;
+  /**
+   * The process group it leads (its pid at start). Kept apart from pid because the group
+   * outlives its leader: MLflow's uvicorn child goes on serving the port after the leader dies.
+   */
+  pgid: number;
   /** Kernel start time of the pid (clock ticks since boot on Linux, `ps lstart` elsewhere): a reused pid has another. */
   startTime: string | null;
+  /**
+   * A random value put in the leader's environment, which its children inherit: once the leader
+   * is gone, it tells the group's leftovers apart from a new group that reused the pgid.
+   * Absent in state files written before it existed.
+   */
+  groupToken?: string;
   /** A piece of the command line only our process has (its data file, or `bin/mirl.js worker`). */
   marker: string;
   argv: string[];
@@ -52,6 +63,8 @@ export function readState(file: string): StackState | undefined {
   }
   if (parsed.version !== 1 || typeof parsed.ports !== 'object') throw new StackStateError(`${file}: unknown state format`);
   parsed.services ??= {};
+  // Files from before pgid was recorded: every service was started as its group's leader.
+  for (const rec of Object.values(parsed.services)) if (rec) rec.pgid ??= rec.pid;
   return parsed;
 }
 
