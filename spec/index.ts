@@ -8,3 +8,4 @@ export { planSpec, type Plan, type Dimension, type AxisValues } from './plan.js'
 export { describeSpec, renderValidateText, type SpecDescription, type AxisDescription, type ProfileSummary } from './describe.js';
 export { canonicalJson, makeLaunchToken, makeSweepId, makeTrialId, TRIAL_ID_PREFIX } from './trial-id.js';
 export { specJsonSchema, renderSpecJsonSchema } from './json-schema.js';
+export { MAX_SPEC_FILE_BYTES, MAX_WORKFLOW_INPUT_BYTES, formatBytes, jsonByteLength, checkWorkflowInputSize, specFileTooLarge } from './limits.js';

@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { loadSpecFile } from '../../spec/load.js';
-import { countTrials, describeSpec } from '../../spec/index.js';
+import { readSpecFile } from '../../spec/load.js';
+import { checkWorkflowInputSize, countTrials, describeSpec, SpecError } from '../../spec/index.js';
 import { connectClient, sweepUiLink } from '../temporal-connection.js';
 import { printJson } from '../output.js';
-import { EXIT } from '../errors.js';
-import type { SweepOptions } from '../../workflows/types.js';
-import { launchSweep, readSweep } from './sweep-client.js';
+import { EXIT, ServerCallError, UsageError } from '../errors.js';
+import type { SweepInput, SweepOptions } from '../../workflows/types.js';
+import { launchSweep, newSweepId, readSweep } from './sweep-client.js';
 import { progressLine } from './sweep-render.js';
 
 interface Args {
@@ -37,7 +36,8 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
       .option('max-attempts', { type: 'number', describe: 'attempts per trial on retryable failures (default 5)' })
       .example('$0 sweep launch sweeps/smoke.yaml --profile quick --wait', ''),
   handler: async (args) => {
-    const spec = loadSpecFile(args.spec);
+    // The text as written (comments included) goes to the sweep's MLflow run as spec.yaml.
+    const { spec, text } = readSpecFile(args.spec);
     const profile = args.profile ?? null;
     // Expanding checks every resolved trial: a bad spec launches nothing.
     const trials = countTrials(spec, profile);
@@ -47,9 +47,18 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     if (args['checkpoint-every'] !== undefined) options.checkpointEvery = args['checkpoint-every'];
     if (args['continue-as-new-after'] !== undefined) options.continueAsNewAfterStarts = args['continue-as-new-after'];
     if (args['max-attempts'] !== undefined) options.maxAttempts = args['max-attempts'];
+    // The input as it will travel, with an id of the real one's length: a spec too big for
+    // Temporal fails here, naming the file, not after the server's retries.
+    const input: SweepInput = { spec, sweepId: newSweepId(spec), profile, options, specText: text };
+    checkWorkflowInputSize(args.spec, input);
     const client = await connectClient();
-    // The text as written (comments included) goes to the sweep's MLflow run as spec.yaml.
-    const sweepId = await launchSweep(client, spec, profile, options, readFileSync(args.spec, 'utf8'));
+    let sweepId: string;
+    try {
+      sweepId = await launchSweep(client, spec, profile, options, text);
+    } catch (err) {
+      if (err instanceof SpecError || err instanceof UsageError) throw err;
+      throw new ServerCallError('could not start the sweep on Temporal', err);
+    }
     const ui = sweepUiLink(sweepId);
     if (!args.json) {
       process.stdout.write(`${sweepId}\n`);

@@ -1,5 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { loadSpecFile } from '../../spec/load.js';
+import { readSpecFile } from '../../spec/load.js';
+import { checkWorkflowInputSize } from '../../spec/limits.js';
+import { makeLaunchToken, makeSweepId } from '../../spec/trial-id.js';
 import { describeSpec, renderValidateText } from '../../spec/describe.js';
 import { countTrials } from '../../spec/expand.js';
 import { printJson } from '../output.js';
@@ -21,9 +23,13 @@ export const sweepValidateCommand: CommandModule<object, Args> = {
       .example('$0 sweep validate sweeps/smoke.yaml', 'trial count and axes')
       .example('$0 sweep validate sweeps/smoke.yaml --profile quick --json', ''),
   handler: (args) => {
-    const spec = loadSpecFile(args.spec);
+    const { spec, text } = readSpecFile(args.spec);
     // Expanding checks every resolved trial, not just the spec's shape.
     countTrials(spec, args.profile ?? null);
+    // What launch would refuse as too big for Temporal, validate refuses too (the id is a
+    // stand-in of the real one's length; launch options add a few bytes at most).
+    const sweepId = makeSweepId(spec.name, makeLaunchToken(new Date(), '00000'));
+    checkWorkflowInputSize(args.spec, { spec, sweepId, profile: args.profile ?? null, options: {}, specText: text });
     const d = describeSpec(spec, args.profile ?? null);
     if (args.json) printJson(d);
     else process.stdout.write(renderValidateText(d, args.spec) + '\n');

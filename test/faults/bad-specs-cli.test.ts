@@ -4,10 +4,12 @@
 // corpus in test/unit/spec-corpus.test.ts; here a spread sample of it (every section:
 // wrong types, unknown keys, empty grids, absurd sizes, grids over the trial limit, YAML
 // syntax errors, non-UTF-8 bytes) goes through the CLI, which costs a process each.
+// Paths that are no spec file at all (a named pipe, a 5 MiB file) and a spec too big for
+// Temporal's input limits are refused the same way, at once, before any connection.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -30,10 +32,10 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function launch(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function launch(file: string, command = 'launch', timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, TEMPORAL_ADDRESS: server.address, MIRL_WORKFLOW_BUNDLE: await workflowBundleFile() };
   try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/mirl.js', 'sweep', 'launch', file, '--json'], { cwd: REPO_ROOT, env, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, ['bin/mirl.js', 'sweep', command, file, '--json'], { cwd: REPO_ROOT, env, timeout });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -42,6 +44,46 @@ async function launch(file: string): Promise<{ code: number; stdout: string; std
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Refused at once: exit 2, nothing on stdout, exactly one line on stderr. A CLI that hung
+ * (on opening a FIFO, say) is killed by the timeout and fails here with exit -1.
+ */
+async function refusedAtOnce(file: string, command: 'launch' | 'validate', line: RegExp | string): Promise<void> {
+  const start = Date.now();
+  const r = await launch(file, command, 30_000);
+  assert.equal(r.code, 2, `exit ${r.code} after ${Date.now() - start} ms; stderr ${JSON.stringify(r.stderr)}`);
+  assert.equal(r.stdout, '');
+  if (typeof line === 'string') assert.equal(r.stderr, `mirl: ${line}\n`);
+  else assert.match(r.stderr, line);
+}
+
+// These run before the corpus sample, whose last check (the good sweep is the only
+// workflow listed) also proves that none of them started one.
+test('a named pipe as the spec file is refused at once by `mirl sweep launch` and `validate`, exit 2', { timeout: 120_000 }, async () => {
+  const fifo = path.join(dir, 'pipe.yaml');
+  execFileSync('mkfifo', [fifo]);
+  for (const command of ['launch', 'validate'] as const) {
+    await refusedAtOnce(fifo, command, `${fifo}: cannot read the spec: not a regular file (a named pipe)`);
+  }
+});
+
+test('a 5 MiB spec file is refused by `mirl sweep launch` and `validate` with its size and the limit, exit 2', { timeout: 120_000 }, async () => {
+  const big = path.join(dir, 'big.yaml');
+  await writeFile(big, validText);
+  await truncate(big, 5 * 1024 * 1024 + 100);
+  for (const command of ['launch', 'validate'] as const) {
+    await refusedAtOnce(big, command, `${big}: the spec file is 5.0 MiB; a spec file may be at most 1 MiB`);
+  }
+});
+
+test('a spec under the file limit whose workflow input would be over 512 KiB is refused before launch, exit 2', { timeout: 120_000 }, async () => {
+  const commented = path.join(dir, 'commented.yaml');
+  const comment = `# ${'c'.repeat(77)}\n`;
+  await writeFile(commented, validText + '\n' + comment.repeat(Math.ceil((700 * 1024) / comment.length)));
+  const line = new RegExp(`^mirl: ${escape(commented)}: the sweep's workflow input .* would be 7\\d\\d\\.\\d KiB; it may be at most 512 KiB[^\\n]*\\n$`);
+  for (const command of ['launch', 'validate'] as const) await refusedAtOnce(commented, command, line);
+});
 
 test(`a sample of the malformed-spec corpus (1 in ${SAMPLE_EVERY}) is refused by \`mirl sweep launch\`, exit 2, naming the field, starting nothing`, { timeout: 600_000 }, async () => {
   const sample = cases.filter((c, i) => i % SAMPLE_EVERY === 0 || /too many trials/.test(c.name));
