@@ -26,6 +26,8 @@ export interface TrialMetricsWriter {
    * and where it starts instead, so a reader of the record sees why steps were redone.
    */
   noteCheckpointFallback?(description: string): Promise<void>;
+  /** Records the checkpoint step this attempt resumes from, so a reader sees where the curve was continued. */
+  noteResume?(step: number): Promise<void>;
   /** Time spent on tracking so far (reported in the activity's result). */
   overhead?(): TrackingOverhead;
 }

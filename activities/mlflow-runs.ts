@@ -24,6 +24,8 @@ export const TAGS = {
   checkpointKey: 'mirl.checkpoint_key',
   /** Set when an attempt passed over a damaged checkpoint: which, why, and where it started. */
   checkpointFallback: 'mirl.checkpoint_fallback',
+  /** The checkpoint step the latest resumed attempt started from. */
+  resumedFromStep: 'mirl.resumed_from_step',
   /** On a trial's older run, once a rerun with other settings got a run of its own. */
   supersededBy: 'mirl.superseded_by',
   rerunOf: 'mirl.rerun_of',

@@ -326,6 +326,14 @@ class MlflowTrialWriter implements TrialMetricsWriter {
     await this.tracking.client.setTag(this.runId, TAGS.checkpointFallback, description);
   }
 
+  /**
+   * Tags the run with the checkpoint step this attempt resumes from, so a reader sees that
+   * (and where) the curve was continued; a later resume overwrites it, mirl.attempt says how many.
+   */
+  async noteResume(step: number): Promise<void> {
+    await this.tracking.client.setTag(this.runId, TAGS.resumedFromStep, String(step));
+  }
+
   async close(outcome: Parameters<TrialMetricsWriter['close']>[0]): Promise<void> {
     const t0 = performance.now();
     const client = this.tracking.client;

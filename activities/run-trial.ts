@@ -34,6 +34,15 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
+/** The record says where a resumed curve was continued; a tracking hiccup here must not cost the attempt. */
+async function noteResume(writer: TrialMetricsWriter, step: number, warn: (error: string) => void): Promise<void> {
+  try {
+    await writer.noteResume?.(step);
+  } catch (err) {
+    warn(String(err));
+  }
+}
+
 async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps & { trainers: TrainerPool }): Promise<RunTrialActivityResult> {
   const ctx = Context.current();
   const { attempt } = ctx.info;
@@ -66,6 +75,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
       // Before training starts: even an attempt that dies soon leaves the note behind.
       await writer.noteCheckpointFallback?.(description);
     }
+    if (stored) await noteResume(writer, stored.step, (error) => ctx.log.warn('resume not recorded', { trialId: input.trialId, error }));
     return stored;
   })();
   // Handled when the trainer is ready or has exited; until then a rejection must not count as unhandled.

@@ -6,6 +6,10 @@ import { ParamStore } from './params.js';
 import type { PairSource } from './data/pairs.js';
 import { Rng } from './rng.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
+import { adamBetaPowers, restoreAdamBetaPowers } from './adam-state.js';
+
+/** Not under `opt:<key>:`, whose entries setWeights() takes by position. */
+const betaPowersName = (key: string) => `adam-beta-powers:${key}`;
 
 export type ScalarRecord = Record<string, tf.Scalar>;
 
@@ -46,6 +50,8 @@ export abstract class TrialState {
         // getWeights() makes a fresh 'iter' scalar each call (the rest are the optimizer's own variables).
         if (w.name === 'iter') w.tensor.dispose();
       }
+      const powers = await adamBetaPowers(opt);
+      if (powers) arrays.push({ name: betaPowersName(key), shape: [2], values: powers });
     }
     return encodeCheckpoint({ step: this.step, arrays, state: { source: this.source.state() } });
   }
@@ -76,6 +82,7 @@ export abstract class TrialState {
       const tensors = mine.map(({ name, a }) => ({ name, tensor: tf.tensor(a.values, a.shape) }));
       await opt.setWeights(tensors);
       tf.dispose(tensors.map((t) => t.tensor));
+      restoreAdamBetaPowers(opt, c.arrays.find((a) => a.name === betaPowersName(key))?.values ?? null);
     }
     this.source.restore(c.state.source);
     this.step = c.step;

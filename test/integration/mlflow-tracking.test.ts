@@ -293,6 +293,7 @@ test('a worker SIGKILLed mid-trial: another worker resumes from the MLflow check
   const run = children[0];
   assert.equal(run.info.status, 'FINISHED');
   assert.equal(run.data.tags['mirl.attempt'], String(outcome.result!.attempt));
+  assert.equal(run.data.tags['mirl.resumed_from_step'], String(outcome.result!.resumedFrom), 'the run says where the resume started');
   assert.deepEqual(await stepsOnce(run, 'loss'), range(1, steps));
   assert.deepEqual(await stepsOnce(run, 'i_est_test'), [0, 500, 1000, 1500]);
   reportOverhead('resumed trial (log_interval 1)', outcome);
