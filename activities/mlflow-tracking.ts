@@ -33,8 +33,12 @@ import type {
   RunTrialActivityInput,
   SweepTracking,
   TrackingOverhead,
+  TrialProgress,
 } from '../workflows/types.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
+import { trialSource } from '../spec/index.js';
+import { listTrials } from '../workflows/progress.js';
+import { SweepBook } from '../workflows/sweep-state.js';
 import {
   childRunsFilter,
   configParams,
@@ -184,7 +188,8 @@ export class MlflowTracking {
   async finishSweepRun(input: FinishSweepRunInput): Promise<void> {
     const { experimentId, parentRunId } = input.tracking;
     const children = await this.search(experimentId, childRunsFilter(parentRunId));
-    const trials = new Map(input.progress.trials.map((t) => [t.trialId, t]));
+    const progress = { ...input.progress, trials: summaryTrials(input) };
+    const trials = new Map(progress.trials.map((t) => [t.trialId, t]));
     const runIds = new Map<string, string>();
     for (const child of children) {
       const trialId = child.data.tags[TAGS.trialId];
@@ -196,7 +201,7 @@ export class MlflowTracking {
       if (status === 'FAILED' && trial.error) await this.client.setTag(child.info.runId, TAGS.failure, trial.error);
       await this.client.endRun(child.info.runId, status);
     }
-    const summary = sweepSummary(input.progress, input.status, runIds, input.error);
+    const summary = sweepSummary(progress, input.status, runIds, input.error);
     await this.client.uploadArtifact({ runId: parentRunId, experimentId }, SUMMARY_ARTIFACT, JSON.stringify(summary, null, 2));
     if (input.error) await this.client.setTag(parentRunId, TAGS.failure, input.error);
     await this.client.endRun(parentRunId, input.status);
@@ -380,4 +385,20 @@ class MlflowTrialWriter implements TrialMetricsWriter {
 function roundStats(s: TrackingOverhead): TrackingOverhead {
   const r = (x: number) => Math.round(x * 10) / 10;
   return { ...s, openMs: r(s.openMs), addMs: r(s.addMs), closeMs: r(s.closeMs), flushMs: r(s.flushMs), checkpointMs: r(s.checkpointMs) };
+}
+
+/** Trials summary.json lists in full; a bigger sweep lists those not done, up to the same number. */
+export const SUMMARY_TRIALS_MAX = 20_000;
+
+/**
+ * The trials the sweep's close reports on, rebuilt from its compact state and spec (sweeps
+ * from before the compact state sent them in `progress`).
+ */
+function summaryTrials(input: FinishSweepRunInput): TrialProgress[] {
+  if (!input.carry || !input.spec) return input.progress.trials;
+  const book = SweepBook.fromCarry(input.carry);
+  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile });
+  const indices =
+    book.total <= SUMMARY_TRIALS_MAX ? book.indicesIn(null) : book.indicesIn(['pending', 'running', 'failed', 'cancelled'], 0, SUMMARY_TRIALS_MAX);
+  return listTrials(book, source, indices);
 }

@@ -7,7 +7,7 @@ import { linearEvalCommand } from './commands/linear-eval.js';
 import { sweepValidateCommand } from './commands/sweep-validate.js';
 import { benchCommand } from './commands/bench.js';
 import { sweepLaunchCommand } from './commands/sweep-launch.js';
-import { sweepStatusCommand } from './commands/sweep-status.js';
+import { sweepReconcileCommand, sweepStatusCommand } from './commands/sweep-status.js';
 import { sweepListCommand } from './commands/sweep-list.js';
 import {
   sweepCancelCommand,
@@ -40,6 +40,7 @@ const cli = yargs(argv)
       .command(sweepValidateCommand)
       .command(sweepLaunchCommand)
       .command(sweepStatusCommand)
+      .command(sweepReconcileCommand)
       .command(sweepWatchCommand)
       .command(sweepListCommand)
       .command(sweepPauseCommand)

@@ -115,3 +115,29 @@ export function trialAt(spec: Spec, index: number, options: ExpandOptions): Tria
   }
   return buildTrial(plan, index, options.sweepId, file);
 }
+
+/** A sweep's trials built one at a time: what the workflow holds instead of the whole list. */
+export interface TrialSource {
+  plan: Plan;
+  count: number;
+  /** The trial at an index; throws SpecError when its configuration is invalid. */
+  at(index: number): Trial;
+  /** Each axis setting's value label (as in run names and progress axes) for a trial index. */
+  axisLabels(index: number): [string, string][];
+}
+
+/**
+ * Like expandSpec without building every trial up front: a 100,000-trial sweep costs its
+ * workflow a plan, not seconds of expansion. Checks the trial limit, not duplicate
+ * configurations (validation at launch expands the spec once and does that).
+ */
+export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
+  const { plan, file } = checkedPlan(spec, options);
+  const labels = plan.dimensions.map((dim) => dim.rows.map((row) => Object.entries(row).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
+  return {
+    plan,
+    count: plan.trialCount,
+    at: (index) => buildTrial(plan, index, options.sweepId, file),
+    axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => labels[d][row]),
+  };
+}

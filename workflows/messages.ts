@@ -1,6 +1,6 @@
 // The sweep's and trial's messages, defined once so workflows and the CLI agree on names.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { RerunRequest, SweepProgress, TrialOutcome } from './types.js';
+import type { ProgressRequest, RerunRequest, SweepProgress, TrialOutcome } from './types.js';
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -10,4 +10,5 @@ export const rerunFailedSignal = defineSignal<[RerunRequest?]>('rerunFailed');
 /** Sent by each trial workflow to its sweep (by workflow id, so it reaches the current run). */
 export const trialFinishedSignal = defineSignal<[TrialOutcome]>('trialFinished');
 
-export const progressQuery = defineQuery<SweepProgress>('progress');
+/** Counts and axes over every trial, plus the page of trials asked for (default: the first PROGRESS_PAGE_MAX). */
+export const progressQuery = defineQuery<SweepProgress, [ProgressRequest?]>('progress');

@@ -1,8 +1,8 @@
-// A sweep: expands the spec (the same pure function `mirl sweep validate` uses) and keeps
-// a sliding window of trial child workflows running, under pause/resume/cancel,
-// concurrency changes and reruns. Children are ABANDONed on close and report back by
-// signal to the sweep's workflow id, so trials keep running across continue-as-new and
-// their outcomes reach whichever run of the sweep is current.
+// A sweep: builds trials from the spec one at a time (the same pure code `mirl sweep
+// validate` uses) and keeps a sliding window of trial child workflows running, under
+// pause/resume/cancel, concurrency changes and reruns. Children are ABANDONed on close and
+// report back by signal to the sweep's workflow id, so trials keep running across
+// continue-as-new and their outcomes reach whichever run of the sweep is current.
 import {
   condition,
   continueAsNew,
@@ -22,8 +22,8 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { expandSpec, planSpec, makeTrialId, type Trial } from '../spec/index.js';
-import { trialConfigSchema, type TrialConfig } from '../ml/config.js';
+import { makeTrialId, trialSource, type TrialSource } from '../spec/index.js';
+import { trialConfigSchema } from '../ml/config.js';
 import {
   cancelSignal,
   pauseSignal,
@@ -33,11 +33,12 @@ import {
   setConcurrencySignal,
   trialFinishedSignal,
 } from './messages.js';
+import { buildProgress, RESULT_PAGE, type ProgressMeta } from './progress.js';
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
-import { applyOutcome, buildProgress, cancelPending, countStates, initialCarry, isSettled, markStarted, nextToStart, requeueForRerun } from './sweep-state.js';
+import { SweepBook } from './sweep-state.js';
 import { describeFailure, trialWorkflow } from './trial.js';
 import type { createSweepActivities } from '../activities/mlflow-sweep-activities.js';
-import type { SweepInput, SweepOptions, SweepResult, SweepTracking, TrialInput, TrialRecord } from './types.js';
+import { DEFAULT_SWEEP_OPTIONS, type RerunRequest, type SweepInput, type SweepOptions, type SweepResult, type SweepTracking, type TrialInput } from './types.js';
 
 /** Sweeps started before MLflow tracking replay without its activities. */
 export const MLFLOW_TRACKING_PATCH = 'mlflow-tracking';
@@ -56,213 +57,257 @@ const { finishSweepRun } = proxyActivities<SweepActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-export const DEFAULT_SWEEP_OPTIONS: Required<SweepOptions> = {
-  heartbeatTimeoutMs: 60_000,
-  checkpointEvery: 0,
-  continueAsNewAfterStarts: 500,
-  maxAttempts: 5,
-  retryInitialIntervalMs: 2_000,
-};
+/** Override checks per rerun request: enough to refuse a bad one, bounded for huge sweeps. */
+const OVERRIDE_CHECKS = 1000;
 
-function effectiveConfig(trial: Trial, record: TrialRecord): TrialConfig {
-  return record.overrides ? trialConfigSchema.parse({ ...trial.config, ...record.overrides }) : trial.config;
+/** One run of the sweep: its state, where its trials come from, and its counters. */
+interface SweepRun {
+  input: SweepInput;
+  options: Required<SweepOptions>;
+  source: TrialSource;
+  book: SweepBook;
+  meta: ProgressMeta;
+  tracked: boolean;
+  tracking: SweepTracking | null | undefined;
+  /** Every handler bumps this; the main loop sleeps until it changes. */
+  version: number;
+  startsInFlight: number;
+  startedThisRun: number;
+  /** Cancellation requests already sent, per trial start (index:run). */
+  cancelSent: Set<string>;
 }
 
-export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
+const changed = (r: SweepRun) => void r.version++;
+
+function openRun(input: SweepInput): SweepRun {
   const { spec, sweepId, profile } = input;
+  const source = trialSource(spec, { sweepId, profile });
+  const book = input.carry ? SweepBook.fromCarry(input.carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
+  if (book.total !== source.count) throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
   const options = { ...DEFAULT_SWEEP_OPTIONS, ...input.options };
-  const plan = planSpec(spec, profile);
-  const trials = expandSpec(spec, { sweepId, profile });
-  const carry = input.carry ?? initialCarry(trials.length, plan.maxConcurrentTrials);
-  if (carry.trials.length !== trials.length) {
-    throw new Error(`carried state has ${carry.trials.length} trials, the spec expands to ${trials.length}`);
+  return {
+    input,
+    options,
+    source,
+    book,
+    meta: { sweepId, name: spec.name, study: spec.study, profile, taskQueue: source.plan.taskQueue, heartbeatTimeoutMs: options.heartbeatTimeoutMs },
+    tracked: patched(MLFLOW_TRACKING_PATCH),
+    tracking: input.tracking,
+    version: 0,
+    startsInFlight: 0,
+    startedThisRun: 0,
+    cancelSent: new Set(),
+  };
+}
+
+/** The first invalid effective configuration among (up to OVERRIDE_CHECKS of) the trials a rerun would requeue. */
+function overrideProblem(r: SweepRun, request: RerunRequest): string | null {
+  if (!request.overrides) return null;
+  const indices = request.indices ?? r.book.indicesIn(['failed', 'cancelled'], 0, OVERRIDE_CHECKS);
+  try {
+    for (const i of indices.slice(0, OVERRIDE_CHECKS)) {
+      if (i >= 0 && i < r.book.total) trialConfigSchema.parse({ ...r.source.at(i).config, ...r.book.overridesOf(i), ...request.overrides });
+    }
+    return null;
+  } catch (err) {
+    return String(err);
   }
-  const meta = { sweepId, name: spec.name, study: spec.study, profile, taskQueue: plan.taskQueue };
-  const tracked = patched(MLFLOW_TRACKING_PATCH);
-  let tracking: SweepTracking | null | undefined = input.tracking;
-  upsertSearchAttributes([
-    { key: MIRL_SWEEP, value: sweepId },
-    { key: MIRL_STUDY, value: spec.study },
-  ]);
+}
 
-  // Every handler bumps this; the main loop sleeps until it changes.
-  let version = 0;
-  const changed = () => void version++;
-  let startsInFlight = 0;
-  let startedThisRun = 0;
-  // Cancellation requests already sent, per trial start (index:run).
-  const cancelSent = new Set<string>();
-
-  setHandler(progressQuery, () => buildProgress(carry, trials, meta));
+function registerHandlers(r: SweepRun): void {
+  const { book } = r;
+  setHandler(progressQuery, (request) => buildProgress(book, r.source, r.meta, request));
   setHandler(pauseSignal, () => {
-    carry.paused = true;
-    changed();
+    book.paused = true;
+    changed(r);
   });
   setHandler(resumeSignal, () => {
-    carry.paused = false;
-    changed();
+    book.paused = false;
+    changed(r);
   });
   setHandler(cancelSignal, () => {
-    cancelPending(carry);
-    changed();
+    book.cancelPending();
+    changed(r);
   });
   setHandler(setConcurrencySignal, (n) => {
     if (!Number.isInteger(n) || n < 1) return void log.warn('setConcurrency ignored: not a positive integer', { n });
-    carry.maxConcurrent = n;
-    changed();
+    book.maxConcurrent = n;
+    changed(r);
   });
   setHandler(rerunFailedSignal, (request = {}) => {
-    if (request.overrides) {
-      // An override that makes some config invalid is refused as a whole, before anything is requeued.
-      try {
-        for (const t of trials) trialConfigSchema.parse({ ...t.config, ...request.overrides });
-      } catch (err) {
-        return void log.warn('rerunFailed ignored: invalid overrides', { error: String(err) });
-      }
-    }
-    const requeued = requeueForRerun(carry, request);
-    log.info('rerunFailed', { requeued });
-    changed();
+    // An override that makes some config invalid is refused as a whole, before anything is requeued.
+    const problem = overrideProblem(r, request);
+    if (problem) return void log.warn('rerunFailed ignored: invalid overrides', { error: problem });
+    log.info('rerunFailed', { requeued: book.requeueForRerun(request).length });
+    changed(r);
   });
   setHandler(trialFinishedSignal, (outcome) => {
-    if (applyOutcome(carry, outcome, Date.now())) changed();
+    if (book.applyOutcome(outcome, Date.now())) changed(r);
   });
+}
 
-  function startTrial(index: number): void {
-    const trial = trials[index];
-    const record = markStarted(carry, index, Date.now());
-    startedThisRun++;
-    const config = effectiveConfig(trial, record);
-    const childInput: TrialInput = {
+/** What the child runs; null (and the trial failed) when its effective configuration is invalid. */
+function childInput(r: SweepRun, index: number, run: number): TrialInput | null {
+  const { sweepId, spec } = r.input;
+  try {
+    const trial = r.source.at(index);
+    const overrides = r.book.overridesOf(index);
+    const config = overrides ? trialConfigSchema.parse({ ...trial.config, ...overrides }) : trial.config;
+    return {
       sweepId,
       index,
       trialId: trial.trialId,
       runName: trial.runName,
       axes: trial.axes,
       config,
-      run: record.runs,
-      taskQueue: plan.taskQueue,
+      run,
+      taskQueue: r.source.plan.taskQueue,
       study: spec.study,
-      checkpointKey: record.overrides ? makeTrialId(sweepId, config) : trial.trialId,
-      checkpointEvery: options.checkpointEvery || config.eval_interval,
-      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-      maxAttempts: options.maxAttempts,
-      retryInitialIntervalMs: options.retryInitialIntervalMs,
-      ...(tracked ? { sweepName: spec.name, tracking } : {}),
+      checkpointKey: overrides ? makeTrialId(sweepId, config) : trial.trialId,
+      checkpointEvery: r.options.checkpointEvery || config.eval_interval,
+      heartbeatTimeoutMs: r.options.heartbeatTimeoutMs,
+      maxAttempts: r.options.maxAttempts,
+      retryInitialIntervalMs: r.options.retryInitialIntervalMs,
+      ...(r.tracked ? { sweepName: spec.name, tracking: r.tracking } : {}),
     };
-    const run = record.runs;
-    startsInFlight++;
-    startChild(trialWorkflow, {
-      workflowId: trial.trialId,
-      args: [childInput],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // A trial never runs twice at once, a finished one never reruns; failed ones may.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      typedSearchAttributes: [
-        { key: MIRL_SWEEP, value: sweepId },
-        { key: MIRL_STUDY, value: spec.study },
-      ],
-    }).then(
-      (handle) => {
-        startsInFlight--;
-        changed();
-        // Same-run backstop for children that close without reporting (e.g. terminated).
-        handle.result().then(
-          (outcome) => applyOutcome(carry, outcome, Date.now()) && changed(),
-          (err) =>
-            applyOutcome(
-              carry,
-              { index, trialId: trial.trialId, run, state: isCancellation(err) ? 'cancelled' : 'failed', error: describeFailure(err) },
-              Date.now(),
-            ) && changed(),
-        );
-      },
-      (err) => {
-        startsInFlight--;
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          // Only a completed run holds the id under ALLOW_DUPLICATE_FAILED_ONLY (running ones are tracked here).
-          record.state = 'done';
-          record.adopted = true;
-        } else {
-          record.state = 'failed';
-          record.error = describeFailure(err);
-        }
-        record.recordedAt = Date.now();
-        changed();
-      },
-    );
+  } catch (err) {
+    // Throwing here would fail every workflow task of the sweep; the trial fails instead.
+    r.book.markStartRefused(index, run, 'failed', `TrialConfigError: ${describeFailure(err)}`);
+    return null;
   }
+}
 
-  function cancelRunning(): void {
-    carry.trials.forEach((t, index) => {
-      const key = `${index}:${t.runs}`;
-      if (t.state !== 'running' || cancelSent.has(key)) return;
-      cancelSent.add(key);
-      getExternalWorkflowHandle(trials[index].trialId)
-        .cancel()
-        .catch((err) => log.warn('cancel of a trial failed', { trialId: trials[index].trialId, error: String(err) }));
-    });
+function startTrial(r: SweepRun, index: number): void {
+  const run = r.book.markStarted(index, Date.now());
+  r.startedThisRun++;
+  const input = childInput(r, index, run);
+  if (!input) return;
+  r.startsInFlight++;
+  startChild(trialWorkflow, {
+    workflowId: input.trialId,
+    args: [input],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    // A trial never runs twice at once, a finished one never reruns; failed ones may.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    typedSearchAttributes: [
+      { key: MIRL_SWEEP, value: r.meta.sweepId },
+      { key: MIRL_STUDY, value: r.meta.study },
+    ],
+  }).then(
+    (handle) => {
+      r.startsInFlight--;
+      changed(r);
+      // Same-run backstop for children that close without reporting (e.g. terminated).
+      const base = { index, trialId: input.trialId, run };
+      handle.result().then(
+        (outcome) => r.book.applyOutcome(outcome, Date.now()) && changed(r),
+        (err) =>
+          r.book.applyOutcome({ ...base, state: isCancellation(err) ? 'cancelled' : 'failed', error: describeFailure(err) }, Date.now()) && changed(r),
+      );
+    },
+    (err) => {
+      r.startsInFlight--;
+      // Only a completed run holds the id under ALLOW_DUPLICATE_FAILED_ONLY (running ones are tracked here).
+      if (err instanceof WorkflowExecutionAlreadyStartedError) r.book.markStartRefused(index, run, 'done');
+      else r.book.markStartRefused(index, run, 'failed', describeFailure(err));
+      changed(r);
+    },
+  );
+}
+
+function cancelRunning(r: SweepRun): void {
+  for (const [index, { run }] of r.book.running) {
+    const key = `${index}:${run}`;
+    if (r.cancelSent.has(key)) continue;
+    r.cancelSent.add(key);
+    const trialId = r.source.at(index).trialId;
+    getExternalWorkflowHandle(trialId)
+      .cancel()
+      .catch((err) => log.warn('cancel of a trial failed', { trialId, error: String(err) }));
   }
+}
 
-  function showDetails(): void {
-    const c = countStates(carry);
-    const flags = [carry.paused ? 'paused' : '', carry.cancelRequested ? 'cancelling' : ''].filter(Boolean).join(', ');
-    setCurrentDetails(
-      `**${spec.name}** (${spec.study}) ${flags}\n\n` +
-        `${c.done} done · ${c.running} running · ${c.pending} pending · ${c.failed} failed · ${c.cancelled} cancelled ` +
-        `of ${trials.length}; window ${carry.maxConcurrent}`,
-    );
+function showDetails(r: SweepRun): void {
+  const { book, meta } = r;
+  const c = book.counts;
+  const flags = [book.paused ? 'paused' : '', book.cancelRequested ? 'cancelling' : ''].filter(Boolean).join(', ');
+  setCurrentDetails(
+    `**${meta.name}** (${meta.study}) ${flags}\n\n` +
+      `${c.done} done · ${c.running} running · ${c.pending} pending · ${c.failed} failed · ${c.cancelled} cancelled ` +
+      `of ${book.total}; window ${book.maxConcurrent}`,
+  );
+}
+
+async function finishTracking(r: SweepRun, status: 'FINISHED' | 'FAILED' | 'KILLED', error?: string): Promise<void> {
+  if (!r.tracking) return;
+  try {
+    // Counts and axes only: the activity expands the trials it needs from the spec and the carry.
+    const progress = buildProgress(r.book, r.source, r.meta, { limit: 0 });
+    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: r.book.toCarry(), spec: r.input.spec, error });
+  } catch (err) {
+    log.warn('could not close the sweep in MLflow', { error: String(err) });
   }
+}
 
-  async function finishTracking(status: 'FINISHED' | 'FAILED' | 'KILLED', error?: string): Promise<void> {
-    if (!tracking) return;
-    try {
-      await finishSweepRun({ sweepId, tracking, status, progress: buildProgress(carry, trials, meta), error });
-    } catch (err) {
-      log.warn('could not close the sweep in MLflow', { error: String(err) });
+/** Runs the window until the sweep settles ('settled') or this run has done its share ('continue'). */
+async function runWindow(r: SweepRun): Promise<'settled' | 'continue'> {
+  const { book } = r;
+  for (;;) {
+    if (book.cancelRequested) cancelRunning(r);
+    for (const index of book.nextToStart()) startTrial(r, index);
+    showDetails(r);
+    if (book.isSettled() && r.startsInFlight === 0) {
+      await finishTracking(r, book.cancelRequested ? 'KILLED' : 'FINISHED');
+      // A rerun may have been asked for while the sweep's run was being closed.
+      if (book.isSettled()) return 'settled';
+      continue;
     }
+    if (r.startedThisRun >= r.options.continueAsNewAfterStarts || workflowInfo().continueAsNewSuggested) return 'continue';
+    const seen = r.version;
+    await condition(() => r.version !== seen);
   }
+}
 
+async function closeCancelled(r: SweepRun): Promise<void> {
+  // The sweep itself was cancelled (e.g. from the UI): cancel its trials too, then close as cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    r.book.cancelPending();
+    cancelRunning(r);
+    await condition(() => r.book.running.size === 0, '2 minutes');
+    await finishTracking(r, 'KILLED');
+  });
+}
+
+export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
+  const r = openRun(input);
+  upsertSearchAttributes([
+    { key: MIRL_SWEEP, value: r.meta.sweepId },
+    { key: MIRL_STUDY, value: r.meta.study },
+  ]);
+  registerHandlers(r);
+  let ending: 'settled' | 'continue';
   try {
     // Asked once per launch and again after a restart (rerun-failed reopens the run);
     // continue-as-new carries the answer.
-    if (tracked && (tracking === undefined || !workflowInfo().continuedFromExecutionRunId)) {
-      showDetails();
-      tracking = await ensureSweepRun({ sweepId, spec, profile, specText: input.specText });
+    if (r.tracked && (r.tracking === undefined || !workflowInfo().continuedFromExecutionRunId)) {
+      showDetails(r);
+      r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText });
     }
-    for (;;) {
-      if (carry.cancelRequested) cancelRunning();
-      for (const index of nextToStart(carry)) startTrial(index);
-      showDetails();
-      if (isSettled(carry) && startsInFlight === 0) {
-        await finishTracking(carry.cancelRequested ? 'KILLED' : 'FINISHED');
-        // A rerun may have been asked for while the sweep's run was being closed.
-        if (isSettled(carry)) break;
-        continue;
-      }
-      if (startedThisRun >= options.continueAsNewAfterStarts || workflowInfo().continueAsNewSuggested) {
-        await condition(() => startsInFlight === 0 && allHandlersFinished());
-        carry.generation++;
-        log.info('continuing as new', { startedThisRun, generation: carry.generation });
-        await continueAsNew<typeof sweepWorkflow>({ ...input, carry, ...(tracked ? { tracking: tracking ?? null } : {}) });
-      }
-      const seen = version;
-      await condition(() => version !== seen);
-    }
+    ending = await runWindow(r);
   } catch (err) {
-    if (!isCancellation(err)) {
-      await finishTracking('FAILED', describeFailure(err));
-      throw err;
-    }
-    // The sweep itself was cancelled (e.g. from the UI): cancel its trials too, then close as cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      cancelPending(carry);
-      cancelRunning();
-      await condition(() => carry.trials.every((t) => t.state !== 'running'), '2 minutes');
-      await finishTracking('KILLED');
-    });
+    if (isCancellation(err)) await closeCancelled(r);
+    else await finishTracking(r, 'FAILED', describeFailure(err));
     throw err;
   }
+  if (ending === 'continue') {
+    // Outside the try: a boundary is not a failure. Every start must have answered and every
+    // handler returned before the state is copied; a signal that arrives with this task makes
+    // the server reject the continue-as-new and replay it with the signal applied first.
+    await condition(() => r.startsInFlight === 0 && allHandlersFinished());
+    r.book.generation++;
+    log.info('continuing as new', { startedThisRun: r.startedThisRun, generation: r.book.generation });
+    return continueAsNew<typeof sweepWorkflow>({ ...input, carry: r.book.toCarry(), ...(r.tracked ? { tracking: r.tracking ?? null } : {}) });
+  }
   await condition(allHandlersFinished);
-  return { sweepId, progress: buildProgress(carry, trials, meta), carry };
+  return { sweepId: r.meta.sweepId, progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }), carry: r.book.toCarry() };
 }

@@ -26,27 +26,82 @@ export interface SweepOptions {
   retryInitialIntervalMs?: number;
 }
 
-export interface TrialRecord {
+export const DEFAULT_SWEEP_OPTIONS: Required<SweepOptions> = {
+  heartbeatTimeoutMs: 60_000,
+  checkpointEvery: 0,
+  continueAsNewAfterStarts: 500,
+  maxAttempts: 5,
+  retryInitialIntervalMs: 2_000,
+};
+
+/**
+ * A trial record of sweeps started before the compact carry (format 2): still read when
+ * such a sweep is replayed, continued or rerun.
+ */
+export interface LegacyTrialRecord {
   state: TrialStateName;
-  /** How many times a child workflow was started for this trial (1 + reruns). */
   runs: number;
   step?: number | null;
   metrics?: Record<string, number>;
   resumedFrom?: number | null;
   backend?: string;
   error?: string;
-  /** Settings replacing the spec's, from rerun-failed. */
   overrides?: TrialSettings;
-  /** Workflow time (ms) when the child was started / its outcome was recorded. */
   startedAt?: number;
   recordedAt?: number;
-  /** True when the id was already used by a completed workflow: counted as done, not rerun. */
   adopted?: boolean;
 }
 
-/** Everything a sweep run hands to the next (continue-as-new, or a restart after it closed). */
+export interface LegacySweepCarry {
+  trials: LegacyTrialRecord[];
+  paused: boolean;
+  cancelRequested: boolean;
+  maxConcurrent: number;
+  startedTotal: number;
+  generation: number;
+}
+
+/** A running trial: which start it is and when the sweep started it (workflow time, ms). */
+export interface RunningTrial {
+  run: number;
+  startedAt: number;
+}
+
+/** What the sweep remembers of one of its latest outcomes (the full record is the trial's own workflow and MLflow run). */
+export interface TrialDetail {
+  index: number;
+  run: number;
+  state: 'done' | 'failed' | 'cancelled';
+  step: number | null;
+  metrics: Record<string, number>;
+  resumedFrom: number | null;
+  backend: string | null;
+  startedAt: number | null;
+  recordedAt: number;
+}
+
+/**
+ * Everything a sweep run hands to the next (continue-as-new, or a restart after it
+ * closed). Its size grows with the window, the reruns and two bounded logs, never
+ * with the trial count: states are run-length encoded, everything else is sparse.
+ */
 export interface SweepCarry {
-  trials: TrialRecord[];
+  format: 2;
+  total: number;
+  /** Every trial's state, run-length encoded in index order: `d1500r200p300` (see sweep-state.ts). */
+  states: string;
+  /** Starts per trial where it differs from the state's default (0 for pending/cancelled, 1 otherwise). */
+  runs: Record<string, number>;
+  running: Record<string, RunningTrial>;
+  /** Distinct override sets from rerun-failed, and which trials use which. */
+  overrideSets: TrialSettings[];
+  overrideOf: Record<string, number>;
+  /** The newest failure texts (at most MAX_ERRORS), by trial index. */
+  errors: Record<string, string>;
+  /** The newest outcomes (at most MAX_RECENT), oldest first. */
+  recent: TrialDetail[];
+  /** Wall time of done trials, for the ETA: how many and their total (ms). */
+  durations: { count: number; totalMs: number };
   paused: boolean;
   cancelRequested: boolean;
   maxConcurrent: number;
@@ -61,7 +116,8 @@ export interface SweepInput {
   sweepId: string;
   profile: string | null;
   options?: SweepOptions;
-  carry?: SweepCarry;
+  /** The state so far; the legacy form comes from sweeps started by older workers. */
+  carry?: SweepCarry | LegacySweepCarry;
   /** The spec file's text as launched, stored with the sweep's MLflow run (spec.yaml). */
   specText?: string;
   /**
@@ -88,7 +144,11 @@ export interface FinishSweepRunInput {
   sweepId: string;
   tracking: SweepTracking;
   status: 'FINISHED' | 'FAILED' | 'KILLED';
+  /** Counts and axes with no trial list: the activity reads each trial's state from `carry`. */
   progress: SweepProgress;
+  /** Present from the compact carry on: the activity expands the trials it needs itself. */
+  carry?: SweepCarry;
+  spec?: Spec;
   /** Why the sweep failed, when it did. */
   error?: string;
 }
@@ -201,6 +261,19 @@ export interface TrialProgress {
   error: string | null;
   startedAt: number | null;
   recordedAt: number | null;
+  /** Filled by the CLI for running trials from their pending activity (absent in the workflow's reply). */
+  liveness?: TrialLiveness;
+}
+
+/** How a running trial's activity looks from Temporal's side. */
+export interface TrialLiveness {
+  /** Seconds since the activity last heartbeated (null: it has not yet). */
+  heartbeatAgeS: number | null;
+  attempt: number;
+  /** Longer without a heartbeat than a live worker ever goes: its worker is probably gone. */
+  stale: boolean;
+  /** The trial workflow has closed (its status) although the sweep still counts it running. */
+  closed?: string;
 }
 
 export interface SweepProgress {
@@ -209,6 +282,8 @@ export interface SweepProgress {
   study: string;
   profile: string | null;
   taskQueue: string;
+  /** The trials' activity heartbeat timeout: how quiet a live worker can be (absent from older sweeps). */
+  heartbeatTimeoutMs?: number;
   total: number;
   paused: boolean;
   cancelRequested: boolean;
@@ -219,11 +294,36 @@ export interface SweepProgress {
   counts: StateCounts;
   /** axis -> value (as written in the run name) -> counts per state. */
   axes: Record<string, Record<string, StateCounts>>;
+  /** Done trials' wall time: how many and their total (ms). */
+  durations: { count: number; totalMs: number };
+  /** The page of trials asked for (see ProgressRequest), in index order. */
   trials: TrialProgress[];
+  page: ProgressPage;
+  /** The newest outcomes, oldest first (at most RECENT_IN_PROGRESS). */
+  recent: TrialProgress[];
+}
+
+/** Which trials a progress reply lists; counts and axes always cover every trial. */
+export interface ProgressRequest {
+  /** Only trials in these states (default: all). */
+  states?: TrialStateName[];
+  /** Skip this many matching trials (default 0). */
+  offset?: number;
+  /** At most this many (default and cap: PROGRESS_PAGE_MAX). */
+  limit?: number;
+}
+
+export interface ProgressPage {
+  offset: number;
+  limit: number;
+  states: TrialStateName[] | null;
+  /** How many trials match the states, over the whole sweep. */
+  matching: number;
 }
 
 export interface SweepResult {
   sweepId: string;
+  /** Counts, axes and the first RESULT_PAGE trials; other pages are rebuilt from `carry` (see progressFromCarry). */
   progress: SweepProgress;
   carry: SweepCarry;
 }

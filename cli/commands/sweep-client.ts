@@ -1,15 +1,17 @@
 // What the sweep commands share: finding a sweep by id (one-line errors for unknown ids),
-// reading its progress (query while open, result once closed, live trial steps from the
-// trial activities' heartbeats), launching and restarting.
+// reading its progress a page at a time (query while open, result and carry once closed,
+// live trial steps and liveness from the trial activities), launching and restarting.
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter, WorkflowIdReusePolicy } from '@temporalio/common';
-import { makeLaunchToken, makeSweepId, type Spec } from '../../spec/index.js';
+import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
+import { makeLaunchToken, makeSweepId, trialSource, type Spec } from '../../spec/index.js';
 import { UsageError } from '../errors.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { MIRL_STUDY, MIRL_SWEEP } from '../../workflows/search-attributes.js';
-import { requeueForRerun } from '../../workflows/sweep-state.js';
-import { SWEEP_TASK_QUEUE, type RerunRequest, type SweepInput, type SweepOptions, type SweepProgress, type SweepResult, type TrialHeartbeat } from '../../workflows/types.js';
+import { SweepBook } from '../../workflows/sweep-state.js';
+import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../../workflows/progress.js';
+import { addLiveness } from './sweep-liveness.js';
+import { DEFAULT_SWEEP_OPTIONS, SWEEP_TASK_QUEUE, type ProgressRequest, type RerunRequest, type SweepInput, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
 
 export const SWEEP_WORKFLOW_TYPE = 'sweepWorkflow';
 
@@ -59,62 +61,56 @@ export async function findSweep(client: Client, sweepId: string): Promise<{ hand
   }
 }
 
-export async function readSweep(client: Client, sweepId: string, live = true): Promise<SweepSnapshot> {
+export async function readSweep(client: Client, sweepId: string, live = true, request?: ProgressRequest): Promise<SweepSnapshot> {
   const { handle, status } = await findSweep(client, sweepId);
-  const progress =
-    status === 'COMPLETED' ? ((await handle.result()) as SweepResult).progress : await handle.query(progressQuery);
-  if (live) await addLiveSteps(client, progress);
+  const progress = status === 'COMPLETED' ? await closedProgress(client, handle, request) : await handle.query(progressQuery, request ?? {});
+  if (live) await addLiveness(client, progress);
   return { status, progress };
 }
 
 /**
- * Running trials report their step through activity heartbeats, which cost the sweep's
- * history nothing; read them from each running trial's pending activity.
+ * A completed sweep's progress: its result lists the first RESULT_PAGE trials; any other
+ * page is rebuilt from the carried state and the spec, by the workflow's own functions.
  */
-async function addLiveSteps(client: Client, progress: SweepProgress): Promise<void> {
-  await Promise.all(
-    progress.trials
-      .filter((t) => t.state === 'running')
-      .map(async (t) => {
-        try {
-          const d = await client.workflow.getHandle(t.trialId).describe();
-          const payload = d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-          if (!payload) return;
-          const beat = defaultPayloadConverter.fromPayload(payload) as TrialHeartbeat;
-          t.step = beat.step;
-          t.metrics = { ...beat.train, ...beat.eval };
-        } catch {
-          // Between starts or just finished: the sweep's own record stands.
-        }
-      }),
-  );
+async function closedProgress(client: Client, handle: WorkflowHandle, request: ProgressRequest = {}): Promise<SweepProgress> {
+  const result = (await handle.result()) as SweepResult;
+  const page = normalizeRequest(request);
+  const inResult = result.progress.page !== undefined && page.states === null && page.offset + page.limit <= RESULT_PAGE;
+  if (inResult) return { ...result.progress, trials: result.progress.trials.slice(page.offset, page.offset + page.limit), page: { ...result.progress.page, ...page } };
+  const input = await startInput(client, handle.workflowId);
+  const { trials: _, page: __, recent: ___, durations: ____, ...meta } = result.progress;
+  return buildProgress(SweepBook.fromCarry(result.carry), trialSource(input.spec, input), { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
 }
 
 /** Reruns failed trials: by signal while the sweep runs, by a new run carrying its state once it has closed. */
-export async function rerunFailed(client: Client, sweepId: string, request: RerunRequest): Promise<{ restarted: boolean; requeued: number[] }> {
+export async function rerunFailed(client: Client, sweepId: string, request: RerunRequest): Promise<{ restarted: boolean; requeued: number[]; count: number }> {
   const { handle, status } = await findSweep(client, sweepId);
   if (status === 'RUNNING') {
-    const before = await handle.query(progressQuery);
-    const requeued = before.trials
-      .filter((t) => (t.state === 'failed' || t.state === 'cancelled') && (!request.indices || request.indices.includes(t.index)))
-      .map((t) => t.index);
+    const before = await handle.query(progressQuery, { states: ['failed', 'cancelled'] });
+    const wanted = request.indices ? new Set(request.indices) : null;
+    const requeued = before.trials.filter((t) => !wanted || wanted.has(t.index)).map((t) => t.index);
     await handle.signal('rerunFailed', request);
-    return { restarted: false, requeued };
+    return { restarted: false, requeued, count: wanted ? requeued.length : before.page.matching };
   }
   if (status !== 'COMPLETED') throw new UsageError(`sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can rerun trials`);
   const result = (await handle.result()) as SweepResult;
-  const input = await startInput(handle);
-  const carry = structuredClone(result.carry);
-  const requeued = requeueForRerun(carry, request);
-  if (requeued.length === 0) return { restarted: false, requeued };
-  carry.generation += 1;
-  await startSweep(client, { ...input, carry }, true);
-  return { restarted: true, requeued };
+  const input = await startInput(client, sweepId);
+  const book = SweepBook.fromCarry(result.carry);
+  const requeued = book.requeueForRerun(request);
+  if (requeued.length === 0) return { restarted: false, requeued, count: 0 };
+  book.generation += 1;
+  await startSweep(client, { ...input, carry: book.toCarry() }, true);
+  return { restarted: true, requeued: requeued.slice(0, PROGRESS_PAGE_MAX), count: requeued.length };
 }
 
-async function startInput(handle: WorkflowHandle): Promise<SweepInput> {
-  const history = await handle.fetchHistory();
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new Error(`sweep ${handle.workflowId}: its start event has no input`);
-  return defaultPayloadConverter.fromPayload(payload) as SweepInput;
+/** The input the sweep's latest run started with: its first history event, one event fetched. */
+export async function startInput(client: Client, workflowId: string): Promise<SweepInput> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
+  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`sweep ${workflowId}: its start event has no input`);
+  return defaultPayloadConverter.fromPayload(payload as Payload) as SweepInput;
 }

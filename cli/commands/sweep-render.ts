@@ -1,5 +1,5 @@
 // Text views of a sweep's progress for people; --json prints the objects as they are.
-import type { SweepProgress } from '../../workflows/types.js';
+import type { SweepProgress, TrialProgress } from '../../workflows/types.js';
 import { formatMetrics } from '../output.js';
 
 export function progressLine(p: SweepProgress): string {
@@ -21,11 +21,30 @@ export function renderStatus(status: string, p: SweepProgress): string {
     lines.push(`  ${axis}: ${parts.join(', ')}`);
   }
   lines.push('');
-  for (const t of p.trials) {
-    const step = t.step === null ? '' : ` step ${t.step}`;
-    const resumed = t.resumedFrom ? ` (resumed from ${t.resumedFrom})` : '';
-    const detail = t.error ? `  ${t.error}` : Object.keys(t.metrics).length ? `  ${formatMetrics(t.metrics)}` : '';
-    lines.push(`  ${String(t.index).padStart(3)} ${t.state.padEnd(9)} ${t.runName}${step}${resumed}${detail}`);
+  for (const t of p.trials) lines.push(trialRow(t));
+  const shown = p.page ? p.page.offset + p.trials.length : p.trials.length;
+  const matching = p.page?.matching ?? p.trials.length;
+  if (shown < matching || (p.page?.offset ?? 0) > 0) {
+    const which = p.page?.states ? `${p.page.states.join('/')} trials` : 'trials';
+    lines.push(`  (${which} ${(p.page?.offset ?? 0) + 1}-${shown} of ${matching}; --state, --offset and --limit show others)`);
   }
+  const closed = p.trials.filter((t) => t.liveness?.closed).length;
+  if (closed > 0) lines.push(`  ${closed} trial(s) closed in Temporal without reaching the sweep: \`mirl sweep reconcile ${p.sweepId}\` tells it`);
   return lines.join('\n');
+}
+
+function livenessNote(t: TrialProgress): string {
+  const l = t.liveness;
+  if (!l) return '';
+  if (l.closed) return ` [trial workflow ${l.closed.toLowerCase()}]`;
+  const attempt = l.attempt > 1 ? `, attempt ${l.attempt}` : '';
+  if (l.stale) return ` [stale: no heartbeat for ${l.heartbeatAgeS} s${attempt}]`;
+  return attempt ? ` [${attempt.slice(2)}]` : '';
+}
+
+function trialRow(t: TrialProgress): string {
+  const step = t.step === null ? '' : ` step ${t.step}`;
+  const resumed = t.resumedFrom ? ` (resumed from ${t.resumedFrom})` : '';
+  const detail = t.error ? `  ${t.error}` : Object.keys(t.metrics).length ? `  ${formatMetrics(t.metrics)}` : '';
+  return `  ${String(t.index).padStart(3)} ${t.state.padEnd(9)} ${t.runName}${step}${resumed}${livenessNote(t)}${detail}`;
 }

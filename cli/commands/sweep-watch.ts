@@ -13,6 +13,8 @@ interface Args {
 }
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+/** Running trials a look lists; a terminal shows far fewer. */
+const WATCH_RUNNING = 200;
 
 export const sweepWatchCommand: CommandModule<object, Args> = {
   command: 'watch <id>',
@@ -29,7 +31,7 @@ export const sweepWatchCommand: CommandModule<object, Args> = {
     const client = await connectClient();
     const { handle } = await findSweep(client, args.id);
     const started = (await handle.describe()).startTime.getTime();
-    const steps = await trialSteps(handle);
+    const stepsOf = await trialSteps(client, args.id);
     const frames = new FrameWriter(process.stdout);
     let prev: WatchView | undefined;
     if (tty) {
@@ -42,7 +44,9 @@ export const sweepWatchCommand: CommandModule<object, Args> = {
     }
     try {
       for (;;) {
-        const { status, progress } = await readSweep(client, args.id, true);
+        // The running trials and the newest outcomes: what changes between looks, whatever the sweep's size.
+        const { status, progress } = await readSweep(client, args.id, true, { states: ['running'], limit: WATCH_RUNNING });
+        const steps = Object.fromEntries(progress.trials.flatMap((t) => (stepsOf(t.index) !== undefined ? [[t.index, stepsOf(t.index)!]] : [])));
         const view: WatchView = { status, progress, now: Date.now(), startedAt: started, steps };
         if (tty) frames.draw(renderFrame(view, process.stdout.columns || 100));
         else for (const line of changeLines(prev, view)) process.stdout.write(`${clock(view.now)} ${line}\n`);

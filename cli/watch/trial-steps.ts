@@ -1,25 +1,36 @@
 // How many steps each trial of a sweep trains for, read from the spec the sweep was
 // started with (its first history event), so the watch view can show "step 120/200".
-import type { WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { expandSpec } from '../../spec/index.js';
-import type { SweepInput } from '../../workflows/types.js';
+// Trials are built one at a time on demand: a 100,000-trial sweep is never expanded.
+import type { Client } from '@temporalio/client';
+import { trialSource } from '../../spec/index.js';
+import { SweepBook } from '../../workflows/sweep-state.js';
+import { startInput } from '../commands/sweep-client.js';
 
-export async function trialSteps(handle: WorkflowHandle): Promise<Record<number, number>> {
+export type StepLookup = (index: number) => number | undefined;
+
+export async function trialSteps(client: Client, sweepId: string): Promise<StepLookup> {
   try {
-    const history = await handle.fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload) return {};
-    const input = defaultPayloadConverter.fromPayload(payload) as SweepInput;
-    const steps: Record<number, number> = {};
-    for (const t of expandSpec(input.spec, { sweepId: input.sweepId, profile: input.profile })) {
-      steps[t.index] = t.config.steps;
-      const override = input.carry?.trials[t.index]?.overrides?.steps;
-      if (typeof override === 'number') steps[t.index] = override;
-    }
-    return steps;
+    const input = await startInput(client, sweepId);
+    const source = trialSource(input.spec, input);
+    const book = input.carry ? SweepBook.fromCarry(input.carry) : null;
+    const cache = new Map<number, number | undefined>();
+    return (index) => {
+      if (!cache.has(index)) {
+        const override = book?.overridesOf(index)?.steps;
+        cache.set(index, typeof override === 'number' ? override : safeSteps(() => source.at(index).config.steps));
+      }
+      return cache.get(index);
+    };
   } catch {
     // Only a nicety: without it the view shows bare step numbers.
-    return {};
+    return () => undefined;
+  }
+}
+
+function safeSteps(read: () => number): number | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
   }
 }

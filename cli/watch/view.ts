@@ -26,10 +26,6 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-function durationOf(t: TrialProgress): number | null {
-  return t.state === 'done' && t.startedAt !== null && t.recordedAt !== null && t.recordedAt >= t.startedAt ? t.recordedAt - t.startedAt : null;
-}
-
 /**
  * Time until the last trial ends, from the mean duration of completed trials: running
  * trials finish their remaining share, then pending ones fill the slots that free up
@@ -37,19 +33,20 @@ function durationOf(t: TrialProgress): number | null {
  * at most the sweep's concurrency. Null until a trial has completed.
  */
 export function estimateRemainingMs(p: SweepProgress, now: number, steps: Record<number, number> = {}): number | null {
-  const durations = p.trials.map(durationOf).filter((d): d is number => d !== null);
-  if (durations.length === 0) return null;
-  const mean = durations.reduce((a, b) => a + b, 0) / durations.length;
+  if (p.durations.count === 0) return null;
+  const mean = p.durations.totalMs / p.durations.count;
   const running = p.trials.filter((t) => t.state === 'running');
-  const pending = p.trials.filter((t) => t.state === 'pending').length;
+  const pending = p.counts.pending;
   const remaining = running.map((t) => {
     const total = steps[t.index];
     if (t.step !== null && total) return mean * Math.max(0, 1 - t.step / total);
     return t.startedAt !== null ? Math.max(0, mean - (now - t.startedAt)) : mean;
   });
-  const slots = Math.max(1, Math.min(p.maxConcurrent, running.length || p.maxConcurrent));
+  const slots = Math.max(1, Math.min(p.maxConcurrent, p.counts.running || p.maxConcurrent));
   const ends = [...remaining];
   while (ends.length < slots) ends.push(0);
+  // Past a few thousand pending trials the queue spreads evenly over the slots.
+  if (pending > 10_000) return Math.max(0, ...ends) + (pending * mean) / slots;
   for (let i = 0; i < pending; i++) {
     ends.sort((a, b) => a - b);
     ends[0] += mean;
@@ -93,10 +90,11 @@ export function renderFrame(v: WatchView, columns = 100): string[] {
     lines.push('  running trials:');
     for (const t of running) {
       const metrics = Object.keys(t.metrics).length ? `  ${formatMetrics(t.metrics)}` : '';
-      lines.push(`    ${String(t.index).padStart(3)} ${t.runName}  ${trialStep(t, v.steps)}${metrics}`);
+      const stale = t.liveness?.stale ? `  [stale: no heartbeat for ${t.liveness.heartbeatAgeS} s]` : '';
+      lines.push(`    ${String(t.index).padStart(3)} ${t.runName}  ${trialStep(t, v.steps)}${stale}${metrics}`);
     }
   }
-  const failed = p.trials.filter((t) => t.state === 'failed');
+  const failed = p.recent.filter((t) => t.state === 'failed');
   for (const t of failed.slice(-3)) lines.push(`  failed ${t.index} ${t.runName}: ${t.error ?? 'no reason recorded'}`);
   const width = Math.max(20, columns - 1);
   return lines.map((l) => ([...l].length > width ? [...l].slice(0, width - 1).join('') + '…' : l));
@@ -109,18 +107,19 @@ function trialLine(t: TrialProgress): string {
   return base;
 }
 
+const outcomeKey = (t: TrialProgress) => `${t.index}:${t.runs}:${t.state}`;
+
 /**
- * Plain lines for logs and pipes: on the first look every trial that has left
- * `pending`, then one line per trial that changes state and one per change of counts.
+ * Plain lines for logs and pipes: on the first look the running trials and the newest
+ * outcomes, then one line per trial that starts or ends and one per change of counts.
  */
 export function changeLines(prev: WatchView | undefined, next: WatchView): string[] {
   const out: string[] = [];
   if (!prev) out.push(headline(next));
-  const before = new Map<number, TrialStateName>(prev?.progress.trials.map((t) => [t.index, t.state]) ?? []);
-  for (const t of next.progress.trials) {
-    const was = before.get(t.index) ?? 'pending';
-    if (t.state !== was) out.push(trialLine(t));
-  }
+  const wasRunning = new Set(prev?.progress.trials.filter((t) => t.state === 'running').map((t) => `${t.index}:${t.runs}`) ?? []);
+  const seen = new Set((prev?.progress.recent ?? []).map(outcomeKey));
+  for (const t of next.progress.trials) if (t.state === 'running' && !wasRunning.has(`${t.index}:${t.runs}`)) out.push(trialLine(t));
+  for (const t of next.progress.recent) if (!seen.has(outcomeKey(t))) out.push(trialLine(t));
   const line = progressLine(next.progress);
   if (!prev || line !== progressLine(prev.progress) || out.length > 0) {
     const eta = next.status === 'RUNNING' ? estimateRemainingMs(next.progress, next.now, next.steps) : null;

@@ -133,14 +133,17 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
     '  critic: [bilinear, separable]',
     'seeds: 2',
     'max_concurrent_trials: 2',
-  ]);
+  ], '--continue-as-new-after', '1');
   const diverging = await launch('diverging', ['trial:', ...TINY, '  evaluations: [i_est_test]', '  estimator: nwj', '  learning_rate: 5', '  steps: 300', '  eval_interval: 100']);
   const [closed, closedDiverging] = await Promise.all([untilClosed(sweep.id), untilClosed(diverging.id)]);
   assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 });
 
   const { parent, children } = await runsOf(sweep.id, 'tracked');
   assert.equal(parent.info.runName, sweep.id);
+  // The sweep continued as new after every start: no boundary may mark its run failed.
+  assert.ok(closed.progress.generation >= 2, `generation ${closed.progress.generation}`);
   assert.equal(parent.info.status, 'FINISHED');
+  assert.equal(parent.data.tags['mirl.failure'], undefined);
   assert.deepEqual(
     { study: parent.data.tags['mirl.study'], profile: parent.data.tags['mirl.profile'] },
     { study: 'tracking-test', profile: '' },

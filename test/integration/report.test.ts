@@ -106,7 +106,10 @@ before(async () => {
     finished: true,
     counts: { pending: count('pending'), running: 0, done: count('done'), failed: count('failed'), cancelled: 0 },
     axes: {},
+    durations: { count: 0, totalMs: 0 },
     trials: progressTrials,
+    page: { offset: 0, limit: progressTrials.length, states: null, matching: progressTrials.length },
+    recent: [],
   };
   const activities = createSweepActivities(mlflow, { logger: { warn: (m) => void warnings.push(m) } });
   await activities.finishSweepRun({ sweepId: SWEEP_ID, tracking, status: 'FINISHED', progress });

@@ -15,6 +15,7 @@ import type { Client } from '@temporalio/client';
 import { parseSpec } from '../../spec/index.js';
 import { createSweepActivities } from '../../activities/mlflow-sweep-activities.js';
 import { launchSweep, readSweep, rerunFailed } from '../../cli/commands/sweep-client.js';
+import { reconcileSweep } from '../../cli/commands/sweep-liveness.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { SWEEP_TASK_QUEUE, type RunTrialActivityInput, type RunTrialActivityResult, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
 import { startTemporalServer, temporalExecutable, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
@@ -30,6 +31,8 @@ let running: Promise<void>;
 // The stand-in trainer: `steps` is milliseconds of work; learning_rate 5 "diverges".
 let active = 0;
 let peak = 0;
+/** Extra random milliseconds per trial, so outcomes land at random points around boundaries. */
+let jitterMs = 0;
 const starts: { trialId: string; at: number }[] = [];
 async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActivityResult> {
   const ctx = Context.current();
@@ -41,7 +44,7 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
     if (input.config.learning_rate === 5) {
       throw ApplicationFailure.create({ message: 'loss became NaN at step 2', type: 'NonFiniteError' });
     }
-    const end = Date.now() + input.config.steps;
+    const end = Date.now() + input.config.steps + Math.random() * jitterMs;
     while (Date.now() < end) {
       ctx.heartbeat({ step: 0, checkpointStep: null, checkpointRef: null });
       await ctx.sleep(Math.min(50, Math.max(1, end - Date.now())));
@@ -56,6 +59,7 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
 }
 
 function resetCounters(): void {
+  jitterMs = 0;
   active = 0;
   peak = 0;
   starts.length = 0;
@@ -143,7 +147,7 @@ test('a non-retryable failure fails once; the rest go on; rerun-failed with a fi
   // The sweep has closed: rerun-failed starts a new run carrying its state.
   starts.length = 0;
   const out = await rerunFailed(client, id, { overrides: { learning_rate: 0.0002 } });
-  assert.deepEqual(out, { restarted: true, requeued: [2, 3] });
+  assert.deepEqual(out, { restarted: true, requeued: [2, 3], count: 2 });
   const r2 = await result(id);
   assert.deepEqual(r2.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0 });
   assert.deepEqual(starts.map((s) => s.trialId).sort(), failed.map((t) => t.trialId).sort(), 'only the failed trials ran again');
@@ -156,7 +160,7 @@ test('rerun-failed on a running sweep requeues by signal', async () => {
   const id = await launch(['trial: {steps: 1500}', 'grid: {learning_rate: [5, 0.001]}', 'max_concurrent_trials: 1']);
   await waitFor('first trial failed', async () => ((await progress(id)).counts.failed === 1 ? true : undefined));
   const out = await rerunFailed(client, id, { overrides: { learning_rate: 0.0003, steps: 10 } });
-  assert.deepEqual(out, { restarted: false, requeued: [0] });
+  assert.deepEqual(out, { restarted: false, requeued: [0], count: 1 });
   const r = await result(id);
   assert.equal(r.progress.counts.done, 2);
   assert.equal(r.progress.trials[0].step, 10, 'the rerun used the overridden steps');
@@ -193,6 +197,63 @@ test('continue-as-new carries the state; trials running across it still report',
   for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.status.name);
   assert.ok(runs.filter((s) => s === 'CONTINUED_AS_NEW').length >= 2, runs.join(','));
   await saveHistory(id, 'sweep-continue-as-new-last-run.json');
+});
+
+test('continue-as-new every few starts loses nothing: 300 trials with random timings, each counted exactly once', async () => {
+  resetCounters();
+  jitterMs = 40;
+  const rates = Array.from({ length: 30 }, (_, i) => (i + 1) / 10_000);
+  const id = await launch(['trial: {steps: 1}', `grid: {learning_rate: [${rates.join(', ')}]}`, 'seeds: 10', 'max_concurrent_trials: 24'], {
+    continueAsNewAfterStarts: 7,
+  });
+  const r = await result(id);
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 300, failed: 0, cancelled: 0 });
+  assert.equal(r.carry.startedTotal, 300, 'no trial started twice');
+  assert.equal(new Set(starts.map((s) => s.trialId)).size, 300);
+  assert.equal(starts.length, 300, 'no activity ran twice');
+  // Visibility lags the result a little: wait until it lists the last run as closed.
+  const runs = await waitFor('every run listed closed', async () => {
+    const listed: { runId: string; status: string }[] = [];
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) listed.push({ runId: w.runId, status: w.status.name });
+    return listed.some((w) => w.status === 'RUNNING') ? undefined : listed;
+  });
+  // A run starts what the window has room for, then continues as new once it has started 7 or more.
+  assert.ok(runs.length >= 10, `${runs.length} runs`);
+  assert.deepEqual(new Set(runs.map((w) => w.status)), new Set(['CONTINUED_AS_NEW', 'COMPLETED']), 'every boundary is a continue-as-new, none a failure');
+  assert.ok(JSON.stringify(r).length < 200_000, `the result is ${JSON.stringify(r).length} bytes`);
+  // Each run's history replays against the current code: the boundaries are deterministic.
+  const histories = await Promise.all(runs.map(async (w) => ({ workflowId: id, history: await client.workflow.getHandle(id, w.runId).fetchHistory() })));
+  for await (const replay of Worker.runReplayHistories({ workflowBundle: { code: await readFile(await workflowBundleFile(), 'utf8') } }, histories)) {
+    assert.equal(replay.error, undefined, `run ${replay.runId}: ${String(replay.error)}`);
+  }
+  await saveHistory(id, 'sweep-continue-as-new-compact-last-run.json');
+});
+
+test('a trial that closes without reaching its sweep shows as closed in status, and reconcile tells the sweep', async () => {
+  resetCounters();
+  // Continue-as-new after each start: the run that started the children (and would see them close) is gone.
+  const id = await launch(['trial: {steps: 30000}', 'grid: {critic: [bilinear, separable, inner]}', 'max_concurrent_trials: 2'], { continueAsNewAfterStarts: 1 });
+  const running = await waitFor('2 running after a boundary', async () => {
+    const p = await progress(id);
+    return p.counts.running === 2 && p.generation >= 1 ? p : undefined;
+  });
+  const victim = running.trials.find((t) => t.state === 'running')!;
+  await client.workflow.getHandle(victim.trialId).terminate('lost without a report');
+  const snap = await readSweep(client, id, true, { states: ['running'] });
+  const shown = snap.progress.trials.find((t) => t.index === victim.index);
+  assert.equal(shown?.state, 'running', 'the sweep has not heard');
+  assert.equal(shown?.liveness?.closed, 'TERMINATED');
+  const live = snap.progress.trials.find((t) => t.index !== victim.index)!;
+  assert.equal(live.liveness?.closed, undefined);
+  assert.equal(live.liveness?.stale, false, JSON.stringify(live.liveness));
+  const sent = await reconcileSweep(client, id);
+  assert.deepEqual(sent.map((o) => [o.index, o.state]), [[victim.index, 'failed']]);
+  assert.deepEqual(await reconcileSweep(client, id), [], 'nothing left to tell');
+  await waitFor('the sweep recorded it', async () => ((await progress(id)).trials[victim.index].state === 'failed' ? true : undefined));
+  await client.workflow.getHandle(id).signal('cancel');
+  const r = await result(id);
+  assert.equal(r.progress.counts.failed, 1);
+  assert.match(r.progress.trials[victim.index].error ?? '', /TrialClosed/);
 });
 
 test('orchestration overhead per trial (20 trials of no work)', async () => {

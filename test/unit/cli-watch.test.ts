@@ -31,6 +31,7 @@ function trial(index: number, state: TrialStateName, extra: Partial<TrialProgres
 function progress(trials: TrialProgress[], maxConcurrent = 2): SweepProgress {
   const counts = { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
   for (const t of trials) counts[t.state]++;
+  const done = trials.filter((t) => t.state === 'done' && t.startedAt !== null && t.recordedAt !== null);
   return {
     sweepId: 'smoke-20261129-031955-ab12',
     name: 'smoke',
@@ -46,7 +47,11 @@ function progress(trials: TrialProgress[], maxConcurrent = 2): SweepProgress {
     finished: false,
     counts,
     axes: {},
+    // As the sweep reports them: running totals of done trials' time, its log of outcomes.
+    durations: done.reduce((d, t) => ({ count: d.count + 1, totalMs: d.totalMs + (t.recordedAt! - t.startedAt!) }), { count: 0, totalMs: 0 }),
     trials,
+    page: { offset: 0, limit: 1000, states: null, matching: trials.length },
+    recent: trials.filter((t) => t.state !== 'running' && t.state !== 'pending').sort((a, b) => (a.recordedAt ?? 0) - (b.recordedAt ?? 0)),
   };
 }
 
@@ -120,9 +125,9 @@ test('plain lines: the first look lists what has happened, later looks only the 
   ]);
   const v2 = view('RUNNING', p2, T0 + 40_000);
   assert.deepEqual(changeLines(v1, v2), [
-    'trial 0 mlp|bilinear|seed=0: done i_est_test=2',
     'trial 1 mlp|separable|seed=0: running',
     'trial 2 mlp|bilinear|seed=1: failed (boom)',
+    'trial 0 mlp|bilinear|seed=0: done i_est_test=2',
     '1/3 done, 1 running, 0 pending, 1 failed, 0 cancelled; ETA 0:20',
   ]);
   const done = view('COMPLETED', progress([trial(0, 'done'), trial(1, 'done'), trial(2, 'failed')]));

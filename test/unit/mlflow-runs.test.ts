@@ -22,7 +22,9 @@ import { trackingFor } from '../../workers/worker.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { parseSpec } from '../../spec/index.js';
 import { MlflowApiError, silentLogger, type ArtifactRunRef, type FileInfo, type Run } from '../../tracking/index.js';
-import { buildProgress, initialCarry } from '../../workflows/sweep-state.js';
+import { SweepBook } from '../../workflows/sweep-state.js';
+import { buildProgress } from '../../workflows/progress.js';
+import { trialSource } from '../../spec/index.js';
 
 const run = (runId: string, startTime: number, metrics: { key: string; step: number }[] = []): Run => ({
   info: { runId, experimentId: '1', runName: runId, userId: '', status: 'RUNNING', startTime, artifactUri: '', lifecycleStage: 'active' },
@@ -81,19 +83,19 @@ describe('StepFilter', () => {
 describe('sweep summary', () => {
   it('lists every trial with its state, run and final metrics', () => {
     const spec = parseSpec('name: s\nstudy: t\ngrid: {critic: [bilinear, inner]}\n', 's.yaml');
-    const carry = initialCarry(2, 2);
-    carry.trials[0] = { state: 'done', runs: 1, step: 4, metrics: { loss: 1 } };
-    carry.trials[1] = { state: 'failed', runs: 1, error: 'NonFiniteError: loss became NaN at step 3' };
-    const trials = [
-      { trialId: 'trial-a', runName: 'bilinear|seed=0', axes: { critic: 'bilinear', seed: 0 } },
-      { trialId: 'trial-b', runName: 'inner|seed=0', axes: { critic: 'inner', seed: 0 } },
-    ] as unknown as Parameters<typeof buildProgress>[1];
-    const progress = buildProgress(carry, trials, { sweepId: 's-1', name: spec.name, study: spec.study, profile: null, taskQueue: 'mirl-cpu' });
-    const summary = sweepSummary(progress, 'FINISHED', new Map([['trial-a', 'run-a']]));
-    assert.equal(summary.trials[0].runId, 'run-a');
+    const book = SweepBook.create(2, 2);
+    book.markStarted(0, 0);
+    book.markStarted(1, 0);
+    book.applyOutcome({ index: 0, trialId: '', run: 1, state: 'done', result: { step: 4, train: { loss: 1 }, eval: {} } as never }, 1);
+    book.applyOutcome({ index: 1, trialId: '', run: 1, state: 'failed', error: 'NonFiniteError: loss became NaN at step 3' }, 1);
+    const source = trialSource(spec, { sweepId: 's-1' });
+    const progress = buildProgress(book, source, { sweepId: 's-1', name: spec.name, study: spec.study, profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 });
+    const summary = sweepSummary(progress, 'FINISHED', new Map([[source.at(1).trialId, 'run-b']]));
+    assert.equal(summary.trials[0].trialId, source.at(0).trialId);
+    assert.equal(summary.trials[0].runId, null, 'no MLflow run known for this trial');
     assert.deepEqual(summary.trials[0].metrics, { loss: 1 });
     assert.equal(summary.trials[1].state, 'failed');
-    assert.equal(summary.trials[1].runId, null);
+    assert.equal(summary.trials[1].runId, 'run-b');
     assert.equal(summary.counts.failed, 1);
   });
 });

@@ -1,0 +1,42 @@
+// Liveness of running trials as `sweep status` shows it: a heartbeat older than a live
+// worker ever leaves it is stale; a closed trial workflow is named.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { livenessOf, staleAfterMs } from '../../cli/commands/sweep-liveness.js';
+import { renderStatus } from '../../cli/commands/sweep-render.js';
+import type { SweepProgress, TrialProgress } from '../../workflows/types.js';
+
+const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+
+test('a heartbeat within the SDK throttle is live; past it, stale with its age', () => {
+  assert.equal(staleAfterMs(60_000), 50_000);
+  const live = livenessOf({ status: 'RUNNING', pending: { lastHeartbeatTime: at(NOW - 30_000), attempt: 1 } as never }, NOW, 60_000);
+  assert.deepEqual(live, { heartbeatAgeS: 30, attempt: 1, stale: false });
+  const quiet = livenessOf({ status: 'RUNNING', pending: { lastHeartbeatTime: at(NOW - 55_000), attempt: 2 } as never }, NOW, 60_000);
+  assert.deepEqual(quiet, { heartbeatAgeS: 55, attempt: 2, stale: true });
+  const fresh = livenessOf({ status: 'RUNNING', pending: { lastStartedTime: at(NOW - 1_000), attempt: 1 } as never }, NOW, 60_000);
+  assert.equal(fresh.heartbeatAgeS, 1, 'before its first heartbeat, the attempt start counts');
+  assert.deepEqual(livenessOf({ status: 'RUNNING' }, NOW, 60_000), { heartbeatAgeS: null, attempt: 0, stale: false });
+  assert.equal(livenessOf({ status: 'TERMINATED' }, NOW, 60_000).closed, 'TERMINATED');
+});
+
+test('status marks stale and closed trials and says how to page and reconcile', () => {
+  const trial = (index: number, extra: Partial<TrialProgress>): TrialProgress => ({
+    index, trialId: `t${index}`, runName: `mlp|seed=${index}`, axes: {}, state: 'running', runs: 1, step: 120, metrics: {},
+    resumedFrom: null, backend: null, error: null, startedAt: null, recordedAt: null, ...extra,
+  });
+  const p: SweepProgress = {
+    sweepId: 's-1', name: 's', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000, total: 5000,
+    paused: false, cancelRequested: false, maxConcurrent: 2, generation: 3, startedTotal: 10, finished: false,
+    counts: { pending: 4990, running: 2, done: 8, failed: 0, cancelled: 0 }, axes: {}, durations: { count: 8, totalMs: 8000 },
+    trials: [trial(8, { liveness: { heartbeatAgeS: 71, attempt: 1, stale: true } }), trial(9, { liveness: { heartbeatAgeS: null, attempt: 0, stale: false, closed: 'TERMINATED' } })],
+    page: { offset: 0, limit: 100, states: ['running', 'failed'], matching: 2 }, recent: [],
+  };
+  const text = renderStatus('RUNNING', p);
+  assert.match(text, /8 running\s+mlp\|seed=8 step 120 \[stale: no heartbeat for 71 s\]/);
+  assert.match(text, /9 running\s+mlp\|seed=9 step 120 \[trial workflow terminated\]/);
+  assert.match(text, /mirl sweep reconcile s-1/);
+  const paged = renderStatus('RUNNING', { ...p, page: { offset: 0, limit: 2, states: null, matching: 5000 } });
+  assert.match(paged, /trials 1-2 of 5000; --state, --offset and --limit show others/);
+});

@@ -1,0 +1,94 @@
+// What `progress` answers: counts and axes over every trial, one page of trials, the
+// newest outcomes. The same pure function serves the workflow's query, its final result
+// and the CLI rebuilding any page of a closed sweep from its carry, so the three agree.
+import type { TrialSource } from '../spec/index.js';
+import { emptyCounts, SweepBook } from './sweep-state.js';
+import { TRIAL_STATES, type ProgressRequest, type StateCounts, type SweepProgress, type TrialDetail, type TrialProgress, type TrialStateName } from './types.js';
+
+/** Trials per reply at most: about 0.4 MB of JSON, far below gRPC's 4 MB and Temporal's 2 MB. */
+export const PROGRESS_PAGE_MAX = 1000;
+/** Trials listed in a sweep's final result; other pages come from its carry. */
+export const RESULT_PAGE = 500;
+export const RECENT_IN_PROGRESS = 50;
+
+export interface ProgressMeta {
+  sweepId: string;
+  name: string;
+  study: string;
+  profile: string | null;
+  taskQueue: string;
+  heartbeatTimeoutMs: number;
+}
+
+/** The request with defaults applied and bounds enforced; bad fields fall back rather than fail a query. */
+export function normalizeRequest(request: ProgressRequest = {}): { states: TrialStateName[] | null; offset: number; limit: number } {
+  const states = Array.isArray(request.states) ? request.states.filter((s) => (TRIAL_STATES as readonly string[]).includes(s)) : [];
+  const offset = Number.isInteger(request.offset) && request.offset! > 0 ? request.offset! : 0;
+  const limit = Number.isInteger(request.limit) && request.limit! >= 0 ? Math.min(request.limit!, PROGRESS_PAGE_MAX) : PROGRESS_PAGE_MAX;
+  return { states: states.length ? states : null, offset, limit };
+}
+
+function axisCounts(book: SweepBook, source: TrialSource): Record<string, Record<string, StateCounts>> {
+  const axes: Record<string, Record<string, StateCounts>> = {};
+  for (let i = 0; i < book.total; i++) {
+    const state = book.state(i);
+    for (const [axis, label] of source.axisLabels(i)) ((axes[axis] ??= {})[label] ??= emptyCounts())[state]++;
+  }
+  return axes;
+}
+
+function trialProgress(book: SweepBook, source: TrialSource, index: number, detail?: TrialDetail): TrialProgress {
+  const { trialId, runName, axes } = safeTrial(source, index);
+  const running = book.running.get(index);
+  const d = detail ?? (running ? undefined : book.detailOf(index));
+  return {
+    index,
+    trialId,
+    runName,
+    axes,
+    state: detail?.state ?? book.state(index),
+    runs: detail?.run ?? book.runsOf(index),
+    step: d?.step ?? null,
+    metrics: d ? { ...d.metrics } : {},
+    resumedFrom: d?.resumedFrom ?? null,
+    backend: d?.backend ?? null,
+    error: (detail?.state ?? book.state(index)) === 'done' ? null : (book.errorOf(index) ?? null),
+    startedAt: running?.startedAt ?? d?.startedAt ?? null,
+    recordedAt: running ? null : (d?.recordedAt ?? null),
+  };
+}
+
+// A trial whose configuration became invalid (a bad override) still has a row to show.
+function safeTrial(source: TrialSource, index: number): { trialId: string; runName: string; axes: Record<string, unknown> } {
+  try {
+    return source.at(index);
+  } catch {
+    const axes = Object.fromEntries(source.axisLabels(index));
+    return { trialId: `(invalid trial ${index})`, runName: Object.values(axes).join('|'), axes };
+  }
+}
+
+/** Rows for the given trial indices (the summary at a sweep's end lists many at once). */
+export function listTrials(book: SweepBook, source: TrialSource, indices: readonly number[]): TrialProgress[] {
+  return indices.map((i) => trialProgress(book, source, i));
+}
+
+export function buildProgress(book: SweepBook, source: TrialSource, meta: ProgressMeta, request: ProgressRequest = {}): SweepProgress {
+  const page = normalizeRequest(request);
+  return {
+    ...meta,
+    total: book.total,
+    paused: book.paused,
+    cancelRequested: book.cancelRequested,
+    maxConcurrent: book.maxConcurrent,
+    generation: book.generation,
+    startedTotal: book.startedTotal,
+    finished: book.isSettled(),
+    counts: { ...book.counts },
+    axes: axisCounts(book, source),
+    durations: { ...book.durations },
+    trials: book.indicesIn(page.states, page.offset, page.limit).map((i) => trialProgress(book, source, i)),
+    page: { ...page, matching: book.countIn(page.states) },
+    recent: book.recent().slice(-RECENT_IN_PROGRESS).map((d) => trialProgress(book, source, d.index, d)),
+  };
+}
