@@ -4,7 +4,14 @@ import { availableBackends, type BackendName } from '../../ml/backend.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { runBench, ALL_CASES } from '../../bench/run.js';
 import { printJson } from '../output.js';
-import { UsageError } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
+import { measureScale } from '../../bench/sweep-scale.js';
+import { MlflowClient } from '../../tracking/index.js';
+import { connectClient } from '../temporal-connection.js';
+import { applyStackEnvironment } from '../stack/env.js';
+import { readState } from '../stack/state.js';
+import { stackHome, stackPaths } from '../stack/home.js';
+import { launchSweep } from './sweep-client.js';
 
 interface Args {
   backends?: string[];
@@ -15,7 +22,31 @@ interface Args {
   'jacobian-inputs': number;
   'orchestration-trials': number;
   'memory-steps': number;
+  scale: number;
+  'scale-concurrency': number;
+  'continue-as-new-after'?: number;
   json: boolean;
+}
+
+/** `--scale N`: a sweep of N one-step trials through the running stack, audited in Temporal and MLflow. */
+async function runScale(args: Args): Promise<void> {
+  applyStackEnvironment();
+  const client = await connectClient();
+  const mlflow = MlflowClient.fromEnv({});
+  const worker = readState(stackPaths(stackHome()).stateFile)?.services.worker;
+  const row = await measureScale({
+    client,
+    mlflow,
+    trials: args.scale,
+    concurrency: nonNegativeInt(args['scale-concurrency'], '--scale-concurrency') || 1,
+    continueAsNewAfter: args['continue-as-new-after'],
+    launch: (spec, options) => launchSweep(client, spec, null, options),
+    workerGroups: worker ? [worker.pgid] : [],
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+  if (args.json) printJson({ rows: [row] });
+  else process.stdout.write(JSON.stringify(row) + '\n');
+  if (row.every_trial_once !== true) process.exitCode = EXIT.failed;
 }
 
 function nonNegativeInt(v: number, flag: string): number {
@@ -36,10 +67,15 @@ export const benchCommand: CommandModule<object, Args> = {
       .option('jacobian-inputs', { type: 'number', default: 128, describe: 'Jacobians (392 x 392) whose condition numbers are timed' })
       .option('orchestration-trials', { type: 'number', default: 100, describe: 'one-step trials through a throwaway Temporal server and worker (0: skip)' })
       .option('memory-steps', { type: 'number', default: 5000, describe: 'steps of the trainer-memory run (0: skip)' })
+      .option('scale', { type: 'number', default: 0, describe: 'instead: a sweep of N one-step trials through the running stack (`mirl up`), audited in Temporal and MLflow' })
+      .option('scale-concurrency', { type: 'number', default: 8, describe: 'trials at once in the --scale sweep' })
+      .option('continue-as-new-after', { type: 'number', describe: 'starts per workflow run in the --scale sweep (default 500)' })
       .option('json', { type: 'boolean', default: false })
+      .example('$0 bench --scale 20000 --json', 'a 20,000-trial sweep through the local stack')
       .example('$0 bench --json > docs/bench.json', 'the full benchmark')
       .example('$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0', 'one model, quickly'),
   handler: async (args) => {
+    if (nonNegativeInt(args.scale, '--scale') > 0) return runScale(args);
     const backends = (args.backends as BackendName[] | undefined) ?? (await availableBackends());
     const cases = args.cases ?? ALL_CASES;
     const unknown = cases.filter((c) => !ALL_CASES.includes(c));

@@ -1,0 +1,159 @@
+// A sweep of many one-step trials through a running stack (Temporal, MLflow, workers),
+// measured and then audited: every trial done exactly once in Temporal, one FINISHED
+// MLflow run per trial with its one step logged once, the history each workflow run
+// left, and the workers' memory while it ran. What `mirl bench --scale N` prints.
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { MlflowClient, Run } from '../tracking/index.js';
+import { parseSpecData, type Spec } from '../spec/index.js';
+import { progressQuery } from '../workflows/messages.js';
+import type { SweepResult } from '../workflows/types.js';
+
+export interface ScaleOptions {
+  client: Client;
+  mlflow: MlflowClient;
+  trials: number;
+  /** Trials at once (the sweep's window). */
+  concurrency: number;
+  continueAsNewAfter?: number;
+  /** Starts the sweep and returns its id (the CLI's launch path). */
+  launch(spec: Spec, options: { continueAsNewAfterStarts?: number }): Promise<string>;
+  /** Process groups whose resident memory is sampled (the stack's workers). */
+  workerGroups: number[];
+  /** MLflow runs whose metric history is read back in full (a random sample). */
+  auditRuns?: number;
+  log(line: string): void;
+}
+
+const POLL_MS = 5_000;
+const PAGE_SIZE = 1000;
+
+export function scaleSpec(trials: number, concurrency: number): Spec {
+  return parseSpecData({
+    name: 'bench-scale',
+    study: 'bench',
+    description: 'one-step trials: what a sweep of this many trials costs the orchestration',
+    trial: { data: 'mnist', encoder: 'mlp', critic: 'bilinear', estimator: 'nce', steps: 1, batch_size: 16, log_interval: 1, evaluations: [] },
+    seeds: trials,
+    max_concurrent_trials: concurrency,
+  });
+}
+
+/** Resident bytes of every process in the given process groups (Linux /proc; 0 elsewhere). */
+export function groupRssBytes(pgids: number[]): number {
+  const wanted = new Set(pgids);
+  let pages = 0;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return 0;
+  }
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (wanted.has(pgrp)) pages += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return pages * 4096;
+}
+
+async function follow(o: ScaleOptions, sweepId: string): Promise<{ peakRss: number; samples: number }> {
+  const handle = o.client.workflow.getHandle(sweepId);
+  let peakRss = 0;
+  let samples = 0;
+  for (;;) {
+    const d = await handle.describe();
+    peakRss = Math.max(peakRss, groupRssBytes(o.workerGroups));
+    samples++;
+    if (d.status.name !== 'RUNNING') return { peakRss, samples };
+    const p = await handle.query(progressQuery, { limit: 0 });
+    o.log(`scale: ${p.counts.done}/${p.total} done, ${p.counts.running} running, generation ${p.generation}, worker RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+async function historyStats(client: Client, sweepId: string): Promise<{ runs: number; maxEvents: number; maxBytes: number; totalEvents: number }> {
+  const stats = { runs: 0, maxEvents: 0, maxBytes: 0, totalEvents: 0 };
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${sweepId}'` })) {
+    const history = await client.workflow.getHandle(sweepId, w.runId).fetchHistory();
+    const events = history.events?.length ?? 0;
+    const bytes = JSON.stringify(history).length;
+    stats.runs++;
+    stats.totalEvents += events;
+    stats.maxEvents = Math.max(stats.maxEvents, events);
+    stats.maxBytes = Math.max(stats.maxBytes, bytes);
+  }
+  return stats;
+}
+
+async function trialRuns(mlflow: MlflowClient, sweepId: string): Promise<Run[]> {
+  const experiment = await mlflow.getExperimentByName('bench-scale');
+  if (!experiment) return [];
+  const runs: Run[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await mlflow.searchRuns({
+      experimentIds: [experiment.experimentId],
+      filter: `tags.\`mirl.sweep_id\` = '${sweepId}' and tags.\`mirl.role\` = 'trial'`,
+      maxResults: PAGE_SIZE,
+      pageToken,
+    });
+    runs.push(...page.items);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return runs;
+}
+
+/** One FINISHED run per trial, and in a sample every logged step exactly once. */
+async function auditMlflow(o: ScaleOptions, sweepId: string): Promise<Record<string, number>> {
+  const runs = await trialRuns(o.mlflow, sweepId);
+  const trialIds = new Set(runs.map((r) => r.data.tags['mirl.trial_id']));
+  const finished = runs.filter((r) => r.info.status === 'FINISHED').length;
+  let duplicateSteps = 0;
+  let missingSteps = 0;
+  const sample = [...runs].sort(() => Math.random() - 0.5).slice(0, o.auditRuns ?? 200);
+  for (const run of sample) {
+    const history = await o.mlflow.getFullMetricHistory(run.info.runId, 'loss');
+    const steps = history.map((m) => m.step);
+    duplicateSteps += steps.length - new Set(steps).size;
+    missingSteps += steps.length === 0 ? 1 : 0;
+  }
+  return { mlflow_runs: runs.length, mlflow_distinct_trials: trialIds.size, mlflow_finished: finished, audited_runs: sample.length, duplicate_steps: duplicateSteps, missing_steps: missingSteps };
+}
+
+export async function measureScale(o: ScaleOptions): Promise<Record<string, number | string | boolean>> {
+  const t0 = performance.now();
+  const sweepId = await o.launch(scaleSpec(o.trials, o.concurrency), o.continueAsNewAfter ? { continueAsNewAfterStarts: o.continueAsNewAfter } : {});
+  o.log(`scale: launched ${sweepId} (${o.trials} trials, ${o.concurrency} at once)`);
+  const { peakRss } = await follow(o, sweepId);
+  const wallS = (performance.now() - t0) / 1000;
+  const result = (await o.client.workflow.getHandle(sweepId).result()) as SweepResult;
+  const history = await historyStats(o.client, sweepId);
+  const audit = await auditMlflow(o, sweepId);
+  const done = result.progress.counts.done;
+  return {
+    measure: 'sweep-scale',
+    sweep_id: sweepId,
+    trials: o.trials,
+    concurrency: o.concurrency,
+    done,
+    failed: result.progress.counts.failed,
+    started_total: result.carry.startedTotal,
+    seconds_total: wallS,
+    seconds_per_trial: wallS / o.trials,
+    workflow_runs: history.runs,
+    history_events_max_per_run: history.maxEvents,
+    history_bytes_max_per_run: history.maxBytes,
+    history_events_total: history.totalEvents,
+    result_bytes: JSON.stringify(result).length,
+    worker_rss_peak_mib: peakRss / 2 ** 20,
+    ...audit,
+    every_trial_once:
+      done === o.trials && result.carry.startedTotal === o.trials && audit.mlflow_runs === o.trials && audit.mlflow_distinct_trials === o.trials &&
+      audit.mlflow_finished === o.trials && audit.duplicate_steps === 0 && audit.missing_steps === 0,
+  };
+}
