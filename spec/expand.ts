@@ -124,6 +124,8 @@ export interface TrialSource {
   at(index: number): Trial;
   /** Each axis setting's value label (as in run names and progress axes) for a trial index. */
   axisLabels(index: number): [string, string][];
+  /** Per dimension (plan order), per row: its settings' [key, label] pairs. */
+  labels: [string, string][][][];
 }
 
 /**
@@ -139,5 +141,6 @@ export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
     count: plan.trialCount,
     at: (index) => buildTrial(plan, index, options.sweepId, file),
     axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => labels[d][row]),
+    labels,
   };
 }

@@ -28,12 +28,25 @@ export function normalizeRequest(request: ProgressRequest = {}): { states: Trial
   return { states: states.length ? states : null, offset, limit };
 }
 
+// Counted per dimension row with strides instead of per trial's labels: a query of a
+// 100,000-trial sweep took 300 ms building label lists, this is a pass of integer math.
 function axisCounts(book: SweepBook, source: TrialSource): Record<string, Record<string, StateCounts>> {
-  const axes: Record<string, Record<string, StateCounts>> = {};
+  const dims = source.plan.dimensions;
+  const strides = dims.map((_, d) => dims.slice(d + 1).reduce((n, later) => n * later.rows.length, 1));
+  const perRow = dims.map((dim) => dim.rows.map(() => new Array<number>(TRIAL_STATES.length).fill(0)));
   for (let i = 0; i < book.total; i++) {
-    const state = book.state(i);
-    for (const [axis, label] of source.axisLabels(i)) ((axes[axis] ??= {})[label] ??= emptyCounts())[state]++;
+    const state = book.stateCode(i);
+    for (let d = 0; d < dims.length; d++) perRow[d][Math.floor(i / strides[d]) % dims[d].rows.length][state]++;
   }
+  const axes: Record<string, Record<string, StateCounts>> = {};
+  source.labels.forEach((rows, d) =>
+    rows.forEach((pairs, row) => {
+      for (const [axis, label] of pairs) {
+        const counts = ((axes[axis] ??= {})[label] ??= emptyCounts());
+        TRIAL_STATES.forEach((s, k) => (counts[s] += perRow[d][row][k]));
+      }
+    }),
+  );
   return axes;
 }
 

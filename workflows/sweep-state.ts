@@ -150,6 +150,11 @@ export class SweepBook {
     return TRIAL_STATES[this.states[index]];
   }
 
+  /** The state's position in TRIAL_STATES (cheap for counting loops). */
+  stateCode(index: number): number {
+    return this.states[index];
+  }
+
   /** How many times the trial was started (1 + reruns). */
   runsOf(index: number): number {
     return this.runs.get(index) ?? this.defaultRuns(index);

@@ -215,3 +215,22 @@ function fakeResult(step: number) {
     finishedAt: 0,
   };
 }
+
+test('axis counts agree with counting each trial by its own labels', () => {
+  const three = parseSpec(['name: a', 'study: t', 'trial: {steps: 1}', 'grid: {critic: [bilinear, separable], learning_rate: [0.001, 0.002, 0.003]}', 'seeds: 3'].join('\n'), 'a.yaml');
+  const src = trialSource(three, { sweepId: 'a-1' });
+  const book = SweepBook.create(src.count, 5);
+  let now = 0;
+  for (let round = 0; round < 4; round++) {
+    for (const i of book.nextToStart()) book.markStarted(i, now++);
+    for (const [i, { run }] of [...book.running].filter((_, k) => k % 2 === 0)) book.applyOutcome({ index: i, trialId: '', run, state: i % 3 ? 'done' : 'failed' }, now++);
+  }
+  const naive: Record<string, Record<string, Record<string, number>>> = {};
+  for (let i = 0; i < src.count; i++) {
+    for (const [axis, label] of src.axisLabels(i)) {
+      const c = ((naive[axis] ??= {})[label] ??= { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 });
+      c[book.state(i)]++;
+    }
+  }
+  assert.deepEqual(buildProgress(book, src, meta, { limit: 0 }).axes, naive);
+});
