@@ -74,6 +74,9 @@ export interface MlflowTrackingOptions {
   keepCheckpoints?: number;
 }
 
+export const EXPERIMENT_KIND_TAG = 'mlflow.experimentKind';
+export const EXPERIMENT_KIND = 'custom_model_development';
+
 /** Metric buffering for trials: a request per second or per 1000 values, whichever comes first. */
 export const DEFAULT_TRIAL_BUFFER = { maxEntries: 1000, flushIntervalMs: 1000 } as const;
 const DEFAULT_CLOSE_TIMEOUT_MS = 10 * 60_000;
@@ -124,7 +127,11 @@ export class MlflowTracking {
   experimentId(name: string): Promise<string> {
     let id = this.experiments.get(name);
     if (!id) {
-      id = this.client.getOrCreateExperiment(name).then((e) => e.experimentId);
+      id = this.client.getOrCreateExperiment(name).then(async (e) => {
+        // MLflow 3 opens an experiment without this tag in its GenAI view ("Traces 0"), not the training runs.
+        if (e.tags[EXPERIMENT_KIND_TAG] !== EXPERIMENT_KIND) await this.client.setExperimentTag(e.experimentId, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND);
+        return e.experimentId;
+      });
       this.experiments.set(name, id);
       id.catch(() => this.experiments.delete(name));
     }

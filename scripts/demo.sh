@@ -43,13 +43,13 @@ mirl sweep watch "$id" || outcome=$?
 
 echo "== mirl compare $id" >&2
 mirl compare "$id" || outcome=1
-mlflow_link=$(mirl compare "$id" --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const r = JSON.parse(s); console.log(`${r.trackingUri}/#/experiments/${r.experiment.id}`); })') || mlflow_link="(not available)"
+mlflow_link=$(mirl compare "$id" --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const r = JSON.parse(s); console.log(r.runsUrl); })') || mlflow_link="(not available)"
 
 cat <<MSG
 
 Sweep $id
   Temporal UI (this sweep):   $temporal_link
-  MLflow UI (its experiment): $mlflow_link
+  MLflow UI (its runs): $mlflow_link
 The stack is still running: \`node bin/mirl.js down\` stops it (data stays in .mirl/),
 \`node bin/mirl.js up\` brings it back.
 MSG

@@ -24,3 +24,4 @@ export { consoleLogger, silentLogger } from './logger.js';
 export type { TrackingLogger } from './logger.js';
 export type { ArtifactRunRef } from './artifact-paths.js';
 export type * from './types.js';
+export { runsViewUrl } from './ui-links.js';

@@ -36,6 +36,7 @@ import {
 import { buildProgress, RESULT_PAGE, type ProgressMeta } from './progress.js';
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
 import { SweepBook } from './sweep-state.js';
+import { trialStaticDetails, trialStaticSummary } from './summaries.js';
 import { describeFailure, trialWorkflow } from './trial.js';
 import type { createSweepActivities } from '../activities/mlflow-sweep-activities.js';
 import { DEFAULT_SWEEP_OPTIONS, type RerunRequest, type SweepInput, type SweepOptions, type SweepResult, type SweepTracking, type TrialInput } from './types.js';
@@ -186,6 +187,8 @@ function startTrial(r: SweepRun, index: number): void {
   startChild(trialWorkflow, {
     workflowId: input.trialId,
     args: [input],
+    staticSummary: trialStaticSummary(input),
+    staticDetails: trialStaticDetails(input),
     parentClosePolicy: ParentClosePolicy.ABANDON,
     // A trial never runs twice at once, a finished one never reruns; failed ones may.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -231,10 +234,15 @@ function showDetails(r: SweepRun): void {
   const { book, meta } = r;
   const c = book.counts;
   const flags = [book.paused ? 'paused' : '', book.cancelRequested ? 'cancelling' : ''].filter(Boolean).join(', ');
+  // A rough ETA from the mean trial time over the window; `mirl sweep watch` refines it with live steps.
+  const { count, totalMs } = book.durations;
+  const slots = Math.max(1, Math.min(book.maxConcurrent, c.running + c.pending));
+  const etaMin = count > 0 && !book.paused ? Math.ceil(((totalMs / count) * (c.pending + c.running / 2)) / slots / 60_000) : null;
   setCurrentDetails(
     `**${meta.name}** (${meta.study}) ${flags}\n\n` +
       `${c.done} done · ${c.running} running · ${c.pending} pending · ${c.failed} failed · ${c.cancelled} cancelled ` +
-      `of ${book.total}; window ${book.maxConcurrent}`,
+      `of ${book.total}; window ${book.maxConcurrent}` +
+      (etaMin !== null && c.pending + c.running > 0 ? `; ETA ~${etaMin} min` : ''),
   );
 }
 

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
 import { cliMlflowClient, withMlflow } from '../mlflow-connection.js';
+import { runsViewUrl } from '../../tracking/index.js';
 import { aggregate, DEFAULT_METRICS } from '../compare/aggregate.js';
 import { readSweepRuns } from '../compare/mlflow-runs.js';
 import { renderCsv, renderTable } from '../compare/render.js';
@@ -38,6 +39,7 @@ export const compareCommand: CommandModule<object, Args> = {
         sweepId: args.id,
         experiment: runs.experiment,
         trackingUri: client.trackingUri,
+        runsUrl: runsViewUrl(client.trackingUri, runs.experiment.id, args.id),
         sweepStatus: runs.parent?.info.status ?? null,
         ...comparison,
       });
@@ -49,7 +51,7 @@ export const compareCommand: CommandModule<object, Args> = {
       `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
         (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
         `final values per trial; mean ± sample sd over seeds of finished trials\n` +
-        `${client.trackingUri}/#/experiments/${runs.experiment.id}\n`,
+        `${runsViewUrl(client.trackingUri, runs.experiment.id, args.id)}\n`,
     );
   },
 };

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
-import { makeLaunchToken, makeSweepId, trialSource, type Spec } from '../../spec/index.js';
+import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../../spec/index.js';
+import { sweepStaticDetails, sweepStaticSummary } from '../../workflows/summaries.js';
 import { UsageError } from '../errors.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { MIRL_STUDY, MIRL_SWEEP } from '../../workflows/search-attributes.js';
@@ -27,7 +28,10 @@ export function newSweepId(spec: Spec, now = new Date()): string {
 }
 
 export async function startSweep(client: Client, input: SweepInput, reuse = false): Promise<WorkflowHandle> {
+  const plan = planSpec(input.spec, input.profile);
   return client.workflow.start(SWEEP_WORKFLOW_TYPE, {
+    staticSummary: sweepStaticSummary(input.spec, input.profile, plan.trialCount),
+    staticDetails: sweepStaticDetails(input.spec, input.profile, plan),
     workflowId: input.sweepId,
     taskQueue: SWEEP_TASK_QUEUE,
     args: [input],

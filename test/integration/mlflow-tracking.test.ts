@@ -144,6 +144,8 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   assert.ok(closed.progress.generation >= 2, `generation ${closed.progress.generation}`);
   assert.equal(parent.info.status, 'FINISHED');
   assert.equal(parent.data.tags['mirl.failure'], undefined);
+  // MLflow 3 opens the experiment on its training runs, not the GenAI overview.
+  assert.equal((await mlflow.getExperimentByName('tracked'))?.tags['mlflow.experimentKind'], 'custom_model_development');
   assert.deepEqual(
     { study: parent.data.tags['mirl.study'], profile: parent.data.tags['mirl.profile'] },
     { study: 'tracking-test', profile: '' },

@@ -311,6 +311,13 @@ test('a status snapshot and a sweep list come back through the CLI helpers', asy
   const snap = await readSweep(client, id);
   assert.equal(snap.status, 'COMPLETED');
   assert.equal(snap.progress.counts.done, 2);
+  // What the Temporal UI lists: the sweep's name, study and size; each trial's configuration.
+  const sweep = await client.workflow.getHandle(id).describe();
+  assert.equal(await sweep.staticSummary(), 'wf (wf-test): 2 trials');
+  assert.match((await sweep.staticDetails()) ?? '', /2 trials, at most \d+ at once on `mirl-cpu`\nspec digest `[0-9a-f]{12}`/);
+  const trial = await client.workflow.getHandle(snap.progress.trials[1].trialId).describe();
+  assert.equal(await trial.staticSummary(), `${snap.progress.trials[1].runName} (trial 1)`);
+  assert.match((await trial.staticDetails()) ?? '', /\*\*varied\*\*\nseed: `1`\n\n\*\*fixed\*\*\n.*steps: `10`/s);
 });
 
 async function countSweeps(): Promise<number> {

@@ -21,7 +21,7 @@ import { MlflowCheckpointStore } from '../../activities/mlflow-checkpoint-store.
 import { trackingFor } from '../../workers/worker.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { parseSpec } from '../../spec/index.js';
-import { MlflowApiError, silentLogger, type ArtifactRunRef, type FileInfo, type Run } from '../../tracking/index.js';
+import { MlflowApiError, runsViewUrl, silentLogger, type ArtifactRunRef, type FileInfo, type Run } from '../../tracking/index.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
 import { buildProgress } from '../../workflows/progress.js';
 import { trialSource } from '../../spec/index.js';
@@ -171,5 +171,14 @@ describe('worker tracking mode', () => {
     const on = trackingFor('auto', {}, { MLFLOW_TRACKING_URI: 'http://127.0.0.1:1' }, (l) => lines.push(l));
     assert.equal(on?.trackingUri, 'http://127.0.0.1:1');
     assert.equal(lines.length, 1);
+  });
+});
+
+describe('UI links', () => {
+  it('opens the runs view, filtered to the sweep', () => {
+    assert.equal(runsViewUrl('http://127.0.0.1:5000/', '7'), 'http://127.0.0.1:5000/#/experiments/7/runs');
+    const url = new URL(runsViewUrl('http://127.0.0.1:5000', '7', 'smoke-20261130-010203-ab12').replace('/#/', '/'));
+    assert.equal(url.pathname, '/experiments/7/runs');
+    assert.equal(url.searchParams.get('searchFilter'), "tags.`mirl.sweep_id` = 'smoke-20261130-010203-ab12'");
   });
 });
