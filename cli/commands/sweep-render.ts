@@ -16,10 +16,7 @@ export function renderStatus(status: string, p: SweepProgress): string {
     `sweep ${p.sweepId} (${p.study}${p.profile ? `, profile ${p.profile}` : ''}): ${status.toLowerCase()}`,
     `  ${progressLine(p)}; at most ${p.maxConcurrent} at once on ${p.taskQueue}`,
   ];
-  for (const [axis, values] of Object.entries(p.axes)) {
-    const parts = Object.entries(values).map(([v, c]) => `${v} ${c.done}/${c.done + c.running + c.pending + c.failed + c.cancelled}`);
-    lines.push(`  ${axis}: ${parts.join(', ')}`);
-  }
+  for (const [axis, values] of Object.entries(p.axes)) lines.push(`  ${axis}: ${axisLine(values)}`);
   lines.push('');
   for (const t of p.trials) lines.push(trialRow(t));
   const shown = p.page ? p.page.offset + p.trials.length : p.trials.length;
@@ -31,6 +28,17 @@ export function renderStatus(status: string, p: SweepProgress): string {
   const closed = p.trials.filter((t) => t.liveness?.closed).length;
   if (closed > 0) lines.push(`  ${closed} trial(s) closed in Temporal without reaching the sweep: \`mirl sweep reconcile ${p.sweepId}\` tells it`);
   return lines.join('\n');
+}
+
+/** Axes with many values (seeds, typically) are summed up: one entry per value would bury the rest. */
+const AXIS_VALUES_LISTED = 12;
+
+function axisLine(values: SweepProgress['axes'][string]): string {
+  const entries = Object.entries(values).map(([v, c]) => ({ v, done: c.done, total: c.done + c.running + c.pending + c.failed + c.cancelled }));
+  if (entries.length <= AXIS_VALUES_LISTED) return entries.map((e) => `${e.v} ${e.done}/${e.total}`).join(', ');
+  const complete = entries.filter((e) => e.done === e.total).length;
+  const untouched = entries.filter((e) => e.done === 0).length;
+  return `${entries.length} values: ${complete} with every trial done, ${entries.length - complete - untouched} partly, ${untouched} with none done`;
 }
 
 function livenessNote(t: TrialProgress): string {

@@ -40,3 +40,17 @@ test('status marks stale and closed trials and says how to page and reconcile', 
   const paged = renderStatus('RUNNING', { ...p, page: { offset: 0, limit: 2, states: null, matching: 5000 } });
   assert.match(paged, /trials 1-2 of 5000; --state, --offset and --limit show others/);
 });
+
+test('status sums up an axis with many values instead of listing each', () => {
+  const counts = (done: number, pending: number) => ({ pending, running: 0, done, failed: 0, cancelled: 0 });
+  const seeds = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [String(i), i < 30 ? counts(1, 0) : counts(0, 1)]));
+  const p = {
+    sweepId: 's-2', name: 's', study: 't', profile: null, taskQueue: 'mirl-cpu', total: 80, paused: false, cancelRequested: false,
+    maxConcurrent: 2, generation: 0, startedTotal: 30, finished: false, counts: counts(30, 10), durations: { count: 0, totalMs: 0 },
+    axes: { critic: { bilinear: counts(15, 5), separable: counts(15, 5) }, seed: seeds }, trials: [],
+    page: { offset: 0, limit: 100, states: null, matching: 40 }, recent: [],
+  } as SweepProgress;
+  const text = renderStatus('RUNNING', p);
+  assert.match(text, /critic: bilinear 15\/20, separable 15\/20/);
+  assert.match(text, /seed: 40 values: 30 with every trial done, 0 partly, 10 with none done/);
+});
