@@ -8,7 +8,9 @@ import type { MeasureRequest } from './measure.js';
 import { BENCH_CASES } from './cases.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { measureOrchestration } from './orchestration.js';
-import { evaluateTargets, type BenchRow, type TargetCheck } from './targets.js';
+import { evaluateTargets, evaluatePeerTargets, type BenchRow, type TargetCheck } from './targets.js';
+import { runPeerComparison, partitionCases, type PeerName, type StepPlan } from './peer/compare.js';
+import { ensureJax, measureJax } from './peer/jax.js';
 
 const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url));
 
@@ -29,6 +31,8 @@ export interface BenchOptions {
   orchestrationConcurrency: number;
   /** Steps of the trainer-memory run; 0 skips. */
   memorySteps: number;
+  /** The same train steps in a peer framework, alternating with mirl's, `rounds` turns each. */
+  peer?: { name: PeerName; rounds: number };
   log: (line: string) => void;
 }
 
@@ -58,6 +62,38 @@ export function measure(req: MeasureRequest): Promise<Record<string, number | st
 const SLOW = new Set(['convnet+bilinear', 'realnvp-shift+bilinear', 'adversarial-realnvp-affine']);
 const MEMORY_CASE = 'mlp+bilinear';
 
+/** Timed steps and warm-up of a case on a backend, or null where the case is not run there. */
+export function stepPlan(name: string, backend: string, o: Pick<BenchOptions, 'steps' | 'slowSteps' | 'warmup'>): StepPlan | null {
+  // Slow models on the plain JS backend would take hours: it is the last resort, not a target.
+  if (backend === 'cpu' && name !== 'mlp+bilinear' && name !== 'mlp+concat') return null;
+  const slow = SLOW.has(name) || backend === 'cpu';
+  return slow ? { steps: o.slowSteps, warmup: 2 } : { steps: o.steps, warmup: o.warmup };
+}
+
+async function peerRows(o: BenchOptions, peer: NonNullable<BenchOptions['peer']>, add: (row: BenchRow) => void): Promise<void> {
+  let python: string;
+  try {
+    const t0 = performance.now();
+    python = await ensureJax(o.log);
+    o.log(`[bench] ${peer.name} peer ready (${((performance.now() - t0) / 1000).toFixed(1)} s): ${python}`);
+  } catch (err) {
+    // Without the peer every comparison it could have made is an error row, not a silent gap.
+    const msg = String(err instanceof Error ? err.message : err).slice(0, 400);
+    for (const name of partitionCases(o.cases).run) add({ measure: 'peer', case: name, peer: peer.name, error: msg });
+    return;
+  }
+  await runPeerComparison({
+    peer: peer.name,
+    cases: o.cases,
+    backends: o.backends,
+    rounds: peer.rounds,
+    plan: (name, backend) => stepPlan(name, backend, o),
+    measureMirl: (name, backend, plan) => measure({ kind: 'step', backend: backend as BackendName, name, ...plan }),
+    measurePeer: (name, plan) => measureJax(python, name, plan.steps, plan.warmup),
+    add,
+  });
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const started = new Date().toISOString();
   const machine = describeMachine(o.backends);
@@ -69,14 +105,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   };
   for (const backend of o.backends) add({ measure: 'matmul_1024', ...(await measure({ kind: 'matmul', backend })) });
   for (const name of o.cases) {
-    // Slow models on the plain JS backend would take hours: it is the last resort, not a target.
     for (const backend of o.backends) {
-      if (backend === 'cpu' && name !== 'mlp+bilinear' && name !== 'mlp+concat') continue;
-      const slow = SLOW.has(name) || backend === 'cpu';
-      const steps = slow ? o.slowSteps : o.steps;
-      add({ measure: 'train_step', case: name, ...(await measure({ kind: 'step', backend, name, steps, warmup: slow ? 2 : o.warmup })) });
+      const plan = stepPlan(name, backend, o);
+      if (plan) add({ measure: 'train_step', case: name, ...(await measure({ kind: 'step', backend, name, ...plan })) });
     }
   }
+  if (o.peer) await peerRows(o, o.peer, add);
   const fast = o.backends.filter((b) => b !== 'cpu');
   for (const backend of fast) {
     add({ measure: 'linear_eval_60000x100', ...(await measure({ kind: 'linear-eval', backend, maxIter: o.linearEvalMaxIter, referenceMaxIter: o.linearEvalReferenceMaxIter })) });
@@ -100,7 +134,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { machine, started, seconds, targets: evaluateTargets(rows, seconds), rows };
+  // Listed on every run, so that a run without --peer reads 'not measured' for them rather than omitting the claim.
+  const targets = [...evaluateTargets(rows, seconds), ...evaluatePeerTargets(rows)];
+  return { machine, started, seconds, targets, rows };
 }
 
 export const ALL_CASES = Object.keys(BENCH_CASES);

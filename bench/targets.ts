@@ -70,3 +70,20 @@ export function evaluateTargets(rows: BenchRow[], benchSeconds: number): TargetC
   out.push(check('`mirl bench --json` wall time', benchSeconds, BENCH_S, 's'));
   return out;
 }
+
+/**
+ * The issue's cross-framework targets: mirl's step time over JAX's on the same machine, in
+ * the same run, from the `peer` rows of `mirl bench --peer jax`. Checked on the native
+ * backend, the one a worker uses wherever it loads; other backends' ratios are reported as
+ * rows but make no claim. Kept apart from evaluateTargets so a run's own targets read the same.
+ */
+export const PEER_RATIO_TARGETS: { case: string; target: string; limit: number }[] = [
+  { case: 'mlp+bilinear', target: 'MLP + bilinear critic step over JAX', limit: 1.0 },
+  { case: 'mlp+separable', target: 'MLP + separable critic step over JAX', limit: 1.0 },
+  { case: 'mlp+concat', target: 'MLP + concat critic step over JAX', limit: 1.0 },
+  { case: 'realnvp-shift+bilinear', target: 'RealNVP shift + bilinear critic step over JAX', limit: 1.2 },
+];
+
+export function evaluatePeerTargets(rows: BenchRow[], backend = 'tensorflow'): TargetCheck[] {
+  return PEER_RATIO_TARGETS.map((t) => check(t.target, num(find(rows, 'peer', { case: t.case, backend, peer: 'jax' })?.ratio), t.limit, 'x', backend));
+}

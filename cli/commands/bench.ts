@@ -25,6 +25,8 @@ interface Args {
   scale: number;
   'scale-concurrency': number;
   'continue-as-new-after'?: number;
+  peer?: string;
+  'peer-rounds': number;
   json: boolean;
 }
 
@@ -54,6 +56,11 @@ function nonNegativeInt(v: number, flag: string): number {
   return v;
 }
 
+function peerRounds(v: number): number {
+  if (nonNegativeInt(v, '--peer-rounds') < 1) throw new UsageError('--peer-rounds must be at least 1');
+  return v;
+}
+
 export const benchCommand: CommandModule<object, Args> = {
   command: 'bench',
   describe: 'Measure training, evaluation and orchestration speed on every available backend, side by side, against the speed targets',
@@ -70,10 +77,13 @@ export const benchCommand: CommandModule<object, Args> = {
       .option('scale', { type: 'number', default: 0, describe: 'instead: a sweep of N one-step trials through the running stack (`mirl up`), audited in Temporal and MLflow' })
       .option('scale-concurrency', { type: 'number', default: 8, describe: 'trials at once in the --scale sweep' })
       .option('continue-as-new-after', { type: 'number', describe: 'starts per workflow run in the --scale sweep (default 500)' })
+      .option('peer', { type: 'string', choices: ['jax'], describe: 'also time the same train steps in JAX on CPU (own venv, installed on first use), alternating with mirl, and report mirl/peer' })
+      .option('peer-rounds', { type: 'number', default: 2, describe: 'alternating rounds per side and case with --peer (best round median kept)' })
       .option('json', { type: 'boolean', default: false })
       .example('$0 bench --scale 20000 --json', 'a 20,000-trial sweep through the local stack')
       .example('$0 bench --json > docs/bench.json', 'the full benchmark')
-      .example('$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0', 'one model, quickly'),
+      .example('$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0', 'one model, quickly')
+      .example('$0 bench --peer jax --backends tensorflow --cases mlp+bilinear --orchestration-trials 0 --memory-steps 0', 'mirl against JAX on the same step'),
   handler: async (args) => {
     if (nonNegativeInt(args.scale, '--scale') > 0) return runScale(args);
     const backends = (args.backends as BackendName[] | undefined) ?? (await availableBackends());
@@ -94,6 +104,7 @@ export const benchCommand: CommandModule<object, Args> = {
       orchestrationTrials: nonNegativeInt(args['orchestration-trials'], '--orchestration-trials'),
       orchestrationConcurrency: Math.max(1, os.cpus().length),
       memorySteps: nonNegativeInt(args['memory-steps'], '--memory-steps'),
+      ...(args.peer ? { peer: { name: 'jax' as const, rounds: peerRounds(args['peer-rounds']) } } : {}),
       log: (line) => process.stderr.write(line + '\n'),
     });
     if (args.json) printJson(result);
