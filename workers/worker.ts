@@ -44,8 +44,8 @@ export interface MirlWorkerOptions {
   onReady?(summary: { identity: string; taskQueue: string; maxConcurrent: number; backend: BackendRequest; workflows: boolean; tracking: string }): void;
 }
 
-export const TRACKING_MODES = ['auto', 'mlflow', 'off'] as const;
-export type TrackingMode = (typeof TRACKING_MODES)[number];
+import type { TrackingMode } from './tracking-modes.js';
+export { TRACKING_MODES, type TrackingMode } from './tracking-modes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 

@@ -1,11 +1,12 @@
 import os from 'node:os';
 import type { CommandModule } from 'yargs';
-import { availableBackends, type BackendName } from '../../ml/backend.js';
+import type { BackendName } from '../../ml/backend.js';
 import { parseTrialConfig } from '../../ml/config.js';
-import { runBench, ALL_CASES } from '../../bench/run.js';
+import { BENCH_CASES } from '../../bench/cases.js';
+
+const ALL_CASES = Object.keys(BENCH_CASES);
 import { printJson } from '../output.js';
 import { EXIT, UsageError } from '../errors.js';
-import { measureScale } from '../../bench/sweep-scale.js';
 import { MlflowClient } from '../../tracking/index.js';
 import { connectClient } from '../temporal-connection.js';
 import { applyStackEnvironment } from '../stack/env.js';
@@ -36,6 +37,8 @@ async function runScale(args: Args): Promise<void> {
   const client = await connectClient();
   const mlflow = MlflowClient.fromEnv({});
   const worker = readState(stackPaths(stackHome()).stateFile)?.services.worker;
+  // Loaded on use: every `mirl` command would otherwise pay for TensorFlow.js at start-up.
+  const { measureScale } = await import('../../bench/sweep-scale.js');
   const row = await measureScale({
     client,
     mlflow,
@@ -86,6 +89,7 @@ export const benchCommand: CommandModule<object, Args> = {
       .example('$0 bench --peer jax --backends tensorflow --cases mlp+bilinear --orchestration-trials 0 --memory-steps 0', 'mirl against JAX on the same step'),
   handler: async (args) => {
     if (nonNegativeInt(args.scale, '--scale') > 0) return runScale(args);
+    const [{ availableBackends }, { runBench }] = await Promise.all([import('../../ml/backend.js'), import('../../bench/run.js')]);
     const backends = (args.backends as BackendName[] | undefined) ?? (await availableBackends());
     const cases = args.cases ?? ALL_CASES;
     const unknown = cases.filter((c) => !ALL_CASES.includes(c));

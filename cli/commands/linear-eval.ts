@@ -1,8 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { initBackend, type BackendRequest } from '../../ml/backend.js';
+import type { BackendRequest } from '../../ml/backend.js';
 import { BACKENDS, VIEWS, parseTrialConfig } from '../../ml/config.js';
-import { mnistEvalData } from '../../ml/eval-data.js';
-import { linearEvaluation } from '../../ml/eval/linear.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 
@@ -39,6 +37,12 @@ export const linearEvalCommand: CommandModule<object, Args> = {
     if (args.encoder !== 'identity') {
       throw new UsageError(`linear-eval --encoder "${args.encoder}": only "identity" is supported here; trained encoders are evaluated inside their trials`);
     }
+    // Loaded on use: every `mirl` command would otherwise pay for TensorFlow.js at start-up.
+    const [{ initBackend }, { mnistEvalData }, { linearEvaluation }] = await Promise.all([
+      import('../../ml/backend.js'),
+      import('../../ml/eval-data.js'),
+      import('../../ml/eval/linear.js'),
+    ]);
     const backend = await initBackend(args.backend);
     const cfg = parseTrialConfig({
       view1: args.view,

@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { loadSpecFile } from '../../spec/load.js';
 import { trialAt } from '../../spec/expand.js';
-import { runTrial } from '../../ml/run-trial.js';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';
 import { printJson, formatMetrics } from '../output.js';
@@ -33,6 +32,8 @@ export const trialRunCommand: CommandModule<object, Args> = {
       if (!args.json) process.stderr.write(line + '\n');
     };
     log(`trial ${trial.index} ${trial.runName} (${trial.trialId})`);
+    // Loaded on use: every `mirl` command would otherwise pay for TensorFlow.js at start-up.
+    const { runTrial } = await import('../../ml/run-trial.js');
     const result = await runTrial(trial.config, {
       backend: args.backend,
       onTrainMetrics: (m) => log(`step ${m.step} ${formatMetrics(m.metrics)}`),

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';
 import { TASK_QUEUES } from '../../spec/index.js';
-import { runMirlWorker, TRACKING_MODES, type TrackingMode } from '../../workers/worker.js';
+import { TRACKING_MODES, type TrackingMode } from '../../workers/tracking-modes.js';
 import { SWEEP_TASK_QUEUE } from '../../workflows/types.js';
 
 interface Args {
@@ -31,6 +31,8 @@ export const workerCommand: CommandModule<object, Args> = {
     if (args['max-concurrent'] !== undefined && (!Number.isInteger(args['max-concurrent']) || args['max-concurrent'] < 1)) {
       throw new RangeError(`--max-concurrent must be a positive integer, got ${args['max-concurrent']}`);
     }
+    // Loaded on use: every `mirl` command would otherwise pay for a worker's dependencies at start-up.
+    const { runMirlWorker } = await import('../../workers/worker.js');
     await runMirlWorker({
       taskQueue: args['task-queue'],
       maxConcurrent: args['max-concurrent'],
