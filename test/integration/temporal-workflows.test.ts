@@ -256,6 +256,31 @@ test('a trial that closes without reaching its sweep shows as closed in status, 
   assert.match(r.progress.trials[victim.index].error ?? '', /TrialClosed/);
 });
 
+test('a 100,000-trial sweep starts at once, answers progress in pages and cancels whole', async () => {
+  resetCounters();
+  const rates = Array.from({ length: 100 }, (_, i) => (i + 1) / 100_000);
+  const t0 = Date.now();
+  const id = await launch(['trial: {steps: 30000}', `grid: {learning_rate: [${rates.join(', ')}]}`, 'seeds: 1000', 'max_concurrent_trials: 4']);
+  const p = await waitFor('4 running', async () => {
+    const q = await progress(id);
+    return q.counts.running === 4 ? q : undefined;
+  }, 60_000);
+  process.stderr.write(`100,000 trials: 4 running ${Date.now() - t0} ms after launch\n`);
+  assert.equal(p.total, 100_000);
+  assert.equal(p.counts.pending, 99_996);
+  assert.equal(p.trials.length, 1000, 'a page, not the whole sweep');
+  assert.ok(JSON.stringify(p).length < 1024 * 1024, `reply of ${JSON.stringify(p).length} bytes`);
+  assert.equal(Object.keys(p.axes.seed).length, 1000);
+  const late = await client.workflow.getHandle(id).query(progressQuery, { offset: 99_990 });
+  assert.deepEqual(late.trials.map((t) => t.index), [99_990, 99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999]);
+  await client.workflow.getHandle(id).signal('cancel');
+  const r = await result(id);
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 100_000 });
+  assert.ok(JSON.stringify(r).length < 512 * 1024, `result of ${JSON.stringify(r).length} bytes`);
+  const closed = await readSweep(client, id, false, { offset: 50_000, limit: 2 });
+  assert.deepEqual(closed.progress.trials.map((t) => [t.index, t.state]), [[50_000, 'cancelled'], [50_001, 'cancelled']], 'a page of a closed sweep, rebuilt from its carry');
+});
+
 test('orchestration overhead per trial (20 trials of no work)', async () => {
   resetCounters();
   const t0 = Date.now();
