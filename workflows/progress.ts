@@ -8,7 +8,8 @@ import { TRIAL_STATES, type ProgressRequest, type StateCounts, type SweepProgres
 /** Trials per reply at most: about 0.4 MB of JSON, far below gRPC's 4 MB and Temporal's 2 MB. */
 export const PROGRESS_PAGE_MAX = 1000;
 /** Trials listed in a sweep's final result; other pages come from its carry. */
-export const RESULT_PAGE = 500;
+// 200, not more: a 5,000-trial sweep's result with 500 listed was 518 kB, past Temporal's 512 kB warning.
+export const RESULT_PAGE = 200;
 export const RECENT_IN_PROGRESS = 50;
 
 export interface ProgressMeta {

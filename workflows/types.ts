@@ -323,7 +323,7 @@ export interface ProgressPage {
 
 export interface SweepResult {
   sweepId: string;
-  /** Counts, axes and the first RESULT_PAGE trials; other pages are rebuilt from `carry` (see progressFromCarry). */
+  /** Counts, axes and the first RESULT_PAGE trials; other pages are rebuilt from `carry` (see closedProgress in cli/commands/sweep-client.ts). */
   progress: SweepProgress;
   carry: SweepCarry;
 }

@@ -79,7 +79,8 @@ export async function readSweep(client: Client, sweepId: string, live = true, re
 async function closedProgress(client: Client, handle: WorkflowHandle, request: ProgressRequest = {}): Promise<SweepProgress> {
   const result = (await handle.result()) as SweepResult;
   const page = normalizeRequest(request);
-  const inResult = result.progress.page !== undefined && page.states === null && page.offset + page.limit <= RESULT_PAGE;
+  const listedAll = result.progress.trials.length >= result.progress.total;
+  const inResult = result.progress.page !== undefined && page.states === null && (listedAll || page.offset + page.limit <= RESULT_PAGE);
   if (inResult) return { ...result.progress, trials: result.progress.trials.slice(page.offset, page.offset + page.limit), page: { ...result.progress.page, ...page } };
   const input = await startInput(client, handle.workflowId);
   const { trials: _, page: __, recent: ___, durations: ____, ...meta } = result.progress;
