@@ -6,6 +6,8 @@ import { CRITICS } from './config.js';
 import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense, type Dense } from './params.js';
 import { UnknownNameError } from './encoders.js';
 import { matMul, dense } from './ops.js';
+import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
+import { stepPath } from './step-path.js';
 
 export interface Critic {
   readonly name: string;
@@ -50,6 +52,11 @@ function outer(col: tf.Tensor2D, row: tf.Tensor2D): tf.Tensor2D {
   return onNative() ? tf.matMul(col, row) : (tf.mul(col, row) as tf.Tensor2D);
 }
 
+/** dy relu'(pre) from r = relu(pre); the fast path's one ReluGrad kernel halves the passes over the pair tensor. */
+function pairReluBackward(dy: tf.Tensor, r: tf.Tensor): tf.Tensor {
+  return stepPath() === 'fast' && nativeReluGradAvailable() ? nativeReluGrad(dy, r) : tf.mul(dy, reluMask(r));
+}
+
 /** relu(a_i + b_j) for every pair, as a (k m) x h matrix, touching that tensor once in the backward pass. */
 function pairRelu(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   const [k, h] = a.shape;
@@ -60,7 +67,7 @@ function pairRelu(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     return {
       value: tf.reshape(r, [k * m, h]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = tf.mul(tf.reshape(dy, [k, m, h]), reluMask(saved[0]));
+        const g = pairReluBackward(tf.reshape(dy, [k, m, h]), saved[0]);
         return [tf.sum(g, 1), tf.sum(g, 0)];
       },
     };

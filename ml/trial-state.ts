@@ -7,6 +7,8 @@ import type { PairSource } from './data/pairs.js';
 import { Rng } from './rng.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
 import { adamBetaPowers, restoreAdamBetaPowers } from './adam-state.js';
+import { FlatAdam } from './flat-adam.js';
+import { stepPath } from './step-path.js';
 
 /** Not under `opt:<key>:`, whose entries setWeights() takes by position. */
 const betaPowersName = (key: string) => `adam-beta-powers:${key}`;
@@ -31,8 +33,13 @@ export abstract class TrialState {
   abstract evalDue(step: number): boolean;
   abstract evaluate(): Promise<Record<string, number>>;
 
-  /** Adam with Keras' epsilon, the same on every backend (tfjs defaults to the backend's). */
+  /**
+   * Adam with Keras' epsilon, the same on every backend (tfjs defaults to the backend's).
+   * The fast path's flat Adam computes the same bits in fewer kernels; it pays on
+   * tensorflow only (see ml/flat-adam.ts).
+   */
   protected adam(learningRate: number): tf.Optimizer {
+    if (stepPath() === 'fast' && tf.getBackend() === 'tensorflow') return new FlatAdam(learningRate, 0.9, 0.999, 1e-7);
     return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
   }
 
@@ -47,8 +54,9 @@ export abstract class TrialState {
       for (const [i, w] of weights.entries()) {
         // Adam matches moments to variables by position, so keep the order explicit.
         arrays.push({ name: `opt:${key}:${i}:${w.name}`, shape: w.tensor.shape, values: Float32Array.from(await w.tensor.data()) });
-        // getWeights() makes a fresh 'iter' scalar each call (the rest are the optimizer's own variables).
-        if (w.name === 'iter') w.tensor.dispose();
+        // getWeights() makes a fresh 'iter' scalar each call; tfjs' Adam hands out its own
+        // moment variables, the flat Adam fresh slices of its buffers.
+        if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
       }
       const powers = await adamBetaPowers(opt);
       if (powers) arrays.push({ name: betaPowersName(key), shape: [2], values: powers });

@@ -1,0 +1,142 @@
+// Adam over one flat buffer per model: the same float32 operations, in the same order,
+// as tfjs' AdamOptimizer, so every parameter comes out bit for bit the same, but run once
+// on a concatenation of all gradients instead of once per weight tensor. tfjs' Adam
+// costs 14 kernels and 7 scalar uploads per variable (186 kernels for mlp+bilinear's 13
+// variables); this costs about 14 plus a concat, a split and the reshapes of 2-d
+// weights (58). Measured alone on tensorflow, 2 loaded cores, interleaved: 12.3 -> 8.3 ms.
+// On wasm the concatenation and split copies cost more than they save (25 -> 41 ms), so
+// the trial uses this on tensorflow only (ml/trial-state.ts).
+//
+// Checkpoints see the same state as tfjs' Adam: getWeights() gives the iteration count
+// and then per-variable first and second moments named `<var>/m`, `<var>/v`, and the
+// running beta powers are tf.Variables named as tfjs names them, which ml/adam-state.ts
+// reads and restores. So a checkpoint written by either optimizer restores into either.
+import * as tf from '@tensorflow/tfjs';
+
+/** tfjs' NamedTensor, which its public index does not export. */
+interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+export class MissingGradientError extends Error {}
+
+/** A 1-d view of x: Reshape is a kernel (and a shape upload) on tensorflow, so 1-d tensors skip it. */
+const flat = (x: tf.Tensor): tf.Tensor1D => (x.rank === 1 ? (x as tf.Tensor1D) : tf.reshape(x, [-1]));
+
+export class FlatAdam extends tf.Optimizer {
+  static get className(): string {
+    return 'Adam';
+  }
+
+  /** beta1^t and beta2^t as running float32 products, named as in tfjs' AdamOptimizer. */
+  readonly accBeta1: tf.Variable;
+  readonly accBeta2: tf.Variable;
+  private m: tf.Variable | null = null;
+  private v: tf.Variable | null = null;
+  /** The variables m and v cover, in order, fixed by the first update (or a restore). */
+  private names: string[] = [];
+  /** The scalar operands, uploaded once (tfjs' Adam converts each JS number every step). */
+  private readonly c: Record<'one' | 'beta1' | 'beta2' | 'oneMinusBeta1' | 'oneMinusBeta2' | 'epsilon' | 'negLr', tf.Scalar>;
+
+  constructor(
+    private readonly learningRate: number,
+    private readonly beta1: number,
+    private readonly beta2: number,
+    private readonly epsilon: number,
+  ) {
+    super();
+    this.accBeta1 = tf.tidy(() => tf.variable(tf.scalar(beta1), false));
+    this.accBeta2 = tf.tidy(() => tf.variable(tf.scalar(beta2), false));
+    this.c = tf.tidy(() => ({
+      one: tf.keep(tf.scalar(1)),
+      beta1: tf.keep(tf.scalar(beta1)),
+      beta2: tf.keep(tf.scalar(beta2)),
+      oneMinusBeta1: tf.keep(tf.scalar(1 - beta1)),
+      oneMinusBeta2: tf.keep(tf.scalar(1 - beta2)),
+      epsilon: tf.keep(tf.scalar(epsilon)),
+      negLr: tf.keep(tf.scalar(-learningRate)),
+    }));
+  }
+
+  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const named = Array.isArray(variableGradients)
+      ? variableGradients
+      : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
+    const missing = named.find((g) => g.tensor == null);
+    // tfjs' Adam leaves such a variable's moments alone; one flat buffer cannot.
+    if (missing) throw new MissingGradientError(`no gradient for ${missing.name}: the flat Adam updates every variable it was given`);
+    const vars = named.map((g) => tf.engine().registeredVariables[g.name]);
+    if (!this.m) this.allocate(named.map((g) => g.name), vars);
+    else if (named.some((g, i) => g.name !== this.names[i])) throw new Error('FlatAdam: the variable list changed between steps');
+    tf.tidy(() => this.update(vars, named.map((g) => g.tensor)));
+    this.incrementIterations();
+  }
+
+  private allocate(names: string[], vars: tf.Variable[]): void {
+    const size = vars.reduce((n, v) => n + v.size, 0);
+    this.names = names;
+    this.m = tf.tidy(() => tf.variable(tf.zeros([size]), false));
+    this.v = tf.tidy(() => tf.variable(tf.zeros([size]), false));
+  }
+
+  /** tfjs' AdamOptimizer.applyGradients, operation for operation, on the flat buffers. */
+  private update(vars: tf.Variable[], grads: tf.Tensor[]): void {
+    const c = this.c;
+    const m = this.m!;
+    const v = this.v!;
+    const g = tf.concat(grads.map(flat));
+    const newM = tf.add(tf.mul(m, c.beta1), tf.mul(g, c.oneMinusBeta1));
+    const newV = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), c.oneMinusBeta2));
+    const mHat = tf.div(newM, tf.sub(c.one, this.accBeta1));
+    const vHat = tf.div(newV, tf.sub(c.one, this.accBeta2));
+    m.assign(newM);
+    v.assign(newV);
+    const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), c.epsilon)), c.negLr);
+    const values = tf.split(tf.add(step, tf.concat(vars.map(flat))), vars.map((x) => x.size));
+    vars.forEach((x, i) => x.assign(x.rank === 1 ? values[i] : tf.reshape(values[i], x.shape)));
+    this.accBeta1.assign(tf.mul(this.accBeta1, c.beta1));
+    this.accBeta2.assign(tf.mul(this.accBeta2, c.beta2));
+  }
+
+  /** As tfjs' Adam: the iteration count, then every variable's m, then every variable's v (fresh tensors). */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const iter = await this.saveIterations();
+    if (!this.m || !this.v) return [iter];
+    const vars = this.names.map((n) => tf.engine().registeredVariables[n]);
+    const sizes = vars.map((x) => x.size);
+    const parts = (buffer: tf.Tensor1D, suffix: string) =>
+      tf.split(buffer, sizes).map((p, i) => ({ name: `${this.names[i]}/${suffix}`, tensor: tf.reshape(p, vars[i].shape) }));
+    return [iter, ...tf.tidy(() => parts(this.m as tf.Tensor1D, 'm').concat(parts(this.v as tf.Tensor1D, 'v')))];
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const rest = await this.extractIterations(weightValues);
+    tf.tidy(() => {
+      // As tfjs' Adam does; ml/adam-state.ts then puts back the exact running products.
+      this.accBeta1.assign(tf.pow(this.beta1, this.iterations + 1));
+      this.accBeta2.assign(tf.pow(this.beta2, this.iterations + 1));
+    });
+    this.m?.dispose();
+    this.v?.dispose();
+    this.m = this.v = null;
+    const count = rest.length / 2;
+    if (count === 0) return;
+    // `<var>/m` in the order the moments were written, which is the order of the update.
+    this.names = rest.slice(0, count).map((w) => w.name.replace(/\/m$/, ''));
+    this.m = tf.tidy(() => tf.variable(tf.concat(rest.slice(0, count).map((w) => flat(w.tensor))), false));
+    this.v = tf.tidy(() => tf.variable(tf.concat(rest.slice(count).map((w) => flat(w.tensor))), false));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
+  override dispose(): void {
+    this.accBeta1.dispose();
+    this.accBeta2.dispose();
+    this.m?.dispose();
+    this.v?.dispose();
+    tf.dispose(Object.values(this.c));
+  }
+}
