@@ -35,6 +35,7 @@ import type {
   TrackingOverhead,
   TrialProgress,
 } from '../workflows/types.js';
+import { datasetsForTrial } from './dataset-inputs.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 import { trialSource } from '../spec/index.js';
 import { listTrials } from '../workflows/progress.js';
@@ -264,6 +265,7 @@ export class MlflowTracking {
     }
     // Params every time: a creator that died right after createRun left none.
     await this.client.logBatch(runId, { params: configParams(input.config), tags });
+    await this.client.logInputs(runId, await datasetsForTrial(input.config));
     const stats = emptyStats();
     const entry: OpenRun = { run: run.info, stats };
     this.open.set(input.checkpointKey, entry);
@@ -312,6 +314,10 @@ class MlflowTrialWriter implements TrialMetricsWriter {
   }
 
   eval(step: number, metrics: Record<string, number>): void {
+    this.add(step, metrics);
+  }
+
+  system(step: number, metrics: Record<string, number>): void {
     this.add(step, metrics);
   }
 

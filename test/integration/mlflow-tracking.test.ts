@@ -118,6 +118,13 @@ after(async () => {
 const TINY = ['  batch_size: 16', '  i_est_test_batches: 2'];
 const STEPS = 8;
 
+/** A run's dataset inputs as (name, context) pairs: our client does not read inputs back, the raw API does. */
+async function datasetInputsOf(runId: string): Promise<[string, string | undefined][]> {
+  const res = await fetch(`${mlflow.trackingUri}/api/2.0/mlflow/runs/get?run_id=${runId}`);
+  const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { name: string }; tags?: { key: string; value: string }[] }[] } } };
+  return (body.run.inputs?.dataset_inputs ?? []).map((i): [string, string | undefined] => [i.dataset.name, i.tags?.find((t) => t.key === 'mlflow.data.context')?.value]).sort();
+}
+
 test('a sweep leaves its experiment, parent run, spec, summary and one nested run per trial; a diverging trial fails its run', async () => {
   const sweep = await launch('tracked', [
     'trial:',
@@ -188,6 +195,13 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
     assert.deepEqual(await stepsOnce(run, 'i_est_train'), range(1, STEPS));
     assert.deepEqual(await stepsOnce(run, 'i_est_test'), [0, 4, 8]);
     assert.deepEqual(await stepsOnce(run, 'linear_eval_accuracy'), [0, 4, 8]);
+    // The trainer's own cost beside each evaluation; a rate once there were steps to count.
+    assert.deepEqual(await stepsOnce(run, 'system/process_rss_megabytes'), [0, 4, 8]);
+    assert.deepEqual(await stepsOnce(run, 'system/steps_per_second'), [4, 8]);
+    assert.deepEqual(await datasetInputsOf(run.info.runId), [
+      ['mnist-test top/bottom noise 0', 'evaluation'],
+      ['mnist-train top/bottom noise 0', 'training'],
+    ]);
     const checkpoints = (await mlflow.listArtifacts(run.info, 'checkpoints')).map((f) => f.path);
     assert.deepEqual(checkpoints, ['checkpoints/step-0000000004.ckpt', 'checkpoints/step-0000000008.ckpt']);
   }
