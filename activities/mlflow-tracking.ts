@@ -36,6 +36,7 @@ import type {
   TrialProgress,
 } from '../workflows/types.js';
 import { datasetsForTrial } from './dataset-inputs.js';
+import { trialRunsSnapshot } from '../results/sweep-runs.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 import { trialSource } from '../spec/index.js';
 import { listTrials } from '../workflows/progress.js';
@@ -49,6 +50,7 @@ import {
   SPEC_ARTIFACT,
   statusOfTrialState,
   SUMMARY_ARTIFACT,
+  TRIAL_RUNS_ARTIFACT,
   StepFilter,
   sweepNameOf,
   sweepParams,
@@ -57,7 +59,7 @@ import {
   TAGS,
   trialRunFilter,
   type FinalStatus,
-} from './mlflow-runs.js';
+} from '../results/mlflow-contract.js';
 import type { MetricsSink, TrialAttemptContext, TrialMetricsWriter } from './metrics-sink.js';
 
 export interface MlflowTrackingOptions {
@@ -208,9 +210,13 @@ export class MlflowTracking {
       if (child.info.status !== 'RUNNING' || !status) continue;
       if (status === 'FAILED' && trial.error) await this.client.setTag(child.info.runId, TAGS.failure, trial.error);
       await this.client.endRun(child.info.runId, status);
+      child.info.status = status;
     }
     const summary = sweepSummary(progress, input.status, runIds, input.error);
     await this.client.uploadArtifact({ runId: parentRunId, experimentId }, SUMMARY_ARTIFACT, JSON.stringify(summary, null, 2));
+    // Written before the run closes: a closed run's snapshot always describes its last close.
+    const snapshot = trialRunsSnapshot(input.sweepId, children);
+    await this.client.uploadArtifact({ runId: parentRunId, experimentId }, TRIAL_RUNS_ARTIFACT, JSON.stringify(snapshot));
     if (input.error) await this.client.setTag(parentRunId, TAGS.failure, input.error);
     await this.client.endRun(parentRunId, input.status);
   }
