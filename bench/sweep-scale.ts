@@ -108,8 +108,31 @@ async function trialRuns(mlflow: MlflowClient, sweepId: string): Promise<Run[]> 
   return runs;
 }
 
+/**
+ * The sweep's working time read from its trial runs: first start to last end, and the same
+ * without the stretches longer than `gapMs` in which no trial ended (the stack was down, e.g.
+ * between two working sessions, and resumed the sweep afterwards).
+ */
+export function activeTime(runs: readonly Pick<Run, 'info'>[], gapMs = 120_000): { wallS: number; activeS: number; gaps: number } {
+  const starts = runs.map((r) => r.info.startTime).filter((t): t is number => typeof t === 'number');
+  const ends = runs.map((r) => r.info.endTime).filter((t): t is number => typeof t === 'number').sort((a, b) => a - b);
+  if (starts.length === 0 || ends.length === 0) return { wallS: 0, activeS: 0, gaps: 0 };
+  const first = Math.min(...starts);
+  let idle = 0;
+  let gaps = 0;
+  let prev = first;
+  for (const t of ends) {
+    if (t - prev > gapMs) {
+      idle += t - prev;
+      gaps++;
+    }
+    prev = Math.max(prev, t);
+  }
+  return { wallS: (prev - first) / 1000, activeS: (prev - first - idle) / 1000, gaps };
+}
+
 /** One FINISHED run per trial, and in a sample every logged step exactly once. */
-async function auditMlflow(o: ScaleOptions, sweepId: string): Promise<Record<string, number>> {
+async function auditMlflow(o: Pick<ScaleOptions, 'mlflow' | 'auditRuns'>, sweepId: string): Promise<Record<string, number>> {
   const runs = await trialRuns(o.mlflow, sweepId);
   const trialIds = new Set(runs.map((r) => r.data.tags['mirl.trial_id']));
   const finished = runs.filter((r) => r.info.status === 'FINISHED').length;
@@ -122,29 +145,38 @@ async function auditMlflow(o: ScaleOptions, sweepId: string): Promise<Record<str
     duplicateSteps += steps.length - new Set(steps).size;
     missingSteps += steps.length === 0 ? 1 : 0;
   }
-  return { mlflow_runs: runs.length, mlflow_distinct_trials: trialIds.size, mlflow_finished: finished, audited_runs: sample.length, duplicate_steps: duplicateSteps, missing_steps: missingSteps };
+  const time = activeTime(runs);
+  return {
+    mlflow_runs: runs.length,
+    mlflow_distinct_trials: trialIds.size,
+    mlflow_finished: finished,
+    audited_runs: sample.length,
+    duplicate_steps: duplicateSteps,
+    missing_steps: missingSteps,
+    runs_wall_seconds: time.wallS,
+    runs_active_seconds: time.activeS,
+    runs_idle_gaps: time.gaps,
+  };
 }
 
-export async function measureScale(o: ScaleOptions): Promise<Record<string, number | string | boolean>> {
-  const t0 = performance.now();
-  const sweepId = await o.launch(scaleSpec(o.trials, o.concurrency), o.continueAsNewAfter ? { continueAsNewAfterStarts: o.continueAsNewAfter } : {});
-  o.log(`scale: launched ${sweepId} (${o.trials} trials, ${o.concurrency} at once)`);
-  const { peakRss } = await follow(o, sweepId);
-  const wallS = (performance.now() - t0) / 1000;
+/** The figures of a closed scale sweep, from Temporal and MLflow. */
+async function scaleFigures(o: ScaleOptions, sweepId: string, wallS: number | null, peakRss: number): Promise<Record<string, number | string | boolean | null>> {
   const result = (await o.client.workflow.getHandle(sweepId).result()) as SweepResult;
+  const trials = result.progress.total;
   const history = await historyStats(o.client, sweepId);
   const audit = await auditMlflow(o, sweepId);
   const done = result.progress.counts.done;
   return {
     measure: 'sweep-scale',
     sweep_id: sweepId,
-    trials: o.trials,
+    trials,
     concurrency: o.concurrency,
     done,
     failed: result.progress.counts.failed,
     started_total: result.carry.startedTotal,
     seconds_total: wallS,
-    seconds_per_trial: wallS / o.trials,
+    seconds_per_trial: wallS === null ? null : wallS / trials,
+    active_seconds_per_trial: audit.runs_active_seconds / trials,
     workflow_runs: history.runs,
     history_events_max_per_run: history.maxEvents,
     history_bytes_max_per_run: history.maxBytes,
@@ -153,7 +185,26 @@ export async function measureScale(o: ScaleOptions): Promise<Record<string, numb
     worker_rss_peak_mib: peakRss / 2 ** 20,
     ...audit,
     every_trial_once:
-      done === o.trials && result.carry.startedTotal === o.trials && audit.mlflow_runs === o.trials && audit.mlflow_distinct_trials === o.trials &&
-      audit.mlflow_finished === o.trials && audit.duplicate_steps === 0 && audit.missing_steps === 0,
+      done === trials && result.carry.startedTotal === trials && audit.mlflow_runs === trials && audit.mlflow_distinct_trials === trials &&
+      audit.mlflow_finished === trials && audit.duplicate_steps === 0 && audit.missing_steps === 0,
   };
+}
+
+export async function measureScale(o: ScaleOptions): Promise<Record<string, number | string | boolean | null>> {
+  const t0 = performance.now();
+  const sweepId = await o.launch(scaleSpec(o.trials, o.concurrency), o.continueAsNewAfter ? { continueAsNewAfterStarts: o.continueAsNewAfter } : {});
+  o.log(`scale: launched ${sweepId} (${o.trials} trials, ${o.concurrency} at once)`);
+  const { peakRss } = await follow(o, sweepId);
+  return scaleFigures(o, sweepId, (performance.now() - t0) / 1000, peakRss);
+}
+
+/**
+ * Follows a scale sweep launched earlier (one whose bench process ended with its session)
+ * to its close and reports the same figures; its wall time comes from the trial runs, with
+ * the stretches when the stack was down reported apart.
+ */
+export async function attachScale(o: ScaleOptions, sweepId: string): Promise<Record<string, number | string | boolean | null>> {
+  o.log(`scale: following ${sweepId}`);
+  const { peakRss } = await follow(o, sweepId);
+  return scaleFigures(o, sweepId, null, peakRss);
 }
