@@ -20,7 +20,8 @@ import {
   type MlflowTrackingOptions,
 } from '../activities/index.js';
 import { MlflowClient } from '../tracking/index.js';
-import { connectWorker, temporalSettings } from '../cli/temporal-connection.js';
+import { temporalSettings } from '../servers/temporal-connection.js';
+import { connectWorker } from './worker-connection.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/types.js';
 import { bundleWorkflows } from './bundle.js';
 import { defaultBackendFor, defaultMaxConcurrent } from './worker-defaults.js';

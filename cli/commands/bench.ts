@@ -8,7 +8,7 @@ const ALL_CASES = Object.keys(BENCH_CASES);
 import { printJson } from '../output.js';
 import { EXIT, UsageError } from '../errors.js';
 import { MlflowClient } from '../../tracking/index.js';
-import { connectClient } from '../temporal-connection.js';
+import { connectClient } from '../../servers/temporal-connection.js';
 import { applyStackEnvironment } from '../stack/env.js';
 import { readState } from '../stack/state.js';
 import { stackHome, stackPaths } from '../stack/home.js';

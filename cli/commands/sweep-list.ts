@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { connectClient } from '../temporal-connection.js';
+import { connectClient } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { MIRL_STUDY } from '../../workflows/search-attributes.js';
 import { SWEEP_WORKFLOW_TYPE } from './sweep-client.js';
