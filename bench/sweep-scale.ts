@@ -2,7 +2,9 @@
 // measured and then audited: every trial done exactly once in Temporal, one FINISHED
 // MLflow run per trial with its one step logged once, the history each workflow run
 // left, and the workers' memory while it ran. What `mirl bench --scale N` prints.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { parseSpecData, type Spec } from '../spec/index.js';
@@ -26,6 +28,16 @@ export interface ScaleOptions {
 }
 
 const POLL_MS = 5_000;
+const MIRL = fileURLToPath(new URL('../bin/mirl.js', import.meta.url));
+/** What a researcher types while a sweep of this size exists, each timed as a whole command. */
+export const CLI_PROBES: Record<string, (id: string) => string[]> = {
+  sweep_status: (id) => ['sweep', 'status', id],
+  sweep_status_json: (id) => ['sweep', 'status', id, '--json'],
+  sweep_watch_closed: (id) => ['sweep', 'watch', id, '--plain'],
+  compare: (id) => ['compare', id],
+  compare_fresh: (id) => ['compare', id, '--fresh'],
+};
+const CLI_REPEATS = 3;
 const PAGE_SIZE = 1000;
 
 export function scaleSpec(trials: number, concurrency: number): Spec {
@@ -159,6 +171,23 @@ async function auditMlflow(o: Pick<ScaleOptions, 'mlflow' | 'auditRuns'>, sweepI
   };
 }
 
+/** Median wall milliseconds of each CLI probe, run as a user runs it (a new process each time). */
+export function cliLatencies(sweepId: string, repeats = CLI_REPEATS): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [name, args] of Object.entries(CLI_PROBES)) {
+    const times: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [MIRL, ...args(sweepId)], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, MLFLOW_HTTP_REQUEST_TIMEOUT: '120' } });
+      if (r.status !== 0) break;
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    out[`cli_${name}_ms`] = times.length === repeats ? Math.round(times[Math.floor(repeats / 2)]) : null;
+  }
+  return out;
+}
+
 /** The figures of a closed scale sweep, from Temporal and MLflow. */
 async function scaleFigures(o: ScaleOptions, sweepId: string, wallS: number | null, peakRss: number): Promise<Record<string, number | string | boolean | null>> {
   const result = (await o.client.workflow.getHandle(sweepId).result()) as SweepResult;
@@ -184,6 +213,7 @@ async function scaleFigures(o: ScaleOptions, sweepId: string, wallS: number | nu
     result_bytes: JSON.stringify(result).length,
     worker_rss_peak_mib: peakRss / 2 ** 20,
     ...audit,
+    ...cliLatencies(sweepId),
     every_trial_once:
       done === trials && result.carry.startedTotal === trials && audit.mlflow_runs === trials && audit.mlflow_distinct_trials === trials &&
       audit.mlflow_finished === trials && audit.duplicate_steps === 0 && audit.missing_steps === 0,
