@@ -6,4 +6,4 @@ export { nullMetricsSink, type MetricsSink, type TrialAttemptContext, type Trial
 export { MlflowTracking, DEFAULT_TRIAL_BUFFER, type MlflowTrackingOptions } from './mlflow-tracking.js';
 export { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 export { createSweepActivities, type SweepActivities } from './mlflow-sweep-activities.js';
-export * from './mlflow-runs.js';
+export * from '../results/mlflow-contract.js';

@@ -6,6 +6,8 @@ import type { RunTrialActivityInput, RunTrialActivityResult, TrackingOverhead } 
 export interface TrialMetricsWriter {
   train(step: number, metrics: Record<string, number>): void;
   eval(step: number, metrics: Record<string, number>): void;
+  /** The trainer process's own cost at an evaluation (activities/system-metrics.ts); optional for sinks that keep only the science. */
+  system?(step: number, metrics: Record<string, number>): void;
   /**
    * Sends everything buffered so far. The activity calls it before storing a checkpoint,
    * so a resume from that checkpoint never leaves a gap in the recorded metrics.

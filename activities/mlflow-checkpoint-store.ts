@@ -4,7 +4,7 @@
 // (the activity opens the sink before it reads the store).
 import { isMlflowError, MlflowApiError, type ArtifactRunRef, type MlflowClient, type TrackingLogger } from '../tracking/index.js';
 import { newestIntact, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
-import { CHECKPOINT_DIR, checkpointArtifactPath, checkpointStepOf } from './mlflow-runs.js';
+import { CHECKPOINT_DIR, checkpointArtifactPath, checkpointStepOf } from '../results/mlflow-contract.js';
 
 export const DEFAULT_KEEP_CHECKPOINTS = 2;
 // A checkpoint of a large encoder is tens of MB: more than the client's default timeout allows.

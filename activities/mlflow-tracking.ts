@@ -35,6 +35,8 @@ import type {
   TrackingOverhead,
   TrialProgress,
 } from '../workflows/types.js';
+import { datasetsForTrial } from './dataset-inputs.js';
+import { trialRunsSnapshot } from '../results/sweep-runs.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 import { trialSource } from '../spec/index.js';
 import { listTrials } from '../workflows/progress.js';
@@ -48,6 +50,7 @@ import {
   SPEC_ARTIFACT,
   statusOfTrialState,
   SUMMARY_ARTIFACT,
+  TRIAL_RUNS_ARTIFACT,
   StepFilter,
   sweepNameOf,
   sweepParams,
@@ -56,7 +59,7 @@ import {
   TAGS,
   trialRunFilter,
   type FinalStatus,
-} from './mlflow-runs.js';
+} from '../results/mlflow-contract.js';
 import type { MetricsSink, TrialAttemptContext, TrialMetricsWriter } from './metrics-sink.js';
 
 export interface MlflowTrackingOptions {
@@ -207,9 +210,13 @@ export class MlflowTracking {
       if (child.info.status !== 'RUNNING' || !status) continue;
       if (status === 'FAILED' && trial.error) await this.client.setTag(child.info.runId, TAGS.failure, trial.error);
       await this.client.endRun(child.info.runId, status);
+      child.info.status = status;
     }
     const summary = sweepSummary(progress, input.status, runIds, input.error);
     await this.client.uploadArtifact({ runId: parentRunId, experimentId }, SUMMARY_ARTIFACT, JSON.stringify(summary, null, 2));
+    // Written before the run closes: a closed run's snapshot always describes its last close.
+    const snapshot = trialRunsSnapshot(input.sweepId, children);
+    await this.client.uploadArtifact({ runId: parentRunId, experimentId }, TRIAL_RUNS_ARTIFACT, JSON.stringify(snapshot));
     if (input.error) await this.client.setTag(parentRunId, TAGS.failure, input.error);
     await this.client.endRun(parentRunId, input.status);
   }
@@ -264,6 +271,7 @@ export class MlflowTracking {
     }
     // Params every time: a creator that died right after createRun left none.
     await this.client.logBatch(runId, { params: configParams(input.config), tags });
+    await this.client.logInputs(runId, await datasetsForTrial(input.config));
     const stats = emptyStats();
     const entry: OpenRun = { run: run.info, stats };
     this.open.set(input.checkpointKey, entry);
@@ -312,6 +320,10 @@ class MlflowTrialWriter implements TrialMetricsWriter {
   }
 
   eval(step: number, metrics: Record<string, number>): void {
+    this.add(step, metrics);
+  }
+
+  system(step: number, metrics: Record<string, number>): void {
     this.add(step, metrics);
   }
 

@@ -159,6 +159,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
       case 'eval':
         beat = { ...beat, step: msg.step, eval: msg.metrics };
         writer!.eval(msg.step, msg.metrics);
+        if (msg.system) writer!.system?.(msg.step, msg.system);
         break;
       case 'checkpoint': {
         // Only the newest checkpoint waiting to be stored is kept: a slow or unreachable

@@ -4,6 +4,7 @@
 // trials it waits for the next 'start' (see trainer-pool.ts): the backend and MNIST stay
 // loaded, which is most of what a short trial costs.
 import { runTrial } from '../ml/run-trial.js';
+import { SystemSampler } from './system-metrics.js';
 import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
 
 if (!process.send) {
@@ -27,14 +28,18 @@ let stopRequested = false;
 async function start(msg: Extract<ToTrainer, { type: 'start' }>): Promise<void> {
   training = true;
   stopRequested = false;
+  const system = new SystemSampler();
   try {
     const result = await runTrial(msg.config, {
       backend: msg.backend,
       checkpointEvery: msg.checkpointEvery,
       resumeFrom: msg.resumeFrom ?? undefined,
       shouldStop: () => stopRequested,
-      onTrainMetrics: (r) => send({ type: 'train', step: r.step, metrics: r.metrics }),
-      onEvalMetrics: (r) => send({ type: 'eval', step: r.step, metrics: r.metrics }),
+      onTrainMetrics: (r) => {
+        system.mark(r.step);
+        return send({ type: 'train', step: r.step, metrics: r.metrics });
+      },
+      onEvalMetrics: (r) => send({ type: 'eval', step: r.step, metrics: r.metrics, system: system.sample(r.step) }),
       onCheckpoint: (step, bytes) => send({ type: 'checkpoint', step, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }),
     });
     training = false;

@@ -12,7 +12,7 @@ export type ToTrainer =
 export type FromTrainer =
   | { type: 'ready' }
   | { type: 'train'; step: number; metrics: Record<string, number> }
-  | { type: 'eval'; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; step: number; metrics: Record<string, number>; system?: Record<string, number> }
   | { type: 'checkpoint'; step: number; bytes: Uint8Array }
   | { type: 'result'; result: TrialResult }
   | { type: 'error'; name: string; message: string; stack?: string };

@@ -1,14 +1,18 @@
 // The MLflow client as the CLI uses it: a person waits at the prompt, so a refused
 // connection fails within seconds (the workers' client rides out outages instead), and
 // the failure reads as one line naming what to do.
-import { MlflowApiError, MlflowClient, MlflowNetworkError, silentLogger } from '../tracking/index.js';
+import { connectionInputFromEnv, MlflowApiError, MlflowClient, MlflowNetworkError, silentLogger } from '../tracking/index.js';
+
+const CLI_TIMEOUT_MS = 15_000;
 
 export class MlflowUnreachableError extends Error {
   override name = 'MlflowUnreachable';
 }
 
 export function cliMlflowClient(env: NodeJS.ProcessEnv = process.env): MlflowClient {
-  return MlflowClient.fromEnv({ retry: { maxAttempts: 2, baseDelayMs: 200, maxElapsedMs: 3_000 }, timeoutMs: 15_000, logger: silentLogger }, env);
+  // MLFLOW_HTTP_REQUEST_TIMEOUT, when set, is the user's own answer to a slow server.
+  const timeoutMs = connectionInputFromEnv(env).timeoutMs ?? CLI_TIMEOUT_MS;
+  return MlflowClient.fromEnv({ retry: { maxAttempts: 2, baseDelayMs: 200, maxElapsedMs: 3_000 }, timeoutMs, logger: silentLogger }, env);
 }
 
 /** Runs `work` against MLflow, turning "no server there" into an actionable one-liner. */
@@ -16,6 +20,13 @@ export async function withMlflow<T>(client: MlflowClient, work: () => Promise<T>
   try {
     return await work();
   } catch (err) {
+    if (err instanceof MlflowNetworkError && err.code === 'ETIMEDOUT') {
+      // The server is there but slow (busy, or a big sweep read back): a different fix.
+      throw new MlflowUnreachableError(
+        `the MLflow server at ${client.trackingUri} did not answer in time (ETIMEDOUT): it is busy or the request is large; ` +
+          'set MLFLOW_HTTP_REQUEST_TIMEOUT (seconds) to wait longer',
+      );
+    }
     if (err instanceof MlflowNetworkError) {
       throw new MlflowUnreachableError(
         `cannot reach the MLflow server at ${client.trackingUri} (${err.code}); start the local stack with \`mirl up\` ` +

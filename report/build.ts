@@ -3,7 +3,7 @@
 // reads MLflow (sweep-data.ts) and writes files (files.ts).
 import type { TopLevelSpec } from 'vega-lite';
 import type { ArtifactRunRef } from '../tracking/index.js';
-import { aggregate, latestPerTrial, type Comparison } from '../cli/compare/aggregate.js';
+import { aggregate, latestPerTrial, type Comparison } from '../results/aggregate.js';
 import { aggregateCurves, type CurveSet, type ReportTrial } from './aggregate.js';
 import { figureMetrics, figuresFor, trueMiOf, xOf, type Figure } from './catalogue.js';
 import { bandsSpec, curvesSpec } from './vega-specs.js';

@@ -2,10 +2,10 @@
 // parent run keeps (to name trials that never got a run), and the metric histories
 // the study's figures need, for the trials that finished.
 import pLimit from 'p-limit';
-import { latestPerTrial } from '../cli/compare/aggregate.js';
-import { findSweepExperiment, searchSweepRuns, toTrialRun } from '../cli/compare/mlflow-runs.js';
+import { latestPerTrial } from '../results/aggregate.js';
+import { findSweepExperiment, searchSweepRuns, toTrialRun } from '../results/sweep-runs.js';
 import { UsageError } from '../cli/errors.js';
-import { configParams, SPEC_ARTIFACT, TAGS } from '../activities/mlflow-runs.js';
+import { configParams, SPEC_ARTIFACT, TAGS } from '../results/mlflow-contract.js';
 import { expandSpec, parseSpec } from '../spec/index.js';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { MISSING, type ReportTrial } from './aggregate.js';

@@ -19,7 +19,7 @@ import { MlflowApiError, MlflowError, MlflowValidationError, isNotFound } from '
 import { createAxiosTransport, HttpClient, type Transport } from './http.js';
 import { consoleLogger, type TrackingLogger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, realSleep, type RetryPolicy, type Sleep } from './retry.js';
-import type { BatchInput, Experiment, FileInfo, Metric, Page, Run, RunInfo, RunStatus, ViewType } from './types.js';
+import type { BatchInput, DatasetInput, Experiment, FileInfo, Metric, Page, Run, RunInfo, RunStatus, ViewType } from './types.js';
 import { parseResponse, responses, toExperiment, toFileInfo, toMetric, toRun, toRunInfo } from './wire.js';
 
 const API = '/api/2.0/mlflow';
@@ -270,6 +270,27 @@ export class MlflowClient {
     const bodies = chunkBatch(runId, prepared, this.batchLimits);
     for (const body of bodies) await this.post('runs/log-batch', body);
     return { requests: bodies.length };
+  }
+
+  /**
+   * Records the datasets a run used (MLflow's Datasets panel). Safe to repeat: the server
+   * keeps one dataset per (experiment, name, digest) and one input link per run and dataset.
+   */
+  async logInputs(runId: string, datasets: readonly DatasetInput[]): Promise<void> {
+    if (datasets.length === 0) return;
+    await this.post('runs/log-inputs', {
+      run_id: runId,
+      datasets: datasets.map((d) => ({
+        tags: [{ key: 'mlflow.data.context', value: d.context }],
+        dataset: {
+          name: d.name,
+          digest: d.digest,
+          source_type: d.sourceType,
+          source: d.source,
+          ...(d.profile !== undefined ? { profile: d.profile } : {}),
+        },
+      })),
+    });
   }
 
   async getMetricHistory(runId: string, metricKey: string, page: PageRequest = {}): Promise<Page<Metric>> {

@@ -80,6 +80,23 @@ export interface BatchInput {
   tags?: readonly RunTag[] | Record<string, string>;
 }
 
+/**
+ * One dataset a run used, as MLflow's log-inputs API takes it. MLflow keeps one record per
+ * (experiment, name, digest), so the digest must change whenever the data does.
+ */
+export interface DatasetInput {
+  name: string;
+  /** At most 36 characters (the server's limit). */
+  digest: string;
+  sourceType: string;
+  /** JSON text saying where the data came from. */
+  source: string;
+  /** JSON text: shapes and sizes shown in the run's Datasets panel. */
+  profile?: string;
+  /** The `mlflow.data.context` input tag: training, evaluation, ... */
+  context: string;
+}
+
 export interface MetricInput {
   key: string;
   value: number;

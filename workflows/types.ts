@@ -13,6 +13,17 @@ export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled'
 export type TrialStateName = (typeof TRIAL_STATES)[number];
 export type StateCounts = Record<TrialStateName, number>;
 
+/** An axis's values by how far their trials got. */
+export interface AxisSummary {
+  values: number;
+  /** Every trial with this value done. */
+  complete: number;
+  /** Some done, not all. */
+  partly: number;
+  /** None done. */
+  untouched: number;
+}
+
 export interface SweepOptions {
   /** Activity heartbeat timeout: how long a dead worker holds a trial before a retry elsewhere. */
   heartbeatTimeoutMs?: number;
@@ -292,8 +303,10 @@ export interface SweepProgress {
   startedTotal: number;
   finished: boolean;
   counts: StateCounts;
-  /** axis -> value (as written in the run name) -> counts per state. */
+  /** axis -> value (as written in the run name) -> counts per state; axes of more than AXIS_VALUES_MAX values are in `axisSummaries` instead. */
   axes: Record<string, Record<string, StateCounts>>;
+  /** Axes with too many values to list (a seed axis of thousands): how many values are complete, partly done, untouched. */
+  axisSummaries?: Record<string, AxisSummary>;
   /** Done trials' wall time: how many and their total (ms). */
   durations: { count: number; totalMs: number };
   /** The page of trials asked for (see ProgressRequest), in index order. */

@@ -8,10 +8,11 @@ const ALL_CASES = Object.keys(BENCH_CASES);
 import { printJson } from '../output.js';
 import { EXIT, UsageError } from '../errors.js';
 import { MlflowClient } from '../../tracking/index.js';
-import { connectClient } from '../temporal-connection.js';
+import { connectClient } from '../../servers/temporal-connection.js';
 import { applyStackEnvironment } from '../stack/env.js';
 import { readState } from '../stack/state.js';
 import { stackHome, stackPaths } from '../stack/home.js';
+import type { ScaleOptions } from '../../bench/sweep-scale.js';
 import { launchSweep } from './sweep-client.js';
 
 interface Args {
@@ -26,6 +27,7 @@ interface Args {
   scale: number;
   'scale-concurrency': number;
   'continue-as-new-after'?: number;
+  'scale-attach'?: string;
   peer?: string;
   'peer-rounds': number;
   json: boolean;
@@ -38,8 +40,8 @@ async function runScale(args: Args): Promise<void> {
   const mlflow = MlflowClient.fromEnv({});
   const worker = readState(stackPaths(stackHome()).stateFile)?.services.worker;
   // Loaded on use: every `mirl` command would otherwise pay for TensorFlow.js at start-up.
-  const { measureScale } = await import('../../bench/sweep-scale.js');
-  const row = await measureScale({
+  const { attachScale, measureScale } = await import('../../bench/sweep-scale.js');
+  const options: ScaleOptions = {
     client,
     mlflow,
     trials: args.scale,
@@ -47,8 +49,10 @@ async function runScale(args: Args): Promise<void> {
     continueAsNewAfter: args['continue-as-new-after'],
     launch: (spec, options) => launchSweep(client, spec, null, options),
     workerGroups: worker ? [worker.pgid] : [],
-    log: (line) => process.stderr.write(line + '\n'),
-  });
+    log: (line: string) => process.stderr.write(line + '\n'),
+  };
+  const attach = args['scale-attach'];
+  const row = attach ? await attachScale(options, attach) : await measureScale(options);
   if (args.json) printJson({ rows: [row] });
   else process.stdout.write(JSON.stringify(row) + '\n');
   if (row.every_trial_once !== true) process.exitCode = EXIT.failed;
@@ -79,6 +83,7 @@ export const benchCommand: CommandModule<object, Args> = {
       .option('memory-steps', { type: 'number', default: 5000, describe: 'steps of the trainer-memory run (0: skip)' })
       .option('scale', { type: 'number', default: 0, describe: 'instead: a sweep of N one-step trials through the running stack (`mirl up`), audited in Temporal and MLflow' })
       .option('scale-concurrency', { type: 'number', default: 8, describe: 'trials at once in the --scale sweep' })
+      .option('scale-attach', { type: 'string', describe: 'instead of launching: follow a --scale sweep launched earlier (its bench process ended) to its close and report its figures' })
       .option('continue-as-new-after', { type: 'number', describe: 'starts per workflow run in the --scale sweep (default 500)' })
       .option('peer', { type: 'string', choices: ['jax'], describe: 'also time the same train steps in JAX on CPU (own venv, installed on first use), alternating with mirl, and report mirl/peer' })
       .option('peer-rounds', { type: 'number', default: 2, describe: 'alternating rounds per side and case with --peer (best round median kept)' })
@@ -88,7 +93,7 @@ export const benchCommand: CommandModule<object, Args> = {
       .example('$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0', 'one model, quickly')
       .example('$0 bench --peer jax --backends tensorflow --cases mlp+bilinear --orchestration-trials 0 --memory-steps 0', 'mirl against JAX on the same step'),
   handler: async (args) => {
-    if (nonNegativeInt(args.scale, '--scale') > 0) return runScale(args);
+    if (nonNegativeInt(args.scale, '--scale') > 0 || args['scale-attach']) return runScale(args);
     const [{ availableBackends }, { runBench }] = await Promise.all([import('../../ml/backend.js'), import('../../bench/run.js')]);
     const backends = (args.backends as BackendName[] | undefined) ?? (await availableBackends());
     const cases = args.cases ?? ALL_CASES;

@@ -3,8 +3,8 @@ import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
 import { cliMlflowClient, withMlflow } from '../mlflow-connection.js';
 import { runsViewUrl } from '../../tracking/index.js';
-import { aggregate, DEFAULT_METRICS } from '../compare/aggregate.js';
-import { readSweepRuns } from '../compare/mlflow-runs.js';
+import { aggregate, DEFAULT_METRICS } from '../../results/aggregate.js';
+import { readSweepRuns } from '../../results/sweep-runs.js';
 import { renderCsv, renderTable } from '../compare/render.js';
 
 interface Args {
@@ -13,6 +13,7 @@ interface Args {
   csv: boolean;
   metric?: string[];
   sort: 'axes' | 'metric';
+  fresh: boolean;
 }
 
 export const compareCommand: CommandModule<object, Args> = {
@@ -23,6 +24,7 @@ export const compareCommand: CommandModule<object, Args> = {
       .positional('id', { type: 'string', demandOption: true, describe: 'sweep id' })
       .option('metric', { type: 'string', array: true, describe: `metrics to compare (default: ${DEFAULT_METRICS.join(', ')})` })
       .option('sort', { choices: ['axes', 'metric'] as const, default: 'axes' as const, describe: 'rows in the spec\'s axis order, or by the first metric, best first' })
+      .option('fresh', { type: 'boolean', default: false, describe: 'search every trial run even when the closed sweep has a snapshot of them' })
       .option('json', { type: 'boolean', default: false })
       .option('csv', { type: 'boolean', default: false })
       .example('$0 compare smoke-20261129-031955-ab12', '')
@@ -32,7 +34,7 @@ export const compareCommand: CommandModule<object, Args> = {
     const metrics = (args.metric ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
     if (args.metric && metrics.length === 0) throw new UsageError('--metric needs a metric name, e.g. --metric linear_eval_accuracy');
     const client = cliMlflowClient();
-    const runs = await withMlflow(client, () => readSweepRuns(client, args.id));
+    const runs = await withMlflow(client, () => readSweepRuns(client, args.id, { fresh: args.fresh }));
     const comparison = aggregate(runs.trials, { metrics, sort: args.sort });
     if (args.json) {
       return printJson({
@@ -41,16 +43,18 @@ export const compareCommand: CommandModule<object, Args> = {
         trackingUri: client.trackingUri,
         runsUrl: runsViewUrl(client.trackingUri, runs.experiment.id, args.id),
         sweepStatus: runs.parent?.info.status ?? null,
+        source: runs.source,
         ...comparison,
       });
     }
     if (args.csv) return void process.stdout.write(renderCsv(comparison));
     const total = comparison.rows.reduce((a, r) => a + r.trials, 0);
     const status = runs.parent ? `, sweep run ${runs.parent.info.status.toLowerCase()}` : '';
+    const source = runs.source === 'snapshot' ? ' (read from the snapshot taken when the sweep closed; --fresh searches every run)' : '';
     process.stdout.write(
       `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
         (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
-        `final values per trial; mean ± sample sd over seeds of finished trials\n` +
+        `final values per trial; mean ± sample sd over seeds of finished trials${source}\n` +
         `${runsViewUrl(client.trackingUri, runs.experiment.id, args.id)}\n`,
     );
   },

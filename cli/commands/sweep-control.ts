@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { isSettingKey, type TrialSettings } from '../../spec/index.js';
 import { trialConfigSchema } from '../../ml/config.js';
-import { connectClient } from '../temporal-connection.js';
+import { connectClient } from '../../servers/temporal-connection.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { findSweep, rerunFailed } from './sweep-client.js';

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { readSpecFile } from '../../spec/load.js';
 import { checkWorkflowInputSize, countTrials, describeSpec, SpecError } from '../../spec/index.js';
-import { connectClient, sweepUiLink } from '../temporal-connection.js';
+import { connectClient, sweepUiLink } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { EXIT, ServerCallError, UsageError } from '../errors.js';
 import type { SweepInput, SweepOptions } from '../../workflows/types.js';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { connectClient } from '../temporal-connection.js';
+import { connectClient } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
 import { readSweep } from './sweep-client.js';

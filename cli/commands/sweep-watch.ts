@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { connectClient } from '../temporal-connection.js';
+import { connectClient } from '../../servers/temporal-connection.js';
 import { findSweep, readSweep } from './sweep-client.js';
 import { changeLines, exitCodeFor, finalLine, renderFrame, type WatchView } from '../watch/view.js';
 import { FrameWriter } from '../watch/terminal.js';

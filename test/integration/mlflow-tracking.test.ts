@@ -17,7 +17,8 @@ import { readSweep } from '../../cli/commands/sweep-client.js';
 import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
 import type { SweepSnapshot } from '../../cli/commands/sweep-client.js';
 import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
-import type { SweepSummary } from '../../activities/mlflow-runs.js';
+import type { SweepSummary } from '../../results/mlflow-contract.js';
+import { readSweepRuns } from '../../results/sweep-runs.js';
 import type { MlflowServer } from '../support/mlflow-server.js';
 import { startServerPair } from '../support/server-pair.js';
 import { WorkerPool } from '../support/worker-pool.js';
@@ -118,6 +119,13 @@ after(async () => {
 const TINY = ['  batch_size: 16', '  i_est_test_batches: 2'];
 const STEPS = 8;
 
+/** A run's dataset inputs as (name, context) pairs: our client does not read inputs back, the raw API does. */
+async function datasetInputsOf(runId: string): Promise<[string, string | undefined][]> {
+  const res = await fetch(`${mlflow.trackingUri}/api/2.0/mlflow/runs/get?run_id=${runId}`);
+  const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { name: string }; tags?: { key: string; value: string }[] }[] } } };
+  return (body.run.inputs?.dataset_inputs ?? []).map((i): [string, string | undefined] => [i.dataset.name, i.tags?.find((t) => t.key === 'mlflow.data.context')?.value]).sort();
+}
+
 test('a sweep leaves its experiment, parent run, spec, summary and one nested run per trial; a diverging trial fails its run', async () => {
   const sweep = await launch('tracked', [
     'trial:',
@@ -188,9 +196,25 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
     assert.deepEqual(await stepsOnce(run, 'i_est_train'), range(1, STEPS));
     assert.deepEqual(await stepsOnce(run, 'i_est_test'), [0, 4, 8]);
     assert.deepEqual(await stepsOnce(run, 'linear_eval_accuracy'), [0, 4, 8]);
+    // The trainer's own cost beside each evaluation; a rate once there were steps to count.
+    assert.deepEqual(await stepsOnce(run, 'system/process_rss_megabytes'), [0, 4, 8]);
+    assert.deepEqual(await stepsOnce(run, 'system/steps_per_second'), [4, 8]);
+    assert.deepEqual(await datasetInputsOf(run.info.runId), [
+      ['mnist-test top/bottom noise 0', 'evaluation'],
+      ['mnist-train top/bottom noise 0', 'training'],
+    ]);
     const checkpoints = (await mlflow.listArtifacts(run.info, 'checkpoints')).map((f) => f.path);
     assert.deepEqual(checkpoints, ['checkpoints/step-0000000004.ckpt', 'checkpoints/step-0000000008.ckpt']);
   }
+
+  // A closed sweep answers `compare` from the snapshot its run took at close, the same as a full search.
+  const fromSnapshot = await readSweepRuns(mlflow, sweep.id);
+  const fromSearch = await readSweepRuns(mlflow, sweep.id, { fresh: true });
+  assert.equal(fromSnapshot.source, 'snapshot');
+  assert.equal(fromSearch.source, 'search');
+  const byTrial = (r: typeof fromSearch) => [...r.trials].sort((a, b) => a.trialId.localeCompare(b.trialId));
+  assert.deepEqual(byTrial(fromSnapshot), byTrial(fromSearch));
+  assert.ok(fromSnapshot.trials.every((t) => t.status === 'FINISHED' && typeof t.metrics.linear_eval_accuracy === 'number'));
 
   assert.equal(closedDiverging.progress.counts.failed, 1);
   const failed = await runsOf(diverging.id, 'diverging');
@@ -220,6 +244,13 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   assert.equal(fresh.data.params.learning_rate, '0.0001');
   assert.deepEqual(await stepsOnce(fresh, 'loss'), [4], 'log_interval 10: the last step only');
   assert.equal(again.parent.info.status, 'FINISHED', 'the restarted sweep closed its run again');
+  // The sweep closed again after the rerun: its snapshot follows, the old run superseded.
+  const rerunSnapshot = await readSweepRuns(mlflow, diverging.id);
+  assert.equal(rerunSnapshot.source, 'snapshot');
+  assert.deepEqual(
+    rerunSnapshot.trials.map((t) => [t.status, t.superseded]).sort(),
+    [['FAILED', true], ['FINISHED', false]],
+  );
   const rerunSummary = JSON.parse((await mlflow.downloadArtifact(again.parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
   assert.equal(rerunSummary.trials[0].runId, fresh.info.runId);
 });

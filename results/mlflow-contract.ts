@@ -40,6 +40,8 @@ export const ROLE_SWEEP = 'sweep';
 export const ROLE_TRIAL = 'trial';
 export const SPEC_ARTIFACT = 'spec.yaml';
 export const SUMMARY_ARTIFACT = 'summary.json';
+/** Every trial run as the sweep closed, so `mirl compare` reads one file instead of searching (results/sweep-runs.ts). */
+export const TRIAL_RUNS_ARTIFACT = 'trial-runs.json';
 export const CHECKPOINT_DIR = 'checkpoints';
 
 /** Params are strings: text stays as is, everything else (numbers, null, lists) as JSON. */

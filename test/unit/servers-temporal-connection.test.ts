@@ -2,7 +2,7 @@
 // TEMPORAL_TLS=false says otherwise, as in Temporal's own environment configuration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { temporalSettings } from '../../cli/temporal-connection.js';
+import { temporalSettings } from '../../servers/temporal-connection.js';
 
 test('defaults: local dev server, no TLS, no key', () => {
   assert.deepEqual(temporalSettings({}), { address: '127.0.0.1:7233', namespace: 'default', tls: undefined, apiKey: undefined });

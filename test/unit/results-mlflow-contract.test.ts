@@ -16,7 +16,7 @@ import {
   sweepRunFilter,
   sweepSummary,
   trialRunFilter,
-} from '../../activities/mlflow-runs.js';
+} from '../../results/mlflow-contract.js';
 import { MlflowCheckpointStore } from '../../activities/mlflow-checkpoint-store.js';
 import { trackingFor } from '../../workers/worker.js';
 import { parseTrialConfig } from '../../ml/config.js';

@@ -1,9 +1,8 @@
 // Where Temporal is and how to authenticate, read from the standard TEMPORAL_* variables
 // so a laptop dev server, a self-hosted cluster and Temporal Cloud differ only in the
-// environment. Both the CLI (client Connection) and workers (NativeConnection) use this.
+// environment. The CLI connects a client here; workers/worker-connection.ts the worker.
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { TLSConfig } from '@temporalio/client';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -66,7 +65,8 @@ export class TemporalUnreachableError extends Error {
   override name = 'TemporalUnreachable';
 }
 
-function unreachable(settings: TemporalSettings, err: unknown): TemporalUnreachableError {
+/** The one-line error for a server that did not answer, shared with the worker's connection. */
+export function unreachable(settings: TemporalSettings, err: unknown): TemporalUnreachableError {
   const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
   return new TemporalUnreachableError(
     `cannot reach the Temporal server at ${settings.address} (${why}); start the local stack with \`mirl up\` ` +
@@ -87,12 +87,4 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
     throw unreachable(settings, err);
   }
   return new Client({ connection, namespace: settings.namespace });
-}
-
-export async function connectWorker(settings: TemporalSettings = temporalSettings()): Promise<NativeConnection> {
-  try {
-    return await NativeConnection.connect({ address: settings.address, tls: settings.tls, apiKey: settings.apiKey });
-  } catch (err) {
-    throw unreachable(settings, err);
-  }
 }

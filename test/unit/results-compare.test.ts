@@ -2,9 +2,9 @@
 // seeds, missing metrics, failed and superseded trials, ordering, CSV quoting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aggregate, summarise, type TrialRun } from '../../cli/compare/aggregate.js';
+import { aggregate, summarise, type TrialRun } from '../../results/aggregate.js';
 import { renderCsv, renderTable, formatSummary } from '../../cli/compare/render.js';
-import { sweepNameOf, toTrialRun } from '../../cli/compare/mlflow-runs.js';
+import { sweepNameOf, toTrialRun } from '../../results/sweep-runs.js';
 import type { Run } from '../../tracking/index.js';
 
 let next = 0;
@@ -129,4 +129,26 @@ test('sweep ids name their experiment; MLflow runs become trial runs by the trac
   r.data.tags = { 'mirl.axes': 'not json', 'mirl.superseded_by': 'trial-y' };
   const bare = toTrialRun(r);
   assert.deepEqual([bare.trialId, bare.index, bare.axes, bare.superseded], ['r1', null, [], true]);
+});
+
+test('a snapshot is trusted only from a closed sweep run, for that sweep, and parsed whole', async () => {
+  const { readTrialRunsSnapshot, trialRunsSnapshot } = await import('../../results/sweep-runs.js');
+  const trialRun = (id: string): Run => ({
+    info: { runId: id, status: 'FINISHED', startTime: 1 } as Run['info'],
+    data: { metrics: [{ key: 'i_est_test', value: 2, step: 4, timestamp: 0 }], params: {}, tags: { 'mirl.role': 'trial', 'mirl.trial_id': id, 'mirl.index': '0', 'mirl.axes': '{"seed":0}' } },
+  });
+  const sweepRun = { ...trialRun('p'), data: { metrics: [], params: {}, tags: { 'mirl.role': 'sweep' } } };
+  const snap = trialRunsSnapshot('s-20261130-000000-ab', [trialRun('t1'), sweepRun]);
+  assert.deepEqual(snap.trials.map((t) => [t.trialId, t.metrics.i_est_test]), [['t1', 2]], 'the sweep run itself is not a trial');
+  let text = JSON.stringify(snap);
+  const client = {
+    listArtifacts: async () => [{ path: 'summary.json', isDir: false }, { path: 'trial-runs.json', isDir: false }],
+    downloadArtifact: async () => Buffer.from(text),
+  } as unknown as Parameters<typeof readTrialRunsSnapshot>[0];
+  const parent = (status: string) => ({ info: { runId: 'p', status } }) as Run;
+  assert.deepEqual(await readTrialRunsSnapshot(client, parent('FINISHED'), 's-20261130-000000-ab'), snap);
+  assert.equal(await readTrialRunsSnapshot(client, parent('RUNNING'), 's-20261130-000000-ab'), undefined, 'trials still change');
+  assert.equal(await readTrialRunsSnapshot(client, parent('KILLED'), 'other-20261130-000000-ab'), undefined);
+  text = text.slice(0, 20);
+  assert.equal(await readTrialRunsSnapshot(client, parent('FINISHED'), 's-20261130-000000-ab'), undefined, 'a truncated file means search');
 });
