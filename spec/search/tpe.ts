@@ -112,15 +112,23 @@ function gaussianEstimator(low: number, high: number, xs: readonly number[]): Es
   });
   const weights = mus.map((_, i) => (i === priorAt ? PRIOR_WEIGHT : 1));
   const total = weights.reduce((a, b) => a + b, 0);
-  const logMass = mus.map((mu, i) => Math.log(Math.max(1e-300, normalCdf((high - mu) / sigmas[i]) - normalCdf((low - mu) / sigmas[i]))));
+  // log(weight / (sigma sqrt(2 pi) mass inside the bounds)), per component: the density's constant part.
+  const logCoef = mus.map((mu, i) => {
+    const mass = Math.max(1e-300, normalCdf((high - mu) / sigmas[i]) - normalCdf((low - mu) / sigmas[i]));
+    return Math.log(weights[i] / total) - Math.log(sigmas[i] * Math.sqrt(2 * Math.PI)) - Math.log(mass);
+  });
+  const terms = new Float64Array(mus.length);
   return {
     logPdf: (x) => {
-      const terms = mus.map((mu, i) => {
-        const z = (x - mu) / sigmas[i];
-        return Math.log(weights[i] / total) - 0.5 * z * z - Math.log(sigmas[i] * Math.sqrt(2 * Math.PI)) - logMass[i];
-      });
-      const top = Math.max(...terms);
-      return top + Math.log(terms.reduce((sum, t) => sum + Math.exp(t - top), 0));
+      let top = -Infinity;
+      for (let i = 0; i < mus.length; i++) {
+        const z = (x - mus[i]) / sigmas[i];
+        terms[i] = logCoef[i] - 0.5 * z * z;
+        if (terms[i] > top) top = terms[i];
+      }
+      let sum = 0;
+      for (let i = 0; i < mus.length; i++) sum += Math.exp(terms[i] - top);
+      return top + Math.log(sum);
     },
     sample: (rng) => {
       let u = rng.uniform() * total;
