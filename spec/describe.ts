@@ -98,7 +98,12 @@ function searchLines(d: SpecDescription): string[] {
   const lines: string[] = [];
   const { search, objective } = d;
   if (search) {
-    const start = search.method === 'tpe' ? `, the first ${search.startup} quasi-random, the rest suggested as results arrive` : '';
+    const start =
+      search.method !== 'tpe'
+        ? ''
+        : search.startup >= search.budget
+          ? ', all quasi-random (the budget is within the model\'s start)'
+          : `, the first ${search.startup} quasi-random, the rest suggested as results arrive`;
     lines.push(`search:      ${search.method}, ${formatCount(search.budget)} points (seed ${search.seed})${start}`);
   }
   if (objective) lines.push(`objective:   ${objective.mode} ${objective.metric} at ${objective.step === 'last' ? 'the last report' : `step ${objective.step}`}`);

@@ -3,9 +3,11 @@
 // bad input (field named, allowed values listed).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { describeSpec, renderValidateText } from '../../spec/describe.js';
 import { formatSpecError, isSpecError, type SpecError } from '../../spec/errors.js';
 import { expandSpec, PointNotSampledError, trialSource } from '../../spec/expand.js';
+import { loadSpecFile } from '../../spec/load.js';
 import { parseSpec } from '../../spec/parse.js';
 import { NUMERIC_SETTING_KEYS } from '../../spec/schema.js';
 
@@ -193,5 +195,16 @@ describe('search: bad input is one line naming the field', () => {
 
   it('a profile that searches without a method when the spec has no search', () => {
     assert.match(errorLine('profiles: {q: {search: {budget: 2}}}', 'profiles.q.search.method'), /with profile "q": missing/);
+  });
+});
+
+describe('sweeps/search-smoke.yaml', () => {
+  const example = loadSpecFile(fileURLToPath(new URL('../../sweeps/search-smoke.yaml', import.meta.url)));
+
+  it('validates, and its quick profile (all quasi-random) expands in full before launch', () => {
+    assert.equal(example.search?.method, 'tpe');
+    const quick = expandSpec(example, { sweepId: 'q-1', profile: 'quick' });
+    assert.equal(quick.length, 4 * 2);
+    assert.ok(quick.every((t) => t.config.learning_rate >= 1e-5 && t.config.learning_rate <= 1e-2 && [32, 64, 128].includes(t.config.batch_size)));
   });
 });
