@@ -77,27 +77,25 @@ function removeFromZips(zips: ZipState[], key: string): void {
   for (const zip of zips) zip.lists.delete(key);
 }
 
+function chosenProfile(spec: Spec, profileKey: string | null, file: string): Profile | undefined {
+  if (profileKey === null) return undefined;
+  if (Object.prototype.hasOwnProperty.call(spec.profiles, profileKey)) return spec.profiles[profileKey];
+  const names = Object.keys(spec.profiles);
+  throw new SpecError([
+    {
+      file,
+      path: 'profiles',
+      value: shortJson(profileKey),
+      message: names.length ? `no profile named ${shortJson(profileKey)}` : `no profile named ${shortJson(profileKey)}: the spec defines no profiles`,
+      allowed: names,
+    },
+  ]);
+}
+
 /** Applies the profile (later layer wins per setting) and orders the dimensions. */
 export function planSpec(spec: Spec, profileName?: string | null, file = `spec ${spec.name}`): Plan {
   const profileKey = profileName ?? null;
-  let profile: Profile | undefined;
-  if (profileKey !== null) {
-    if (!Object.prototype.hasOwnProperty.call(spec.profiles, profileKey)) {
-      const names = Object.keys(spec.profiles);
-      throw new SpecError([
-        {
-          file,
-          path: 'profiles',
-          value: shortJson(profileKey),
-          message: names.length
-            ? `no profile named ${shortJson(profileKey)}`
-            : `no profile named ${shortJson(profileKey)}: the spec defines no profiles`,
-          allowed: names,
-        },
-      ]);
-    }
-    profile = spec.profiles[profileKey];
-  }
+  const profile = chosenProfile(spec, profileKey, file);
 
   const fixed = new Map<string, Located<unknown>>();
   const grid = new Map<string, Located<unknown[]>>();
