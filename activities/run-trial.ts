@@ -7,7 +7,13 @@ import os from 'node:os';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { BackendRequest } from '../ml/backend.js';
 import type { TrialResult } from '../ml/run-trial.js';
-import { NON_RETRYABLE_ERROR_TYPES, type RunTrialActivityInput, type RunTrialActivityResult, type TrialHeartbeat } from '../workflows/types.js';
+import {
+  NON_RETRYABLE_ERROR_TYPES,
+  type ObjectiveProbe,
+  type RunTrialActivityInput,
+  type RunTrialActivityResult,
+  type TrialHeartbeat,
+} from '../workflows/types.js';
 import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import { maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
@@ -43,13 +49,25 @@ async function noteResume(writer: TrialMetricsWriter, step: number, warn: (error
   }
 }
 
+/** The search objective's value from this report, the first time the report reaches its step. */
+export function probeObjective(objective: ObjectiveProbe | undefined, beat: TrialHeartbeat, msg: { step: number; metrics: Record<string, number> }): Pick<TrialHeartbeat, 'objective'> {
+  if (!objective || beat.objective || msg.step < objective.step) return {};
+  const value = msg.metrics[objective.metric];
+  return typeof value === 'number' ? { objective: { step: msg.step, value } } : {};
+}
+
 async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps & { trainers: TrainerPool }): Promise<RunTrialActivityResult> {
   const ctx = Context.current();
   const { attempt } = ctx.info;
   const activityStartedAt = Date.now();
   const previous = ctx.info.heartbeatDetails as TrialHeartbeat | undefined;
   const identity = deps.identity ?? `${os.hostname()}:${process.pid}`;
-  let beat: TrialHeartbeat = { step: previous?.step ?? 0, checkpointStep: previous?.checkpointStep ?? null, checkpointRef: previous?.checkpointRef ?? null };
+  let beat: TrialHeartbeat = {
+    step: previous?.step ?? 0,
+    checkpointStep: previous?.checkpointStep ?? null,
+    checkpointRef: previous?.checkpointRef ?? null,
+    ...(previous?.objective ? { objective: previous.objective } : {}),
+  };
   ctx.heartbeat(beat);
   // From the start: opening the record may wait out a tracking-server outage.
   const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
@@ -128,7 +146,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
               previousHeartbeatStep: previous?.step ?? null,
             });
           }
-          beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+          beat = { ...beat, step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
           ctx.heartbeat(beat);
           trainerStartedAt = Date.now();
           send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
@@ -153,11 +171,11 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const onMessage = (msg: FromTrainer) => {
     switch (msg.type) {
       case 'train':
-        beat = { ...beat, step: msg.step, train: msg.metrics };
+        beat = { ...beat, step: msg.step, train: msg.metrics, ...probeObjective(input.objective, beat, msg) };
         writer!.train(msg.step, msg.metrics);
         break;
       case 'eval':
-        beat = { ...beat, step: msg.step, eval: msg.metrics };
+        beat = { ...beat, step: msg.step, eval: msg.metrics, ...probeObjective(input.objective, beat, msg) };
         writer!.eval(msg.step, msg.metrics);
         if (msg.system) writer!.system?.(msg.step, msg.system);
         break;
@@ -234,6 +252,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   }
   const full: RunTrialActivityResult = {
     ...r,
+    ...(beat.objective ? { objective: beat.objective } : {}),
     attempt,
     worker: identity,
     activityStartedAt,

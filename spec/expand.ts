@@ -2,7 +2,7 @@
 // the sweep workflow and `mirl sweep validate` expand a spec into exactly the same list.
 import type { TrialConfig } from '../ml/config.js';
 import { shortJson, SpecError } from './errors.js';
-import { axesOf, configIssues, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
+import { axesOf, configIssues, fillSearchPoint, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
 import type { Spec } from './schema.js';
 import { makeTrialId } from './trial-id.js';
 
@@ -25,6 +25,13 @@ export interface ExpandOptions {
   profile?: string | null;
   /** Named in errors; defaults to `spec <name>`. */
   file?: string;
+  /** A TPE search's suggested points so far (point -> values in params order), e.g. from a sweep's carry. */
+  points?: Record<string, number[]>;
+}
+
+/** Asked for a trial whose TPE point the sweep has not suggested yet. */
+export class PointNotSampledError extends Error {
+  override readonly name = 'PointNotSampledError';
 }
 
 /** Enum values read on their own (`bilinear`); anything else needs its name (`target=2`). */
@@ -50,6 +57,10 @@ function fileOf(spec: Spec, options: ExpandOptions): string {
 
 function buildTrial(plan: Plan, index: number, sweepId: string, file: string): Trial {
   const picks = rowIndices(plan, index);
+  // Expanding a hole would quietly give the searched settings their defaults.
+  if (plan.search && plan.dimensions[0].rows[picks[0]] === undefined) {
+    throw new PointNotSampledError(`trial ${index} belongs to search point ${picks[0]}, which the sweep has not sampled yet`);
+  }
   const resolved = resolveConfig(plan, picks);
   if (!resolved.ok) throw new SpecError(configIssues(plan, picks, resolved.input, resolved.issues, file));
   const axes = Object.fromEntries(Object.entries(axesOf(plan, picks)).map(([k, v]) => [k, copy(v)]));
@@ -69,8 +80,10 @@ function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; file: st
   }
   const file = fileOf(spec, options);
   const plan = planSpec(spec, options.profile ?? null, file);
+  if (plan.searchIssues.length) throw new SpecError(plan.searchIssues);
   const limit = trialLimitIssue(plan, file);
   if (limit) throw new SpecError([limit]);
+  for (const [point, values] of Object.entries(options.points ?? {})) fillSearchPoint(plan, Number(point), values);
   return { plan, file };
 }
 
@@ -80,9 +93,10 @@ export function countTrials(spec: Spec, profile?: string | null): number {
 }
 
 /**
- * Every trial of the sweep in a fixed order: grid axes as written (first axis slowest),
- * then zip groups, then seeds fastest. Throws SpecError for a spec that did not pass
- * parseSpec's checks.
+ * Every trial of the sweep in a fixed order: sampled points (slowest), grid axes as
+ * written, then zip groups, then seeds fastest. Throws SpecError for a spec that did not
+ * pass parseSpec's checks, and PointNotSampledError for a TPE search (whose points come
+ * from its results; see trialSource).
  */
 export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
   const { plan, file } = checkedPlan(spec, options);
@@ -124,9 +138,12 @@ export interface TrialSource {
   at(index: number): Trial;
   /** Each axis setting's value label (as in run names and progress axes) for a trial index. */
   axisLabels(index: number): [string, string][];
-  /** Per dimension (plan order), per row: its settings' [key, label] pairs. */
+  /** Per dimension (plan order), per row: its settings' [key, label] pairs (none for sampled points: each is its own value). */
   labels: [string, string][][][];
 }
+
+const labelOf = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const rowLabels = (row: AxisValues | undefined): [string, string][] => Object.entries(row ?? {}).map(([k, v]) => [k, labelOf(v)]);
 
 /**
  * Like expandSpec without building every trial up front: a 100,000-trial sweep costs its
@@ -135,12 +152,13 @@ export interface TrialSource {
  */
 export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
   const { plan, file } = checkedPlan(spec, options);
-  const labels = plan.dimensions.map((dim) => dim.rows.map((row) => Object.entries(row).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
+  // Per-value counts of a sampled setting would list every point once; they are left out.
+  const labels = plan.dimensions.map((dim) => Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))));
   return {
     plan,
     count: plan.trialCount,
     at: (index) => buildTrial(plan, index, options.sweepId, file),
-    axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => labels[d][row]),
+    axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => (plan.dimensions[d].kind === 'search' ? rowLabels(plan.dimensions[d].rows[row]) : labels[d][row])),
     labels,
   };
 }

@@ -1,7 +1,7 @@
 // What `progress` answers: counts and axes over every trial, one page of trials, the
 // newest outcomes. The same pure function serves the workflow's query, its final result
 // and the CLI rebuilding any page of a closed sweep from its carry, so the three agree.
-import type { TrialSource } from '../spec/index.js';
+import { PointNotSampledError, type TrialSource } from '../spec/index.js';
 import { emptyCounts, SweepBook } from './sweep-state.js';
 import { TRIAL_STATES, type AxisSummary, type ProgressRequest, type StateCounts, type SweepProgress, type TrialDetail, type TrialProgress, type TrialStateName } from './types.js';
 
@@ -101,13 +101,15 @@ function trialProgress(book: SweepBook, source: TrialSource, index: number, deta
   };
 }
 
-// A trial whose configuration became invalid (a bad override) still has a row to show.
+// A trial whose configuration became invalid (a bad override), or whose TPE point is not
+// suggested yet, still has a row to show.
 function safeTrial(source: TrialSource, index: number): { trialId: string; runName: string; axes: Record<string, unknown> } {
   try {
     return source.at(index);
-  } catch {
+  } catch (err) {
     const axes = Object.fromEntries(source.axisLabels(index));
-    return { trialId: `(invalid trial ${index})`, runName: Object.values(axes).join('|'), axes };
+    const trialId = err instanceof PointNotSampledError ? `(trial ${index}: not sampled yet)` : `(invalid trial ${index})`;
+    return { trialId, runName: Object.values(axes).join('|'), axes };
   }
 }
 

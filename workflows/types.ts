@@ -120,6 +120,24 @@ export interface SweepCarry {
   startedTotal: number;
   /** Runs so far (continue-as-new count + restarts). */
   generation: number;
+  /** A TPE search's suggested points and observed objectives (absent for every other sweep). */
+  search?: SearchCarry;
+}
+
+/**
+ * What a TPE search remembers (workflows/search-state.ts), at most MAX_TPE_BUDGET entries
+ * each: the points its model suggested (quasi-random ones are recomputed from the seed)
+ * and, per observed point, the sum and count of its trials' objective values.
+ */
+export interface SearchCarry {
+  points: Record<string, number[]>;
+  objectives: Record<string, [number, number]>;
+}
+
+/** A search objective read at a given step: the trial reports the metric's value at the first report at or after it. */
+export interface ObjectiveProbe {
+  metric: string;
+  step: number;
 }
 
 export interface SweepInput {
@@ -184,6 +202,8 @@ export interface TrialInput {
   /** The spec's name: the MLflow experiment (absent in trials started before tracking). */
   sweepName?: string;
   tracking?: SweepTracking | null;
+  /** Set only for a search whose objective is read at a step (not at the end). */
+  objective?: ObjectiveProbe;
 }
 
 export interface RunTrialActivityInput {
@@ -201,6 +221,7 @@ export interface RunTrialActivityInput {
   tracking?: SweepTracking | null;
   /** The retry policy's attempts: a retryable failure on the last one is final. */
   maxAttempts?: number;
+  objective?: ObjectiveProbe;
 }
 
 export interface RunTrialActivityResult {
@@ -220,6 +241,13 @@ export interface RunTrialActivityResult {
   finishedAt: number;
   /** Time the activity spent on tracking in this attempt (absent when tracking is off). */
   tracking?: TrackingOverhead;
+  /** The probed objective (see ObjectiveProbe), when asked for and reached. */
+  objective?: ProbedObjective;
+}
+
+export interface ProbedObjective {
+  step: number;
+  value: number;
 }
 
 /**
@@ -247,6 +275,8 @@ export interface TrialHeartbeat {
   checkpointRef: string | null;
   train?: Record<string, number>;
   eval?: Record<string, number>;
+  /** The probed objective once reached: a retry that resumes past its step keeps it. */
+  objective?: ProbedObjective;
 }
 
 export interface TrialOutcome {

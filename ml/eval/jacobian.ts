@@ -4,8 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { LuDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { percentile } from './stats.js';
 import { largestEigenvalue, type LanczosOptions } from './lanczos.js';
+import { CONDITION_PERCENTILES } from '../metric-names.js';
 
-export const CONDITION_PERCENTILES = [0, 20, 40, 60, 80, 100] as const;
+// Defined with the other metric names, which spec validation reads without TensorFlow.
+export { CONDITION_PERCENTILES };
 
 /**
  * Jacobians of g at each input row, each outDim x inDim, row-major. Every input is
