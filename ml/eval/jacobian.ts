@@ -2,7 +2,7 @@
 // summarised as percentiles of log(sigma_max / sigma_min) across the inputs.
 import * as tf from '@tensorflow/tfjs';
 import { LuDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
-import { percentile } from './stats.js';
+import { floorIndexPercentile } from './stats.js';
 import { largestEigenvalue, type LanczosOptions } from './lanczos.js';
 
 export const CONDITION_PERCENTILES = [0, 20, 40, 60, 80, 100] as const;
@@ -143,8 +143,9 @@ export function logConditionNumber(sv: number[]): number {
   return min > 0 ? Math.log(max / min) : Infinity;
 }
 
+/** Percentiles by the notebook's floor-index rule (see floorIndexPercentile). */
 export function conditionPercentiles(logConds: number[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const q of CONDITION_PERCENTILES) out[`log_condition_number_p${q}`] = percentile(logConds, q);
+  for (const q of CONDITION_PERCENTILES) out[`log_condition_number_p${q}`] = floorIndexPercentile(logConds, q);
   return out;
 }

@@ -5,7 +5,7 @@ import { Matrix, QrDecomposition } from 'ml-matrix';
 import { useTestBackend } from '../support/tf.js';
 import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition } from '../../ml/eval/jacobian.js';
 import { largestEigenvalue } from '../../ml/eval/lanczos.js';
-import { percentile } from '../../ml/eval/stats.js';
+import { floorIndexPercentile, percentile } from '../../ml/eval/stats.js';
 import { lbfgs } from '../../ml/eval/lbfgs.js';
 import { linearEvaluation, minMaxScale } from '../../ml/eval/linear.js';
 import { Rng } from '../../ml/rng.js';
@@ -96,13 +96,25 @@ test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {
   }
 });
 
-test('condition-number percentiles interpolate like numpy', () => {
+test('percentile interpolates like numpy (timings); the floor-index rule never does', () => {
   assert.equal(percentile([1, 2, 3, 4, 5], 20), 1.8);
-  const p = conditionPercentiles([3, 1, 2]);
+  // Six values: p * (n - 1) = 1, 2, 3, 4 at 20..80, so both rules agree only there.
+  const six = [60, 10, 50, 20, 40, 30];
+  assert.deepEqual([0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(six, q)), [10, 20, 30, 40, 50, 60]);
+  // Eight values: p * 7 = 1.4, 2.8, 4.2, 5.6 -> indices 1, 2, 4, 5 (rounding 2.8 would give 3).
+  const eight = [7, 0, 6, 1, 5, 2, 4, 3].map((v) => v * 1.5);
+  assert.deepEqual([0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(eight, q)), [0, 1.5, 3, 6, 7.5, 10.5]);
+  assert.ok(Number.isNaN(floorIndexPercentile([], 50)));
+});
+
+test('condition-number percentiles take the sorted value at floor(p * (n - 1)), as the notebook', () => {
+  // 128 inputs, as in a training batch: p * 127 = 25.4, 50.8, 76.2, 101.6.
+  const logConds = Array.from({ length: 128 }, (_, i) => (i * 37) % 128);
+  const p = conditionPercentiles(logConds);
   assert.deepEqual(Object.keys(p), ['log_condition_number_p0', 'log_condition_number_p20', 'log_condition_number_p40', 'log_condition_number_p60', 'log_condition_number_p80', 'log_condition_number_p100']);
-  assert.equal(p.log_condition_number_p0, 1);
-  assert.equal(p.log_condition_number_p100, 3);
-  assert.ok(Math.abs(p.log_condition_number_p20 - 1.4) < 1e-12);
+  assert.deepEqual(Object.values(p), [0, 25, 50, 76, 101, 127]);
+  // Interpolation would have given 25.4, 50.8, 76.2 and 101.6.
+  assert.notEqual(p.log_condition_number_p40, percentile(logConds, 40));
 });
 
 test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
