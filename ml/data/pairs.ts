@@ -24,6 +24,22 @@ export function addNoise(values: Float32Array, std: number, rng: Rng): void {
   for (let i = 0; i < values.length; i++) values[i] += std * rng.normal();
 }
 
+/**
+ * One noise tensor of the views' shape added to both views, as the authors' notebook
+ * does: the noise is information the two views share, which changes what maximising
+ * I(g1(x1); g2(x2)) rewards. Views of different shapes cannot share it (the notebook
+ * asserts the same).
+ */
+export function addSharedNoise(x: Float32Array, y: Float32Array, std: number, rng: Rng): void {
+  if (std === 0) return;
+  if (x.length !== y.length) throw new RangeError(`shared noise needs views of one shape, got ${x.length} and ${y.length} values`);
+  for (let i = 0; i < x.length; i++) {
+    const e = std * rng.normal();
+    x[i] += e;
+    y[i] += e;
+  }
+}
+
 interface MnistPairState {
   epochStart: RngState;
   pos: number;
@@ -81,8 +97,7 @@ export class MnistPairSource implements PairSource {
       y.set(this.ys.subarray(i * d, (i + 1) * d), r * d);
       labels[r] = this.labels[i];
     }
-    addNoise(x, this.noise, this.noiseRng);
-    addNoise(y, this.noise, this.noiseRng);
+    addSharedNoise(x, y, this.noise, this.noiseRng);
     return { x, y, labels, rows };
   }
 
