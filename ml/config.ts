@@ -50,6 +50,7 @@ export const trialConfigSchema = z
     linear_eval_max_iter: positiveInt.max(100_000).default(500),
     /** scikit-learn's C: inverse L2 strength on the summed loss. */
     linear_eval_c: z.number().positive().default(10),
+    /** Jacobians per evaluation: the first this many rows of the current training batch. */
     jacobian_inputs: positiveInt.max(10_000).default(128),
     /** Batches averaged for I_EST on the test split (Gaussian: fresh samples). */
     i_est_test_batches: positiveInt.max(10_000).default(78),

@@ -19,6 +19,17 @@ export interface PairSource {
   restore(state: unknown): void;
 }
 
+/**
+ * The batch `source` will hand out next, without taking it: the source is put back in the
+ * state it was in, so the training stream (and a resume from a checkpoint) is unchanged.
+ */
+export function peekBatch(source: PairSource, rows: number): PairBatch {
+  const saved = source.state();
+  const batch = source.next(rows);
+  source.restore(saved);
+  return batch;
+}
+
 export function addNoise(values: Float32Array, std: number, rng: Rng): void {
   if (std === 0) return;
   for (let i = 0; i < values.length; i++) values[i] += std * rng.normal();

@@ -149,3 +149,19 @@ export function conditionPercentiles(logConds: number[]): Record<string, number>
   for (const q of CONDITION_PERCENTILES) out[`log_condition_number_p${q}`] = floorIndexPercentile(logConds, q);
   return out;
 }
+
+/**
+ * The Jacobian evaluation: percentiles of log(sigma_max / sigma_min) of dg/dx at the first
+ * n rows of `inputs` (row-major, inDim wide). The caller chooses the inputs; the study
+ * passes the current noisy training batch, as the notebook does.
+ */
+export function jacobianConditionMetrics(
+  g: (x: tf.Tensor2D) => tf.Tensor2D,
+  inputs: Float32Array,
+  n: number,
+  inDim: number,
+  outDim: number,
+): Record<string, number> {
+  const logConds = jacobians(g, inputs, n, inDim, outDim).map((j) => jacobianLogCondition(j, outDim, inDim));
+  return conditionPercentiles(logConds);
+}

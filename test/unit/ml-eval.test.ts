@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { useTestBackend } from '../support/tf.js';
-import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition } from '../../ml/eval/jacobian.js';
+import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition, jacobianConditionMetrics } from '../../ml/eval/jacobian.js';
 import { largestEigenvalue } from '../../ml/eval/lanczos.js';
 import { floorIndexPercentile, percentile } from '../../ml/eval/stats.js';
 import { lbfgs } from '../../ml/eval/lbfgs.js';
@@ -115,6 +115,18 @@ test('condition-number percentiles take the sorted value at floor(p * (n - 1)), 
   assert.deepEqual(Object.values(p), [0, 25, 50, 76, 101, 127]);
   // Interpolation would have given 25.4, 50.8, 76.2 and 101.6.
   assert.notEqual(p.log_condition_number_p40, percentile(logConds, 40));
+});
+
+test('the Jacobian evaluation conditions g at exactly the inputs it is given', () => {
+  // g(x) = x * x has J = diag(2x): row [1, e^r] has log condition number r.
+  const g = (x: tf.Tensor2D) => tf.mul(x, x) as tf.Tensor2D;
+  const rs = [3, 0, 5, 1, 4, 2];
+  const inputs = Float32Array.from(rs.flatMap((r) => [1, Math.exp(r)]));
+  const p = jacobianConditionMetrics(g, inputs, rs.length, 2, 2);
+  Object.values(p).forEach((v, i) => assert.ok(Math.abs(v - i) < 1e-5, `p${20 * i} = ${v}`));
+  // Only the first n rows count: rows with r = 3, 0, 5.
+  const first = jacobianConditionMetrics(g, inputs, 3, 2, 2);
+  assert.ok(Math.abs(first.log_condition_number_p0) < 1e-5 && Math.abs(first.log_condition_number_p100 - 5) < 1e-5, JSON.stringify(first));
 });
 
 test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
