@@ -37,6 +37,7 @@ import type {
 } from '../workflows/types.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 import { trialSource } from '../spec/index.js';
+import { dataPathOf } from '../ml/data-path.js';
 import { listTrials } from '../workflows/progress.js';
 import { SweepBook } from '../workflows/sweep-state.js';
 import {
@@ -170,6 +171,7 @@ export class MlflowTracking {
       [TAGS.study]: spec.study,
       [TAGS.role]: ROLE_SWEEP,
       [TAGS.profile]: profile ?? '',
+      [TAGS.dataPath]: String(dataPathOf(input.dataPath)),
       [TAGS.user]: this.user(),
       [TAGS.sourceName]: 'mirl',
       ...(this.options.gitCommit ? { [TAGS.gitCommit]: this.options.gitCommit } : {}),
@@ -231,6 +233,7 @@ export class MlflowTracking {
       [TAGS.trialId]: input.trialId,
       [TAGS.role]: ROLE_TRIAL,
       [TAGS.checkpointKey]: input.checkpointKey,
+      [TAGS.dataPath]: String(dataPathOf(input.dataPath)),
       [TAGS.attempt]: String(attempt),
       [TAGS.user]: this.user(),
       [TAGS.sourceName]: 'mirl',
@@ -404,7 +407,7 @@ export const SUMMARY_TRIALS_MAX = 20_000;
 function summaryTrials(input: FinishSweepRunInput): TrialProgress[] {
   if (!input.carry || !input.spec) return input.progress.trials;
   const book = SweepBook.fromCarry(input.carry);
-  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile });
+  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile, dataPath: input.dataPath });
   const indices =
     book.total <= SUMMARY_TRIALS_MAX ? book.indicesIn(null) : book.indicesIn(['pending', 'running', 'failed', 'cancelled'], 0, SUMMARY_TRIALS_MAX);
   return listTrials(book, source, indices);

@@ -5,6 +5,7 @@ import { shortJson, SpecError } from './errors.js';
 import { axesOf, configIssues, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
 import type { Spec } from './schema.js';
 import { makeTrialId } from './trial-id.js';
+import { dataPathOf, defaultsOfDataPath } from '../ml/data-path.js';
 
 export interface Trial {
   /** Position in the expansion, 0-based. */
@@ -25,6 +26,20 @@ export interface ExpandOptions {
   profile?: string | null;
   /** Named in errors; defaults to `spec <name>`. */
   file?: string;
+  /**
+   * The data path version the sweep was launched under (ml/data-path.ts); absent: the
+   * legacy one, as in sweep inputs recorded before versions existed. It enters the trial
+   * ids, and an older version's defaults fill what the spec leaves unset.
+   */
+  dataPath?: number;
+}
+
+/** How the trials of one launch are built: its id, data path and that path's defaults. */
+interface Launch {
+  sweepId: string;
+  file: string;
+  dataPath: number;
+  defaults: Record<string, unknown>;
 }
 
 /** Enum values read on their own (`bilinear`); anything else needs its name (`target=2`). */
@@ -48,14 +63,15 @@ function fileOf(spec: Spec, options: ExpandOptions): string {
   return options.file ?? `spec ${spec.name}`;
 }
 
-function buildTrial(plan: Plan, index: number, sweepId: string, file: string): Trial {
+function buildTrial(plan: Plan, index: number, launch: Launch): Trial {
+  const { sweepId, file } = launch;
   const picks = rowIndices(plan, index);
-  const resolved = resolveConfig(plan, picks);
+  const resolved = resolveConfig(plan, picks, launch.defaults);
   if (!resolved.ok) throw new SpecError(configIssues(plan, picks, resolved.input, resolved.issues, file));
   const axes = Object.fromEntries(Object.entries(axesOf(plan, picks)).map(([k, v]) => [k, copy(v)]));
   return {
     index,
-    trialId: makeTrialId(sweepId, resolved.config),
+    trialId: makeTrialId(sweepId, resolved.config, launch.dataPath),
     sweepId,
     axes,
     config: resolved.config,
@@ -63,15 +79,16 @@ function buildTrial(plan: Plan, index: number, sweepId: string, file: string): T
   };
 }
 
-function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; file: string } {
+function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; launch: Launch } {
   if (typeof options.sweepId !== 'string' || options.sweepId.length === 0) {
     throw new TypeError(`expandSpec: a sweep id is required, got ${shortJson(options.sweepId)}`);
   }
   const file = fileOf(spec, options);
+  const dataPath = dataPathOf(options.dataPath);
   const plan = planSpec(spec, options.profile ?? null, file);
   const limit = trialLimitIssue(plan, file);
   if (limit) throw new SpecError([limit]);
-  return { plan, file };
+  return { plan, launch: { sweepId: options.sweepId, file, dataPath, defaults: defaultsOfDataPath(dataPath) } };
 }
 
 /** Number of trials the spec (with the profile, if any) expands to. */
@@ -85,8 +102,9 @@ export function countTrials(spec: Spec, profile?: string | null): number {
  * parseSpec's checks.
  */
 export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
-  const { plan, file } = checkedPlan(spec, options);
-  const trials = Array.from({ length: plan.trialCount }, (_, i) => buildTrial(plan, i, options.sweepId, file));
+  const { plan, launch } = checkedPlan(spec, options);
+  const { file } = launch;
+  const trials = Array.from({ length: plan.trialCount }, (_, i) => buildTrial(plan, i, launch));
   const seen = new Map<string, number>();
   for (const trial of trials) {
     const earlier = seen.get(trial.trialId);
@@ -109,11 +127,11 @@ export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
 
 /** One trial by index, without expanding the rest (for `mirl trial run --index`). */
 export function trialAt(spec: Spec, index: number, options: ExpandOptions): Trial {
-  const { plan, file } = checkedPlan(spec, options);
+  const { plan, launch } = checkedPlan(spec, options);
   if (!Number.isInteger(index) || index < 0 || index >= plan.trialCount) {
     throw new RangeError(`trial index ${index} is out of range: the sweep has ${plan.trialCount} trials (0..${plan.trialCount - 1})`);
   }
-  return buildTrial(plan, index, options.sweepId, file);
+  return buildTrial(plan, index, launch);
 }
 
 /** A sweep's trials built one at a time: what the workflow holds instead of the whole list. */
@@ -134,12 +152,12 @@ export interface TrialSource {
  * configurations (validation at launch expands the spec once and does that).
  */
 export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
-  const { plan, file } = checkedPlan(spec, options);
+  const { plan, launch } = checkedPlan(spec, options);
   const labels = plan.dimensions.map((dim) => dim.rows.map((row) => Object.entries(row).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
   return {
     plan,
     count: plan.trialCount,
-    at: (index) => buildTrial(plan, index, options.sweepId, file),
+    at: (index) => buildTrial(plan, index, launch),
     axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => labels[d][row]),
     labels,
   };

@@ -72,6 +72,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
       axes: input.axes,
       tracking: input.tracking,
       maxAttempts: input.maxAttempts,
+      dataPath: input.dataPath,
     });
     const outcome: TrialOutcome = { ...base, state: 'done', result };
     setCurrentDetails(`**${input.runName}**: done at step ${result.step} on ${result.backend}`);

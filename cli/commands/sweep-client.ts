@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
 import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../../spec/index.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { sweepStaticDetails, sweepStaticSummary } from '../../workflows/summaries.js';
 import { UsageError } from '../errors.js';
 import { progressQuery } from '../../workflows/messages.js';
@@ -44,9 +45,10 @@ export async function startSweep(client: Client, input: SweepInput, reuse = fals
   });
 }
 
+/** A new sweep, of the data path this code computes; its restarts keep that version. */
 export async function launchSweep(client: Client, spec: Spec, profile: string | null, options?: SweepOptions, specText?: string): Promise<string> {
   const sweepId = newSweepId(spec);
-  await startSweep(client, { spec, sweepId, profile, options, ...(specText !== undefined ? { specText } : {}) });
+  await startSweep(client, { spec, sweepId, profile, options, dataPath: DATA_PATH_VERSION, ...(specText !== undefined ? { specText } : {}) });
   return sweepId;
 }
 

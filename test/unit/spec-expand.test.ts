@@ -8,6 +8,7 @@ import { loadSpecFile } from '../../spec/load.js';
 import { parseSpec } from '../../spec/parse.js';
 import type { Spec } from '../../spec/schema.js';
 import { canonicalJson, makeLaunchToken, makeSweepId, makeTrialId } from '../../spec/trial-id.js';
+import { DATA_PATH_VERSION, DataPathVersionError, LEGACY_DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/specs/${name}`, import.meta.url));
 const HEAD = 'name: demo\nstudy: demo-study\n';
@@ -124,15 +125,38 @@ describe('trial identity', () => {
     for (const t of a) {
       assert.match(t.trialId, /^trial-[0-9a-f]{20}$/);
       assert.equal(t.sweepId, SWEEP);
-      assert.equal(t.trialId, makeTrialId(SWEEP, t.config));
+      // No data path named: the legacy one, as in sweep inputs recorded before versions.
+      assert.equal(t.trialId, makeTrialId(SWEEP, t.config, LEGACY_DATA_PATH_VERSION));
     }
   });
 
   it('ids are pinned: a change to the hashing would rename trials of running sweeps', () => {
     const config = trialConfigSchema.parse({ critic: 'separable', seed: 1 });
-    assert.equal(makeTrialId('smoke-20261129-031955-ab12', config), makeTrialId('smoke-20261129-031955-ab12', { ...config }));
-    // sha256('mirl-trial-v1\ns\n{"a":[1,{"c":3,"d":2}],"b":1}'), computed with node:crypto.
-    assert.equal(makeTrialId('s', { b: 1, a: [1, { d: 2, c: 3 }] }), 'trial-15d9d36a8e968218f959');
+    assert.equal(makeTrialId('smoke-20261129-031955-ab12', config, 2), makeTrialId('smoke-20261129-031955-ab12', { ...config }, 2));
+    // sha256('mirl-trial-v1\ns\n{"a":[1,{"c":3,"d":2}],"b":1}'), computed with node:crypto:
+    // the legacy data path hashes as before versions existed, so recorded sweeps keep their ids.
+    assert.equal(makeTrialId('s', { b: 1, a: [1, { d: 2, c: 3 }] }, 1), 'trial-15d9d36a8e968218f959');
+    // sha256('mirl-trial-v1\ns\ndata-path 2\n{"a":[1,{"c":3,"d":2}],"b":1}').
+    assert.equal(makeTrialId('s', { b: 1, a: [1, { d: 2, c: 3 }] }, 2), 'trial-0e22c3ab2fb0ab1b16ee');
+  });
+
+  it('the same config under another data path is another trial', () => {
+    const config = trialConfigSchema.parse({ critic: 'separable', seed: 1 });
+    const ids = [1, 2].map((v) => makeTrialId(SWEEP, config, v));
+    assert.equal(new Set(ids).size, 2);
+    const legacy = expand(yaml);
+    const current = expandSpec(parseSpec(HEAD + yaml), { sweepId: SWEEP, dataPath: DATA_PATH_VERSION });
+    for (let i = 0; i < legacy.length; i++) {
+      assert.notEqual(current[i].trialId, legacy[i].trialId);
+      assert.equal(current[i].trialId, makeTrialId(SWEEP, current[i].config, DATA_PATH_VERSION));
+    }
+  });
+
+  it('a data path this code does not know is refused, not hashed', () => {
+    for (const v of [0, DATA_PATH_VERSION + 1, 1.5, Number.NaN]) {
+      assert.throws(() => makeTrialId(SWEEP, {}, v), DataPathVersionError, String(v));
+      assert.throws(() => expandSpec(parseSpec(HEAD + yaml), { sweepId: SWEEP, dataPath: v }), DataPathVersionError, String(v));
+    }
   });
 
   it('a different sweep id gives different ids for the same configs', () => {
