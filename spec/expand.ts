@@ -27,11 +27,13 @@ export interface ExpandOptions {
   /** Named in errors; defaults to `spec <name>`. */
   file?: string;
   /**
-   * The data path version the sweep was launched under (ml/data-path.ts); absent: the
-   * legacy one, as in sweep inputs recorded before versions existed. It enters the trial
-   * ids, and an older version's defaults fill what the spec leaves unset.
+   * The data path version the sweep was launched under (ml/data-path.ts): a new launch's
+   * DATA_PATH_VERSION, or a recorded sweep input's `dataPath`, where undefined means the
+   * legacy version (inputs from before versions existed). Required, so no caller falls
+   * back to either by omission. It enters the trial ids, and an older version's defaults
+   * fill what the spec leaves unset.
    */
-  dataPath?: number;
+  dataPath: number | undefined;
 }
 
 /** How the trials of one launch are built: its id, data path and that path's defaults. */

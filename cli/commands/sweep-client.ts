@@ -86,7 +86,7 @@ async function closedProgress(client: Client, handle: WorkflowHandle, request: P
   if (inResult) return { ...result.progress, trials: result.progress.trials.slice(page.offset, page.offset + page.limit), page: { ...result.progress.page, ...page } };
   const input = await startInput(client, handle.workflowId);
   const { trials: _, page: __, recent: ___, durations: ____, ...meta } = result.progress;
-  return buildProgress(SweepBook.fromCarry(result.carry), trialSource(input.spec, input), { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
+  return buildProgress(SweepBook.fromCarry(result.carry), trialSource(input.spec, { sweepId: input.sweepId, profile: input.profile, dataPath: input.dataPath }), { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
 }
 
 /** Reruns failed trials: by signal while the sweep runs, by a new run carrying its state once it has closed. */

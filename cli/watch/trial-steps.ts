@@ -11,7 +11,7 @@ export type StepLookup = (index: number) => number | undefined;
 export async function trialSteps(client: Client, sweepId: string): Promise<StepLookup> {
   try {
     const input = await startInput(client, sweepId);
-    const source = trialSource(input.spec, input);
+    const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.profile, dataPath: input.dataPath });
     const book = input.carry ? SweepBook.fromCarry(input.carry) : null;
     const cache = new Map<number, number | undefined>();
     return (index) => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSpecFile } from '../../spec/load.js';
 import { expandSpec, seedList } from '../../spec/index.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const STUDIES = ['invertible', 'adversarial', 'hard-to-invert', 'critic-capacity', 'encoder-architecture', 'noniid'] as const;
 const pathOf = (study: string) => fileURLToPath(new URL(`../../sweeps/${study}.yaml`, import.meta.url));
@@ -22,7 +23,7 @@ describe('study specs', () => {
       });
 
       it("is the paper's size by default: 20 seeds and full linear evaluation", () => {
-        const trials = expandSpec(spec, { sweepId: 'full' });
+        const trials = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'full' });
         assert.equal(seedList(spec.seeds).length, 20);
         for (const t of trials) {
           assert.equal(t.config.linear_eval_train_size, null);
@@ -39,8 +40,8 @@ describe('study specs', () => {
 
       it('has a quick profile that expands to fewer, shorter trials', () => {
         assert.ok(spec.profiles.quick, 'quick profile');
-        const full = expandSpec(spec, { sweepId: 'full' });
-        const quick = expandSpec(spec, { sweepId: 'quick', profile: 'quick' });
+        const full = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'full' });
+        const quick = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'quick', profile: 'quick' });
         assert.ok(quick.length > 0 && quick.length < full.length);
         // Steps are what a trial costs; an adversarial trial's are its warm-up and rounds.
         const stepsOf = (t: (typeof full)[number]) =>
