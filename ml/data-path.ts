@@ -28,7 +28,9 @@ export const LEGACY_DATA_PATH_VERSION = 1;
  * expands its spec with them, so its trials keep the configurations (and ids) they were
  * started with and its recorded workflow history still replays.
  */
-const REPLACED_DEFAULTS: Readonly<Record<number, Partial<TrialConfigInput>>> = {};
+const REPLACED_DEFAULTS: Readonly<Record<number, Partial<TrialConfigInput>>> = {
+  2: { linear_eval_max_iter: 500 },
+};
 
 export class DataPathVersionError extends Error {
   override name = 'DataPathVersionError';

@@ -84,5 +84,11 @@ export function encodeSplits(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalDat
 export function linearEvalMetrics(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalData, cfg: TrialConfig): Record<string, number> {
   const { train, test } = encodeSplits(g, e);
   const r = linearEvaluation(train, test, { c: cfg.linear_eval_c, maxIter: cfg.linear_eval_max_iter });
-  return { linear_eval_accuracy: r.accuracy, linear_eval_train_accuracy: r.trainAccuracy };
+  // Logged with the accuracy, so an accuracy from a fit cut off by the budget is visible as such.
+  return {
+    linear_eval_accuracy: r.accuracy,
+    linear_eval_train_accuracy: r.trainAccuracy,
+    linear_eval_converged: r.converged ? 1 : 0,
+    linear_eval_iterations: r.iterations,
+  };
 }

@@ -6,8 +6,9 @@ import { useTestBackend } from '../support/tf.js';
 import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition, jacobianConditionMetrics } from '../../ml/eval/jacobian.js';
 import { largestEigenvalue } from '../../ml/eval/lanczos.js';
 import { floorIndexPercentile, percentile } from '../../ml/eval/stats.js';
-import { lbfgs } from '../../ml/eval/lbfgs.js';
-import { linearEvaluation, minMaxScale } from '../../ml/eval/linear.js';
+import { lbfgs, stopRuleMet } from '../../ml/eval/lbfgs.js';
+import { linearEvaluation, minMaxScale, type Codes } from '../../ml/eval/linear.js';
+import { parseTrialConfig } from '../../ml/config.js';
 import { Rng } from '../../ml/rng.js';
 
 before(async () => {
@@ -138,9 +139,10 @@ test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
       grad: t.map((v, i) => scales[i] * (v - target[i])),
     }),
     new Float64Array(4),
-    { maxIter: 200, gradTol: 1e-9 },
+    { maxIter: 200, stop: { window: 1, tol: 1e-15 } },
   );
   assert.ok(res.converged);
+  assert.equal(res.stopped, 'tolerance');
   res.theta.forEach((v, i) => assert.ok(Math.abs(v - target[i]) < 1e-6));
 });
 
@@ -152,18 +154,43 @@ test('min-max scaling uses the training ranges and maps constant features to 0',
   assert.deepEqual(Array.from(test.values), [1.5, 0]);
 });
 
+/** n codes of 12 features in 10 classes: class k lifts feature k by 3 when informative, else pure noise. */
+function blobs(r: Rng, n: number, informative: boolean): Codes {
+  const labels = Uint8Array.from({ length: n }, () => r.int(10));
+  const values = new Float32Array(n * 12);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 12; j++) values[i * 12 + j] = r.normal() * 0.3 + (informative && j === labels[i] ? 3 : 0);
+  }
+  return { values, labels, n, dim: 12 };
+}
+
 test('linear evaluation separates linearly separable classes and fails on noise', () => {
   const r = new Rng(3);
-  const make = (n: number, informative: boolean) => {
-    const labels = Uint8Array.from({ length: n }, () => r.int(10));
-    const values = new Float32Array(n * 12);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < 12; j++) values[i * 12 + j] = r.normal() * 0.3 + (informative && j === labels[i] ? 3 : 0);
-    }
-    return { values, labels, n, dim: 12 };
-  };
-  const good = linearEvaluation(make(2000, true), make(500, true), { c: 10, maxIter: 200 });
+  const good = linearEvaluation(blobs(r, 2000, true), blobs(r, 500, true), { c: 10, maxIter: 200 });
   assert.ok(good.accuracy > 0.97, `accuracy ${good.accuracy}`);
-  const bad = linearEvaluation(make(2000, false), make(500, false), { c: 10, maxIter: 200 });
+  const bad = linearEvaluation(blobs(r, 2000, false), blobs(r, 500, false), { c: 10, maxIter: 200 });
   assert.ok(bad.accuracy < 0.2, `accuracy on noise ${bad.accuracy}`);
+});
+
+test('the stop rule compares the decrease over its window, relative to max(|f|, 1)', () => {
+  const rule = { window: 2, tol: 1e-3 };
+  assert.equal(stopRuleMet([5, 4], rule), false, 'fewer iterations than the window');
+  assert.equal(stopRuleMet([5, 4, 3.999], rule), false, 'a small last step after a large one');
+  assert.equal(stopRuleMet([4, 3.999, 3.998], rule), true);
+  // Below 1 the decrease counts in absolute terms: 7.5e-4 per iteration (relative: 0.09).
+  assert.equal(stopRuleMet([0.01, 0.009, 0.0085], rule), true);
+  assert.equal(stopRuleMet([0.01, 0.005, 0], rule), false);
+});
+
+test('linear evaluation reports converged only when its stopping rule is met within the budget', () => {
+  const r = new Rng(5);
+  const train = blobs(r, 2000, true);
+  const test = blobs(r, 500, true);
+  const budget = parseTrialConfig({}).linear_eval_max_iter;
+  const easy = linearEvaluation(train, test, { c: 10, maxIter: budget });
+  assert.equal(easy.converged, true, `stopped by ${easy.stopped} after ${easy.iterations} iterations`);
+  assert.equal(easy.stopped, 'tolerance');
+  assert.ok(easy.iterations < budget && easy.accuracy > 0.97, JSON.stringify(easy));
+  const cut = linearEvaluation(train, test, { c: 10, maxIter: 3 });
+  assert.deepEqual([cut.converged, cut.stopped, cut.iterations], [false, 'budget', 3]);
 });

@@ -152,6 +152,19 @@ describe('trial identity', () => {
     }
   });
 
+  it("a sweep of an older data path expands with that path's defaults, so its trials keep their configs", () => {
+    const spec = parseSpec(HEAD + yaml);
+    const legacy = expandSpec(spec, { sweepId: SWEEP, dataPath: LEGACY_DATA_PATH_VERSION });
+    const current = expandSpec(spec, { sweepId: SWEEP, dataPath: DATA_PATH_VERSION });
+    // linear_eval_max_iter was 500 until data path 2 replaced it.
+    assert.ok(legacy.every((t) => t.config.linear_eval_max_iter === 500));
+    assert.ok(current.every((t) => t.config.linear_eval_max_iter === trialConfigSchema.parse({}).linear_eval_max_iter));
+    assert.notEqual(trialConfigSchema.parse({}).linear_eval_max_iter, 500);
+    // What the spec sets wins over an old default.
+    const set = expandSpec(parseSpec(`${HEAD}trial: {linear_eval_max_iter: 77}\n${yaml}`), { dataPath: LEGACY_DATA_PATH_VERSION, sweepId: SWEEP });
+    assert.ok(set.every((t) => t.config.linear_eval_max_iter === 77));
+  });
+
   it('a data path this code does not know is refused, not hashed', () => {
     for (const v of [0, DATA_PATH_VERSION + 1, 1.5, Number.NaN]) {
       assert.throws(() => makeTrialId(SWEEP, {}, v), DataPathVersionError, String(v));

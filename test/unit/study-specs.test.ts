@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSpecFile } from '../../spec/load.js';
 import { expandSpec, seedList } from '../../spec/index.js';
+import { parseTrialConfig } from '../../ml/config.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const STUDIES = ['invertible', 'adversarial', 'hard-to-invert', 'critic-capacity', 'encoder-architecture', 'noniid'] as const;
@@ -34,6 +35,15 @@ describe('study specs', () => {
           } else {
             assert.equal(t.config.steps, t.config.data === 'gaussian' ? 20_000 : 21_000);
             assert.equal(t.config.eval_interval, 1_000);
+          }
+        }
+      });
+
+      it("gives every trial, in every profile, the trials' one linear-evaluation budget", () => {
+        const budget = parseTrialConfig({}).linear_eval_max_iter;
+        for (const profile of [null, ...Object.keys(spec.profiles)]) {
+          for (const t of expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'budget', profile })) {
+            assert.equal(t.config.linear_eval_max_iter, budget, `${profile ?? 'full'} ${t.runName}`);
           }
         }
       });
