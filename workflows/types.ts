@@ -203,8 +203,12 @@ export interface RunTrialActivityInput {
   tracking?: SweepTracking | null;
   /** The retry policy's attempts: a retryable failure on the last one is final. */
   maxAttempts?: number;
-  /** What the trial must compute under; a worker of another version refuses it. Absent: 1. */
-  dataPath?: number;
+  /**
+   * What the trial must compute under; a worker of another version refuses it. Undefined
+   * in activities scheduled before versions existed (version 1). Required in the type, so
+   * a caller that builds this input states it rather than get version 1 by omission.
+   */
+  dataPath: number | undefined;
 }
 
 export interface RunTrialActivityResult {
