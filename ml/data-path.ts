@@ -3,7 +3,7 @@
 // MLflow runs carry it (tag mirl.data_path), so numbers computed under two versions are
 // never taken for one another, and a worker refuses trials of a version it does not
 // compute. Plain data, no imports at run time: workflow code reads it.
-import type { TrialConfigInput } from './config.js';
+import type { TrialConfig, TrialConfigInput } from './config.js';
 
 /**
  * Bump this when a change makes a trial of the same configuration compute other numbers:
@@ -51,4 +51,25 @@ export function defaultsOfDataPath(version: number): Partial<TrialConfigInput> {
   // Newest first, so that the value from before the oldest change after `version` wins.
   for (let v = DATA_PATH_VERSION; v > version; v--) out = { ...out, ...REPLACED_DEFAULTS[v] };
   return out;
+}
+
+/**
+ * What each version changed, as a test of a configuration: true when the change between
+ * `version - 1` and `version` can alter what that configuration computes.
+ */
+const CHANGED_BY: Readonly<Record<number, (c: TrialConfig) => boolean>> = {
+  // Noise (training batches and test pairs), the Jacobian evaluation, the linear
+  // evaluation's stopping rule; the adversarial loop evaluates through the linear probe.
+  2: (c) => c.noise !== 0 || c.procedure !== 'infomax' || c.evaluations.includes('jacobian') || c.evaluations.includes('linear_eval'),
+};
+
+/**
+ * Whether a trial launched under `version` computes the same numbers under this code: no
+ * change since touches its configuration (a noiseless trial without Jacobian or linear
+ * evaluation, say). Such a trial may run on a newer worker, so a sweep in flight across an
+ * upgrade finishes instead of failing every trial it had left.
+ */
+export function computesAsLaunched(config: TrialConfig, version: number): boolean {
+  for (let v = version + 1; v <= DATA_PATH_VERSION; v++) if (CHANGED_BY[v]?.(config) ?? true) return false;
+  return true;
 }

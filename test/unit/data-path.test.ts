@@ -2,7 +2,7 @@
 // MLflow records, so numbers of two versions are never taken for one another.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DATA_PATH_VERSION, dataPathOf, LEGACY_DATA_PATH_VERSION } from '../../ml/data-path.js';
+import { computesAsLaunched, DATA_PATH_VERSION, dataPathOf, LEGACY_DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { dataPathRefusal } from '../../activities/run-trial.js';
 import { MlflowTracking } from '../../activities/mlflow-tracking.js';
 import { dataPathOfRun, TAGS } from '../../activities/mlflow-runs.js';
@@ -21,13 +21,25 @@ test('a sweep input without a version is of the legacy data path; unknown versio
 });
 
 test('a worker refuses, for good, a trial launched under another data path', () => {
-  assert.equal(dataPathRefusal({ trialId: 't', dataPath: DATA_PATH_VERSION }), null);
+  const config = parseTrialConfig({ noise: 0.05 });
+  assert.equal(dataPathRefusal({ trialId: 't', dataPath: DATA_PATH_VERSION, config }), null);
   for (const dataPath of [undefined, LEGACY_DATA_PATH_VERSION]) {
-    const refusal = dataPathRefusal({ trialId: 'trial-abc', dataPath });
+    const refusal = dataPathRefusal({ trialId: 'trial-abc', dataPath, config });
     assert.ok(refusal, `dataPath ${dataPath}`);
     assert.equal(refusal.nonRetryable, true);
     assert.equal(refusal.type, 'DataPathMismatch');
     assert.match(refusal.message, /trial-abc .* data path 1; this worker computes data path 2/);
+  }
+});
+
+test('a trial of an older data path that no change since touches runs on (a sweep in flight across an upgrade)', () => {
+  const untouched = parseTrialConfig({ noise: 0, evaluations: ['i_est_test'] });
+  assert.equal(computesAsLaunched(untouched, LEGACY_DATA_PATH_VERSION), true);
+  assert.equal(dataPathRefusal({ trialId: 't', dataPath: undefined, config: untouched }), null);
+  for (const touched of [{ noise: 0.1, evaluations: ['i_est_test'] }, { evaluations: ['linear_eval'] }, { evaluations: ['jacobian'] }, { procedure: 'adversarial', encoder: 'realnvp', evaluations: [] }]) {
+    const config = parseTrialConfig(touched);
+    assert.equal(computesAsLaunched(config, LEGACY_DATA_PATH_VERSION), false, JSON.stringify(touched));
+    assert.ok(dataPathRefusal({ trialId: 't', dataPath: LEGACY_DATA_PATH_VERSION, config }), JSON.stringify(touched));
   }
 });
 
