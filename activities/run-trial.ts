@@ -7,6 +7,7 @@ import os from 'node:os';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { BackendRequest } from '../ml/backend.js';
 import type { TrialResult } from '../ml/run-trial.js';
+import { computesAsLaunched, DATA_PATH_VERSION, LEGACY_DATA_PATH_VERSION } from '../ml/data-path.js';
 import {
   NON_RETRYABLE_ERROR_TYPES,
   type ObjectiveProbe,
@@ -56,7 +57,23 @@ export function probeObjective(objective: ObjectiveProbe | undefined, beat: Tria
   return typeof value === 'number' ? { objective: { step: msg.step, value } } : {};
 }
 
+/**
+ * A trial launched under one data path and run under another would mix two sets of numbers
+ * in one record (and resume one's checkpoint with the other's data): refused, for good,
+ * unless nothing that changed since touches its configuration.
+ */
+export function dataPathRefusal(input: Pick<RunTrialActivityInput, 'trialId' | 'dataPath' | 'config'>): ApplicationFailure | null {
+  const wanted = input.dataPath ?? LEGACY_DATA_PATH_VERSION;
+  if (wanted === DATA_PATH_VERSION || computesAsLaunched(input.config, wanted)) return null;
+  return ApplicationFailure.nonRetryable(
+    `trial ${input.trialId} belongs to a sweep launched under data path ${wanted}; this worker computes data path ${DATA_PATH_VERSION} (ml/data-path.ts): launch the sweep again for results of this version`,
+    'DataPathMismatch',
+  );
+}
+
 async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps & { trainers: TrainerPool }): Promise<RunTrialActivityResult> {
+  const refusal = dataPathRefusal(input);
+  if (refusal) throw refusal;
   const ctx = Context.current();
   const { attempt } = ctx.info;
   const activityStartedAt = Date.now();

@@ -295,8 +295,10 @@ export function configIssues(
 export function resolveConfig(
   plan: Plan,
   picks: readonly number[],
+  /** Defaults under the spec's settings: an older data path's (defaultsOfDataPath). */
+  defaults: Record<string, unknown> = {},
 ): { ok: true; config: z.output<typeof trialConfigSchema> } | { ok: false; input: Record<string, unknown>; issues: z.core.$ZodIssue[] } {
-  const input: Record<string, unknown> = { ...plan.fixed, ...axesOf(plan, picks) };
+  const input: Record<string, unknown> = { ...defaults, ...plan.fixed, ...axesOf(plan, picks) };
   const result = trialConfigSchema.safeParse(input);
   return result.success ? { ok: true, config: result.data } : { ok: false, input, issues: result.error.issues };
 }

@@ -24,6 +24,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { makeTrialId, trialSource, type TrialSource } from '../spec/index.js';
 import { trialConfigSchema } from '../ml/config.js';
+import { dataPathOf } from '../ml/data-path.js';
 import {
   cancelSignal,
   pauseSignal,
@@ -94,8 +95,8 @@ interface SweepRun {
 const changed = (r: SweepRun) => void r.version++;
 
 function openRun(input: SweepInput): SweepRun {
-  const { spec, sweepId, profile } = input;
-  const source = trialSource(spec, { sweepId, profile });
+  const { spec, sweepId, profile, dataPath } = input;
+  const source = trialSource(spec, { sweepId, profile, dataPath });
   const book = input.carry ? SweepBook.fromCarry(input.carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
   if (book.total !== source.count) throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
   const options = { ...DEFAULT_SWEEP_OPTIONS, ...input.options };
@@ -184,7 +185,8 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
       run,
       taskQueue: r.source.plan.taskQueue,
       study: spec.study,
-      checkpointKey: overrides ? makeTrialId(sweepId, config) : trial.trialId,
+      checkpointKey: overrides ? makeTrialId(sweepId, config, dataPathOf(r.input.dataPath)) : trial.trialId,
+      dataPath: dataPathOf(r.input.dataPath),
       checkpointEvery: r.options.checkpointEvery || config.eval_interval,
       heartbeatTimeoutMs: r.options.heartbeatTimeoutMs,
       maxAttempts: r.options.maxAttempts,
@@ -284,7 +286,7 @@ async function finishTracking(r: SweepRun, status: 'FINISHED' | 'FAILED' | 'KILL
   try {
     // Counts and axes only: the activity expands the trials it needs from the spec and the carry.
     const progress = buildProgress(r.book, r.source, r.meta, { limit: 0 });
-    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: carryOf(r), spec: r.input.spec, error });
+    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: carryOf(r), spec: r.input.spec, error, dataPath: r.input.dataPath });
   } catch (err) {
     log.warn('could not close the sweep in MLflow', { error: String(err) });
   }
@@ -332,7 +334,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     // continue-as-new carries the answer.
     if (r.tracked && (r.tracking === undefined || !workflowInfo().continuedFromExecutionRunId)) {
       showDetails(r);
-      r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText });
+      r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText, dataPath: input.dataPath });
     }
     ending = await runWindow(r);
   } catch (err) {

@@ -150,6 +150,13 @@ export interface SweepInput {
   /** The spec file's text as launched, stored with the sweep's MLflow run (spec.yaml). */
   specText?: string;
   /**
+   * The data path version (ml/data-path.ts) the sweep's trials compute under, set at
+   * launch and kept through continue-as-new and restarts. In the input, not read from
+   * code: trial ids hash it, and a recorded history must rebuild the ids it started.
+   * Absent in sweeps launched before versions existed (version 1).
+   */
+  dataPath?: number;
+  /**
    * The sweep's MLflow run, once the tracking activity has answered: null when the
    * workers track nothing, absent when not asked yet (a fresh launch or a restart).
    */
@@ -167,6 +174,8 @@ export interface EnsureSweepRunInput {
   spec: Spec;
   profile: string | null;
   specText?: string;
+  /** Recorded as the run's mirl.data_path tag; absent: version 1. */
+  dataPath?: number;
 }
 
 export interface FinishSweepRunInput {
@@ -180,6 +189,8 @@ export interface FinishSweepRunInput {
   spec?: Spec;
   /** Why the sweep failed, when it did. */
   error?: string;
+  /** The sweep's data path version, to rebuild its trial ids; absent: version 1. */
+  dataPath?: number;
 }
 
 export interface TrialInput {
@@ -204,6 +215,8 @@ export interface TrialInput {
   tracking?: SweepTracking | null;
   /** Set only for a search whose objective is read at a step (not at the end). */
   objective?: ObjectiveProbe;
+  /** The sweep's data path version; absent in trials started before versions existed (1). */
+  dataPath?: number;
 }
 
 export interface RunTrialActivityInput {
@@ -222,6 +235,12 @@ export interface RunTrialActivityInput {
   /** The retry policy's attempts: a retryable failure on the last one is final. */
   maxAttempts?: number;
   objective?: ObjectiveProbe;
+  /**
+   * What the trial must compute under; a worker of another version refuses it. Undefined
+   * in activities scheduled before versions existed (version 1). Required in the type, so
+   * a caller that builds this input states it rather than get version 1 by omission.
+   */
+  dataPath: number | undefined;
 }
 
 export interface RunTrialActivityResult {

@@ -13,7 +13,7 @@ export async function trialSteps(client: Client, sweepId: string): Promise<StepL
     const input = await startInput(client, sweepId);
     // A TPE sweep's points suggested before this run; later ones show bare step numbers.
     const points = input.carry && 'format' in input.carry ? input.carry.search?.points : undefined;
-    const source = trialSource(input.spec, { ...input, points });
+    const source = trialSource(input.spec, { ...input, points, dataPath: input.dataPath });
     const book = input.carry ? SweepBook.fromCarry(input.carry) : null;
     const cache = new Map<number, number | undefined>();
     return (index) => {

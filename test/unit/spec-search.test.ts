@@ -2,6 +2,7 @@
 // profiles, that trial ids follow configurations, and the one-line error for each kind of
 // bad input (field named, allowed values listed).
 import { describe, it } from 'node:test';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describeSpec, renderValidateText } from '../../spec/describe.js';
@@ -38,7 +39,7 @@ function errorLine(body: string, path: string): string {
 
 describe('search: combining with grid, zip and seeds', () => {
   const s = spec(`search:\n  method: sobol\n  budget: 3\n  params:\n    ${LR}\n    batch_size: {distribution: int_uniform, low: 32, high: 256}\ngrid:\n  critic: [bilinear, concat]\nzip:\n  - {estimator: [nce, nwj], noise: [0, 0.1]}\nseeds: 2\n`);
-  const trials = expandSpec(s, { sweepId: 'demo-1' });
+  const trials = expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: 'demo-1' });
 
   it('crosses each sampled point with every grid/zip configuration and every seed, point slowest', () => {
     assert.equal(trials.length, 3 * 2 * 2 * 2);
@@ -54,24 +55,24 @@ describe('search: combining with grid, zip and seeds', () => {
 
   it('gives every trial its own id, from its configuration: the same point gives the same ids again', () => {
     assert.equal(new Set(trials.map((t) => t.trialId)).size, trials.length);
-    assert.deepEqual(expandSpec(s, { sweepId: 'demo-1' }).map((t) => t.trialId), trials.map((t) => t.trialId));
+    assert.deepEqual(expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: 'demo-1' }).map((t) => t.trialId), trials.map((t) => t.trialId));
     const reseeded = spec(`search:\n  method: sobol\n  budget: 3\n  seed: 9\n  params:\n    ${LR}\n    batch_size: {distribution: int_uniform, low: 32, high: 256}\ngrid:\n  critic: [bilinear, concat]\nzip:\n  - {estimator: [nce, nwj], noise: [0, 0.1]}\nseeds: 2\n`);
-    assert.notEqual(expandSpec(reseeded, { sweepId: 'demo-1' })[0].config.learning_rate, trials[0].config.learning_rate);
+    assert.notEqual(expandSpec(reseeded, { dataPath: DATA_PATH_VERSION, sweepId: 'demo-1' })[0].config.learning_rate, trials[0].config.learning_rate);
   });
 
   it('keeps a point when the budget grows: point p does not depend on the budget', () => {
     const more = spec(`search: {method: random, budget: 10, params: {${LR}}}`);
     const fewer = spec(`search: {method: random, budget: 4, params: {${LR}}}`);
     assert.deepEqual(
-      expandSpec(fewer, { sweepId: 'a-1' }).map((t) => t.trialId),
-      expandSpec(more, { sweepId: 'a-1' }).slice(0, 4).map((t) => t.trialId),
+      expandSpec(fewer, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' }).map((t) => t.trialId),
+      expandSpec(more, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' }).slice(0, 4).map((t) => t.trialId),
     );
   });
 
   it('method grid (or no search) expands exactly as before', () => {
     const plain = spec('grid: {critic: [bilinear, concat]}\nseeds: 2\n');
     const grid = spec('search: {method: grid, objective: {metric: i_est_test, mode: max}}\ngrid: {critic: [bilinear, concat]}\nseeds: 2\n');
-    assert.deepEqual(expandSpec(grid, { sweepId: 'a-1' }), expandSpec(plain, { sweepId: 'a-1' }));
+    assert.deepEqual(expandSpec(grid, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' }), expandSpec(plain, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' }));
     assert.equal(plain.search, undefined);
   });
 
@@ -80,7 +81,7 @@ describe('search: combining with grid, zip and seeds', () => {
       `search: {method: sobol, budget: 20, params: {${LR}, noise: {distribution: uniform, low: 0, high: 1}}}\n` +
         'profiles:\n  quick: {search: {budget: 2}, trial: {noise: 0.5}}\n',
     );
-    const quick = expandSpec(s2, { sweepId: 'a-1', profile: 'quick' });
+    const quick = expandSpec(s2, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1', profile: 'quick' });
     assert.equal(quick.length, 2);
     assert.ok(quick.every((t) => t.config.noise === 0.5));
     assert.deepEqual(describeSpec(s2, 'quick').axes.map((a) => a.source), ['search.params.learning_rate', 'seeds']);
@@ -91,15 +92,15 @@ describe('search: tpe', () => {
   const s = spec(`search: {method: tpe, budget: 12, startup: 3, params: {${LR}}, objective: {metric: i_est_test, mode: max}}\nseeds: 2\n`);
 
   it('knows its quasi-random start before launch; later points wait for the sweep', () => {
-    const source = trialSource(s, { sweepId: 'a-1' });
+    const source = trialSource(s, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' });
     assert.equal(source.count, 24);
     assert.ok(source.at(5).config.learning_rate > 0);
     assert.throws(() => source.at(6), PointNotSampledError);
-    assert.throws(() => expandSpec(s, { sweepId: 'a-1' }), PointNotSampledError);
+    assert.throws(() => expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' }), PointNotSampledError);
   });
 
   it('reads suggested points from a carry', () => {
-    const source = trialSource(s, { sweepId: 'a-1', points: { 3: [0.000123] } });
+    const source = trialSource(s, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1', points: { 3: [0.000123] } });
     assert.equal(source.at(6).config.learning_rate, 0.000123);
     assert.equal(source.at(7).config.learning_rate, 0.000123);
     assert.deepEqual(source.axisLabels(7), [['learning_rate', '0.000123'], ['seed', '1']]);
@@ -203,7 +204,7 @@ describe('sweeps/search-smoke.yaml', () => {
 
   it('validates, and its quick profile (all quasi-random) expands in full before launch', () => {
     assert.equal(example.search?.method, 'tpe');
-    const quick = expandSpec(example, { sweepId: 'q-1', profile: 'quick' });
+    const quick = expandSpec(example, { dataPath: DATA_PATH_VERSION, sweepId: 'q-1', profile: 'quick' });
     assert.equal(quick.length, 4 * 2);
     assert.ok(quick.every((t) => t.config.learning_rate >= 1e-5 && t.config.learning_rate <= 1e-2 && [32, 64, 128].includes(t.config.batch_size)));
   });

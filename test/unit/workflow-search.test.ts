@@ -6,6 +6,7 @@
 // property a replay relies on instead: the same inputs give the same trials, whether the
 // sweep runs in one go, continues as new every few starts, or restarts from its carry.
 import { test } from 'node:test';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import assert from 'node:assert/strict';
 import { probeObjective } from '../../activities/run-trial.js';
 import { parseSpec, trialSource, type Spec, type TrialSource } from '../../spec/index.js';
@@ -55,7 +56,7 @@ interface Run {
 
 /** What openRun in sweep.ts does with a spec and a carry. */
 function openRun(spec: Spec, carry?: SweepCarry): Run {
-  const source = trialSource(spec, { sweepId: SWEEP_ID });
+  const source = trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP_ID });
   const book = carry ? SweepBook.fromCarry(carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
   return { source, book, search: openSearch(source, book, carry?.search) };
 }
@@ -136,7 +137,7 @@ test('a sweep restarted from its final carry shows every trial with its point; o
   const { carry, ids } = runSweep(spec);
   const reopened = openRun(spec, JSON.parse(JSON.stringify(carry)) as SweepCarry);
   const meta = { sweepId: SWEEP_ID, name: 'tpe', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 };
-  const progress = buildProgress(reopened.book, trialSource(spec, { sweepId: SWEEP_ID, points: carry.search!.points }), meta);
+  const progress = buildProgress(reopened.book, trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP_ID, points: carry.search!.points }), meta);
   assert.deepEqual(progress.trials.map((t) => t.trialId), ids);
   assert.deepEqual(Object.keys(progress.axes), ['critic', 'seed'], 'sampled values are not counted as axes');
 
