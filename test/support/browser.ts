@@ -15,18 +15,19 @@ export const VIEWPORT = { width: 1280, height: 800 };
 /** Where tests leave screenshots (gitignored): CI keeps them beside the log, a developer looks at them. */
 export const SCREENSHOT_DIR = process.env.MIRL_TEST_OUTPUT ? path.resolve(process.env.MIRL_TEST_OUTPUT) : path.join(REPO_ROOT, 'test-output', 'browser');
 
-function findChromium(): string | undefined {
-  if (process.env.MIRL_CHROMIUM) return process.env.MIRL_CHROMIUM;
-  const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
-  return found || undefined;
-}
+const onPath = (name: string): string | undefined => spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim() || undefined;
 
-/** The Chromium binary, installed first when it is missing and this machine can install it. */
+/** The Chromium binary: MIRL_CHROMIUM, else `chromium` on PATH, installed first when this machine can install it. */
 export function chromiumExecutable(): string {
-  const found = findChromium();
+  const named = process.env.MIRL_CHROMIUM;
+  if (named) {
+    if (spawnSync('test', ['-x', named]).status !== 0) throw new Error(`MIRL_CHROMIUM=${named} is not an executable file`);
+    return named;
+  }
+  const found = onPath('chromium');
   if (found) return found;
   const setup = spawnSync('bash', ['scripts/setup-chromium.sh'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  const installed = findChromium();
+  const installed = onPath('chromium');
   if (setup.status !== 0 || !installed) {
     throw new Error('the browser test needs Chromium: `bash scripts/setup-chromium.sh` installs Debian\'s chromium package (as root), or set MIRL_CHROMIUM to a Chromium binary');
   }
