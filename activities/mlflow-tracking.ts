@@ -39,6 +39,7 @@ import { datasetsForTrial } from './dataset-inputs.js';
 import { trialRunsSnapshot } from '../results/sweep-runs.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 import { trialSource } from '../spec/index.js';
+import { dataPathOf } from '../ml/data-path.js';
 import { listTrials } from '../workflows/progress.js';
 import { SweepBook } from '../workflows/sweep-state.js';
 import {
@@ -173,6 +174,7 @@ export class MlflowTracking {
       [TAGS.study]: spec.study,
       [TAGS.role]: ROLE_SWEEP,
       [TAGS.profile]: profile ?? '',
+      [TAGS.dataPath]: String(dataPathOf(input.dataPath)),
       [TAGS.user]: this.user(),
       [TAGS.sourceName]: 'mirl',
       ...(this.options.gitCommit ? { [TAGS.gitCommit]: this.options.gitCommit } : {}),
@@ -238,6 +240,7 @@ export class MlflowTracking {
       [TAGS.trialId]: input.trialId,
       [TAGS.role]: ROLE_TRIAL,
       [TAGS.checkpointKey]: input.checkpointKey,
+      [TAGS.dataPath]: String(dataPathOf(input.dataPath)),
       [TAGS.attempt]: String(attempt),
       [TAGS.user]: this.user(),
       [TAGS.sourceName]: 'mirl',
@@ -416,7 +419,7 @@ export const SUMMARY_TRIALS_MAX = 20_000;
 function summaryTrials(input: FinishSweepRunInput): TrialProgress[] {
   if (!input.carry || !input.spec) return input.progress.trials;
   const book = SweepBook.fromCarry(input.carry);
-  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile });
+  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile, points: input.carry.search?.points, dataPath: input.dataPath });
   const indices =
     book.total <= SUMMARY_TRIALS_MAX ? book.indicesIn(null) : book.indicesIn(['pending', 'running', 'failed', 'cancelled'], 0, SUMMARY_TRIALS_MAX);
   return listTrials(book, source, indices);

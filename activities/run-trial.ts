@@ -7,7 +7,14 @@ import os from 'node:os';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { BackendRequest } from '../ml/backend.js';
 import type { TrialResult } from '../ml/run-trial.js';
-import { NON_RETRYABLE_ERROR_TYPES, type RunTrialActivityInput, type RunTrialActivityResult, type TrialHeartbeat } from '../workflows/types.js';
+import { computesAsLaunched, DATA_PATH_VERSION, LEGACY_DATA_PATH_VERSION } from '../ml/data-path.js';
+import {
+  NON_RETRYABLE_ERROR_TYPES,
+  type ObjectiveProbe,
+  type RunTrialActivityInput,
+  type RunTrialActivityResult,
+  type TrialHeartbeat,
+} from '../workflows/types.js';
 import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import { maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
@@ -43,13 +50,41 @@ async function noteResume(writer: TrialMetricsWriter, step: number, warn: (error
   }
 }
 
+/** The search objective's value from this report, the first time the report reaches its step. */
+export function probeObjective(objective: ObjectiveProbe | undefined, beat: TrialHeartbeat, msg: { step: number; metrics: Record<string, number> }): Pick<TrialHeartbeat, 'objective'> {
+  if (!objective || beat.objective || msg.step < objective.step) return {};
+  const value = msg.metrics[objective.metric];
+  return typeof value === 'number' ? { objective: { step: msg.step, value } } : {};
+}
+
+/**
+ * A trial launched under one data path and run under another would mix two sets of numbers
+ * in one record (and resume one's checkpoint with the other's data): refused, for good,
+ * unless nothing that changed since touches its configuration.
+ */
+export function dataPathRefusal(input: Pick<RunTrialActivityInput, 'trialId' | 'dataPath' | 'config'>): ApplicationFailure | null {
+  const wanted = input.dataPath ?? LEGACY_DATA_PATH_VERSION;
+  if (wanted === DATA_PATH_VERSION || computesAsLaunched(input.config, wanted)) return null;
+  return ApplicationFailure.nonRetryable(
+    `trial ${input.trialId} belongs to a sweep launched under data path ${wanted}; this worker computes data path ${DATA_PATH_VERSION} (ml/data-path.ts): launch the sweep again for results of this version`,
+    'DataPathMismatch',
+  );
+}
+
 async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps & { trainers: TrainerPool }): Promise<RunTrialActivityResult> {
+  const refusal = dataPathRefusal(input);
+  if (refusal) throw refusal;
   const ctx = Context.current();
   const { attempt } = ctx.info;
   const activityStartedAt = Date.now();
   const previous = ctx.info.heartbeatDetails as TrialHeartbeat | undefined;
   const identity = deps.identity ?? `${os.hostname()}:${process.pid}`;
-  let beat: TrialHeartbeat = { step: previous?.step ?? 0, checkpointStep: previous?.checkpointStep ?? null, checkpointRef: previous?.checkpointRef ?? null };
+  let beat: TrialHeartbeat = {
+    step: previous?.step ?? 0,
+    checkpointStep: previous?.checkpointStep ?? null,
+    checkpointRef: previous?.checkpointRef ?? null,
+    ...(previous?.objective ? { objective: previous.objective } : {}),
+  };
   ctx.heartbeat(beat);
   // From the start: opening the record may wait out a tracking-server outage.
   const timer = setInterval(() => ctx.heartbeat(beat), HEARTBEAT_EVERY_MS);
@@ -128,7 +163,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
               previousHeartbeatStep: previous?.step ?? null,
             });
           }
-          beat = { step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+          beat = { ...beat, step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
           ctx.heartbeat(beat);
           trainerStartedAt = Date.now();
           send({ type: 'start', config: input.config, backend: deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
@@ -153,11 +188,11 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const onMessage = (msg: FromTrainer) => {
     switch (msg.type) {
       case 'train':
-        beat = { ...beat, step: msg.step, train: msg.metrics };
+        beat = { ...beat, step: msg.step, train: msg.metrics, ...probeObjective(input.objective, beat, msg) };
         writer!.train(msg.step, msg.metrics);
         break;
       case 'eval':
-        beat = { ...beat, step: msg.step, eval: msg.metrics };
+        beat = { ...beat, step: msg.step, eval: msg.metrics, ...probeObjective(input.objective, beat, msg) };
         writer!.eval(msg.step, msg.metrics);
         if (msg.system) writer!.system?.(msg.step, msg.system);
         break;
@@ -234,6 +269,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   }
   const full: RunTrialActivityResult = {
     ...r,
+    ...(beat.objective ? { objective: beat.objective } : {}),
     attempt,
     worker: identity,
     activityStartedAt,

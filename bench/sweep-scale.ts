@@ -78,12 +78,18 @@ async function follow(o: ScaleOptions, sweepId: string): Promise<{ peakRss: numb
   let peakRss = 0;
   let samples = 0;
   for (;;) {
-    const d = await handle.describe();
     peakRss = Math.max(peakRss, groupRssBytes(o.workerGroups));
     samples++;
-    if (d.status.name !== 'RUNNING') return { peakRss, samples };
-    const p = await handle.query(progressQuery, { limit: 0 });
-    o.log(`scale: ${p.counts.done}/${p.total} done, ${p.counts.running} running, generation ${p.generation}, worker RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`);
+    try {
+      const d = await handle.describe();
+      if (d.status.name !== 'RUNNING') return { peakRss, samples };
+      const p = await handle.query(progressQuery, { limit: 0 });
+      o.log(`scale: ${p.counts.done}/${p.total} done, ${p.counts.running} running, generation ${p.generation}, worker RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`);
+    } catch (err) {
+      // A query needs a live worker: one that crashed and is being restarted must not end
+      // an hours-long measurement; the sweep itself waits for it the same way.
+      o.log(`scale: no answer (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); polling on`);
+    }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

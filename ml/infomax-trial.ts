@@ -6,9 +6,9 @@ import { TrialState, type ScalarRecord } from './trial-state.js';
 import { buildEncoder, UnknownNameError, type Encoder } from './encoders.js';
 import { buildCritic, ShapeError, type Critic } from './critics.js';
 import { getEstimator, objectiveLoss, type Estimator } from './estimators.js';
-import { MnistPairSource, GaussianPairSource, type PairSource } from './data/pairs.js';
+import { MnistPairSource, GaussianPairSource, peekBatch, type PairSource } from './data/pairs.js';
 import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
-import { jacobians, jacobianLogCondition, conditionPercentiles } from './eval/jacobian.js';
+import { jacobianConditionMetrics } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
 
 export class InfomaxTrial extends TrialState {
@@ -101,18 +101,24 @@ export class InfomaxTrial extends TrialState {
     return sum / count;
   }
 
+  /**
+   * Conditioning of g1 at the current noisy training batch, as the notebook: its
+   * evaluation after t steps pulls the next batch from the training pipeline. Here that
+   * is the batch step t + 1 trains on, peeked so the training stream stays as it was
+   * (and it exists at step 0 and right after a resume).
+   */
+  private jacobianMetrics(): Record<string, number> {
+    const batch = peekBatch(this.source, this.cfg.batch_size);
+    const n = Math.min(this.cfg.jacobian_inputs, batch.rows);
+    return jacobianConditionMetrics((x) => this.g1.apply(x), batch.x, n, this.source.dimX, this.g1.outDim);
+  }
+
   async evaluate(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     const evals = new Set(this.cfg.evaluations);
     if (evals.has('i_est_test')) out.i_est_test = this.iEstTest();
     if (evals.has('linear_eval')) Object.assign(out, linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg));
-    if (evals.has('jacobian')) {
-      const e = this.mnistEval();
-      const n = Math.min(this.cfg.jacobian_inputs, e.testN);
-      const js = jacobians((x) => this.g1.apply(x), e.testX, n, e.dim, this.g1.outDim);
-      const logConds = js.map((j) => jacobianLogCondition(j, this.g1.outDim, e.dim));
-      Object.assign(out, conditionPercentiles(logConds));
-    }
+    if (evals.has('jacobian')) Object.assign(out, this.jacobianMetrics());
     return out;
   }
 

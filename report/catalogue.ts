@@ -39,6 +39,8 @@ export type Figure = CurveFigure | BandFigure;
 export const METRIC_TITLES: Record<string, string> = {
   linear_eval_accuracy: 'linear evaluation accuracy (test)',
   linear_eval_train_accuracy: 'linear evaluation accuracy (train)',
+  linear_eval_converged: 'linear evaluation converged (1) or cut off by its budget (0)',
+  linear_eval_iterations: 'linear evaluation L-BFGS iterations',
   i_est_test: 'I_EST (test)',
   i_est_train: 'I_EST (training batch)',
   loss: 'training loss',

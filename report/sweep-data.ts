@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { latestPerTrial } from '../results/aggregate.js';
 import { findSweepExperiment, searchSweepRuns, toTrialRun } from '../results/sweep-runs.js';
 import { UsageError } from '../cli/errors.js';
-import { configParams, SPEC_ARTIFACT, TAGS } from '../results/mlflow-contract.js';
+import { configParams, dataPathOfRun, SPEC_ARTIFACT, TAGS } from '../results/mlflow-contract.js';
 import { expandSpec, parseSpec } from '../spec/index.js';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { MISSING, type ReportTrial } from './aggregate.js';
@@ -29,7 +29,8 @@ async function expectedTrials(client: MlflowClient, parent: Run, sweepId: string
   try {
     const text = (await client.downloadArtifact(parent.info, SPEC_ARTIFACT)).toString('utf8');
     const profile = parent.data.tags[TAGS.profile] || null;
-    return expandSpec(parseSpec(text, SPEC_ARTIFACT), { sweepId, profile }).map((t) => ({
+    // The sweep's own data path: trial ids hash it, and an older one resolved older defaults.
+    return expandSpec(parseSpec(text, SPEC_ARTIFACT), { sweepId, profile, dataPath: dataPathOfRun(parent) }).map((t) => ({
       trialId: t.trialId,
       index: t.index,
       axes: Object.entries(t.axes),

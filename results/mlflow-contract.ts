@@ -3,6 +3,7 @@
 // from logging a step twice. `mirl compare` and the tests read these same names.
 import { planSpec, type Spec } from '../spec/index.js';
 import type { TrialConfig } from '../ml/config.js';
+import { dataPathOf } from '../ml/data-path.js';
 import type { Run } from '../tracking/index.js';
 import type { SweepProgress, TrialStateName } from '../workflows/types.js';
 
@@ -22,6 +23,8 @@ export const TAGS = {
   failure: 'mirl.failure',
   lastError: 'mirl.last_error',
   checkpointKey: 'mirl.checkpoint_key',
+  /** The data path version (ml/data-path.ts) of a sweep and of each of its trials. */
+  dataPath: 'mirl.data_path',
   /** Set when an attempt passed over a damaged checkpoint: which, why, and where it started. */
   checkpointFallback: 'mirl.checkpoint_fallback',
   /** The checkpoint step the latest resumed attempt started from. */
@@ -85,6 +88,11 @@ export function childRunsFilter(parentRunId: string): string {
  */
 export function oldestRun(runs: readonly Run[]): Run | undefined {
   return [...runs].sort((a, b) => (a.info.startTime ?? 0) - (b.info.startTime ?? 0) || a.info.runId.localeCompare(b.info.runId))[0];
+}
+
+/** The data path a run's tags record; runs from before versions were recorded have version 1. */
+export function dataPathOfRun(run: Run): number {
+  return dataPathOf(run.data.tags[TAGS.dataPath] === undefined ? undefined : Number(run.data.tags[TAGS.dataPath]));
 }
 
 /** The sweep id without its launch token (`smoke-20261129-031955-ab12` -> `smoke`), for old inputs. */

@@ -1,6 +1,7 @@
 // What `mirl sweep validate` shows: how many trials a spec makes and from which axes.
 import { formatCount, planSpec } from './plan.js';
-import { MAX_TRIALS, type QueueName, type Spec, type TrialSettings } from './schema.js';
+import { MAX_TRIALS, type Objective, type QueueName, type Spec, type TrialSettings } from './schema.js';
+import type { Distribution } from './search/space.js';
 
 export interface AxisDescription {
   /** The setting (`seed` for the seeds axis). */
@@ -9,7 +10,17 @@ export interface AxisDescription {
   count: number;
   /** Where it is written: `grid.critic`, `zip[0]`, `profiles.quick.seeds`, ... */
   source: string;
-  kind: 'grid' | 'zip' | 'seeds';
+  kind: 'search' | 'grid' | 'zip' | 'seeds';
+  /** A searched setting's distribution, e.g. `log_uniform 1e-06..0.0001` (values: the points known before launch). */
+  distribution?: string;
+}
+
+export interface SearchDescription {
+  method: string;
+  budget: number;
+  seed: number;
+  /** TPE: points sampled quasi-randomly before the model. */
+  startup: number;
 }
 
 export interface ProfileSummary {
@@ -29,8 +40,10 @@ export interface SpecDescription {
   seeds: number[];
   /** Settings the spec (and profile) write in `trial:`; the rest take their defaults. */
   fixed: TrialSettings;
-  /** In expansion order: grid axes, zip settings, seed last. */
+  /** In expansion order: searched settings, grid axes, zip settings, seed last. */
   axes: AxisDescription[];
+  search: SearchDescription | null;
+  objective: Objective | null;
   profiles: ProfileSummary[];
   maxConcurrentTrials: number;
   queue: QueueName;
@@ -40,15 +53,19 @@ export interface SpecDescription {
 
 export function describeSpec(spec: Spec, profile?: string | null): SpecDescription {
   const plan = planSpec(spec, profile ?? null);
+  const distributions = new Map(plan.search?.params.map((p) => [p.key, p.dist]));
   const axes: AxisDescription[] = plan.dimensions.flatMap((dim) =>
     dim.keys.map((key) => ({
       name: key,
-      values: dim.rows.map((row) => row[key]),
+      // A TPE search's rows past its quasi-random start are holes until it runs.
+      values: dim.rows.filter((row) => row !== undefined).map((row) => row[key]),
       count: dim.rows.length,
-      source: dim.source,
+      source: dim.kind === 'search' ? dim.keyPaths[key] : dim.source,
       kind: dim.kind,
+      ...(distributions.has(key) ? { distribution: describeDistribution(distributions.get(key)!) } : {}),
     })),
   );
+  const { search } = plan;
   return {
     name: spec.name,
     study: spec.study,
@@ -59,6 +76,8 @@ export function describeSpec(spec: Spec, profile?: string | null): SpecDescripti
     seeds: plan.seeds,
     fixed: plan.fixed,
     axes,
+    search: search && { method: search.method, budget: search.budget, seed: search.seed, startup: search.startup },
+    objective: plan.objective,
     profiles: Object.entries(spec.profiles).map(([name, p]) => ({
       name,
       description: p.description ?? '',
@@ -69,6 +88,26 @@ export function describeSpec(spec: Spec, profile?: string | null): SpecDescripti
     taskQueue: plan.taskQueue,
     trialLimit: MAX_TRIALS,
   };
+}
+
+function describeDistribution(dist: Distribution): string {
+  return dist.distribution === 'choice' ? `choice of ${dist.values.length}` : `${dist.distribution} ${dist.low}..${dist.high}`;
+}
+
+function searchLines(d: SpecDescription): string[] {
+  const lines: string[] = [];
+  const { search, objective } = d;
+  if (search) {
+    const start =
+      search.method !== 'tpe'
+        ? ''
+        : search.startup >= search.budget
+          ? ', all quasi-random (the budget is within the model\'s start)'
+          : `, the first ${search.startup} quasi-random, the rest suggested as results arrive`;
+    lines.push(`search:      ${search.method}, ${formatCount(search.budget)} points (seed ${search.seed})${start}`);
+  }
+  if (objective) lines.push(`objective:   ${objective.mode} ${objective.metric} at ${objective.step === 'last' ? 'the last report' : `step ${objective.step}`}`);
+  return lines;
 }
 
 function show(value: unknown): string {
@@ -97,6 +136,7 @@ export function renderValidateText(d: SpecDescription, file?: string): string {
   const seeds = `${d.seeds.length} seed${d.seeds.length === 1 ? '' : 's'}`;
   lines.push(`trials:      ${formatCount(d.trialCount)} (${configs} x ${seeds}; limit ${formatCount(d.trialLimit)})`);
   lines.push(`task queue:  ${d.taskQueue}, at most ${d.maxConcurrentTrials} trial${d.maxConcurrentTrials === 1 ? '' : 's'} at a time`);
+  lines.push(...searchLines(d));
   lines.push('');
 
   const fixed = Object.entries(d.fixed);
@@ -105,7 +145,7 @@ export function renderValidateText(d: SpecDescription, file?: string): string {
   lines.push('');
 
   lines.push('axes (first varies slowest, seed fastest):');
-  lines.push(...table([['setting', 'count', 'values', 'from'], ...d.axes.map((a) => [a.name, String(a.count), showValues(a.values), a.source])]));
+  lines.push(...table([['setting', 'count', 'values', 'from'], ...d.axes.map((a) => [a.name, String(a.count), a.distribution ? `${a.distribution}: ${showValues(a.values)}` : showValues(a.values), a.source])]));
 
   if (d.profiles.length) {
     lines.push('');

@@ -2,7 +2,18 @@
 // (for people). zod's own messages name neither the file nor the spec's vocabulary,
 // so each zod issue is rewritten here.
 import type { z } from 'zod';
-import { isSettingKey, PROFILE_KEYS, RESOURCE_KEYS, SETTING_KEYS, TOP_LEVEL_KEYS } from './schema.js';
+import {
+  DISTRIBUTION_KEYS,
+  DISTRIBUTIONS,
+  isSettingKey,
+  NUMERIC_SETTING_KEYS,
+  OBJECTIVE_KEYS,
+  PROFILE_KEYS,
+  RESOURCE_KEYS,
+  SEARCH_KEYS,
+  SETTING_KEYS,
+  TOP_LEVEL_KEYS,
+} from './schema.js';
 
 /** The path shown for problems with the whole document (syntax, encoding, size). */
 export const ROOT_PATH = '(root)';
@@ -159,6 +170,11 @@ function knownKeysAt(path: readonly PathSegment[]): readonly string[] {
   const head = inner[0];
   if (head === 'trial' || head === 'grid' || head === 'zip') return SETTING_KEYS;
   if (head === 'resources') return RESOURCE_KEYS;
+  if (head === 'search') {
+    if (inner.length === 1) return SEARCH_KEYS;
+    if (inner[1] === 'objective') return OBJECTIVE_KEYS;
+    if (inner[1] === 'params') return inner.length === 2 ? NUMERIC_SETTING_KEYS : DISTRIBUTION_KEYS;
+  }
   return [];
 }
 
@@ -172,7 +188,16 @@ function unknownKeyIssue(file: string, parent: readonly PathSegment[], key: stri
   if (key === 'seeds' && known === SETTING_KEYS) {
     return { file, path, value, message: '`seeds:` belongs at the top level of the spec (or of a profile), not here' };
   }
-  const what = known === SETTING_KEYS ? 'trial setting' : 'key';
+  if (known === NUMERIC_SETTING_KEYS && isSettingKey(key)) {
+    return {
+      file,
+      path,
+      value,
+      message: `"${key}" is not a numeric setting: distributions sample numbers; vary it with grid: or zip: instead`,
+      allowed: NUMERIC_SETTING_KEYS,
+    };
+  }
+  const what = known === SETTING_KEYS ? 'trial setting' : known === NUMERIC_SETTING_KEYS ? 'numeric setting' : 'key';
   const guess = closest(key, known);
   const hint = guess ? `; did you mean "${guess}"?` : '';
   return { file, path, value, message: `unknown ${what} "${key}"${hint}`, allowed: guess ? undefined : known };
@@ -243,6 +268,9 @@ function convert(file: string, issue: ZodIssue, raw: unknown, prefix: readonly P
     case 'unrecognized_keys':
       return issue.keys.map((key) => unknownKeyIssue(file, segments, key, raw));
     case 'invalid_value': {
+      if (segments[segments.length - 1] === 'step' && segments.includes('objective')) {
+        return [{ ...base, message: `expected \`last\` or a step number (an integer >= 0), got ${describeType(present)}` }];
+      }
       // zod fills `values` from the enum schema itself, so new enum members show up here.
       const allowed = issue.values.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
       const noun = enumNoun(segments);
@@ -265,6 +293,11 @@ function convert(file: string, issue: ZodIssue, raw: unknown, prefix: readonly P
       }
       return [{ ...base, message: sizeBound(issue.origin, issue.maximum, 'max', segments) }];
     case 'invalid_union': {
+      // A discriminated union names no allowed values of its own.
+      if (segments[segments.length - 1] === 'distribution') {
+        const message = exists ? `${shortJson(present)} is not a valid distribution` : 'missing; expected one of the allowed values';
+        return [{ ...base, message, allowed: DISTRIBUTIONS }];
+      }
       const branches = issue.errors.filter((branch) => branch.length > 0);
       // A branch that got past its type check is the one the user meant; report its issues.
       const meant = branches.filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));

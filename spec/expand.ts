@@ -2,9 +2,10 @@
 // the sweep workflow and `mirl sweep validate` expand a spec into exactly the same list.
 import type { TrialConfig } from '../ml/config.js';
 import { shortJson, SpecError } from './errors.js';
-import { axesOf, configIssues, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
+import { axesOf, configIssues, fillSearchPoint, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
 import type { Spec } from './schema.js';
 import { makeTrialId } from './trial-id.js';
+import { dataPathOf, defaultsOfDataPath } from '../ml/data-path.js';
 
 export interface Trial {
   /** Position in the expansion, 0-based. */
@@ -25,6 +26,29 @@ export interface ExpandOptions {
   profile?: string | null;
   /** Named in errors; defaults to `spec <name>`. */
   file?: string;
+  /**
+   * The data path version the sweep was launched under (ml/data-path.ts): a new launch's
+   * DATA_PATH_VERSION, or a recorded sweep input's `dataPath`, where undefined means the
+   * legacy version (inputs from before versions existed). Required, so no caller falls
+   * back to either by omission. It enters the trial ids, and an older version's defaults
+   * fill what the spec leaves unset.
+   */
+  dataPath: number | undefined;
+  /** A TPE search's suggested points so far (point -> values in params order), e.g. from a sweep's carry. */
+  points?: Record<string, number[]>;
+}
+
+/** Asked for a trial whose TPE point the sweep has not suggested yet. */
+export class PointNotSampledError extends Error {
+  override readonly name = 'PointNotSampledError';
+}
+
+/** How the trials of one launch are built: its id, data path and that path's defaults. */
+interface Launch {
+  sweepId: string;
+  file: string;
+  dataPath: number;
+  defaults: Record<string, unknown>;
 }
 
 /** Enum values read on their own (`bilinear`); anything else needs its name (`target=2`). */
@@ -48,14 +72,19 @@ function fileOf(spec: Spec, options: ExpandOptions): string {
   return options.file ?? `spec ${spec.name}`;
 }
 
-function buildTrial(plan: Plan, index: number, sweepId: string, file: string): Trial {
+function buildTrial(plan: Plan, index: number, launch: Launch): Trial {
+  const { sweepId, file } = launch;
   const picks = rowIndices(plan, index);
-  const resolved = resolveConfig(plan, picks);
+  // Expanding a hole would quietly give the searched settings their defaults.
+  if (plan.search && plan.dimensions[0].rows[picks[0]] === undefined) {
+    throw new PointNotSampledError(`trial ${index} belongs to search point ${picks[0]}, which the sweep has not sampled yet`);
+  }
+  const resolved = resolveConfig(plan, picks, launch.defaults);
   if (!resolved.ok) throw new SpecError(configIssues(plan, picks, resolved.input, resolved.issues, file));
   const axes = Object.fromEntries(Object.entries(axesOf(plan, picks)).map(([k, v]) => [k, copy(v)]));
   return {
     index,
-    trialId: makeTrialId(sweepId, resolved.config),
+    trialId: makeTrialId(sweepId, resolved.config, launch.dataPath),
     sweepId,
     axes,
     config: resolved.config,
@@ -63,15 +92,18 @@ function buildTrial(plan: Plan, index: number, sweepId: string, file: string): T
   };
 }
 
-function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; file: string } {
+function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; launch: Launch } {
   if (typeof options.sweepId !== 'string' || options.sweepId.length === 0) {
     throw new TypeError(`expandSpec: a sweep id is required, got ${shortJson(options.sweepId)}`);
   }
   const file = fileOf(spec, options);
+  const dataPath = dataPathOf(options.dataPath);
   const plan = planSpec(spec, options.profile ?? null, file);
+  if (plan.searchIssues.length) throw new SpecError(plan.searchIssues);
   const limit = trialLimitIssue(plan, file);
   if (limit) throw new SpecError([limit]);
-  return { plan, file };
+  for (const [point, values] of Object.entries(options.points ?? {})) fillSearchPoint(plan, Number(point), values);
+  return { plan, launch: { sweepId: options.sweepId, file, dataPath, defaults: defaultsOfDataPath(dataPath) } };
 }
 
 /** Number of trials the spec (with the profile, if any) expands to. */
@@ -80,13 +112,15 @@ export function countTrials(spec: Spec, profile?: string | null): number {
 }
 
 /**
- * Every trial of the sweep in a fixed order: grid axes as written (first axis slowest),
- * then zip groups, then seeds fastest. Throws SpecError for a spec that did not pass
- * parseSpec's checks.
+ * Every trial of the sweep in a fixed order: sampled points (slowest), grid axes as
+ * written, then zip groups, then seeds fastest. Throws SpecError for a spec that did not
+ * pass parseSpec's checks, and PointNotSampledError for a TPE search (whose points come
+ * from its results; see trialSource).
  */
 export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
-  const { plan, file } = checkedPlan(spec, options);
-  const trials = Array.from({ length: plan.trialCount }, (_, i) => buildTrial(plan, i, options.sweepId, file));
+  const { plan, launch } = checkedPlan(spec, options);
+  const { file } = launch;
+  const trials = Array.from({ length: plan.trialCount }, (_, i) => buildTrial(plan, i, launch));
   const seen = new Map<string, number>();
   for (const trial of trials) {
     const earlier = seen.get(trial.trialId);
@@ -109,11 +143,11 @@ export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
 
 /** One trial by index, without expanding the rest (for `mirl trial run --index`). */
 export function trialAt(spec: Spec, index: number, options: ExpandOptions): Trial {
-  const { plan, file } = checkedPlan(spec, options);
+  const { plan, launch } = checkedPlan(spec, options);
   if (!Number.isInteger(index) || index < 0 || index >= plan.trialCount) {
     throw new RangeError(`trial index ${index} is out of range: the sweep has ${plan.trialCount} trials (0..${plan.trialCount - 1})`);
   }
-  return buildTrial(plan, index, options.sweepId, file);
+  return buildTrial(plan, index, launch);
 }
 
 /** A sweep's trials built one at a time: what the workflow holds instead of the whole list. */
@@ -124,9 +158,12 @@ export interface TrialSource {
   at(index: number): Trial;
   /** Each axis setting's value label (as in run names and progress axes) for a trial index. */
   axisLabels(index: number): [string, string][];
-  /** Per dimension (plan order), per row: its settings' [key, label] pairs. */
+  /** Per dimension (plan order), per row: its settings' [key, label] pairs (none for sampled points: each is its own value). */
   labels: [string, string][][][];
 }
+
+const labelOf = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const rowLabels = (row: AxisValues | undefined): [string, string][] => Object.entries(row ?? {}).map(([k, v]) => [k, labelOf(v)]);
 
 /**
  * Like expandSpec without building every trial up front: a 100,000-trial sweep costs its
@@ -134,13 +171,14 @@ export interface TrialSource {
  * configurations (validation at launch expands the spec once and does that).
  */
 export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
-  const { plan, file } = checkedPlan(spec, options);
-  const labels = plan.dimensions.map((dim) => dim.rows.map((row) => Object.entries(row).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])));
+  const { plan, launch } = checkedPlan(spec, options);
+  // Per-value counts of a sampled setting would list every point once; they are left out.
+  const labels = plan.dimensions.map((dim) => Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))));
   return {
     plan,
     count: plan.trialCount,
-    at: (index) => buildTrial(plan, index, options.sweepId, file),
-    axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => labels[d][row]),
+    at: (index) => buildTrial(plan, index, launch),
+    axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => (plan.dimensions[d].kind === 'search' ? rowLabels(plan.dimensions[d].rows[row]) : labels[d][row])),
     labels,
   };
 }

@@ -111,13 +111,15 @@ function reorder<T extends Block | undefined>(parsed: T, raw: unknown): T {
 // zod rebuilds objects in schema order, but the order of grid axes (and of settings in
 // run names and reports) is the order the user wrote, so it is restored from the input.
 function inWrittenOrder(spec: Spec, raw: Block): Spec {
-  const layer = <L extends { trial?: Block; grid?: Block; zip?: Block[] }>(parsed: L, source: unknown): L => {
-    const src = (source ?? {}) as { trial?: unknown; grid?: unknown; zip?: unknown[] };
+  // Searched settings too: the order of params is the order of a Sobol point's dimensions.
+  const layer = <L extends { trial?: Block; grid?: Block; zip?: Block[]; search?: { params?: Block } }>(parsed: L, source: unknown): L => {
+    const src = (source ?? {}) as { trial?: unknown; grid?: unknown; zip?: unknown[]; search?: { params?: unknown } };
     return {
       ...parsed,
       ...(parsed.trial ? { trial: reorder(parsed.trial, src.trial) } : {}),
       ...(parsed.grid ? { grid: reorder(parsed.grid, src.grid) } : {}),
       ...(parsed.zip ? { zip: parsed.zip.map((group, i) => reorder(group, src.zip?.[i])) } : {}),
+      ...(parsed.search?.params ? { search: { ...parsed.search, params: reorder(parsed.search.params, src.search?.params) } } : {}),
     };
   };
   const profiles = raw.profiles as Record<string, unknown> | undefined;

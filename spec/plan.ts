@@ -5,6 +5,8 @@
 import type { z } from 'zod';
 import { trialConfigSchema } from '../ml/config.js';
 import { formatPath, ROOT_PATH, shortJson, SpecError, type PathSegment, type SpecIssue } from './errors.js';
+import { streamPoints } from './search/points.js';
+import { SearchLayers, type PlannedSearch } from './search/resolve.js';
 import {
   MAX_TRIALS,
   seedList,
@@ -13,6 +15,7 @@ import {
   type QueueName,
   type Seeds,
   type Spec,
+  type Objective,
   type TrialSettings,
   type ZipGroup,
 } from './schema.js';
@@ -20,13 +23,18 @@ import {
 export type AxisValues = Record<string, unknown>;
 
 export interface Dimension {
-  kind: 'grid' | 'zip' | 'seeds';
-  /** Where the dimension is written: `grid.critic`, `zip[0]`, `profiles.quick.seeds`. */
+  kind: 'search' | 'grid' | 'zip' | 'seeds';
+  /** Where the dimension is written: `search.params`, `grid.critic`, `zip[0]`, `profiles.quick.seeds`. */
   source: string;
   /** Settings it sets, in written order (`seed` for the seeds dimension). */
   keys: string[];
   /** Where each key's list is written, e.g. `zip[0].target`. */
   keyPaths: Record<string, string>;
+  /**
+   * One row per value (per sampled point, for search). A TPE search knows only its
+   * quasi-random start here: the rows after it are holes that the sweep fills as its
+   * model suggests points (see fillSearchPoint).
+   */
   rows: AxisValues[];
 }
 
@@ -35,8 +43,15 @@ export interface Plan {
   fixed: TrialSettings;
   /** Where each fixed setting is written, e.g. `trial.steps` or `profiles.quick.trial.steps`. */
   fixedPaths: Record<string, string>;
-  /** Grid axes in written order, then zip groups, then seeds (innermost). */
+  /** The sampled points (slowest), grid axes in written order, then zip groups, then seeds (innermost). */
   dimensions: Dimension[];
+  /** The sampling search, or null for a plain grid (no `search:` or method grid). */
+  search: PlannedSearch | null;
+  /** What the search optimises, when the spec says. */
+  objective: Objective | null;
+  objectivePath: string | null;
+  /** Problems of the search section: expansion refuses a plan that has any. */
+  searchIssues: SpecIssue[];
   seeds: number[];
   trialCount: number;
   maxConcurrentTrials: number;
@@ -62,33 +77,32 @@ function removeFromZips(zips: ZipState[], key: string): void {
   for (const zip of zips) zip.lists.delete(key);
 }
 
+function chosenProfile(spec: Spec, profileKey: string | null, file: string): Profile | undefined {
+  if (profileKey === null) return undefined;
+  if (Object.prototype.hasOwnProperty.call(spec.profiles, profileKey)) return spec.profiles[profileKey];
+  const names = Object.keys(spec.profiles);
+  throw new SpecError([
+    {
+      file,
+      path: 'profiles',
+      value: shortJson(profileKey),
+      message: names.length ? `no profile named ${shortJson(profileKey)}` : `no profile named ${shortJson(profileKey)}: the spec defines no profiles`,
+      allowed: names,
+    },
+  ]);
+}
+
 /** Applies the profile (later layer wins per setting) and orders the dimensions. */
 export function planSpec(spec: Spec, profileName?: string | null, file = `spec ${spec.name}`): Plan {
   const profileKey = profileName ?? null;
-  let profile: Profile | undefined;
-  if (profileKey !== null) {
-    if (!Object.prototype.hasOwnProperty.call(spec.profiles, profileKey)) {
-      const names = Object.keys(spec.profiles);
-      throw new SpecError([
-        {
-          file,
-          path: 'profiles',
-          value: shortJson(profileKey),
-          message: names.length
-            ? `no profile named ${shortJson(profileKey)}`
-            : `no profile named ${shortJson(profileKey)}: the spec defines no profiles`,
-          allowed: names,
-        },
-      ]);
-    }
-    profile = spec.profiles[profileKey];
-  }
+  const profile = chosenProfile(spec, profileKey, file);
 
   const fixed = new Map<string, Located<unknown>>();
   const grid = new Map<string, Located<unknown[]>>();
   let zips: ZipState[] = [];
   let seeds: Located<Seeds> = { value: spec.seeds, path: 'seeds' };
 
+  const search = new SearchLayers();
   const layers: { layer: Profile; prefix: PathSegment[] }[] = [{ layer: spec, prefix: [] }];
   if (profile && profileKey !== null) layers.push({ layer: profile, prefix: ['profiles', profileKey] });
 
@@ -103,25 +117,36 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
         for (const key of zip.lists.keys()) {
           fixed.delete(key);
           grid.delete(key);
+          search.drop(key);
         }
       }
     }
     for (const [key, values] of entries(layer.grid as Record<string, unknown[]> | undefined)) {
       fixed.delete(key);
-      if (prefix.length) removeFromZips(zips, key);
+      if (prefix.length) {
+        removeFromZips(zips, key);
+        search.drop(key);
+      }
       grid.set(key, { value: values, path: at('grid', key) }); // Map.set keeps an existing key's position
     }
     for (const [key, value] of entries(layer.trial as Record<string, unknown> | undefined)) {
       if (prefix.length) {
         grid.delete(key);
         removeFromZips(zips, key);
+        search.drop(key);
       }
       fixed.set(key, { value, path: at('trial', key) });
     }
+    search.apply(layer.search, prefix.length ? `${formatPath(prefix)}.` : '', (key) => {
+      fixed.delete(key);
+      grid.delete(key);
+      removeFromZips(zips, key);
+    });
     if (layer.seeds !== undefined) seeds = { value: layer.seeds, path: at('seeds') };
   }
 
-  const dimensions: Dimension[] = [];
+  const resolved = search.resolve(file);
+  const dimensions: Dimension[] = resolved.search ? [searchDimension(resolved.search)] : [];
   for (const [key, { value, path }] of grid) {
     dimensions.push({ kind: 'grid', source: path, keys: [key], keyPaths: { [key]: path }, rows: value.map((v) => ({ [key]: v })) });
   }
@@ -143,12 +168,42 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     fixed: Object.fromEntries([...fixed].map(([k, v]) => [k, v.value])) as TrialSettings,
     fixedPaths: Object.fromEntries([...fixed].map(([k, v]) => [k, v.path])),
     dimensions,
+    search: resolved.search,
+    objective: resolved.objective,
+    objectivePath: resolved.objectivePath,
+    searchIssues: resolved.issues,
     seeds: seedValues,
     trialCount: dimensions.reduce((n, d) => n * d.rows.length, 1),
     maxConcurrentTrials: profile?.max_concurrent_trials ?? spec.max_concurrent_trials,
     queue,
     taskQueue: TASK_QUEUES[queue],
   };
+}
+
+function rowOf(search: PlannedSearch, values: readonly number[]): AxisValues {
+  return Object.fromEntries(search.params.map((p, d) => [p.key, values[d]]));
+}
+
+// Random and Sobol points (and TPE's quasi-random start) are known from the seed alone;
+// a TPE point after the start is a hole until the sweep's model suggests it.
+function searchDimension(search: PlannedSearch): Dimension {
+  const known = streamPoints(search.method === 'random' ? 'random' : 'sobol', search.seed, search.params, search.startup);
+  const rows = new Array<AxisValues>(search.budget);
+  known.forEach((values, p) => (rows[p] = rowOf(search, values)));
+  return { kind: 'search', source: search.source, keys: search.params.map((p) => p.key), keyPaths: { ...search.keyPaths }, rows };
+}
+
+/** Records a model-suggested point of a TPE search in the plan (the sweep's trial source reads it). */
+export function fillSearchPoint(plan: Plan, point: number, values: readonly number[]): void {
+  const dim = plan.dimensions[0];
+  if (!plan.search || dim?.kind !== 'search') throw new Error('fillSearchPoint: the plan has no search');
+  dim.rows[point] = rowOf(plan.search, values);
+}
+
+/** The sampled point a trial belongs to (0 when the plan samples nothing). */
+export function pointOf(plan: Plan, index: number): number {
+  const perPoint = plan.dimensions.slice(1).reduce((n, d) => n * d.rows.length, 1);
+  return plan.search ? Math.floor(index / perPoint) : 0;
 }
 
 /** The row index chosen in each dimension for a trial index (seeds vary fastest). */
@@ -178,7 +233,8 @@ function withThousands(n: number): string {
 /** The problem with a plan that expands to too many trials, if it does. */
 export function trialLimitIssue(plan: Plan, file: string): SpecIssue | undefined {
   if (plan.trialCount <= MAX_TRIALS) return undefined;
-  const factors = plan.dimensions.map((d) => `${d.kind === 'grid' ? d.keys[0] : d.kind === 'zip' ? d.source : 'seeds'} ${d.rows.length}`);
+  const name = (d: Dimension) => (d.kind === 'grid' ? d.keys[0] : d.kind === 'zip' ? d.source : d.kind === 'search' ? 'search.budget' : 'seeds');
+  const factors = plan.dimensions.map((d) => `${name(d)} ${d.rows.length}`);
   return {
     file,
     path: plan.profile === null ? ROOT_PATH : formatPath(['profiles', plan.profile]),
@@ -239,8 +295,10 @@ export function configIssues(
 export function resolveConfig(
   plan: Plan,
   picks: readonly number[],
+  /** Defaults under the spec's settings: an older data path's (defaultsOfDataPath). */
+  defaults: Record<string, unknown> = {},
 ): { ok: true; config: z.output<typeof trialConfigSchema> } | { ok: false; input: Record<string, unknown>; issues: z.core.$ZodIssue[] } {
-  const input: Record<string, unknown> = { ...plan.fixed, ...axesOf(plan, picks) };
+  const input: Record<string, unknown> = { ...defaults, ...plan.fixed, ...axesOf(plan, picks) };
   const result = trialConfigSchema.safeParse(input);
   return result.success ? { ok: true, config: result.data } : { ok: false, input, issues: result.error.issues };
 }

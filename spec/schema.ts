@@ -3,9 +3,18 @@
 // accepted (and appears in the editor JSON Schema) without a change here.
 import { z } from 'zod';
 import { trialConfigSchema, type TrialConfig } from '../ml/config.js';
+import { DISTRIBUTIONS, type Distribution } from './search/space.js';
 
 /** More trials than this is almost always a typo (an axis pasted twice, seeds: 1000). */
 export const MAX_TRIALS = 100_000;
+/**
+ * TPE's points and observations travel in the sweep's carry (random and Sobol points are
+ * recomputed from the seed), and each suggestion scans every observation: a thousand
+ * points keep both small, and more is past where TPE still learns much per point.
+ */
+export const MAX_TPE_BUDGET = 1_000;
+/** TPE's quasi-random start when the spec does not say (Optuna's default). */
+export const DEFAULT_TPE_STARTUP = 10;
 export const DEFAULT_MAX_CONCURRENT_TRIALS = 4;
 export const MAX_CONCURRENT_TRIALS_LIMIT = 1_000;
 export const DEFAULT_SEEDS = 1;
@@ -20,6 +29,7 @@ export type SettingValue = TrialConfig[SettingKey];
 export type TrialSettings = { [K in SettingKey]?: TrialConfig[K] };
 export type Grid = { [K in SettingKey]?: TrialConfig[K][] };
 export type ZipGroup = Grid;
+export type SearchParams = Partial<Record<SettingKey, Distribution>>;
 /** A count N (seeds 0..N-1) or an explicit list. */
 export type Seeds = number | number[];
 
@@ -27,11 +37,34 @@ export interface SpecResources {
   queue: QueueName;
 }
 
+export const SEARCH_METHODS = ['grid', 'random', 'sobol', 'tpe'] as const;
+export type SearchMethod = (typeof SEARCH_METHODS)[number];
+export const OBJECTIVE_MODES = ['min', 'max'] as const;
+
+export interface Objective {
+  metric: string;
+  mode: (typeof OBJECTIVE_MODES)[number];
+  /** The metric's value at the first report at or after this step, or at the end. */
+  step: number | 'last';
+}
+
+export interface SearchSpec {
+  method: SearchMethod;
+  /** Sampled points; each runs once per grid/zip configuration and seed. */
+  budget?: number;
+  seed?: number;
+  /** TPE only: points sampled quasi-randomly before the model takes over. */
+  startup?: number;
+  objective?: Objective;
+  params?: SearchParams;
+}
+
 export interface Profile {
   description?: string;
   trial?: TrialSettings;
   grid?: Grid;
   zip?: ZipGroup[];
+  search?: Partial<SearchSpec>;
   seeds?: Seeds;
   max_concurrent_trials?: number;
   resources?: SpecResources;
@@ -45,6 +78,8 @@ export interface Spec {
   trial: TrialSettings;
   grid: Grid;
   zip: ZipGroup[];
+  /** Absent unless written: a spec without it (and every sweep from before it) is a plain grid. */
+  search?: SearchSpec;
   seeds: Seeds;
   profiles: Record<string, Profile>;
   max_concurrent_trials: number;
@@ -88,6 +123,21 @@ export function allowedValues(key: string): readonly (string | number)[] | undef
   }
 }
 
+/** A setting's number schema (nullable unwrapped), or undefined for a non-numeric setting. */
+function numberSchemaOf(key: SettingKey): { isInt: boolean } | undefined {
+  let schema = settingSchema(key) as unknown as { def: { type: string; innerType?: unknown }; isInt?: boolean };
+  if (schema.def.type === 'nullable') schema = schema.def.innerType as typeof schema;
+  return schema.def.type === 'number' ? { isInt: schema.isInt === true } : undefined;
+}
+
+/** Settings a search distribution may vary: the numeric ones. */
+export const NUMERIC_SETTING_KEYS: readonly SettingKey[] = SETTING_KEYS.filter((k) => numberSchemaOf(k) !== undefined);
+
+/** Whether a numeric setting only takes integers (`batch_size`), read from the trial schema. */
+export function isIntegerSetting(key: SettingKey): boolean {
+  return numberSchemaOf(key)?.isInt === true;
+}
+
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const SLUG_MAX = 63;
 export const slugSchema = z
@@ -129,6 +179,48 @@ const zipSchema = z
   .array(zipGroupSchema)
   .describe('Groups of settings varied together; each group is one more axis after the grid axes.');
 
+const bounded = (name: 'uniform' | 'log_uniform' | 'int_uniform') =>
+  z.strictObject({ distribution: z.literal(name), low: z.number(), high: z.number() });
+const distributionSchema = z
+  .discriminatedUnion('distribution', [
+    bounded('uniform'),
+    bounded('log_uniform'),
+    bounded('int_uniform'),
+    z.strictObject({ distribution: z.literal('choice'), values: z.array(z.number()).min(1) }),
+  ])
+  .meta({
+    id: 'Distribution',
+    description: 'uniform, log_uniform (low > 0) and int_uniform take low and high (both included); choice takes values.',
+  });
+
+const searchParamsSchema = z
+  .strictObject(Object.fromEntries(NUMERIC_SETTING_KEYS.map((k) => [k, distributionSchema.optional()])))
+  .meta({ id: 'SearchParams', description: 'Numeric settings to sample, each with its distribution; bounds must lie in the setting\'s range.' });
+
+const objectiveSchema = z
+  .strictObject({
+    metric: z.string().min(1).describe('A metric the trials log, e.g. linear_eval_accuracy or i_est_test.'),
+    mode: z.enum(OBJECTIVE_MODES).describe('min or max: which direction is better.'),
+    step: z
+      .union([z.literal('last'), z.number().int().min(0)])
+      .default('last')
+      .describe('The value at the first report at or after this step, or `last` (the end of the trial).'),
+  })
+  .describe('What the search optimises (TPE) and reports.');
+
+const searchFields = {
+  method: z.enum(SEARCH_METHODS).describe('grid: the axes only (as without search); random; sobol: scrambled quasi-random; tpe: Tree-structured Parzen Estimator.'),
+  budget: z.number().int().min(1).max(MAX_TRIALS).optional().describe('Sampled points; each runs once per grid/zip configuration and seed.'),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Seed of the sampler (default 0): the same spec samples the same points.'),
+  startup: z.number().int().min(1).max(MAX_TRIALS).optional().describe('tpe only: quasi-random points before the model (default min(10, budget)).'),
+  objective: objectiveSchema.optional(),
+  params: searchParamsSchema.optional(),
+};
+const searchSchema = z.strictObject(searchFields).meta({ id: 'Search', description: 'Sampled settings: each sampled point is crossed with the grid/zip configurations and the seeds.' });
+const profileSearchSchema = z
+  .strictObject({ ...searchFields, method: searchFields.method.optional() })
+  .describe('Replaces the spec\'s search fields it writes; params merge per setting.');
+
 const maxConcurrentSchema = z
   .number()
   .int()
@@ -148,6 +240,7 @@ export const profileSchema = z
     trial: trialBlockSchema.optional(),
     grid: gridBlockSchema.optional(),
     zip: zipSchema.optional(),
+    search: profileSearchSchema.optional(),
     seeds: seedsSchema.optional(),
     max_concurrent_trials: maxConcurrentSchema.optional(),
     resources: resourcesSchema.optional(),
@@ -165,6 +258,7 @@ export const specSchema = z
     trial: trialBlockSchema.default({}),
     grid: gridBlockSchema.default({}),
     zip: zipSchema.default([]),
+    search: searchSchema.optional(),
     seeds: seedsSchema.default(DEFAULT_SEEDS),
     profiles: z.record(slugSchema, profileSchema).default({}),
     max_concurrent_trials: maxConcurrentSchema.default(DEFAULT_MAX_CONCURRENT_TRIALS),
@@ -180,6 +274,10 @@ export const specSchema = z
 export const TOP_LEVEL_KEYS: readonly string[] = Object.keys(specSchema.shape);
 export const PROFILE_KEYS: readonly string[] = Object.keys(profileSchema.shape);
 export const RESOURCE_KEYS: readonly string[] = Object.keys(resourcesSchema.shape);
+export const SEARCH_KEYS: readonly string[] = Object.keys(searchFields);
+export const OBJECTIVE_KEYS: readonly string[] = Object.keys(objectiveSchema.shape);
+export const DISTRIBUTION_KEYS: readonly string[] = ['distribution', 'low', 'high', 'values'];
+export { DISTRIBUTIONS };
 
 export function seedList(seeds: Seeds): number[] {
   return typeof seeds === 'number' ? Array.from({ length: seeds }, (_, i) => i) : [...seeds];

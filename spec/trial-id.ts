@@ -4,6 +4,7 @@
 // reordering axes or adding a value must not rename trials that already ran.
 import { sha256Hex } from './sha256.js';
 import { isSlug } from './schema.js';
+import { dataPathOf, LEGACY_DATA_PATH_VERSION } from '../ml/data-path.js';
 
 export const TRIAL_ID_PREFIX = 'trial-';
 export const TRIAL_ID_HEX_CHARS = 20;
@@ -56,9 +57,16 @@ export function makeSweepId(name: string, launchToken: string): string {
   return `${name}-${launchToken}`;
 }
 
-/** `trial-` + the first 20 hex digits of sha256(version, sweep id, canonical config). */
-export function makeTrialId(sweepId: string, config: unknown): string {
+/**
+ * `trial-` + the first 20 hex digits of sha256(version, sweep id, data path, canonical
+ * config): the same configuration computed under another data path (ml/data-path.ts) is
+ * another trial. The legacy data path hashes without its line, so sweeps recorded before
+ * versions existed keep their trial ids and their histories replay.
+ */
+export function makeTrialId(sweepId: string, config: unknown, dataPath: number): string {
   if (!sweepId) throw new TypeError('makeTrialId: sweep id is empty');
-  const digest = sha256Hex(`${TRIAL_ID_VERSION}\n${sweepId}\n${canonicalJson(config)}`);
+  const v = dataPathOf(dataPath);
+  const path = v === LEGACY_DATA_PATH_VERSION ? '' : `data-path ${v}\n`;
+  const digest = sha256Hex(`${TRIAL_ID_VERSION}\n${sweepId}\n${path}${canonicalJson(config)}`);
   return TRIAL_ID_PREFIX + digest.slice(0, TRIAL_ID_HEX_CHARS);
 }

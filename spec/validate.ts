@@ -1,8 +1,10 @@
 // Checks that need more than one field at a time: settings written twice, zip lists of
-// unequal length, repeated values (which would give two trials the same id), the trial
-// limit, and the cross-field rules of every resolved trial configuration.
+// unequal length, repeated values (which would give two trials the same id), the search
+// section, the trial limit, the cross-field rules of every resolved trial configuration
+// and the objective's metric.
 import { formatPath, shortJson, type PathSegment, type SpecIssue } from './errors.js';
-import { configIssues, formatCount, planSpec, resolveConfig, trialLimitIssue, type Plan } from './plan.js';
+import { loggedMetrics, totalSteps } from '../ml/metric-names.js';
+import { axesOf, configIssues, formatCount, planSpec, resolveConfig, trialLimitIssue, type Plan } from './plan.js';
 import type { Profile, Spec } from './schema.js';
 import { canonicalJson } from './trial-id.js';
 
@@ -12,6 +14,11 @@ function layerIssues(layer: Profile, prefix: PathSegment[], file: string): SpecI
   const at = (...segments: PathSegment[]) => formatPath([...prefix, ...segments]);
   const trialKeys = new Set(Object.keys(layer.trial ?? {}));
   const gridKeys = new Set(Object.keys(layer.grid ?? {}));
+  const zipKeys = new Set((layer.zip ?? []).flatMap((group) => Object.keys(group)));
+  for (const key of Object.keys(layer.search?.params ?? {})) {
+    const other = trialKeys.has(key) ? at('trial', key) : gridKeys.has(key) ? at('grid', key) : zipKeys.has(key) ? 'a zip group' : null;
+    if (other) issues.push({ file, path: at('search', 'params', key), message: `is also set in ${other}; a setting is fixed, varied or searched, in one place only` });
+  }
 
   for (const key of gridKeys) {
     if (trialKeys.has(key)) {
@@ -61,7 +68,8 @@ function layerIssues(layer: Profile, prefix: PathSegment[], file: string): SpecI
 /** Repeated values in a dimension would produce identical trials (and identical ids). */
 function repeatIssues(plan: Plan, file: string, context: string): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  for (const dim of plan.dimensions) {
+  // Sampled points are distinct by construction (spec/search/points.ts).
+  for (const dim of plan.dimensions.filter((d) => d.kind !== 'search')) {
     const seen = new Map<string, number>();
     dim.rows.forEach((row, i) => {
       const key = canonicalJson(row);
@@ -97,21 +105,33 @@ function describeRow(row: Record<string, unknown>): string {
     .join(', ');
 }
 
-/** Runs every distinct configuration (seed aside) through trialConfigSchema. */
-function configurationIssues(plan: Plan, file: string, context: string): SpecIssue[] {
-  // Seeds cannot break a cross-field rule (their range is checked by the seeds schema),
-  // so each configuration is resolved once, with the first seed.
+/**
+ * Row picks of every combination of the dimensions in [from, last) with the others at
+ * row 0. Seeds (the last dimension) cannot break a cross-field rule (their range is
+ * checked by the seeds schema), so each configuration is visited once, with the first seed.
+ */
+function* configurationPicks(plan: Plan, from: number): Generator<number[]> {
   const dims = plan.dimensions.length - 1;
-  const configurations = plan.dimensions.slice(0, dims).reduce((n, d) => n * d.rows.length, 1);
-  const groups = new Map<string, { issue: SpecIssue; count: number }>();
+  const configurations = plan.dimensions.slice(from, dims).reduce((n, d) => n * d.rows.length, 1);
   const picks = new Array<number>(plan.dimensions.length).fill(0);
   for (let c = 0; c < configurations; c++) {
     let rest = c;
-    for (let d = dims - 1; d >= 0; d--) {
+    for (let d = dims - 1; d >= from; d--) {
       const n = plan.dimensions[d].rows.length;
       picks[d] = rest % n;
       rest = Math.floor(rest / n);
     }
+    yield picks;
+  }
+}
+
+/** Runs every distinct configuration (seed aside) through trialConfigSchema. */
+function configurationIssues(plan: Plan, file: string, context: string): SpecIssue[] {
+  let configurations = 0;
+  const groups = new Map<string, { issue: SpecIssue; count: number }>();
+  for (const picks of configurationPicks(plan, 0)) {
+    configurations++;
+    if (plan.dimensions[0].rows[picks[0]] === undefined) continue; // a TPE point, known only once suggested
     const resolved = resolveConfig(plan, picks);
     if (resolved.ok) continue;
     for (const issue of configIssues(plan, picks, resolved.input, resolved.issues, file)) {
@@ -136,13 +156,64 @@ function configurationIssues(plan: Plan, file: string, context: string): SpecIss
   });
 }
 
+/**
+ * An objective metric must be logged by every configuration: a trial without it tells
+ * the search nothing. Which metrics a trial logs depends on its procedure and
+ * evaluations, never on a sampled number, so the first sampled point stands for all.
+ */
+function objectiveIssues(plan: Plan, file: string, context: string): SpecIssue[] {
+  const { objective, objectivePath } = plan;
+  if (!objective || !objectivePath) return [];
+  const common = new Map<string, number>();
+  let configurations = 0;
+  let example: number[] | null = null;
+  let missing = 0;
+  let shortest = Infinity;
+  for (const picks of configurationPicks(plan, plan.search ? 1 : 0)) {
+    const resolved = resolveConfig(plan, picks);
+    if (!resolved.ok) continue;
+    configurations++;
+    shortest = Math.min(shortest, totalSteps(resolved.config));
+    const logged = loggedMetrics(resolved.config);
+    for (const m of logged) common.set(m, (common.get(m) ?? 0) + 1);
+    if (logged.includes(objective.metric)) continue;
+    missing++;
+    example ??= [...picks];
+  }
+  if (!example) return stepIssues(plan, file, context, shortest);
+  const axes = Object.entries(axesOf(plan, example)).filter(([k]) => k !== 'seed' && !plan.search?.keyPaths[k]);
+  const where =
+    missing === configurations
+      ? 'is not logged by any trial of this spec'
+      : `is not logged by ${formatCount(missing)} of ${formatCount(configurations)} configurations, e.g. ${describeRow(Object.fromEntries(axes))}`;
+  return [
+    {
+      file,
+      path: `${objectivePath}.metric`,
+      value: shortJson(objective.metric),
+      message: `${context}${shortJson(objective.metric)} ${where}`,
+      allowed: [...common].filter(([, n]) => n === configurations).map(([m]) => m),
+    },
+  ];
+}
+
+/** An objective read at a step no trial reaches would never arrive. */
+function stepIssues(plan: Plan, file: string, context: string, shortest: number): SpecIssue[] {
+  const step = plan.objective?.step;
+  if (typeof step !== 'number' || step <= shortest) return [];
+  const message = `${context}step ${step} is past the end of the shortest trial (${formatCount(shortest)} steps); use a step it reaches, or last`;
+  return [{ file, path: `${plan.objectivePath}.step`, value: String(step), message }];
+}
+
 function planIssues(plan: Plan, file: string): SpecIssue[] {
   const context = plan.profile === null ? '' : `with profile "${plan.profile}": `;
+  if (plan.searchIssues.length) return plan.searchIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
   const limit = trialLimitIssue(plan, file);
   if (limit) return [limit];
   const repeats = repeatIssues(plan, file, context);
   if (repeats.length) return repeats;
-  return configurationIssues(plan, file, context);
+  const configs = configurationIssues(plan, file, context);
+  return configs.length ? configs : objectiveIssues(plan, file, context);
 }
 
 /**

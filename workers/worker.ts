@@ -89,7 +89,10 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
   const maxConcurrent = opts.maxConcurrent ?? defaultMaxConcurrent(opts.taskQueue);
   const backend = opts.backend ?? defaultBackendFor(opts.taskQueue);
   const runWorkflows = opts.workflows ?? true;
-  const identity = `mirl-worker@${os.hostname()}:${process.pid}`;
+  // Under `mirl worker --supervise` the identity also ends with the supervisor's pid, the
+  // one the stack records, so its readiness check recognises every restarted worker.
+  const supervisor = process.env.MIRL_SUPERVISOR_PID;
+  const identity = `mirl-worker@${os.hostname()}:${process.pid}${supervisor ? `:${supervisor}` : ''}`;
   const tracking = opts.store && opts.sink ? null : trackingFor(opts.tracking ?? 'auto', { backend, ...opts.mlflow });
   const common = {
     connection,

@@ -1,9 +1,9 @@
 // What `progress` answers: counts and axes over every trial, one page of trials, the
 // newest outcomes. The same pure function serves the workflow's query, its final result
 // and the CLI rebuilding any page of a closed sweep from its carry, so the three agree.
-import type { TrialSource } from '../spec/index.js';
+import { PointNotSampledError, type TrialSource } from '../spec/index.js';
 import { emptyCounts, SweepBook } from './sweep-state.js';
-import { TRIAL_STATES, type ProgressRequest, type StateCounts, type SweepProgress, type TrialDetail, type TrialProgress, type TrialStateName } from './types.js';
+import { TRIAL_STATES, type AxisSummary, type ProgressRequest, type StateCounts, type SweepProgress, type TrialDetail, type TrialProgress, type TrialStateName } from './types.js';
 
 /** Trials per reply at most: about 0.4 MB of JSON, far below gRPC's 4 MB and Temporal's 2 MB. */
 export const PROGRESS_PAGE_MAX = 1000;
@@ -51,6 +51,35 @@ function axisCounts(book: SweepBook, source: TrialSource): Record<string, Record
   return axes;
 }
 
+/**
+ * Above this many values an axis is summed up in every reply: per-value counts of a seed
+ * axis of 20,000 values made each progress query 1.4 MB and the sweep's result grow with
+ * the trial count, toward Temporal's 2 MB limit on a result.
+ */
+export const AXIS_VALUES_MAX = 1000;
+
+export function summariseAxis(values: Record<string, StateCounts>): AxisSummary {
+  let complete = 0;
+  let untouched = 0;
+  const entries = Object.values(values);
+  for (const c of entries) {
+    const total = TRIAL_STATES.reduce((n, s) => n + c[s], 0);
+    if (c.done === total) complete++;
+    else if (c.done === 0) untouched++;
+  }
+  return { values: entries.length, complete, partly: entries.length - complete - untouched, untouched };
+}
+
+function splitAxes(all: Record<string, Record<string, StateCounts>>): Pick<SweepProgress, 'axes' | 'axisSummaries'> {
+  const axes: SweepProgress['axes'] = {};
+  const axisSummaries: Record<string, AxisSummary> = {};
+  for (const [axis, values] of Object.entries(all)) {
+    if (Object.keys(values).length > AXIS_VALUES_MAX) axisSummaries[axis] = summariseAxis(values);
+    else axes[axis] = values;
+  }
+  return Object.keys(axisSummaries).length ? { axes, axisSummaries } : { axes };
+}
+
 function trialProgress(book: SweepBook, source: TrialSource, index: number, detail?: TrialDetail): TrialProgress {
   const { trialId, runName, axes } = safeTrial(source, index);
   const running = book.running.get(index);
@@ -72,13 +101,15 @@ function trialProgress(book: SweepBook, source: TrialSource, index: number, deta
   };
 }
 
-// A trial whose configuration became invalid (a bad override) still has a row to show.
+// A trial whose configuration became invalid (a bad override), or whose TPE point is not
+// suggested yet, still has a row to show.
 function safeTrial(source: TrialSource, index: number): { trialId: string; runName: string; axes: Record<string, unknown> } {
   try {
     return source.at(index);
-  } catch {
+  } catch (err) {
     const axes = Object.fromEntries(source.axisLabels(index));
-    return { trialId: `(invalid trial ${index})`, runName: Object.values(axes).join('|'), axes };
+    const trialId = err instanceof PointNotSampledError ? `(trial ${index}: not sampled yet)` : `(invalid trial ${index})`;
+    return { trialId, runName: Object.values(axes).join('|'), axes };
   }
 }
 
@@ -99,7 +130,7 @@ export function buildProgress(book: SweepBook, source: TrialSource, meta: Progre
     startedTotal: book.startedTotal,
     finished: book.isSettled(),
     counts: { ...book.counts },
-    axes: axisCounts(book, source),
+    ...splitAxes(axisCounts(book, source)),
     durations: { ...book.durations },
     trials: book.indicesIn(page.states, page.offset, page.limit).map((i) => trialProgress(book, source, i)),
     page: { ...page, matching: book.countIn(page.states) },

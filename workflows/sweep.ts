@@ -24,6 +24,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { makeTrialId, trialSource, type TrialSource } from '../spec/index.js';
 import { trialConfigSchema } from '../ml/config.js';
+import { dataPathOf } from '../ml/data-path.js';
 import {
   cancelSignal,
   pauseSignal,
@@ -35,11 +36,22 @@ import {
 } from './messages.js';
 import { buildProgress, RESULT_PAGE, type ProgressMeta } from './progress.js';
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
+import { applyTrialOutcome, openSearch, sweepCarry, type SearchBook } from './search-state.js';
 import { SweepBook } from './sweep-state.js';
 import { trialStaticDetails, trialStaticSummary } from './summaries.js';
 import { describeFailure, trialWorkflow } from './trial.js';
 import type { createSweepActivities } from '../activities/mlflow-sweep-activities.js';
-import { DEFAULT_SWEEP_OPTIONS, type RerunRequest, type SweepInput, type SweepOptions, type SweepResult, type SweepTracking, type TrialInput } from './types.js';
+import {
+  DEFAULT_SWEEP_OPTIONS,
+  type RerunRequest,
+  type SweepCarry,
+  type SweepInput,
+  type SweepOptions,
+  type SweepResult,
+  type SweepTracking,
+  type TrialInput,
+  type TrialOutcome,
+} from './types.js';
 
 /** Sweeps started before MLflow tracking replay without its activities. */
 export const MLFLOW_TRACKING_PATCH = 'mlflow-tracking';
@@ -67,6 +79,8 @@ interface SweepRun {
   options: Required<SweepOptions>;
   source: TrialSource;
   book: SweepBook;
+  /** A TPE search's points and observations; null for every other sweep. */
+  search: SearchBook | null;
   meta: ProgressMeta;
   tracked: boolean;
   tracking: SweepTracking | null | undefined;
@@ -81,16 +95,18 @@ interface SweepRun {
 const changed = (r: SweepRun) => void r.version++;
 
 function openRun(input: SweepInput): SweepRun {
-  const { spec, sweepId, profile } = input;
-  const source = trialSource(spec, { sweepId, profile });
+  const { spec, sweepId, profile, dataPath } = input;
+  const source = trialSource(spec, { sweepId, profile, dataPath });
   const book = input.carry ? SweepBook.fromCarry(input.carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
   if (book.total !== source.count) throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
   const options = { ...DEFAULT_SWEEP_OPTIONS, ...input.options };
+  const carriedSearch = input.carry && 'format' in input.carry ? input.carry.search : undefined;
   return {
     input,
     options,
     source,
     book,
+    search: openSearch(source, book, carriedSearch),
     meta: { sweepId, name: spec.name, study: spec.study, profile, taskQueue: source.plan.taskQueue, heartbeatTimeoutMs: options.heartbeatTimeoutMs },
     tracked: patched(MLFLOW_TRACKING_PATCH),
     tracking: input.tracking,
@@ -99,6 +115,13 @@ function openRun(input: SweepInput): SweepRun {
     startedThisRun: 0,
     cancelSent: new Set(),
   };
+}
+
+const carryOf = (r: SweepRun): SweepCarry => sweepCarry(r.book, r.search);
+
+/** Applies a trial's outcome (from its signal or its result, whichever comes first). */
+function recordOutcome(r: SweepRun, outcome: TrialOutcome): void {
+  if (applyTrialOutcome(r.book, r.search, outcome, Date.now())) changed(r);
 }
 
 /** The first invalid effective configuration among (up to OVERRIDE_CHECKS of) the trials a rerun would requeue. */
@@ -142,9 +165,7 @@ function registerHandlers(r: SweepRun): void {
     log.info('rerunFailed', { requeued: book.requeueForRerun(request).length });
     changed(r);
   });
-  setHandler(trialFinishedSignal, (outcome) => {
-    if (book.applyOutcome(outcome, Date.now())) changed(r);
-  });
+  setHandler(trialFinishedSignal, (outcome) => recordOutcome(r, outcome));
 }
 
 /** What the child runs; null (and the trial failed) when its effective configuration is invalid. */
@@ -164,12 +185,14 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
       run,
       taskQueue: r.source.plan.taskQueue,
       study: spec.study,
-      checkpointKey: overrides ? makeTrialId(sweepId, config) : trial.trialId,
+      checkpointKey: overrides ? makeTrialId(sweepId, config, dataPathOf(r.input.dataPath)) : trial.trialId,
+      dataPath: dataPathOf(r.input.dataPath),
       checkpointEvery: r.options.checkpointEvery || config.eval_interval,
       heartbeatTimeoutMs: r.options.heartbeatTimeoutMs,
       maxAttempts: r.options.maxAttempts,
       retryInitialIntervalMs: r.options.retryInitialIntervalMs,
       ...(r.tracked ? { sweepName: spec.name, tracking: r.tracking } : {}),
+      ...objectiveProbe(r.source.plan),
     };
   } catch (err) {
     // Throwing here would fail every workflow task of the sweep; the trial fails instead.
@@ -178,7 +201,20 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
   }
 }
 
+/** Trials of a search whose objective is read at a step report its value there. */
+function objectiveProbe(plan: TrialSource['plan']): Pick<TrialInput, 'objective'> {
+  const objective = plan.search && plan.objective;
+  return objective && objective.step !== 'last' ? { objective: { metric: objective.metric, step: objective.step } } : {};
+}
+
 function startTrial(r: SweepRun, index: number): void {
+  try {
+    // A TPE point is suggested when its first trial starts, from the results in so far.
+    r.search?.ensurePoint(index);
+  } catch (err) {
+    // Throwing would fail every workflow task of the sweep; childInput fails the trial instead.
+    log.warn('no search point for a trial', { index, error: String(err) });
+  }
   const run = r.book.markStarted(index, Date.now());
   r.startedThisRun++;
   const input = childInput(r, index, run);
@@ -203,9 +239,8 @@ function startTrial(r: SweepRun, index: number): void {
       // Same-run backstop for children that close without reporting (e.g. terminated).
       const base = { index, trialId: input.trialId, run };
       handle.result().then(
-        (outcome) => r.book.applyOutcome(outcome, Date.now()) && changed(r),
-        (err) =>
-          r.book.applyOutcome({ ...base, state: isCancellation(err) ? 'cancelled' : 'failed', error: describeFailure(err) }, Date.now()) && changed(r),
+        (outcome) => recordOutcome(r, outcome),
+        (err) => recordOutcome(r, { ...base, state: isCancellation(err) ? 'cancelled' : 'failed', error: describeFailure(err) }),
       );
     },
     (err) => {
@@ -251,7 +286,7 @@ async function finishTracking(r: SweepRun, status: 'FINISHED' | 'FAILED' | 'KILL
   try {
     // Counts and axes only: the activity expands the trials it needs from the spec and the carry.
     const progress = buildProgress(r.book, r.source, r.meta, { limit: 0 });
-    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: r.book.toCarry(), spec: r.input.spec, error });
+    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: carryOf(r), spec: r.input.spec, error, dataPath: r.input.dataPath });
   } catch (err) {
     log.warn('could not close the sweep in MLflow', { error: String(err) });
   }
@@ -299,7 +334,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     // continue-as-new carries the answer.
     if (r.tracked && (r.tracking === undefined || !workflowInfo().continuedFromExecutionRunId)) {
       showDetails(r);
-      r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText });
+      r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText, dataPath: input.dataPath });
     }
     ending = await runWindow(r);
   } catch (err) {
@@ -314,8 +349,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     await condition(() => r.startsInFlight === 0 && allHandlersFinished());
     r.book.generation++;
     log.info('continuing as new', { startedThisRun: r.startedThisRun, generation: r.book.generation });
-    return continueAsNew<typeof sweepWorkflow>({ ...input, carry: r.book.toCarry(), ...(r.tracked ? { tracking: r.tracking ?? null } : {}) });
+    return continueAsNew<typeof sweepWorkflow>({ ...input, carry: carryOf(r), ...(r.tracked ? { tracking: r.tracking ?? null } : {}) });
   }
   await condition(allHandlersFinished);
-  return { sweepId: r.meta.sweepId, progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }), carry: r.book.toCarry() };
+  return { sweepId: r.meta.sweepId, progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }), carry: carryOf(r) };
 }

@@ -72,6 +72,9 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
       axes: input.axes,
       tracking: input.tracking,
       maxAttempts: input.maxAttempts,
+      // Only search trials carry it; other trials' activity input stays as it was.
+      ...(input.objective ? { objective: input.objective } : {}),
+      dataPath: input.dataPath,
     });
     const outcome: TrialOutcome = { ...base, state: 'done', result };
     setCurrentDetails(`**${input.runName}**: done at step ${result.step} on ${result.backend}`);

@@ -13,6 +13,17 @@ export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled'
 export type TrialStateName = (typeof TRIAL_STATES)[number];
 export type StateCounts = Record<TrialStateName, number>;
 
+/** An axis's values by how far their trials got. */
+export interface AxisSummary {
+  values: number;
+  /** Every trial with this value done. */
+  complete: number;
+  /** Some done, not all. */
+  partly: number;
+  /** None done. */
+  untouched: number;
+}
+
 export interface SweepOptions {
   /** Activity heartbeat timeout: how long a dead worker holds a trial before a retry elsewhere. */
   heartbeatTimeoutMs?: number;
@@ -109,6 +120,24 @@ export interface SweepCarry {
   startedTotal: number;
   /** Runs so far (continue-as-new count + restarts). */
   generation: number;
+  /** A TPE search's suggested points and observed objectives (absent for every other sweep). */
+  search?: SearchCarry;
+}
+
+/**
+ * What a TPE search remembers (workflows/search-state.ts), at most MAX_TPE_BUDGET entries
+ * each: the points its model suggested (quasi-random ones are recomputed from the seed)
+ * and, per observed point, the sum and count of its trials' objective values.
+ */
+export interface SearchCarry {
+  points: Record<string, number[]>;
+  objectives: Record<string, [number, number]>;
+}
+
+/** A search objective read at a given step: the trial reports the metric's value at the first report at or after it. */
+export interface ObjectiveProbe {
+  metric: string;
+  step: number;
 }
 
 export interface SweepInput {
@@ -120,6 +149,13 @@ export interface SweepInput {
   carry?: SweepCarry | LegacySweepCarry;
   /** The spec file's text as launched, stored with the sweep's MLflow run (spec.yaml). */
   specText?: string;
+  /**
+   * The data path version (ml/data-path.ts) the sweep's trials compute under, set at
+   * launch and kept through continue-as-new and restarts. In the input, not read from
+   * code: trial ids hash it, and a recorded history must rebuild the ids it started.
+   * Absent in sweeps launched before versions existed (version 1).
+   */
+  dataPath?: number;
   /**
    * The sweep's MLflow run, once the tracking activity has answered: null when the
    * workers track nothing, absent when not asked yet (a fresh launch or a restart).
@@ -138,6 +174,8 @@ export interface EnsureSweepRunInput {
   spec: Spec;
   profile: string | null;
   specText?: string;
+  /** Recorded as the run's mirl.data_path tag; absent: version 1. */
+  dataPath?: number;
 }
 
 export interface FinishSweepRunInput {
@@ -151,6 +189,8 @@ export interface FinishSweepRunInput {
   spec?: Spec;
   /** Why the sweep failed, when it did. */
   error?: string;
+  /** The sweep's data path version, to rebuild its trial ids; absent: version 1. */
+  dataPath?: number;
 }
 
 export interface TrialInput {
@@ -173,6 +213,10 @@ export interface TrialInput {
   /** The spec's name: the MLflow experiment (absent in trials started before tracking). */
   sweepName?: string;
   tracking?: SweepTracking | null;
+  /** Set only for a search whose objective is read at a step (not at the end). */
+  objective?: ObjectiveProbe;
+  /** The sweep's data path version; absent in trials started before versions existed (1). */
+  dataPath?: number;
 }
 
 export interface RunTrialActivityInput {
@@ -190,6 +234,13 @@ export interface RunTrialActivityInput {
   tracking?: SweepTracking | null;
   /** The retry policy's attempts: a retryable failure on the last one is final. */
   maxAttempts?: number;
+  objective?: ObjectiveProbe;
+  /**
+   * What the trial must compute under; a worker of another version refuses it. Undefined
+   * in activities scheduled before versions existed (version 1). Required in the type, so
+   * a caller that builds this input states it rather than get version 1 by omission.
+   */
+  dataPath: number | undefined;
 }
 
 export interface RunTrialActivityResult {
@@ -209,6 +260,13 @@ export interface RunTrialActivityResult {
   finishedAt: number;
   /** Time the activity spent on tracking in this attempt (absent when tracking is off). */
   tracking?: TrackingOverhead;
+  /** The probed objective (see ObjectiveProbe), when asked for and reached. */
+  objective?: ProbedObjective;
+}
+
+export interface ProbedObjective {
+  step: number;
+  value: number;
 }
 
 /**
@@ -236,6 +294,8 @@ export interface TrialHeartbeat {
   checkpointRef: string | null;
   train?: Record<string, number>;
   eval?: Record<string, number>;
+  /** The probed objective once reached: a retry that resumes past its step keeps it. */
+  objective?: ProbedObjective;
 }
 
 export interface TrialOutcome {
@@ -292,8 +352,10 @@ export interface SweepProgress {
   startedTotal: number;
   finished: boolean;
   counts: StateCounts;
-  /** axis -> value (as written in the run name) -> counts per state. */
+  /** axis -> value (as written in the run name) -> counts per state; axes of more than AXIS_VALUES_MAX values are in `axisSummaries` instead. */
   axes: Record<string, Record<string, StateCounts>>;
+  /** Axes with too many values to list (a seed axis of thousands): how many values are complete, partly done, untouched. */
+  axisSummaries?: Record<string, AxisSummary>;
   /** Done trials' wall time: how many and their total (ms). */
   durations: { count: number; totalMs: number };
   /** The page of trials asked for (see ProgressRequest), in index order. */

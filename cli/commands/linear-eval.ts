@@ -27,7 +27,7 @@ export const linearEvalCommand: CommandModule<object, Args> = {
       .option('noise', { type: 'number', default: 0, describe: 'std of Gaussian noise added to the pixels' })
       .option('train-size', { type: 'number', describe: 'subsample the 60,000 training images' })
       .option('test-size', { type: 'number', describe: 'subsample the 10,000 test images' })
-      .option('max-iter', { type: 'number', default: 100, describe: 'L-BFGS iterations' })
+      .option('max-iter', { type: 'number', default: parseTrialConfig({}).linear_eval_max_iter, describe: "L-BFGS iteration budget (default: the trials' own)" })
       .option('c', { type: 'number', default: 10, describe: "inverse regularisation strength (scikit-learn's C)" })
       .option('seed', { type: 'number', default: 0 })
       .option('backend', { choices: BACKENDS, default: 'auto' as BackendRequest })
@@ -59,6 +59,6 @@ export const linearEvalCommand: CommandModule<object, Args> = {
     );
     const out = { encoder: args.encoder, view: args.view, noise: args.noise, train: e.trainN, test: e.testN, backend, ...r };
     if (args.json) printJson(out);
-    else process.stdout.write(`accuracy ${r.accuracy.toFixed(4)} (train ${r.trainAccuracy.toFixed(4)}; ${e.trainN} train / ${e.testN} test; ${r.iterations} iterations; ${r.seconds.toFixed(1)} s on ${backend})\n`);
+    else process.stdout.write(`accuracy ${r.accuracy.toFixed(4)} (train ${r.trainAccuracy.toFixed(4)}; ${e.trainN} train / ${e.testN} test; ${r.iterations} iterations, ${r.converged ? 'converged' : `not converged (${r.stopped})`}; ${r.seconds.toFixed(1)} s on ${backend})\n`);
   },
 };

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
 import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../../spec/index.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { sweepStaticDetails, sweepStaticSummary } from '../../workflows/summaries.js';
 import { UsageError } from '../errors.js';
 import { progressQuery } from '../../workflows/messages.js';
@@ -44,9 +45,10 @@ export async function startSweep(client: Client, input: SweepInput, reuse = fals
   });
 }
 
+/** A new sweep, of the data path this code computes; its restarts keep that version. */
 export async function launchSweep(client: Client, spec: Spec, profile: string | null, options?: SweepOptions, specText?: string): Promise<string> {
   const sweepId = newSweepId(spec);
-  await startSweep(client, { spec, sweepId, profile, options, ...(specText !== undefined ? { specText } : {}) });
+  await startSweep(client, { spec, sweepId, profile, options, dataPath: DATA_PATH_VERSION, ...(specText !== undefined ? { specText } : {}) });
   return sweepId;
 }
 
@@ -84,7 +86,8 @@ async function closedProgress(client: Client, handle: WorkflowHandle, request: P
   if (inResult) return { ...result.progress, trials: result.progress.trials.slice(page.offset, page.offset + page.limit), page: { ...result.progress.page, ...page } };
   const input = await startInput(client, handle.workflowId);
   const { trials: _, page: __, recent: ___, durations: ____, ...meta } = result.progress;
-  return buildProgress(SweepBook.fromCarry(result.carry), trialSource(input.spec, input), { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
+  const source = trialSource(input.spec, { ...input, points: result.carry.search?.points, dataPath: input.dataPath });
+  return buildProgress(SweepBook.fromCarry(result.carry), source, { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
 }
 
 /** Reruns failed trials: by signal while the sweep runs, by a new run carrying its state once it has closed. */

@@ -6,6 +6,7 @@ import { printJson } from '../output.js';
 import { EXIT, ServerCallError, UsageError } from '../errors.js';
 import type { SweepInput, SweepOptions } from '../../workflows/types.js';
 import { launchSweep, newSweepId, readSweep } from './sweep-client.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { progressLine } from './sweep-render.js';
 
 interface Args {
@@ -49,7 +50,7 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     if (args['max-attempts'] !== undefined) options.maxAttempts = args['max-attempts'];
     // The input as it will travel, with an id of the real one's length: a spec too big for
     // Temporal fails here, naming the file, not after the server's retries.
-    const input: SweepInput = { spec, sweepId: newSweepId(spec), profile, options, specText: text };
+    const input: SweepInput = { spec, sweepId: newSweepId(spec), profile, options, specText: text, dataPath: DATA_PATH_VERSION };
     checkWorkflowInputSize(args.spec, input);
     const client = await connectClient();
     let sweepId: string;

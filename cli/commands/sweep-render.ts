@@ -1,5 +1,6 @@
 // Text views of a sweep's progress for people; --json prints the objects as they are.
-import type { SweepProgress, TrialProgress } from '../../workflows/types.js';
+import type { AxisSummary, SweepProgress, TrialProgress } from '../../workflows/types.js';
+import { summariseAxis } from '../../workflows/progress.js';
 import { formatMetrics } from '../output.js';
 
 export function progressLine(p: SweepProgress): string {
@@ -17,6 +18,7 @@ export function renderStatus(status: string, p: SweepProgress): string {
     `  ${progressLine(p)}; at most ${p.maxConcurrent} at once on ${p.taskQueue}`,
   ];
   for (const [axis, values] of Object.entries(p.axes)) lines.push(`  ${axis}: ${axisLine(values)}`);
+  for (const [axis, s] of Object.entries(p.axisSummaries ?? {})) lines.push(`  ${axis}: ${summaryLine(s)}`);
   lines.push('');
   for (const t of p.trials) lines.push(trialRow(t));
   const shown = p.page ? p.page.offset + p.trials.length : p.trials.length;
@@ -36,9 +38,11 @@ const AXIS_VALUES_LISTED = 12;
 function axisLine(values: SweepProgress['axes'][string]): string {
   const entries = Object.entries(values).map(([v, c]) => ({ v, done: c.done, total: c.done + c.running + c.pending + c.failed + c.cancelled }));
   if (entries.length <= AXIS_VALUES_LISTED) return entries.map((e) => `${e.v} ${e.done}/${e.total}`).join(', ');
-  const complete = entries.filter((e) => e.done === e.total).length;
-  const untouched = entries.filter((e) => e.done === 0).length;
-  return `${entries.length} values: ${complete} with every trial done, ${entries.length - complete - untouched} partly, ${untouched} with none done`;
+  return summaryLine(summariseAxis(values));
+}
+
+function summaryLine(s: AxisSummary): string {
+  return `${s.values} values: ${s.complete} with every trial done, ${s.partly} partly, ${s.untouched} with none done`;
 }
 
 function livenessNote(t: TrialProgress): string {

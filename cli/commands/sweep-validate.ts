@@ -4,6 +4,7 @@ import { checkWorkflowInputSize } from '../../spec/limits.js';
 import { makeLaunchToken, makeSweepId } from '../../spec/trial-id.js';
 import { describeSpec, renderValidateText } from '../../spec/describe.js';
 import { countTrials } from '../../spec/expand.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { printJson } from '../output.js';
 
 interface Args {
@@ -29,7 +30,7 @@ export const sweepValidateCommand: CommandModule<object, Args> = {
     // What launch would refuse as too big for Temporal, validate refuses too (the id is a
     // stand-in of the real one's length; launch options add a few bytes at most).
     const sweepId = makeSweepId(spec.name, makeLaunchToken(new Date(), '00000'));
-    checkWorkflowInputSize(args.spec, { spec, sweepId, profile: args.profile ?? null, options: {}, specText: text });
+    checkWorkflowInputSize(args.spec, { spec, sweepId, profile: args.profile ?? null, options: {}, specText: text, dataPath: DATA_PATH_VERSION });
     const d = describeSpec(spec, args.profile ?? null);
     if (args.json) printJson(d);
     else process.stdout.write(renderValidateText(d, args.spec) + '\n');

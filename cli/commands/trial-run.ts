@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { loadSpecFile } from '../../spec/load.js';
 import { trialAt } from '../../spec/expand.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';
 import { printJson, formatMetrics } from '../output.js';
@@ -27,7 +28,7 @@ export const trialRunCommand: CommandModule<object, Args> = {
       .example('$0 trial run sweeps/smoke.yaml --index 1 --profile quick --json', 'a quick trial, JSON result'),
   handler: async (args) => {
     const spec = loadSpecFile(args.spec);
-    const trial = trialAt(spec, args.index, { sweepId: `${spec.name}-local`, profile: args.profile ?? null, file: args.spec });
+    const trial = trialAt(spec, args.index, { sweepId: `${spec.name}-local`, profile: args.profile ?? null, file: args.spec, dataPath: DATA_PATH_VERSION });
     const log = (line: string): void => {
       if (!args.json) process.stderr.write(line + '\n');
     };

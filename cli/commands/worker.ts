@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';
@@ -11,6 +12,7 @@ interface Args {
   backend?: BackendRequest;
   workflows: boolean;
   tracking: TrackingMode;
+  supervise: boolean;
 }
 
 export const workerCommand: CommandModule<object, Args> = {
@@ -26,11 +28,14 @@ export const workerCommand: CommandModule<object, Args> = {
         choices: TRACKING_MODES,
         default: 'auto' as TrackingMode,
         describe: 'MLflow tracking: auto = mlflow when MLFLOW_TRACKING_URI is set, else off',
-      }),
+      })
+      .option('supervise', { type: 'boolean', default: false, describe: 'run the worker as a child and restart it whenever it dies (what `mirl up` does)' }),
   handler: async (args) => {
     if (args['max-concurrent'] !== undefined && (!Number.isInteger(args['max-concurrent']) || args['max-concurrent'] < 1)) {
       throw new RangeError(`--max-concurrent must be a positive integer, got ${args['max-concurrent']}`);
     }
+    if (args.supervise) return superviseWorker();
+    watchSupervisor();
     // Loaded on use: every `mirl` command would otherwise pay for a worker's dependencies at start-up.
     const { runMirlWorker } = await import('../../workers/worker.js');
     await runMirlWorker({
@@ -47,3 +52,24 @@ export const workerCommand: CommandModule<object, Args> = {
     });
   },
 };
+
+/** The same command without --supervise, as a child that is restarted whenever it dies. */
+async function superviseWorker(): Promise<void> {
+  const { supervise } = await import('../../workers/supervise.js');
+  const argv = process.argv.slice(1).filter((a) => a !== '--supervise');
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
+  });
+  process.exitCode = await supervise({
+    spawn: () => spawn(process.execPath, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MIRL_SUPERVISOR_PID: String(process.pid) } }),
+    log: (line) => process.stderr.write(line + '\n'),
+    stopRequested,
+  });
+}
+
+/** A supervised worker whose supervisor vanished (SIGKILL) stops as if told to, rather than run on unseen. */
+function watchSupervisor(): void {
+  if (!process.env.MIRL_SUPERVISOR_PID || !process.send) return;
+  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  process.channel?.unref();
+}

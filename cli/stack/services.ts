@@ -120,6 +120,7 @@ const workerService: ServiceDef = {
         process.execPath,
         path.join(REPO_ROOT, 'bin', 'mirl.js'),
         'worker',
+        '--supervise',
         '--task-queue', w.taskQueue,
         ...(w.maxConcurrent !== undefined ? ['--max-concurrent', String(w.maxConcurrent)] : []),
         ...(w.backend ? ['--backend', w.backend] : []),

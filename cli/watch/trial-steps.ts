@@ -11,7 +11,9 @@ export type StepLookup = (index: number) => number | undefined;
 export async function trialSteps(client: Client, sweepId: string): Promise<StepLookup> {
   try {
     const input = await startInput(client, sweepId);
-    const source = trialSource(input.spec, input);
+    // A TPE sweep's points suggested before this run; later ones show bare step numbers.
+    const points = input.carry && 'format' in input.carry ? input.carry.search?.points : undefined;
+    const source = trialSource(input.spec, { ...input, points, dataPath: input.dataPath });
     const book = input.carry ? SweepBook.fromCarry(input.carry) : null;
     const cache = new Map<number, number | undefined>();
     return (index) => {

@@ -19,9 +19,36 @@ export interface PairSource {
   restore(state: unknown): void;
 }
 
+/**
+ * The batch `source` will hand out next, without taking it: the source is put back in the
+ * state it was in, so the training stream (and a resume from a checkpoint) is unchanged.
+ */
+export function peekBatch(source: PairSource, rows: number): PairBatch {
+  const saved = source.state();
+  const batch = source.next(rows);
+  source.restore(saved);
+  return batch;
+}
+
 export function addNoise(values: Float32Array, std: number, rng: Rng): void {
   if (std === 0) return;
   for (let i = 0; i < values.length; i++) values[i] += std * rng.normal();
+}
+
+/**
+ * One noise tensor of the views' shape added to both views, as the authors' notebook
+ * does: the noise is information the two views share, which changes what maximising
+ * I(g1(x1); g2(x2)) rewards. Views of different shapes cannot share it (the notebook
+ * asserts the same).
+ */
+export function addSharedNoise(x: Float32Array, y: Float32Array, std: number, rng: Rng): void {
+  if (std === 0) return;
+  if (x.length !== y.length) throw new RangeError(`shared noise needs views of one shape, got ${x.length} and ${y.length} values`);
+  for (let i = 0; i < x.length; i++) {
+    const e = std * rng.normal();
+    x[i] += e;
+    y[i] += e;
+  }
 }
 
 interface MnistPairState {
@@ -81,8 +108,7 @@ export class MnistPairSource implements PairSource {
       y.set(this.ys.subarray(i * d, (i + 1) * d), r * d);
       labels[r] = this.labels[i];
     }
-    addNoise(x, this.noise, this.noiseRng);
-    addNoise(y, this.noise, this.noiseRng);
+    addSharedNoise(x, y, this.noise, this.noiseRng);
     return { x, y, labels, rows };
   }
 

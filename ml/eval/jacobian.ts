@@ -2,10 +2,12 @@
 // summarised as percentiles of log(sigma_max / sigma_min) across the inputs.
 import * as tf from '@tensorflow/tfjs';
 import { LuDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
-import { percentile } from './stats.js';
+import { floorIndexPercentile } from './stats.js';
 import { largestEigenvalue, type LanczosOptions } from './lanczos.js';
+import { CONDITION_PERCENTILES } from '../metric-names.js';
 
-export const CONDITION_PERCENTILES = [0, 20, 40, 60, 80, 100] as const;
+// Defined with the other metric names, which spec validation reads without TensorFlow.
+export { CONDITION_PERCENTILES };
 
 /**
  * Jacobians of g at each input row, each outDim x inDim, row-major. Every input is
@@ -143,8 +145,25 @@ export function logConditionNumber(sv: number[]): number {
   return min > 0 ? Math.log(max / min) : Infinity;
 }
 
+/** Percentiles by the notebook's floor-index rule (see floorIndexPercentile). */
 export function conditionPercentiles(logConds: number[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const q of CONDITION_PERCENTILES) out[`log_condition_number_p${q}`] = percentile(logConds, q);
+  for (const q of CONDITION_PERCENTILES) out[`log_condition_number_p${q}`] = floorIndexPercentile(logConds, q);
   return out;
+}
+
+/**
+ * The Jacobian evaluation: percentiles of log(sigma_max / sigma_min) of dg/dx at the first
+ * n rows of `inputs` (row-major, inDim wide). The caller chooses the inputs; the study
+ * passes the current noisy training batch, as the notebook does.
+ */
+export function jacobianConditionMetrics(
+  g: (x: tf.Tensor2D) => tf.Tensor2D,
+  inputs: Float32Array,
+  n: number,
+  inDim: number,
+  outDim: number,
+): Record<string, number> {
+  const logConds = jacobians(g, inputs, n, inDim, outDim).map((j) => jacobianLogCondition(j, outDim, inDim));
+  return conditionPercentiles(logConds);
 }

@@ -4,20 +4,42 @@
 
 export type ValueAndGrad = (theta: Float64Array) => { value: number; grad: Float64Array };
 
+/**
+ * The one stopping rule: over the last `window` iterations the objective fell by less
+ * than `tol` per iteration, relative to max(|f|, 1). A window, because single L-BFGS
+ * steps are sometimes tiny far from the optimum; relative to at least 1, because a
+ * float32 objective below 1 is resolved in absolute terms. `tol` must sit well above the
+ * objective's rounding (float32: about 1e-7 relative), or it is never met.
+ */
+export interface StopRule {
+  window: number;
+  tol: number;
+}
+
 export interface LbfgsOptions {
   maxIter: number;
   memory?: number;
-  /** Stop when the largest gradient entry falls below this. */
-  gradTol?: number;
-  /** Stop when the relative decrease of the objective falls below this. */
-  relTol?: number;
+  stop: StopRule;
 }
+
+/** tolerance: the rule was met; budget: maxIter ran out; line-search: no decrease could be found. */
+export type LbfgsStop = 'tolerance' | 'budget' | 'line-search';
 
 export interface LbfgsResult {
   theta: Float64Array;
   value: number;
   iterations: number;
+  /** True only when the stopping rule was met. */
   converged: boolean;
+  stopped: LbfgsStop;
+}
+
+/** Whether the stop rule holds after the newest of `values` (the objective at each iterate so far). */
+export function stopRuleMet(values: readonly number[], rule: StopRule): boolean {
+  const k = values.length - 1;
+  if (k < rule.window) return false;
+  const now = values[k];
+  return (values[k - rule.window] - now) / (rule.window * Math.max(Math.abs(now), 1)) < rule.tol;
 }
 
 function dot(a: Float64Array, b: Float64Array): number {
@@ -26,25 +48,18 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-function maxAbs(a: Float64Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
 export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions): LbfgsResult {
   const m = opts.memory ?? 10;
-  const gradTol = opts.gradTol ?? 1e-6;
-  const relTol = opts.relTol ?? 1e-9;
   const n = theta0.length;
   let theta = Float64Array.from(theta0);
   let { value, grad } = f(theta);
+  const values = [value];
+  const done = (iterations: number, stopped: LbfgsStop): LbfgsResult => ({ theta, value, iterations, converged: stopped === 'tolerance', stopped });
   const sHist: Float64Array[] = [];
   const yHist: Float64Array[] = [];
   const rhoHist: number[] = [];
   let iter = 0;
   for (; iter < opts.maxIter; iter++) {
-    if (maxAbs(grad) < gradTol) return { theta, value, iterations: iter, converged: true };
     // Two-loop recursion: d = -H grad.
     const q = Float64Array.from(grad);
     const alpha: number[] = new Array(sHist.length);
@@ -76,7 +91,7 @@ export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions)
       next = f(theta.map((t, j) => t + step * dir[j]));
       tries++;
     }
-    if (tries === 30) return { theta, value, iterations: iter, converged: false };
+    if (tries === 30) return done(iter, 'line-search');
     const newTheta = theta.map((t, j) => t + step * dir[j]);
     const s = newTheta.map((t, j) => t - theta[j]);
     const y = next.grad.map((g, j) => g - grad[j]);
@@ -91,11 +106,11 @@ export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions)
         rhoHist.shift();
       }
     }
-    const decrease = (value - next.value) / Math.max(Math.abs(value), 1e-12);
     theta = newTheta;
     value = next.value;
     grad = next.grad;
-    if (decrease < relTol) return { theta, value, iterations: iter + 1, converged: true };
+    values.push(value);
+    if (stopRuleMet(values, opts.stop)) return done(iter + 1, 'tolerance');
   }
-  return { theta, value, iterations: iter, converged: false };
+  return done(iter, 'budget');
 }

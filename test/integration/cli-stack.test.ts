@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlflowClient, silentLogger } from '../../tracking/index.js';
 import { groupMembers } from '../../cli/stack/processes.js';
+import { workerPolling } from '../../cli/stack/health.js';
 import type { StackState } from '../../cli/stack/state.js';
 import type { SweepProgress } from '../../workflows/types.js';
 import { freePort } from '../support/processes.js';
@@ -182,6 +183,22 @@ async function assertTrialRuns(id: string, progress: SweepProgress): Promise<voi
   assert.deepEqual(runs.items.map((r) => r.data.tags['mirl.trial_id']).sort(), progress.trials.map((t) => t.trialId).sort());
   assert.ok(runs.items.every((r) => r.info.status === 'FINISHED'));
 }
+
+test('the stack\'s worker runs supervised: killed, it is back polling within seconds', async () => {
+  const supervisor = state().services.worker!.pid;
+  const workerChild = () => groupMembers(supervisor).find((pid) => pid !== supervisor && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('bin/mirl.js\0worker'));
+  const before = workerChild();
+  assert.ok(before, 'a worker process under the supervisor');
+  process.kill(before, 'SIGKILL');
+  let after: number | undefined;
+  for (let i = 0; i < 240 && !(after && (await workerPolling(ports.temporal, supervisor, 'mirl-cpu'))); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    after = workerChild();
+  }
+  assert.ok(after && after !== before, `a new worker process (was ${before}, now ${after})`);
+  assert.ok(await workerPolling(ports.temporal, supervisor, 'mirl-cpu'), 'polling both queues again under the supervisor\'s identity');
+  assert.match(readFileSync(state().services.worker!.log, 'utf8'), new RegExp(`worker ${before} exited \\(SIGKILL\\); restarting in 1 s`));
+});
 
 test('bad input: an unknown sweep id, a missing spec file, a spec error: one line each, non-zero', async () => {
   assertOneLineError(await mirl(['sweep', 'status', 'cli-tiny-20000101-000000-zzzz']), 2, /no sweep with id cli-tiny-20000101-000000-zzzz .*mirl sweep list/);

@@ -22,6 +22,7 @@ import type { MlflowServer } from '../support/mlflow-server.js';
 import { startStack, type Stack } from '../support/stack.js';
 import type { WorkerPool } from '../support/worker-pool.js';
 import { waitFor, type TemporalServer } from '../support/temporal-server.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let temporal: TemporalServer;
@@ -143,8 +144,8 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   // MLflow 3 opens the experiment on its training runs, not the GenAI overview.
   assert.equal((await mlflow.getExperimentByName('tracked'))?.tags['mlflow.experimentKind'], 'custom_model_development');
   assert.deepEqual(
-    { study: parent.data.tags['mirl.study'], profile: parent.data.tags['mirl.profile'] },
-    { study: 'tracking-test', profile: '' },
+    { study: parent.data.tags['mirl.study'], profile: parent.data.tags['mirl.profile'], dataPath: parent.data.tags['mirl.data_path'] },
+    { study: 'tracking-test', profile: '', dataPath: String(DATA_PATH_VERSION) },
   );
   assert.equal(parent.data.params.steps, String(STEPS));
   assert.equal(parent.data.params.evaluations, '["i_est_test","linear_eval"]');
@@ -168,6 +169,7 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
     assert.equal(tags['mlflow.parentRunId'], parent.info.runId);
     assert.equal(tags['mirl.sweep_id'], sweep.id);
     assert.equal(tags['mirl.study'], 'tracking-test');
+    assert.equal(tags['mirl.data_path'], String(DATA_PATH_VERSION));
     assert.equal(tags['mirl.index'], String(trial.index));
     assert.equal(tags['mirl.axes'], JSON.stringify(trial.axes));
     assert.equal(tags['mirl.backend'], 'wasm');

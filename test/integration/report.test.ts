@@ -17,6 +17,7 @@ import { expandSpec, parseSpec, type Trial } from '../../spec/index.js';
 import type { SweepProgress, SweepTracking, TrialProgress, TrialStateName } from '../../workflows/types.js';
 import type { Report } from '../../report/build.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SWEEP_ID = 'critic-capacity-20260101-120000-rprt';
@@ -55,13 +56,13 @@ before(async () => {
   client = new MlflowClient({ trackingUri: server.uri, logger: silentLogger });
   dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-report-'));
   const spec = parseSpec(SPEC_TEXT);
-  trials = expandSpec(spec, { sweepId: SWEEP_ID });
+  trials = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP_ID });
   const mlflow = new MlflowTracking({ client, logger: silentLogger, buffer: { flushIntervalMs: 50 } });
-  tracking = await mlflow.ensureSweepRun({ sweepId: SWEEP_ID, spec, profile: null, specText: SPEC_TEXT });
+  tracking = await mlflow.ensureSweepRun({ sweepId: SWEEP_ID, spec, profile: null, specText: SPEC_TEXT, dataPath: DATA_PATH_VERSION });
   for (const t of trials) {
     if (plan(t) === 'missing') continue;
     const writer = await mlflow.sink.open(
-      { sweepId: SWEEP_ID, trialId: t.trialId, runName: t.runName, config: t.config, checkpointKey: t.trialId, checkpointEvery: 0, sweepName: spec.name, study: spec.study, index: t.index, axes: t.axes, tracking },
+      { sweepId: SWEEP_ID, trialId: t.trialId, runName: t.runName, config: t.config, checkpointKey: t.trialId, checkpointEvery: 0, sweepName: spec.name, study: spec.study, index: t.index, axes: t.axes, tracking, dataPath: DATA_PATH_VERSION },
       1,
     );
     const critic = String(t.axes.critic);

@@ -131,7 +131,8 @@ test('12 trials through two worker processes: window, pause/resume, setConcurren
   assert.deepEqual(again.progress.counts, { pending: 0, running: 0, done: 12, failed: 0, cancelled: 0 });
   assert.deepEqual(again.progress.trials.filter((t) => t.runs === 2).map((t) => t.index), [9, 10, 11], 'only the failed trials ran again');
   const list = mirl('sweep', 'list', '--json');
-  assert.ok(JSON.parse(list.stdout).some((s: { sweepId: string }) => s.sweepId === id));
+  const listed = (JSON.parse(list.stdout) as { sweepId: string; status: string }[]).filter((s) => s.sweepId === id);
+  assert.deepEqual(listed.map((s) => s.status), ['COMPLETED'], 'one line per sweep, though the rerun started another run');
 });
 
 function reportOverhead(progress: SweepProgress, outcomes: TrialOutcome[], wallMs: number): void {

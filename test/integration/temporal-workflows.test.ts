@@ -50,7 +50,8 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
       await ctx.sleep(Math.min(50, Math.max(1, end - Date.now())));
     }
     return {
-      status: 'finished', step: input.config.steps, backend: 'fake', resumedFrom: null, train: { loss: 0 }, eval: { i_est_test: 1 },
+      // i_est_test peaks at noise 0.3: something for a search to find.
+      status: 'finished', step: input.config.steps, backend: 'fake', resumedFrom: null, train: { loss: 0 }, eval: { i_est_test: 1 - (input.config.noise - 0.3) ** 2 },
       seconds: 0, msPerStep: 0, attempt: ctx.info.attempt, worker: 'in-process', activityStartedAt, trainerStartedAt: activityStartedAt, finishedAt: Date.now(),
     };
   } finally {
@@ -227,6 +228,33 @@ test('continue-as-new every few starts loses nothing: 300 trials with random tim
     assert.equal(replay.error, undefined, `run ${replay.runId}: ${String(replay.error)}`);
   }
   await saveHistory(id, 'sweep-continue-as-new-compact-last-run.json');
+});
+
+test('a TPE search suggests its points inside the sweep, across continue-as-new, each point once', async () => {
+  resetCounters();
+  jitterMs = 40;
+  const id = await launch(
+    [
+      'trial: {steps: 20}',
+      'search:',
+      '  method: tpe',
+      '  budget: 16',
+      '  startup: 4',
+      '  objective: {metric: i_est_test, mode: max}',
+      '  params:',
+      '    noise: {distribution: uniform, low: 0, high: 1}',
+      'max_concurrent_trials: 3',
+    ],
+    { continueAsNewAfterStarts: 5 },
+  );
+  const r = await result(id);
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 16, failed: 0, cancelled: 0 });
+  assert.equal(r.carry.startedTotal, 16, 'no trial started twice');
+  assert.equal(new Set(starts.map((s) => s.trialId)).size, 16, 'sixteen distinct configurations');
+  assert.equal(Object.keys(r.carry.search?.points ?? {}).length, 12, 'the points after the quasi-random start came from the model');
+  assert.equal(Object.keys(r.carry.search?.objectives ?? {}).length, 16);
+  assert.ok(r.carry.generation >= 2, `generation ${r.carry.generation}`);
+  await saveHistory(id, 'sweep-search-tpe-last-run.json');
 });
 
 test('a trial that closes without reaching its sweep shows as closed in status, and reconcile tells the sweep', async () => {

@@ -14,6 +14,7 @@ import { describeFallback, LocalCheckpointStore, newestIntact, type DamagedCheck
 import { createActivities } from '../../activities/run-trial.js';
 import type { MetricsSink } from '../../activities/metrics-sink.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 let dir: string;
 before(async () => {
@@ -86,6 +87,7 @@ describe('the runTrial activity with a damaged checkpoint', () => {
     checkpointKey: 'fallback-key',
     checkpointEvery: 4,
     config: parseTrialConfig({ encoder: 'mlp', critic: 'bilinear', batch_size: 16, steps, log_interval: 4, eval_interval: 1000, evaluations: [], seed: 3 }),
+    dataPath: DATA_PATH_VERSION,
   });
   const run = (steps: number, attempt: number) => {
     const store = new LocalCheckpointStore(path.join(dir, 'activity'));

@@ -4,8 +4,33 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadMnist, extractView, parseIdxImages, parseIdxLabels, MnistDataError, defaultMnistDir, VIEW_PIXELS } from '../../ml/data/mnist.js';
-import { MnistPairSource, GaussianPairSource, gaussianTrueMi } from '../../ml/data/pairs.js';
+import { MnistPairSource, GaussianPairSource, gaussianTrueMi, addSharedNoise } from '../../ml/data/pairs.js';
 import { Rng } from '../../ml/rng.js';
+import { mnistEvalData } from '../../ml/eval-data.js';
+import { parseTrialConfig } from '../../ml/config.js';
+
+/**
+ * Asserts that both noisy views are their clean views plus one and the same noise tensor
+ * (to float32 rounding of the sums), of standard deviation near `std`, drawn afresh for
+ * every entry rather than repeated across rows.
+ */
+function assertSharedNoise(noisy: { x: Float32Array; y: Float32Array }, clean: { x: Float32Array; y: Float32Array }, std: number): void {
+  assert.equal(noisy.x.length, noisy.y.length);
+  let worst = 0;
+  let sq = 0;
+  for (let i = 0; i < noisy.x.length; i++) {
+    const ex = noisy.x[i] - clean.x[i];
+    const ey = noisy.y[i] - clean.y[i];
+    worst = Math.max(worst, Math.abs(ex - ey));
+    sq += ex * ex;
+  }
+  assert.ok(worst < 1e-6, `the two views' noise differs by up to ${worst}`);
+  const sd = Math.sqrt(sq / noisy.x.length);
+  assert.ok(Math.abs(sd - std) < 0.1 * std, `noise sd ${sd}, expected ${std}`);
+  const d = VIEW_PIXELS;
+  const row = (a: Float32Array, b: Float32Array, r: number) => Array.from(a.subarray(r * d, (r + 1) * d), (v, j) => v - b[r * d + j]);
+  assert.notDeepEqual(row(noisy.x, clean.x, 0), row(noisy.x, clean.x, 1), 'one noise row repeated for every image');
+}
 
 test('MNIST loads 60,000 train and 10,000 test images in [0, 1] with labels 0-9', () => {
   const m = loadMnist();
@@ -68,6 +93,24 @@ test('seeded pair batches of any size repeat exactly and resume from their state
   assert.deepEqual(again.x, after.x);
   assert.deepEqual(again.y, after.y);
   assert.deepEqual(again.labels, after.labels);
+});
+
+test('a noisy training batch adds one noise tensor to both views, as the notebook', () => {
+  const clean = MnistPairSource.train('top', 'bottom', 0, 11).next(64);
+  const noisy = MnistPairSource.train('top', 'bottom', 0.05, 11).next(64);
+  assert.deepEqual(noisy.labels, clean.labels, 'noise must not change the data order');
+  assertSharedNoise(noisy, clean, 0.05);
+});
+
+test('the I_EST test pairs share their noise between views like the training batches', () => {
+  const sizes = { linear_eval_train_size: 100, linear_eval_test_size: 256, seed: 4 };
+  const clean = mnistEvalData(parseTrialConfig({ ...sizes, noise: 0 }));
+  const noisy = mnistEvalData(parseTrialConfig({ ...sizes, noise: 0.05 }));
+  assertSharedNoise({ x: noisy.testX, y: noisy.testY }, { x: clean.testX, y: clean.testY }, 0.05);
+});
+
+test('shared noise refuses views of different shapes', () => {
+  assert.throws(() => addSharedNoise(new Float32Array(4), new Float32Array(3), 0.1, new Rng(0)), /one shape/);
 });
 
 test('the Gaussian study: true MI and shared Z within a non-i.i.d. batch', () => {

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { useTestBackend } from '../support/tf.js';
-import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition } from '../../ml/eval/jacobian.js';
+import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition, jacobianConditionMetrics } from '../../ml/eval/jacobian.js';
 import { largestEigenvalue } from '../../ml/eval/lanczos.js';
-import { percentile } from '../../ml/eval/stats.js';
-import { lbfgs } from '../../ml/eval/lbfgs.js';
-import { linearEvaluation, minMaxScale } from '../../ml/eval/linear.js';
+import { floorIndexPercentile, percentile } from '../../ml/eval/stats.js';
+import { lbfgs, stopRuleMet } from '../../ml/eval/lbfgs.js';
+import { linearEvaluation, minMaxScale, type Codes } from '../../ml/eval/linear.js';
+import { parseTrialConfig } from '../../ml/config.js';
 import { Rng } from '../../ml/rng.js';
 
 before(async () => {
@@ -96,13 +97,37 @@ test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {
   }
 });
 
-test('condition-number percentiles interpolate like numpy', () => {
+test('percentile interpolates like numpy (timings); the floor-index rule never does', () => {
   assert.equal(percentile([1, 2, 3, 4, 5], 20), 1.8);
-  const p = conditionPercentiles([3, 1, 2]);
+  // Six values: p * (n - 1) = 1, 2, 3, 4 at 20..80, so both rules agree only there.
+  const six = [60, 10, 50, 20, 40, 30];
+  assert.deepEqual([0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(six, q)), [10, 20, 30, 40, 50, 60]);
+  // Eight values: p * 7 = 1.4, 2.8, 4.2, 5.6 -> indices 1, 2, 4, 5 (rounding 2.8 would give 3).
+  const eight = [7, 0, 6, 1, 5, 2, 4, 3].map((v) => v * 1.5);
+  assert.deepEqual([0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(eight, q)), [0, 1.5, 3, 6, 7.5, 10.5]);
+  assert.ok(Number.isNaN(floorIndexPercentile([], 50)));
+});
+
+test('condition-number percentiles take the sorted value at floor(p * (n - 1)), as the notebook', () => {
+  // 128 inputs, as in a training batch: p * 127 = 25.4, 50.8, 76.2, 101.6.
+  const logConds = Array.from({ length: 128 }, (_, i) => (i * 37) % 128);
+  const p = conditionPercentiles(logConds);
   assert.deepEqual(Object.keys(p), ['log_condition_number_p0', 'log_condition_number_p20', 'log_condition_number_p40', 'log_condition_number_p60', 'log_condition_number_p80', 'log_condition_number_p100']);
-  assert.equal(p.log_condition_number_p0, 1);
-  assert.equal(p.log_condition_number_p100, 3);
-  assert.ok(Math.abs(p.log_condition_number_p20 - 1.4) < 1e-12);
+  assert.deepEqual(Object.values(p), [0, 25, 50, 76, 101, 127]);
+  // Interpolation would have given 25.4, 50.8, 76.2 and 101.6.
+  assert.notEqual(p.log_condition_number_p40, percentile(logConds, 40));
+});
+
+test('the Jacobian evaluation conditions g at exactly the inputs it is given', () => {
+  // g(x) = x * x has J = diag(2x): row [1, e^r] has log condition number r.
+  const g = (x: tf.Tensor2D) => tf.mul(x, x) as tf.Tensor2D;
+  const rs = [3, 0, 5, 1, 4, 2];
+  const inputs = Float32Array.from(rs.flatMap((r) => [1, Math.exp(r)]));
+  const p = jacobianConditionMetrics(g, inputs, rs.length, 2, 2);
+  Object.values(p).forEach((v, i) => assert.ok(Math.abs(v - i) < 1e-5, `p${20 * i} = ${v}`));
+  // Only the first n rows count: rows with r = 3, 0, 5.
+  const first = jacobianConditionMetrics(g, inputs, 3, 2, 2);
+  assert.ok(Math.abs(first.log_condition_number_p0) < 1e-5 && Math.abs(first.log_condition_number_p100 - 5) < 1e-5, JSON.stringify(first));
 });
 
 test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
@@ -114,9 +139,10 @@ test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
       grad: t.map((v, i) => scales[i] * (v - target[i])),
     }),
     new Float64Array(4),
-    { maxIter: 200, gradTol: 1e-9 },
+    { maxIter: 200, stop: { window: 1, tol: 1e-15 } },
   );
   assert.ok(res.converged);
+  assert.equal(res.stopped, 'tolerance');
   res.theta.forEach((v, i) => assert.ok(Math.abs(v - target[i]) < 1e-6));
 });
 
@@ -128,18 +154,43 @@ test('min-max scaling uses the training ranges and maps constant features to 0',
   assert.deepEqual(Array.from(test.values), [1.5, 0]);
 });
 
+/** n codes of 12 features in 10 classes: class k lifts feature k by 3 when informative, else pure noise. */
+function blobs(r: Rng, n: number, informative: boolean): Codes {
+  const labels = Uint8Array.from({ length: n }, () => r.int(10));
+  const values = new Float32Array(n * 12);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 12; j++) values[i * 12 + j] = r.normal() * 0.3 + (informative && j === labels[i] ? 3 : 0);
+  }
+  return { values, labels, n, dim: 12 };
+}
+
 test('linear evaluation separates linearly separable classes and fails on noise', () => {
   const r = new Rng(3);
-  const make = (n: number, informative: boolean) => {
-    const labels = Uint8Array.from({ length: n }, () => r.int(10));
-    const values = new Float32Array(n * 12);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < 12; j++) values[i * 12 + j] = r.normal() * 0.3 + (informative && j === labels[i] ? 3 : 0);
-    }
-    return { values, labels, n, dim: 12 };
-  };
-  const good = linearEvaluation(make(2000, true), make(500, true), { c: 10, maxIter: 200 });
+  const good = linearEvaluation(blobs(r, 2000, true), blobs(r, 500, true), { c: 10, maxIter: 200 });
   assert.ok(good.accuracy > 0.97, `accuracy ${good.accuracy}`);
-  const bad = linearEvaluation(make(2000, false), make(500, false), { c: 10, maxIter: 200 });
+  const bad = linearEvaluation(blobs(r, 2000, false), blobs(r, 500, false), { c: 10, maxIter: 200 });
   assert.ok(bad.accuracy < 0.2, `accuracy on noise ${bad.accuracy}`);
+});
+
+test('the stop rule compares the decrease over its window, relative to max(|f|, 1)', () => {
+  const rule = { window: 2, tol: 1e-3 };
+  assert.equal(stopRuleMet([5, 4], rule), false, 'fewer iterations than the window');
+  assert.equal(stopRuleMet([5, 4, 3.999], rule), false, 'a small last step after a large one');
+  assert.equal(stopRuleMet([4, 3.999, 3.998], rule), true);
+  // Below 1 the decrease counts in absolute terms: 7.5e-4 per iteration (relative: 0.09).
+  assert.equal(stopRuleMet([0.01, 0.009, 0.0085], rule), true);
+  assert.equal(stopRuleMet([0.01, 0.005, 0], rule), false);
+});
+
+test('linear evaluation reports converged only when its stopping rule is met within the budget', () => {
+  const r = new Rng(5);
+  const train = blobs(r, 2000, true);
+  const test = blobs(r, 500, true);
+  const budget = parseTrialConfig({}).linear_eval_max_iter;
+  const easy = linearEvaluation(train, test, { c: 10, maxIter: budget });
+  assert.equal(easy.converged, true, `stopped by ${easy.stopped} after ${easy.iterations} iterations`);
+  assert.equal(easy.stopped, 'tolerance');
+  assert.ok(easy.iterations < budget && easy.accuracy > 0.97, JSON.stringify(easy));
+  const cut = linearEvaluation(train, test, { c: 10, maxIter: 3 });
+  assert.deepEqual([cut.converged, cut.stopped, cut.iterations], [false, 'budget', 3]);
 });

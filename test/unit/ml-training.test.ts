@@ -5,8 +5,12 @@ import { useTestBackend } from '../support/tf.js';
 import { runTrial, type MetricsReport } from '../../ml/run-trial.js';
 import { NonFiniteError, TrialConfigError } from '../../ml/errors.js';
 import { CheckpointCorruptError } from '../../ml/checkpoint.js';
-import { gaussianTrueMi } from '../../ml/data/pairs.js';
-import type { TrialConfigInput } from '../../ml/config.js';
+import { gaussianTrueMi, MnistPairSource } from '../../ml/data/pairs.js';
+import { parseTrialConfig, type TrialConfigInput } from '../../ml/config.js';
+import { InfomaxTrial } from '../../ml/infomax-trial.js';
+import { decodeCheckpoint } from '../../ml/checkpoint.js';
+import { jacobianConditionMetrics } from '../../ml/eval/jacobian.js';
+import { mnistEvalData } from '../../ml/eval-data.js';
 
 let backend: string;
 before(async () => {
@@ -72,7 +76,8 @@ test('no tensors leak across training steps and evaluations', async () => {
 });
 
 test('a trial resumed from a checkpoint at step k ends with the same metrics as one that never stopped', async () => {
-  for (const cfg of [small, { ...small, encoder: 'realnvp', coupling: 'affine', realnvp_layers: 2, realnvp_hidden: 16, evaluations: ['i_est_test'] } as TrialConfigInput]) {
+  const noisyJacobian: TrialConfigInput = { ...small, noise: 0.05, evaluations: ['i_est_test', 'jacobian'], jacobian_inputs: 3 };
+  for (const cfg of [small, noisyJacobian, { ...small, encoder: 'realnvp', coupling: 'affine', realnvp_layers: 2, realnvp_hidden: 16, evaluations: ['i_est_test'] } as TrialConfigInput]) {
     const straight = await record(cfg);
     const checkpoints = new Map<number, Buffer>();
     await record(cfg, { checkpointEvery: 8, onCheckpoint: (step, bytes) => void checkpoints.set(step, bytes) });
@@ -82,6 +87,29 @@ test('a trial resumed from a checkpoint at step k ends with the same metrics as 
     assert.deepEqual(resumed.train, straight.train.filter((m) => m.step > 8));
     assert.deepEqual(resumed.evals, straight.evals.filter((m) => m.step > 8));
     assert.deepEqual(resumed.result.eval, straight.result.eval);
+  }
+});
+
+test('the Jacobian evaluation uses the noisy training batch the next step trains on, and leaves the stream alone', async () => {
+  const cfg = parseTrialConfig({ ...small, noise: 0.05, batch_size: 16, evaluations: ['jacobian'], jacobian_inputs: 3 });
+  const trial = new InfomaxTrial(cfg);
+  try {
+    for (let s = 0; s < 2; s++) tf.dispose(Object.values(trial.advance()));
+    const before = decodeCheckpoint(await trial.checkpoint()).state;
+    const got = await trial.evaluate();
+    assert.deepEqual(decodeCheckpoint(await trial.checkpoint()).state, before, 'the evaluation moved the training stream');
+    // A source of the same seed that has handed out the two batches trained on: its next one.
+    const twin = MnistPairSource.train(cfg.view1, cfg.view2, cfg.noise, cfg.seed);
+    twin.next(16);
+    twin.next(16);
+    const batch = twin.next(16);
+    const g = (x: tf.Tensor2D) => trial.g1.apply(x);
+    assert.deepEqual(got, jacobianConditionMetrics(g, batch.x, 3, twin.dimX, trial.g1.outDim));
+    // Not the first noisy test inputs, which the evaluation used before.
+    const e = mnistEvalData(cfg);
+    assert.notDeepEqual(got, jacobianConditionMetrics(g, e.testX, 3, e.dim, trial.g1.outDim));
+  } finally {
+    trial.dispose();
   }
 });
 

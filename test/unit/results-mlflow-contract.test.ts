@@ -25,6 +25,7 @@ import { MlflowApiError, runsViewUrl, silentLogger, type ArtifactRunRef, type Fi
 import { SweepBook } from '../../workflows/sweep-state.js';
 import { buildProgress } from '../../workflows/progress.js';
 import { trialSource } from '../../spec/index.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const run = (runId: string, startTime: number, metrics: { key: string; step: number }[] = []): Run => ({
   info: { runId, experimentId: '1', runName: runId, userId: '', status: 'RUNNING', startTime, artifactUri: '', lifecycleStage: 'active' },
@@ -88,7 +89,7 @@ describe('sweep summary', () => {
     book.markStarted(1, 0);
     book.applyOutcome({ index: 0, trialId: '', run: 1, state: 'done', result: { step: 4, train: { loss: 1 }, eval: {} } as never }, 1);
     book.applyOutcome({ index: 1, trialId: '', run: 1, state: 'failed', error: 'NonFiniteError: loss became NaN at step 3' }, 1);
-    const source = trialSource(spec, { sweepId: 's-1' });
+    const source = trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: 's-1' });
     const progress = buildProgress(book, source, { sweepId: 's-1', name: spec.name, study: spec.study, profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 });
     const summary = sweepSummary(progress, 'FINISHED', new Map([[source.at(1).trialId, 'run-b']]));
     assert.equal(summary.trials[0].trialId, source.at(0).trialId);

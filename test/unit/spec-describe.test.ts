@@ -6,6 +6,7 @@ import { isSpecError } from '../../spec/errors.js';
 import { expandSpec } from '../../spec/expand.js';
 import { loadSpecFile } from '../../spec/load.js';
 import { MAX_TRIALS } from '../../spec/schema.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const spec = loadSpecFile(fileURLToPath(new URL('../fixtures/specs/critic-capacity.yaml', import.meta.url)));
 
@@ -14,7 +15,7 @@ describe('describeSpec', () => {
     const d = describeSpec(spec);
     assert.equal(d.trialCount, 36);
     assert.equal(d.configurationCount, 12);
-    assert.equal(d.trialCount, expandSpec(spec, { sweepId: 'x-1' }).length);
+    assert.equal(d.trialCount, expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'x-1' }).length);
     assert.deepEqual(d.seeds, [0, 1, 2]);
     assert.deepEqual(
       d.axes.map((a) => [a.name, a.count, a.source]),

@@ -8,12 +8,13 @@ import { loadSpecFile } from '../../spec/load.js';
 import { parseSpec } from '../../spec/parse.js';
 import type { Spec } from '../../spec/schema.js';
 import { canonicalJson, makeLaunchToken, makeSweepId, makeTrialId } from '../../spec/trial-id.js';
+import { DATA_PATH_VERSION, DataPathVersionError, LEGACY_DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/specs/${name}`, import.meta.url));
 const HEAD = 'name: demo\nstudy: demo-study\n';
 const SWEEP = 'demo-20261129-031955-ab12';
 
-const expand = (yaml: string, profile?: string) => expandSpec(parseSpec(HEAD + yaml), { sweepId: SWEEP, profile });
+const expand = (yaml: string, profile?: string) => expandSpec(parseSpec(HEAD + yaml), { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile });
 
 describe('expandSpec: order and count', () => {
   it('a Cartesian product in written order, first axis slowest, seeds fastest', () => {
@@ -79,7 +80,7 @@ describe('expandSpec: order and count', () => {
 
   it('trials do not share lists with the spec', () => {
     const spec = parseSpec(`${HEAD}grid:\n  critic_hidden: [[200], [100, 100]]\n`);
-    const [trial] = expandSpec(spec, { sweepId: SWEEP });
+    const [trial] = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP });
     (trial.axes.critic_hidden as number[]).push(1);
     trial.config.critic_hidden.push(1);
     assert.deepEqual(spec.grid.critic_hidden, [[200], [100, 100]]);
@@ -87,7 +88,7 @@ describe('expandSpec: order and count', () => {
 
   it('the smoke sweep makes 4 trials', () => {
     const spec = loadSpecFile(fileURLToPath(new URL('../../sweeps/smoke.yaml', import.meta.url)));
-    const trials = expandSpec(spec, { sweepId: makeSweepId(spec.name, '20261129-031955-ab12') });
+    const trials = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: makeSweepId(spec.name, '20261129-031955-ab12') });
     assert.deepEqual(trials.map((t) => t.runName), ['bilinear|seed=0', 'bilinear|seed=1', 'separable|seed=0', 'separable|seed=1']);
     for (const t of trials) {
       assert.equal(t.config.encoder, 'mlp');
@@ -100,16 +101,16 @@ describe('expandSpec: order and count', () => {
       assert.equal(t.config.linear_eval_test_size, 2000);
       assert.equal(t.config.linear_eval_max_iter, 100);
     }
-    assert.ok(expandSpec(spec, { sweepId: SWEEP, profile: 'quick' }).length < trials.length);
+    assert.ok(expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'quick' }).length < trials.length);
   });
 
   it('trialAt gives the same trial as the full expansion', () => {
     const spec = loadSpecFile(fixture('critic-capacity.yaml'));
-    const all = expandSpec(spec, { sweepId: SWEEP });
+    const all = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP });
     assert.equal(all.length, 3 * 2 * 2 * 3);
-    for (const i of [0, 1, 17, all.length - 1]) assert.deepEqual(trialAt(spec, i, { sweepId: SWEEP }), all[i]);
-    assert.throws(() => trialAt(spec, all.length, { sweepId: SWEEP }), RangeError);
-    assert.throws(() => trialAt(spec, -1, { sweepId: SWEEP }), RangeError);
+    for (const i of [0, 1, 17, all.length - 1]) assert.deepEqual(trialAt(spec, i, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }), all[i]);
+    assert.throws(() => trialAt(spec, all.length, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }), RangeError);
+    assert.throws(() => trialAt(spec, -1, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }), RangeError);
   });
 });
 
@@ -124,20 +125,56 @@ describe('trial identity', () => {
     for (const t of a) {
       assert.match(t.trialId, /^trial-[0-9a-f]{20}$/);
       assert.equal(t.sweepId, SWEEP);
-      assert.equal(t.trialId, makeTrialId(SWEEP, t.config));
+      assert.equal(t.trialId, makeTrialId(SWEEP, t.config, DATA_PATH_VERSION));
     }
   });
 
   it('ids are pinned: a change to the hashing would rename trials of running sweeps', () => {
     const config = trialConfigSchema.parse({ critic: 'separable', seed: 1 });
-    assert.equal(makeTrialId('smoke-20261129-031955-ab12', config), makeTrialId('smoke-20261129-031955-ab12', { ...config }));
-    // sha256('mirl-trial-v1\ns\n{"a":[1,{"c":3,"d":2}],"b":1}'), computed with node:crypto.
-    assert.equal(makeTrialId('s', { b: 1, a: [1, { d: 2, c: 3 }] }), 'trial-15d9d36a8e968218f959');
+    assert.equal(makeTrialId('smoke-20261129-031955-ab12', config, 2), makeTrialId('smoke-20261129-031955-ab12', { ...config }, 2));
+    // sha256('mirl-trial-v1\ns\n{"a":[1,{"c":3,"d":2}],"b":1}'), computed with node:crypto:
+    // the legacy data path hashes as before versions existed, so recorded sweeps keep their ids.
+    assert.equal(makeTrialId('s', { b: 1, a: [1, { d: 2, c: 3 }] }, 1), 'trial-15d9d36a8e968218f959');
+    // sha256('mirl-trial-v1\ns\ndata-path 2\n{"a":[1,{"c":3,"d":2}],"b":1}').
+    assert.equal(makeTrialId('s', { b: 1, a: [1, { d: 2, c: 3 }] }, 2), 'trial-0e22c3ab2fb0ab1b16ee');
+  });
+
+  it('the same config under another data path is another trial', () => {
+    const config = trialConfigSchema.parse({ critic: 'separable', seed: 1 });
+    const ids = [1, 2].map((v) => makeTrialId(SWEEP, config, v));
+    assert.equal(new Set(ids).size, 2);
+    // A recorded sweep input without a version is the legacy data path.
+    const legacy = expandSpec(parseSpec(HEAD + yaml), { sweepId: SWEEP, dataPath: undefined });
+    const current = expand(yaml);
+    for (let i = 0; i < legacy.length; i++) {
+      assert.notEqual(current[i].trialId, legacy[i].trialId);
+      assert.equal(current[i].trialId, makeTrialId(SWEEP, current[i].config, DATA_PATH_VERSION));
+    }
+  });
+
+  it("a sweep of an older data path expands with that path's defaults, so its trials keep their configs", () => {
+    const spec = parseSpec(HEAD + yaml);
+    const legacy = expandSpec(spec, { sweepId: SWEEP, dataPath: LEGACY_DATA_PATH_VERSION });
+    const current = expandSpec(spec, { sweepId: SWEEP, dataPath: DATA_PATH_VERSION });
+    // linear_eval_max_iter was 500 until data path 2 replaced it.
+    assert.ok(legacy.every((t) => t.config.linear_eval_max_iter === 500));
+    assert.ok(current.every((t) => t.config.linear_eval_max_iter === trialConfigSchema.parse({}).linear_eval_max_iter));
+    assert.notEqual(trialConfigSchema.parse({}).linear_eval_max_iter, 500);
+    // What the spec sets wins over an old default.
+    const set = expandSpec(parseSpec(`${HEAD}trial: {linear_eval_max_iter: 77}\n${yaml}`), { dataPath: LEGACY_DATA_PATH_VERSION, sweepId: SWEEP });
+    assert.ok(set.every((t) => t.config.linear_eval_max_iter === 77));
+  });
+
+  it('a data path this code does not know is refused, not hashed', () => {
+    for (const v of [0, DATA_PATH_VERSION + 1, 1.5, Number.NaN]) {
+      assert.throws(() => makeTrialId(SWEEP, {}, v), DataPathVersionError, String(v));
+      assert.throws(() => expandSpec(parseSpec(HEAD + yaml), { sweepId: SWEEP, dataPath: v }), DataPathVersionError, String(v));
+    }
   });
 
   it('a different sweep id gives different ids for the same configs', () => {
     const a = expand(yaml);
-    const b = expandSpec(parseSpec(HEAD + yaml), { sweepId: 'demo-20261129-031956-ffff' });
+    const b = expandSpec(parseSpec(HEAD + yaml), { dataPath: DATA_PATH_VERSION, sweepId: 'demo-20261129-031956-ffff' });
     assert.deepEqual(a.map((t) => t.config), b.map((t) => t.config));
     for (let i = 0; i < a.length; i++) assert.notEqual(a[i].trialId, b[i].trialId);
   });
@@ -173,7 +210,7 @@ describe('trial identity', () => {
   });
 
   it('expansion needs a sweep id', () => {
-    assert.throws(() => expandSpec(parseSpec(HEAD), { sweepId: '' }), TypeError);
+    assert.throws(() => expandSpec(parseSpec(HEAD), { dataPath: DATA_PATH_VERSION, sweepId: '' }), TypeError);
   });
 });
 
@@ -181,14 +218,14 @@ describe('profiles', () => {
   const spec = () => loadSpecFile(fixture('critic-capacity.yaml'));
 
   it('override fixed settings and seeds, keep the axes', () => {
-    const trials = expandSpec(spec(), { sweepId: SWEEP, profile: 'quick' });
+    const trials = expandSpec(spec(), { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'quick' });
     assert.equal(trials.length, 3 * 2 * 2 * 2);
     assert.ok(trials.every((t) => t.config.steps === 100 && t.config.eval_interval === 50 && t.config.encoder === 'mlp'));
     assert.deepEqual([...new Set(trials.map((t) => t.axes.seed))], [0, 1]);
   });
 
   it('a setting a profile fixes stops being an axis; its grid axes replace or extend the spec\'s', () => {
-    const trials = expandSpec(spec(), { sweepId: SWEEP, profile: 'bilinear-only' });
+    const trials = expandSpec(spec(), { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'bilinear-only' });
     assert.equal(trials.length, 1 * 2 * 2 * 3);
     assert.deepEqual(Object.keys(trials[0].axes), ['estimator', 'noise', 'learning_rate', 'batch_size', 'seed']);
     assert.ok(trials.every((t) => t.config.critic === 'bilinear' && t.config.estimator === 'nce'));
@@ -197,8 +234,8 @@ describe('profiles', () => {
 
   it('a profile zip replaces the spec zip; a profile grid axis takes a setting out of the spec zip', () => {
     const s = parseSpec(`${HEAD}zip:\n  - {estimator: [nce, nwj], noise: [0, 0.1]}\nprofiles:\n  a: {zip: [{critic: [inner, concat]}]}\n  b: {grid: {noise: [0.5]}}\n`);
-    assert.deepEqual(expandSpec(s, { sweepId: SWEEP, profile: 'a' }).map((t) => t.runName), ['inner|seed=0', 'concat|seed=0']);
-    assert.deepEqual(expandSpec(s, { sweepId: SWEEP, profile: 'b' }).map((t) => t.runName), [
+    assert.deepEqual(expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'a' }).map((t) => t.runName), ['inner|seed=0', 'concat|seed=0']);
+    assert.deepEqual(expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'b' }).map((t) => t.runName), [
       'noise=0.5|nce|seed=0',
       'noise=0.5|nwj|seed=0',
     ]);
@@ -206,8 +243,8 @@ describe('profiles', () => {
 
   it('profile trials with the same config as base trials have the same id', () => {
     const s = parseSpec(`${HEAD}grid: {critic: [inner, concat]}\nseeds: 3\nprofiles:\n  one-seed: {seeds: 1}\n`);
-    const base = new Set(expandSpec(s, { sweepId: SWEEP }).map((t) => t.trialId));
-    for (const t of expandSpec(s, { sweepId: SWEEP, profile: 'one-seed' })) assert.ok(base.has(t.trialId));
+    const base = new Set(expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }).map((t) => t.trialId));
+    for (const t of expandSpec(s, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'one-seed' })) assert.ok(base.has(t.trialId));
   });
 
   it('max_concurrent_trials and queue can be overridden', () => {
@@ -218,7 +255,7 @@ describe('profiles', () => {
 
   it('an unknown profile is a SpecError listing the profiles', () => {
     assert.throws(
-      () => expandSpec(spec(), { sweepId: SWEEP, profile: 'nope' }),
+      () => expandSpec(spec(), { dataPath: DATA_PATH_VERSION, sweepId: SWEEP, profile: 'nope' }),
       (err: unknown) => isSpecError(err) && err.issues[0].path === 'profiles' && err.issues[0].allowed?.join() === 'quick,bilinear-only',
     );
   });
@@ -228,18 +265,18 @@ describe('expandSpec on unvalidated data', () => {
   it('throws a SpecError naming the failing trial rather than returning a bad config', () => {
     const spec = parseSpec(HEAD);
     const broken = { ...spec, trial: { objective: 'target' } } as Spec;
-    assert.throws(() => expandSpec(broken, { sweepId: SWEEP }), (err: unknown) => err instanceof SpecError && err.issues[0].path === 'trial.target');
+    assert.throws(() => expandSpec(broken, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }), (err: unknown) => err instanceof SpecError && err.issues[0].path === 'trial.target');
   });
 
   it('refuses repeated values that would give two trials one id', () => {
     const spec = parseSpec(HEAD);
     const broken = { ...spec, grid: { critic: ['inner', 'inner'] } } as Spec;
-    assert.throws(() => expandSpec(broken, { sweepId: SWEEP }), (err: unknown) => err instanceof SpecError && err.issues[0].path === 'grid.critic');
+    assert.throws(() => expandSpec(broken, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }), (err: unknown) => err instanceof SpecError && err.issues[0].path === 'grid.critic');
   });
 
   it('refuses too many trials', () => {
     const spec = { ...parseSpec(HEAD), seeds: 100_001 } as Spec;
-    assert.throws(() => expandSpec(spec, { sweepId: SWEEP }), SpecError);
+    assert.throws(() => expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP }), SpecError);
   });
 
   it('runNameOf', () => {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSpecFile } from '../../spec/load.js';
 import { expandSpec, seedList } from '../../spec/index.js';
+import { parseTrialConfig } from '../../ml/config.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const STUDIES = ['invertible', 'adversarial', 'hard-to-invert', 'critic-capacity', 'encoder-architecture', 'noniid'] as const;
 const pathOf = (study: string) => fileURLToPath(new URL(`../../sweeps/${study}.yaml`, import.meta.url));
@@ -22,7 +24,7 @@ describe('study specs', () => {
       });
 
       it("is the paper's size by default: 20 seeds and full linear evaluation", () => {
-        const trials = expandSpec(spec, { sweepId: 'full' });
+        const trials = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'full' });
         assert.equal(seedList(spec.seeds).length, 20);
         for (const t of trials) {
           assert.equal(t.config.linear_eval_train_size, null);
@@ -37,10 +39,19 @@ describe('study specs', () => {
         }
       });
 
+      it("gives every trial, in every profile, the trials' one linear-evaluation budget", () => {
+        const budget = parseTrialConfig({}).linear_eval_max_iter;
+        for (const profile of [null, ...Object.keys(spec.profiles)]) {
+          for (const t of expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'budget', profile })) {
+            assert.equal(t.config.linear_eval_max_iter, budget, `${profile ?? 'full'} ${t.runName}`);
+          }
+        }
+      });
+
       it('has a quick profile that expands to fewer, shorter trials', () => {
         assert.ok(spec.profiles.quick, 'quick profile');
-        const full = expandSpec(spec, { sweepId: 'full' });
-        const quick = expandSpec(spec, { sweepId: 'quick', profile: 'quick' });
+        const full = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'full' });
+        const quick = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'quick', profile: 'quick' });
         assert.ok(quick.length > 0 && quick.length < full.length);
         // Steps are what a trial costs; an adversarial trial's are its warm-up and rounds.
         const stepsOf = (t: (typeof full)[number]) =>

@@ -13,6 +13,7 @@ import { maxTrialsFromEnv, spawnTrainer, TrainerPool } from '../../activities/tr
 import { nullMetricsSink } from '../../activities/metrics-sink.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
 import type { ChildProcess } from 'node:child_process';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 let dir: string;
 const spawned: ChildProcess[] = [];
@@ -38,6 +39,7 @@ const input = (key: string, overrides: Record<string, unknown> = {}): RunTrialAc
   checkpointKey: key,
   checkpointEvery: 0,
   config: config(overrides),
+  dataPath: DATA_PATH_VERSION,
 });
 
 const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;

@@ -20,6 +20,7 @@ import { spawnTrainer, TrainerPool } from '../../activities/trainer-pool.js';
 import type { MetricsSink } from '../../activities/metrics-sink.js';
 import type { FromTrainer } from '../../activities/trainer-protocol.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 // Step 5 is one at which tfjs' Adam, restored through setWeights() alone, recomputes
 // beta2^t with pow() one ulp away from the running product the live optimizer holds.
@@ -100,7 +101,7 @@ const env = (info: { attempt?: number } = {}) => new MockActivityEnvironment(inf
 
 function input(key: string, backend: BackendName): RunTrialActivityInput {
   const config = configFor(STEPS[backend]);
-  return { sweepId: 'sweep-resume', trialId: `trial-${key}`, runName: key, checkpointKey: key, checkpointEvery: CHECKPOINT_EVERY, config };
+  return { sweepId: 'sweep-resume', trialId: `trial-${key}`, runName: key, checkpointKey: key, checkpointEvery: CHECKPOINT_EVERY, config, dataPath: DATA_PATH_VERSION };
 }
 
 async function killedThenResumed(backend: BackendName) {

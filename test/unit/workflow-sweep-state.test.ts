@@ -2,19 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandSpec, parseSpec, trialSource } from '../../spec/index.js';
 import { decodeStates, encodeStates, MAX_ERRORS, MAX_RECENT, SweepBook } from '../../workflows/sweep-state.js';
-import { buildProgress, PROGRESS_PAGE_MAX } from '../../workflows/progress.js';
+import { AXIS_VALUES_MAX, buildProgress, PROGRESS_PAGE_MAX } from '../../workflows/progress.js';
 import type { LegacySweepCarry, TrialStateName } from '../../workflows/types.js';
+import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const spec = parseSpec(
   ['name: s', 'study: t', 'trial: {steps: 1}', 'grid:', '  critic: [bilinear, separable, inner]', 'seeds: 2', 'max_concurrent_trials: 2'].join('\n'),
   'inline.yaml',
 );
-const source = trialSource(spec, { sweepId: 's-1' });
+const source = trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: 's-1' });
 const meta = { sweepId: 's-1', name: 's', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 };
 const roundTrip = (book: SweepBook) => SweepBook.fromCarry(JSON.parse(JSON.stringify(book.toCarry())));
 
 test('trials built one at a time equal the full expansion', () => {
-  const all = expandSpec(spec, { sweepId: 's-1' });
+  const all = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: 's-1' });
   assert.equal(source.count, all.length);
   all.forEach((t, i) => {
     assert.deepEqual(source.at(i), t);
@@ -144,8 +145,27 @@ test('the carry of a 100,000-trial sweep stays small whatever happens to it', ()
   assert.ok(carry.length < 512 * 1024, `carry is ${carry.length} bytes`);
   assert.equal(book.toCarry().recent.length, MAX_RECENT);
   assert.equal(Object.keys(book.toCarry().errors).length, MAX_ERRORS);
-  const result = JSON.stringify(buildProgress(book, trialSource(bigSpec(), { sweepId: 'big-1' }), meta, { limit: 500 }));
+  const result = JSON.stringify(buildProgress(book, trialSource(bigSpec(), { dataPath: DATA_PATH_VERSION, sweepId: 'big-1' }), meta, { limit: 500 }));
   assert.ok(result.length < 1024 * 1024, `a result page is ${result.length} bytes`);
+});
+
+test('an axis of more values than replies can list (seeds: 100000) is summed up, so a reply stays small', () => {
+  const spec = parseSpec(['name: seeds', 'study: t', 'trial: {steps: 1}', 'seeds: 100000'].join('\n'), 'seeds.yaml');
+  const src = trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: 'seeds-1' });
+  const book = SweepBook.create(src.count, 8);
+  for (let i = 0; i < 10; i++) {
+    book.markStarted(i, 0);
+    book.applyOutcome({ index: i, trialId: '', run: 1, state: 'done', result: fakeResult(1) }, 1);
+  }
+  book.markStarted(10, 0);
+  const p = buildProgress(book, src, meta, { limit: 0 });
+  assert.equal(p.axes.seed, undefined);
+  assert.deepEqual(p.axisSummaries?.seed, { values: 100_000, complete: 10, partly: 0, untouched: 99_990 });
+  assert.ok(JSON.stringify(p).length < 16 * 1024, `a reply of ${JSON.stringify(p).length} bytes`);
+  // At the limit an axis is still listed value by value (the 100,000-trial grid's 1,000 seeds).
+  const listed = buildProgress(SweepBook.create(2000, 1), trialSource(parseSpec(['name: s2', 'study: t', 'trial: {steps: 1}', 'grid: {learning_rate: [0.001, 0.002]}', `seeds: ${AXIS_VALUES_MAX}`].join('\n'), 's2.yaml'), { dataPath: DATA_PATH_VERSION, sweepId: 's2-1' }), meta, { limit: 0 });
+  assert.equal(Object.keys(listed.axes.seed).length, AXIS_VALUES_MAX);
+  assert.equal(listed.axisSummaries, undefined);
 });
 
 test('random interleavings: the book agrees with a plain per-trial model, across round trips', () => {
@@ -218,7 +238,7 @@ function fakeResult(step: number) {
 
 test('axis counts agree with counting each trial by its own labels', () => {
   const three = parseSpec(['name: a', 'study: t', 'trial: {steps: 1}', 'grid: {critic: [bilinear, separable], learning_rate: [0.001, 0.002, 0.003]}', 'seeds: 3'].join('\n'), 'a.yaml');
-  const src = trialSource(three, { sweepId: 'a-1' });
+  const src = trialSource(three, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' });
   const book = SweepBook.create(src.count, 5);
   let now = 0;
   for (let round = 0; round < 4; round++) {
