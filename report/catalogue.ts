@@ -1,6 +1,7 @@
 // Which figures a study's report draws, keyed by the spec's `study:` name, after the
 // paper's figures. A study the catalogue does not know (smoke, a user's own) gets one
 // figure per logged metric against the training step.
+import { SYSTEM_PREFIX } from '../activities/system-metrics.js';
 import { gaussianTrueMi } from '../ml/data/pairs.js';
 import type { ReportTrial, XOf } from './aggregate.js';
 
@@ -94,12 +95,20 @@ export function figureMetrics(f: Figure): string[] {
 
 const FALLBACK_ORDER = ['linear_eval_accuracy', 'i_est_test', 'i_est_train', 'loss'];
 
-/** The study's figures; unknown studies get one per logged metric, evaluations first. */
+/**
+ * The study's figures; unknown studies get one per logged metric, evaluations first.
+ * Not the trainer's own cost (system/): it says how a trial ran, not what it found, and
+ * MLflow's system metrics charts already show it. A metric name becomes a file stem,
+ * so any character a path would split on is replaced.
+ */
 export function figuresFor(study: string, loggedMetrics: Iterable<string>): Figure[] {
   const known = CATALOGUE[study];
   if (known) return known;
   const rank = (m: string) => (FALLBACK_ORDER.includes(m) ? FALLBACK_ORDER.indexOf(m) : FALLBACK_ORDER.length);
-  return [...new Set(loggedMetrics)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((m) => curves(m));
+  return [...new Set(loggedMetrics)]
+    .filter((m) => !m.startsWith(SYSTEM_PREFIX))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .map((m) => curves(m, { name: m.replace(/[^\w.-]+/g, '_') }));
 }
 
 /** The adversarial procedure counts warm-up steps first, then one step per round. */

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+# Only the tests need a browser (the demo does not): Debian's chromium, when missing.
+bash scripts/setup-chromium.sh
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
 shopt -s nullglob

@@ -15,6 +15,7 @@ export interface TemporalServer {
   /** host:port of the frontend, for TEMPORAL_ADDRESS. */
   address: string;
   port: number;
+  /** Where the web UI listens; it serves pages only when started with `ui: true`. */
   uiPort: number;
   dataDir: string;
   client: Client;
@@ -41,16 +42,32 @@ async function ready(address: string): Promise<Client | null> {
   return null;
 }
 
+export interface TemporalServerOptions {
+  /** Serve the web UI on uiPort (the browser test); headless otherwise, which starts quicker and uses less memory. */
+  ui?: boolean;
+  attempts?: number;
+}
+
+async function uiServes(uiPort: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${uiPort}/`, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Free ports are only free when asked: another process (a second server starting beside
  * this one, or the dev server's own internal services picking ports) can take one before
  * the server binds it, and the dev server then exits at once. A fresh set of ports fixes
  * that; a server that fails three times running has a real problem and says so.
  */
-export async function startTemporalServer(attempts = 3): Promise<TemporalServer> {
+export async function startTemporalServer({ ui = false, attempts = 3 }: TemporalServerOptions = {}): Promise<TemporalServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startTemporalServerOnce();
+      return await startTemporalServerOnce(ui);
     } catch (err) {
       if (attempt >= attempts || !/exited with/.test(String(err))) throw err;
       process.stderr.write(`temporal dev server exited while starting (attempt ${attempt} of ${attempts}); retrying on new ports\n`);
@@ -58,7 +75,7 @@ export async function startTemporalServer(attempts = 3): Promise<TemporalServer>
   }
 }
 
-async function startTemporalServerOnce(): Promise<TemporalServer> {
+async function startTemporalServerOnce(ui: boolean): Promise<TemporalServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mirl-temporal-'));
   const port = await freePort();
   const uiPort = await freePort();
@@ -69,7 +86,7 @@ async function startTemporalServerOnce(): Promise<TemporalServer> {
     exe: temporalExecutable(),
     args: [
       'server', 'start-dev',
-      '--headless',
+      ...(ui ? [] : ['--headless']),
       '--ip', '127.0.0.1',
       '--port', String(port),
       '--ui-port', String(uiPort),
@@ -79,7 +96,7 @@ async function startTemporalServerOnce(): Promise<TemporalServer> {
       ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
     ],
     logPath: path.join(dataDir, 'server.log'),
-    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined,
+    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined && (!ui || (await uiServes(uiPort))),
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
   const kill = async () => {

@@ -1,65 +1,25 @@
-// The local stack the fault tests break: a real Temporal dev server, a real MLflow
-// server and `mirl worker` processes, plus the reads each test asserts its end state
-// with (sweep progress from Temporal, runs and metric histories from MLflow).
+// The local stack the fault tests break (test/support/stack.ts: a real Temporal dev
+// server, a real MLflow server and `mirl worker` processes), plus the reads each test
+// asserts its end state with (heartbeats from Temporal, metric histories from MLflow).
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { readSweep, type SweepSnapshot } from '../../cli/commands/sweep-client.js';
-import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
+import type { Run } from '../../tracking/index.js';
 import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
-import type { MlflowServer } from '../support/mlflow-server.js';
-import { REPO_ROOT, sleep } from '../support/processes.js';
-import { waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
-import { startServerPair } from '../support/server-pair.js';
-import { WorkerPool } from '../support/worker-pool.js';
+import { sleep } from '../support/processes.js';
+import { mirl, runsOf, startStack as startLocalStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/temporal-server.js';
+
+export { mirl, runsOf, snapshot, untilClosed } from '../support/stack.js';
 
 /** Small trials: an MLP on MNIST at batch 16, a few hundred steps, seconds each on wasm. */
 export const TINY = ['  encoder: mlp', '  batch_size: 16', '  i_est_test_batches: 2', '  evaluations: [i_est_test]'];
 
-export interface FaultStack {
-  temporal: TemporalServer;
-  mlflowServer: MlflowServer;
-  mlflow: MlflowClient;
-  pool: WorkerPool;
-  dir: string;
-  env: NodeJS.ProcessEnv;
-  stop(): Promise<void>;
-}
+export type FaultStack = Stack;
 
-export async function startStack(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultStack> {
-  const { temporal, mlflowServer } = await startServerPair();
-  const dir = await mkdtemp(path.join(os.tmpdir(), `mirl-fault-${name}-`));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: temporal.address,
-    MLFLOW_TRACKING_URI: mlflowServer.uri,
-    MIRL_WORKFLOW_BUNDLE: await workflowBundleFile(),
-    MIRL_CHECKPOINT_DIR: path.join(dir, 'local-checkpoints-unused'),
-    MIRL_BACKEND: 'wasm',
-    ...extraEnv,
-  };
-  const stack: FaultStack = {
-    temporal,
-    mlflowServer,
-    mlflow: new MlflowClient({ trackingUri: mlflowServer.uri, logger: silentLogger }),
-    pool: new WorkerPool(dir, () => stack.env),
-    dir,
-    env,
-    async stop() {
-      await stack.pool.killAll();
-      await Promise.all([temporal.stop(), mlflowServer.stop()]);
-      if (process.env.MIRL_KEEP_TEST_DIR !== '1') await rm(dir, { recursive: true, force: true });
-    },
-  };
-  return stack;
-}
-
-export function mirl(stack: FaultStack, args: string[], env: NodeJS.ProcessEnv = stack.env): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['bin/mirl.js', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
-}
+/** The stack of a fault test, its temp dir named after the fault. */
+export const startStack = (name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultStack> => startLocalStack(`fault-${name}`, { env: extraEnv });
 
 /**
  * How soon a dead worker's trial moves on (s). Short, yet long enough that a live worker
@@ -77,15 +37,6 @@ export async function launch(stack: FaultStack, name: string, lines: string[], .
   return JSON.parse(r.stdout).sweepId as string;
 }
 
-export const snapshot = (stack: FaultStack, id: string) => readSweep(stack.temporal.client, id, false);
-
-export function untilClosed(stack: FaultStack, id: string, timeoutMs = 180_000): Promise<SweepSnapshot> {
-  return waitFor(`sweep ${id} to close`, async () => {
-    const s = await snapshot(stack, id);
-    return s.status !== 'RUNNING' ? s : undefined;
-  }, timeoutMs, 500);
-}
-
 export const outcomeOf = (stack: FaultStack, trialId: string) => stack.temporal.client.workflow.getHandle(trialId).result() as Promise<TrialOutcome>;
 
 /** The running trial's last heartbeat and the pid of the worker that sent it. */
@@ -95,17 +46,6 @@ export async function heartbeatOf(stack: FaultStack, trialId: string): Promise<{
   const payload = pending?.heartbeatDetails?.payloads?.[0];
   if (!pending || !payload || !pending.lastWorkerIdentity) return undefined;
   return { pid: Number(/:(\d+)$/.exec(pending.lastWorkerIdentity)?.[1]), beat: defaultPayloadConverter.fromPayload(payload) as TrialHeartbeat };
-}
-
-/** The sweep's parent run and its trial runs, all of them (superseded ones too). */
-export async function runsOf(stack: FaultStack, sweepId: string, name: string): Promise<{ parent: Run; children: Run[] }> {
-  const experiment = await stack.mlflow.getExperimentByName(name);
-  assert.ok(experiment, `experiment ${name}`);
-  const runs: Run[] = [];
-  for await (const r of stack.mlflow.searchAllRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${sweepId}'` })) runs.push(r);
-  const parents = runs.filter((r) => r.data.tags['mirl.role'] === 'sweep');
-  assert.equal(parents.length, 1, 'one parent run per sweep');
-  return { parent: parents[0], children: runs.filter((r) => r.data.tags['mirl.role'] === 'trial') };
 }
 
 export const range = (from: number, to: number, by = 1) => Array.from({ length: Math.floor((to - from) / by) + 1 }, (_, i) => from + i * by);

@@ -7,22 +7,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { readSweep } from '../../cli/commands/sweep-client.js';
-import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
+import type { MlflowClient, Run } from '../../tracking/index.js';
 import type { SweepSnapshot } from '../../cli/commands/sweep-client.js';
 import type { TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
 import type { SweepSummary } from '../../results/mlflow-contract.js';
 import { readSweepRuns } from '../../results/sweep-runs.js';
 import type { MlflowServer } from '../support/mlflow-server.js';
-import { startServerPair } from '../support/server-pair.js';
-import { WorkerPool } from '../support/worker-pool.js';
-import { waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+import { startStack, type Stack } from '../support/stack.js';
+import type { WorkerPool } from '../support/worker-pool.js';
+import { waitFor, type TemporalServer } from '../support/temporal-server.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,27 +93,16 @@ async function stepsOnce(run: Run, key: string): Promise<number[]> {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+let stack: Stack | undefined;
 before(async () => {
-  ({ temporal, mlflowServer } = await startServerPair());
+  stack = await startStack('tracking');
+  ({ temporal, mlflowServer, mlflow, dir, env, pool } = stack);
   client = temporal.client;
-  mlflow = new MlflowClient({ trackingUri: mlflowServer.uri, logger: silentLogger });
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-tracking-'));
-  env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: temporal.address,
-    MLFLOW_TRACKING_URI: mlflowServer.uri,
-    MIRL_WORKFLOW_BUNDLE: await workflowBundleFile(),
-    MIRL_CHECKPOINT_DIR: path.join(dir, 'local-checkpoints-unused'),
-    MIRL_BACKEND: 'wasm',
-  };
-  pool = new WorkerPool(dir, () => env);
   await Promise.all([pool.start('worker-a'), pool.start('worker-b')]);
 });
 
 after(async () => {
-  await pool?.killAll();
-  await Promise.all([temporal?.stop(), mlflowServer?.stop()]);
-  if (process.env.MIRL_KEEP_TEST_DIR !== '1') await rm(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 const TINY = ['  batch_size: 16', '  i_est_test_batches: 2'];

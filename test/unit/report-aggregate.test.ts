@@ -118,6 +118,11 @@ test('catalogue: each of the six studies has figures; unknown studies get one pe
     figuresFor('smoke', ['loss', 'zeta', 'i_est_train', 'linear_eval_accuracy', 'i_est_test']).map((f) => f.name),
     ['linear_eval_accuracy', 'i_est_test', 'i_est_train', 'loss', 'zeta'],
   );
+  // A trainer's system/ metrics are no figure; a name with a slash still makes one file.
+  assert.deepEqual(
+    figuresFor('smoke', ['system/process_cpu_percent', 'loss', 'system/steps_per_second', 'custom/score']).map((f) => [f.name, f.kind === 'curves' && f.metric]),
+    [['loss', 'loss'], ['custom_score', 'custom/score']],
+  );
   assert.deepEqual(reportMetrics('hard-to-invert', []).filter((m) => m.startsWith('log_condition')).sort(), [0, 100, 20, 40, 60, 80].map((p) => `log_condition_number_p${p}`));
 });
 
