@@ -1,7 +1,7 @@
 // The report as one self-contained HTML page: the figures embedded as SVG data, the final
 // values and the trials left out as tables. No scripts, fonts or styles from elsewhere,
 // so it opens offline and as an MLflow artifact.
-import { formatSummary, formatValue } from '../cli/compare/render.js';
+import { formatSummary, formatValue } from '../results/render.js';
 import type { Report } from './build.js';
 import { metricTitle } from './catalogue.js';
 

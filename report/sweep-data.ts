@@ -3,8 +3,7 @@
 // the study's figures need, for the trials that finished.
 import pLimit from 'p-limit';
 import { latestPerTrial } from '../results/aggregate.js';
-import { findSweepExperiment, searchSweepRuns, toTrialRun } from '../results/sweep-runs.js';
-import { UsageError } from '../cli/errors.js';
+import { findSweepExperiment, searchSweepRuns, SweepLookupError, toTrialRun } from '../results/sweep-runs.js';
 import { configParams, dataPathOfRun, SPEC_ARTIFACT, TAGS } from '../results/mlflow-contract.js';
 import { expandSpec, parseSpec } from '../spec/index.js';
 import type { MlflowClient, Run } from '../tracking/index.js';
@@ -49,7 +48,7 @@ export async function readSweepData(client: MlflowClient, sweepId: string, optio
   const experiment = options.experiment ?? (await findSweepExperiment(client, sweepId));
   const { parent, trialRuns } = await searchSweepRuns(client, experiment.id, sweepId);
   if (!parent && trialRuns.length === 0) {
-    throw new UsageError(`no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`);
+    throw new SweepLookupError(`no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`);
   }
   const notes: string[] = [];
   const trials = trialRuns.map(reportTrial);

@@ -5,7 +5,7 @@ import { cliMlflowClient, withMlflow } from '../mlflow-connection.js';
 import { runsViewUrl } from '../../tracking/index.js';
 import { aggregate, DEFAULT_METRICS } from '../../results/aggregate.js';
 import { readSweepRuns } from '../../results/sweep-runs.js';
-import { renderCsv, renderTable } from '../compare/render.js';
+import { renderCsv, renderTable } from '../../results/render.js';
 
 interface Args {
   id: string;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate, summarise, type TrialRun } from '../../results/aggregate.js';
-import { renderCsv, renderTable, formatSummary } from '../../cli/compare/render.js';
+import { renderCsv, renderTable, formatSummary } from '../../results/render.js';
 import { sweepNameOf, toTrialRun } from '../../results/sweep-runs.js';
 import type { Run } from '../../tracking/index.js';
 

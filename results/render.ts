@@ -1,5 +1,5 @@
 // `mirl compare` output: an aligned table for people, CSV and JSON for machines.
-import type { Comparison, MetricSummary } from '../../results/aggregate.js';
+import type { Comparison, MetricSummary } from './aggregate.js';
 
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '-';
