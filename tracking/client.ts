@@ -15,7 +15,7 @@ import {
   type ConnectionInput,
   type Credentials,
 } from './config.js';
-import { MlflowApiError, MlflowError, MlflowValidationError, isNotFound } from './errors.js';
+import { MlflowApiError, MlflowError, MlflowValidationError, isNotFound, isUniqueConstraintRace } from './errors.js';
 import { createAxiosTransport, HttpClient, type Transport } from './http.js';
 import { consoleLogger, type TrackingLogger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, realSleep, type RetryPolicy, type Sleep } from './retry.js';
@@ -23,6 +23,9 @@ import type { BatchInput, DatasetInput, Experiment, FileInfo, Metric, Page, Run,
 import { parseResponse, responses, toExperiment, toFileInfo, toMetric, toRun, toRunInfo } from './wire.js';
 
 const API = '/api/2.0/mlflow';
+/** A race has one winner, so a second try succeeds; the third covers a three-way race. */
+const LOG_INPUTS_RACE_ATTEMPTS = 3;
+const LOG_INPUTS_RACE_DELAY_MS = 200;
 
 export interface MlflowClientOptions extends ConnectionInput {
   retry?: Partial<RetryPolicy>;
@@ -83,6 +86,7 @@ export class MlflowClient {
   private readonly logger: TrackingLogger;
   private readonly now: () => number;
   private readonly batchLimits: BatchLimits;
+  private readonly sleep: Sleep;
 
   constructor(options: MlflowClientOptions = {}) {
     const connection = resolveConnection(options);
@@ -90,12 +94,13 @@ export class MlflowClient {
     this.logger = options.logger ?? consoleLogger;
     this.now = options.now ?? Date.now;
     this.batchLimits = { ...SERVER_LIMITS, ...options.batchLimits };
+    this.sleep = options.sleep ?? realSleep;
     this.http = new HttpClient({
       transport: options.transport ?? createAxiosTransport(connection),
       retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
       timeoutMs: connection.timeoutMs,
       logger: this.logger,
-      sleep: options.sleep ?? realSleep,
+      sleep: this.sleep,
       now: this.now,
       random: options.random ?? Math.random,
       secrets: secretsOf(connection.credentials),
@@ -278,6 +283,22 @@ export class MlflowClient {
    */
   async logInputs(runId: string, datasets: readonly DatasetInput[]): Promise<void> {
     if (datasets.length === 0) return;
+    // The server's get-or-create of a dataset is not atomic: two runs of a new experiment
+    // logging the same dataset at once can both try the insert, and the loser gets a 400
+    // from the unique constraint. Its transaction rolled back, so asking again finds the
+    // winner's dataset.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.postInputs(runId, datasets);
+      } catch (err) {
+        if (attempt >= LOG_INPUTS_RACE_ATTEMPTS || !isUniqueConstraintRace(err)) throw err;
+        this.logger.warn(`[mlflow] log-inputs lost a dataset insert race; asking again (${attempt}/${LOG_INPUTS_RACE_ATTEMPTS - 1})`);
+        await this.sleep(LOG_INPUTS_RACE_DELAY_MS * attempt);
+      }
+    }
+  }
+
+  private async postInputs(runId: string, datasets: readonly DatasetInput[]): Promise<void> {
     await this.post('runs/log-inputs', {
       run_id: runId,
       datasets: datasets.map((d) => ({

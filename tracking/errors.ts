@@ -66,6 +66,14 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST';
 }
 
+/**
+ * A concurrent insert of the same row lost to another writer (sqlite and PostgreSQL/MySQL
+ * word it differently); the server answers 400 although asking again succeeds.
+ */
+export function isUniqueConstraintRace(err: unknown): boolean {
+  return err instanceof MlflowApiError && err.httpStatus === 400 && /UNIQUE constraint failed|duplicate key value|Duplicate entry|IntegrityError/i.test(err.message);
+}
+
 const REDACTED = '[REDACTED]';
 
 /** Removes userinfo from URLs and bearer/basic credentials from free text. */

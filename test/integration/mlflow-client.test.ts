@@ -137,6 +137,22 @@ describe('runs', () => {
       ],
     );
   });
+
+  it('log-inputs from many runs of a new experiment at once: each run gets the dataset, which the experiment holds once', async () => {
+    // The fault suite's first two trials hit the server's dataset insert race this way.
+    const exp = await client.createExperiment(`inputs-race-${Date.now()}`);
+    const runs = await Promise.all(Array.from({ length: 8 }, () => client.createRun({ experimentId: exp.experimentId, runName: 'r' })));
+    const dataset = { name: 'mnist-train race', digest: 'race01', sourceType: 'npm', source: '{}', context: 'training' };
+    for (let round = 0; round < 3; round++) {
+      const fresh = { ...dataset, digest: `race0${round}` };
+      await Promise.all(runs.map((r) => client.logInputs(r.info.runId, [fresh])));
+    }
+    for (const r of runs) {
+      const res = await fetch(`${server.uri}/api/2.0/mlflow/runs/get?run_id=${r.info.runId}`);
+      const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { digest: string } }[] } } };
+      assert.deepEqual((body.run.inputs?.dataset_inputs ?? []).map((i) => i.dataset.digest).sort(), ['race00', 'race01', 'race02']);
+    }
+  });
 });
 
 describe('metrics and params', () => {
