@@ -20,8 +20,8 @@ export interface DamagedCheckpoint {
 }
 
 export interface CheckpointStore {
-  /** Stores the state after `step`; returns its reference. */
-  save(key: string, step: number, bytes: Uint8Array): Promise<string>;
+  /** Stores the state after `step`; returns its reference. A fired `signal` stops the upload. */
+  save(key: string, step: number, bytes: Uint8Array, options?: { signal?: AbortSignal }): Promise<string>;
   /**
    * The newest intact checkpoint of `key`, or null when there is none. Newer ones that
    * are torn or corrupt are passed over, each reported to `onDamaged`.
@@ -75,7 +75,8 @@ export class LocalCheckpointStore implements CheckpointStore {
     return path.join(this.root, key);
   }
 
-  async save(key: string, step: number, bytes: Uint8Array): Promise<string> {
+  async save(key: string, step: number, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<string> {
+    options.signal?.throwIfAborted();
     const dir = this.dir(key);
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, fileName(step));

@@ -39,6 +39,8 @@ export interface TrialAttemptContext {
   workflowId: string;
   workflowRunId: string;
   worker: string;
+  /** Fires when this attempt may no longer write (activities/attempt-lease.ts): writes stop, sent or not. */
+  signal?: AbortSignal;
 }
 
 export interface MetricsSink {

@@ -26,14 +26,15 @@ export class MlflowCheckpointStore implements CheckpointStore {
     readonly keep = DEFAULT_KEEP_CHECKPOINTS,
   ) {}
 
-  async save(key: string, step: number, bytes: Uint8Array): Promise<string> {
+  async save(key: string, step: number, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<string> {
     const { run, onSaved } = this.runs.runFor(key);
     const t0 = performance.now();
     const path = checkpointArtifactPath(step);
     // The proxy writes the upload in one piece; a torn file (the uploader died) fails
     // the checksum in latest() and an older one is used instead.
-    await this.client.uploadArtifact(run, path, bytes, { timeoutMs: TRANSFER_TIMEOUT_MS });
-    await this.prune(run);
+    await this.client.uploadArtifact(run, path, bytes, { timeoutMs: TRANSFER_TIMEOUT_MS, signal: options.signal });
+    // A fenced attempt must not prune the checkpoints its retry is writing.
+    if (!options.signal?.aborted) await this.prune(run);
     onSaved?.(performance.now() - t0);
     return `runs:/${run.runId}/${path}`;
   }

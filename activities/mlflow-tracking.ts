@@ -283,6 +283,7 @@ export class MlflowTracking {
       logger: this.logger,
       buffer: { ...DEFAULT_TRIAL_BUFFER, ...this.options.buffer },
       closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+      signal: context?.signal,
     });
   }
 }
@@ -297,18 +298,19 @@ class MlflowTrialWriter implements TrialMetricsWriter {
     entry: OpenRun,
     private readonly steps: StepFilter,
     private readonly release: () => void,
-    private readonly options: { logger: TrackingLogger; buffer: Omit<MetricBufferOptions, 'logger'>; closeTimeoutMs: number },
+    private readonly options: { logger: TrackingLogger; buffer: Omit<MetricBufferOptions, 'logger'>; closeTimeoutMs: number; signal?: AbortSignal },
   ) {
     this.stats = entry.stats;
     this.runId = entry.run.runId;
     const client = tracking.client;
     const stats = this.stats;
+    const signal = options.signal;
     // Times the sends, which happen beside training rather than in it.
     const timed = {
       async logBatch(runId: string, batch: Parameters<MlflowClient['logBatch']>[1]) {
         const t0 = performance.now();
         try {
-          return await client.logBatch(runId, batch);
+          return await client.logBatch(runId, batch, { signal });
         } finally {
           stats.flushMs += performance.now() - t0;
           stats.flushes++;
@@ -331,6 +333,7 @@ class MlflowTrialWriter implements TrialMetricsWriter {
   }
 
   private add(step: number, metrics: Record<string, number>): void {
+    if (this.fenced) return;
     const t0 = performance.now();
     const fresh = this.steps.fresh(step, metrics);
     this.stats.metricsSkipped = this.steps.skipped;
@@ -349,7 +352,13 @@ class MlflowTrialWriter implements TrialMetricsWriter {
     return { ...this.stats };
   }
 
+  /** True once this attempt lost its lease: its retry owns the run now. */
+  private get fenced(): boolean {
+    return this.options.signal?.aborted ?? false;
+  }
+
   async noteCheckpointFallback(description: string): Promise<void> {
+    if (this.fenced) return;
     await this.tracking.client.setTag(this.runId, TAGS.checkpointFallback, description);
   }
 
@@ -358,6 +367,7 @@ class MlflowTrialWriter implements TrialMetricsWriter {
    * (and where) the curve was continued; a later resume overwrites it, mirl.attempt says how many.
    */
   async noteResume(step: number): Promise<void> {
+    if (this.fenced) return;
     await this.tracking.client.setTag(this.runId, TAGS.resumedFromStep, String(step));
   }
 
@@ -365,6 +375,12 @@ class MlflowTrialWriter implements TrialMetricsWriter {
     const t0 = performance.now();
     const client = this.tracking.client;
     try {
+      // What is still buffered belongs to steps after the last checkpoint, which the retry logs again.
+      if (this.fenced) {
+        const dropped = this.buffer.discard();
+        this.options.logger.warn(`run ${this.runId}: attempt fenced (${String(this.options.signal?.reason)}); ${dropped} metrics left to its retry`);
+        return;
+      }
       await this.deliver();
       const tags: Record<string, string> = {};
       if (outcome.result) tags[TAGS.backend] = outcome.result.backend;
@@ -396,7 +412,7 @@ class MlflowTrialWriter implements TrialMetricsWriter {
         await this.buffer.close();
         return;
       } catch (err) {
-        if (Date.now() >= deadline) throw err;
+        if (Date.now() >= deadline || this.fenced) throw err;
         this.options.logger.warn(`run ${this.runId}: ${this.buffer.size} metrics still undelivered, trying again`);
         await sleep(1_000);
       }

@@ -15,6 +15,7 @@ import {
   type RunTrialActivityResult,
   type TrialHeartbeat,
 } from '../workflows/types.js';
+import { leaseOfActivity } from './attempt-lease.js';
 import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import { maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
@@ -92,6 +93,14 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   // A new trainer boots (Node, tsx, TensorFlow.js: a second or more) while the record is
   // opened and the checkpoint fetched, so tracking adds nothing to that wait.
   const { child, ready } = deps.trainers.acquire();
+  // Once handed back, the trainer may be serving another trial: nothing of this one may reach it.
+  let released = false;
+  const lease = leaseOfActivity(ctx, () => beat, identity, (reason) => {
+    ctx.log.warn('attempt fenced: no more writes, trainer stopped', { trialId: input.trialId, attempt, reason });
+    // No checkpoint on the way out: the retry owns the record now.
+    if (!released) child.kill('SIGKILL');
+  });
+  lease.start();
   let writer: TrialMetricsWriter | undefined;
   const execution = ctx.info.workflowExecution;
   const damaged: DamagedCheckpoint[] = [];
@@ -101,6 +110,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
       workflowId: execution?.workflowId ?? input.trialId,
       workflowRunId: execution?.runId ?? '',
       worker: identity,
+      signal: lease.signal,
     });
     // The store is the truth; the previous attempt's heartbeat only says what to expect.
     const stored = await deps.store.latest(input.checkpointKey, (d) => damaged.push(d));
@@ -131,10 +141,11 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const saveNewest = async () => {
     const msg = newest!;
     newest = null;
+    if (lease.lost) return;
     try {
       // Everything up to this step must be recorded before a resume can start after it.
       await writer!.flush?.();
-      const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes);
+      const ref = await deps.store.save(input.checkpointKey, msg.step, msg.bytes, { signal: lease.signal });
       beat = { ...beat, step: Math.max(beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
       ctx.heartbeat(beat);
       saveError = null;
@@ -182,8 +193,6 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const settled = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | null>((resolve) => (settle = resolve));
   const onExit = (code: number | null, signal: NodeJS.Signals | null) => settle({ code, signal });
   child.once('exit', onExit);
-  // Once handed back, the trainer may be serving another trial: nothing of this one may reach it.
-  let released = false;
 
   const onMessage = (msg: FromTrainer) => {
     switch (msg.type) {
@@ -218,6 +227,9 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
 
   ctx.cancelled.catch((reason) => {
     cancelReason = reason;
+    const details = ctx.cancellationDetails;
+    // The server has given this attempt up (timed out, or replaced by a retry): stop writing now.
+    if (details?.timedOut || details?.notFound) return lease.lose(`Temporal cancelled the attempt as ${details.timedOut ? 'timed out' : 'no longer known'}`);
     stopping = ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancel';
     send({ type: 'stop' });
     if (!released) killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
@@ -231,6 +243,12 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const finishedCleanly = exit === null && trainerError === null && stopping === null && (result as TrialResult | null)?.status === 'finished';
   deps.trainers.release(child, finishedCleanly);
   await saving;
+  lease.stop();
+  if (lease.lost) {
+    clearInterval(timer);
+    await writer?.close({ status: 'failed', error: lease.reason ?? 'fenced', willRetry: true }).catch(() => {});
+    throw ApplicationFailure.retryable(`attempt ${attempt} fenced: ${lease.reason}`, 'AttemptFenced');
+  }
   await opening.catch((err: unknown) => void (openError ??= err));
   if (openError || !writer) {
     await writer?.close({ status: 'failed', error: String(openError), willRetry: true }).catch(() => {});

@@ -270,10 +270,10 @@ export class MlflowClient {
    * A retried request cannot double a metric: the SQL store drops exact duplicates
    * (same key, step, timestamp and value), which is why timestamps are fixed here.
    */
-  async logBatch(runId: string, batch: BatchInput): Promise<{ requests: number }> {
+  async logBatch(runId: string, batch: BatchInput, options: { signal?: AbortSignal } = {}): Promise<{ requests: number }> {
     const prepared = prepareBatch(batch, this.logger, this.now);
     const bodies = chunkBatch(runId, prepared, this.batchLimits);
-    for (const body of bodies) await this.post('runs/log-batch', body);
+    for (const body of bodies) await this.post('runs/log-batch', body, options.signal);
     return { requests: bodies.length };
   }
 
@@ -343,10 +343,10 @@ export class MlflowClient {
     run: ArtifactRunRef,
     path: string,
     data: Uint8Array | string,
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    await this.http.send({ method: 'PUT', path: this.artifactUrlPath(run, path), bytes, timeoutMs: options.timeoutMs });
+    await this.http.send({ method: 'PUT', path: this.artifactUrlPath(run, path), bytes, timeoutMs: options.timeoutMs, signal: options.signal });
   }
 
   async downloadArtifact(run: ArtifactRunRef, path: string, options: { timeoutMs?: number } = {}): Promise<Buffer> {
@@ -386,7 +386,7 @@ export class MlflowClient {
     return { key, value: truncateValue('tag', key, value, SERVER_LIMITS.tagValueLength, this.logger) };
   }
 
-  private post(endpoint: string, json: unknown): Promise<unknown> {
-    return this.http.json({ method: 'POST', path: `${API}/${endpoint}`, json });
+  private post(endpoint: string, json: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.http.json({ method: 'POST', path: `${API}/${endpoint}`, json, signal });
   }
 }

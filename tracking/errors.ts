@@ -48,6 +48,17 @@ export class MlflowNetworkError extends MlflowError {
   }
 }
 
+/** Not sent, or its retries stopped, because the caller's AbortSignal fired (a fenced trial attempt). */
+export class MlflowAbortedError extends MlflowError {
+  override name = 'MlflowAbortedError';
+  readonly endpoint: string;
+
+  constructor(endpoint: string, reason: unknown) {
+    super('ABORTED', `${endpoint} not sent: ${String(reason)}`);
+    this.endpoint = endpoint;
+  }
+}
+
 /** Rejected before sending: the server would refuse it too (bad key, bad value). */
 export class MlflowValidationError extends MlflowError {
   override name = 'MlflowValidationError';

@@ -4,7 +4,7 @@
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { authorizationHeader, type ConnectionConfig } from './config.js';
-import { MlflowApiError, MlflowError, MlflowNetworkError, redactError, redactText } from './errors.js';
+import { MlflowAbortedError, MlflowApiError, MlflowError, MlflowNetworkError, redactError, redactText } from './errors.js';
 import type { TrackingLogger } from './logger.js';
 import {
   backoffDelayMs,
@@ -28,6 +28,8 @@ export interface HttpRequest {
   /** Sent as application/octet-stream. */
   bytes?: Uint8Array;
   timeoutMs: number;
+  /** Once fired, no attempt or retry of this request starts and one in flight is cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -63,6 +65,7 @@ export function createAxiosTransport(connection: ConnectionConfig): Transport {
         timeout: request.timeoutMs,
         data: request.json !== undefined ? JSON.stringify(request.json) : asBuffer(request.bytes),
         headers: contentTypeHeader(request),
+        signal: request.signal,
       });
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(response.headers ?? {})) {
@@ -121,7 +124,9 @@ export class HttpClient {
     const endpoint = `${request.method} ${request.path}`;
     const started = now();
     for (let attempt = 1; ; attempt++) {
+      if (request.signal?.aborted) throw new MlflowAbortedError(endpoint, request.signal.reason);
       const outcome = await this.attempt(full, endpoint);
+      if (request.signal?.aborted && !outcome.ok) throw new MlflowAbortedError(endpoint, request.signal.reason);
       if (outcome.ok) return outcome.response;
       const error = outcome.error(attempt);
       if (!outcome.retryable || attempt >= retry.maxAttempts) throw error;

@@ -7,6 +7,7 @@ export {
   MlflowApiError,
   MlflowError,
   MlflowNetworkError,
+  MlflowAbortedError,
   MlflowValidationError,
   isMlflowError,
   isNotFound,

@@ -120,6 +120,18 @@ export class MetricBuffer {
     });
   }
 
+  /**
+   * Drops what is pending and stops for good, for a writer whose run has passed to
+   * someone else (a fenced trial attempt); returns how many metrics were dropped.
+   */
+  discard(): number {
+    this.closed = true;
+    this.clearTimer();
+    const dropped = this.pending.length;
+    this.pending = [];
+    return dropped;
+  }
+
   private armTimer(): void {
     if (this.timer || this.closed || this.pending.length === 0) return;
     this.timer = setTimeout(() => {

@@ -14,13 +14,13 @@ export class WorkerPool {
     private readonly env: () => NodeJS.ProcessEnv,
   ) {}
 
-  /** Starts a worker and resolves with its pid once it polls. */
-  async start(name: string): Promise<number> {
+  /** Starts a worker and resolves with its pid once it polls; `args` and `env` are added to the defaults. */
+  async start(name: string, options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
     const log = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
-    const proc = spawn(process.execPath, ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm'], {
+    const proc = spawn(process.execPath, ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm', ...(options.args ?? [])], {
       cwd: REPO_ROOT,
-      env: this.env(),
+      env: { ...this.env(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.pipe(out);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MlflowClient } from '../../tracking/client.js';
-import { MlflowApiError, MlflowError, MlflowValidationError } from '../../tracking/errors.js';
+import { MlflowAbortedError, MlflowApiError, MlflowError, MlflowValidationError } from '../../tracking/errors.js';
 import { fakeTransport, mlflowErrorReply, type FakeReply } from '../../tracking/fake-transport.js';
 import type { HttpRequest } from '../../tracking/http.js';
 import { silentLogger } from '../../tracking/logger.js';
@@ -150,6 +150,44 @@ describe('MlflowClient requests', () => {
   it('a server malfunction in the response shape is reported, not passed on', async () => {
     const { client } = clientWith(() => ({ status: 200, json: { run: { info: { status: 'WEIRD' } } } }));
     await assert.rejects(client.getRun('abc'), (err: unknown) => err instanceof MlflowApiError && err.errorCode === 'MALFORMED_RESPONSE');
+  });
+});
+
+describe('an aborted writer (a fenced trial attempt)', () => {
+  it('sends nothing once its signal has fired', async () => {
+    const { client, requests } = clientWith(() => ({ status: 200, json: {} }));
+    const controller = new AbortController();
+    controller.abort('lease lost');
+    await assert.rejects(client.logBatch('abc', { metrics: [{ key: 'loss', value: 1, step: 1 }] }, { signal: controller.signal }), (err: unknown) => {
+      assert.ok(err instanceof MlflowAbortedError);
+      assert.match(err.message, /POST \/api\/2\.0\/mlflow\/runs\/log-batch not sent: lease lost/);
+      return true;
+    });
+    assert.equal(requests.length, 0);
+  });
+
+  it('stops retrying when its signal fires between attempts', async () => {
+    const controller = new AbortController();
+    const { client, requests } = clientWith((_req, i) => {
+      if (i === 1) controller.abort('lease lost');
+      return mlflowErrorReply(503, 'TEMPORARILY_UNAVAILABLE');
+    });
+    await assert.rejects(client.logBatch('abc', { metrics: [{ key: 'loss', value: 1, step: 1 }] }, { signal: controller.signal }), MlflowAbortedError);
+    assert.equal(requests.length, 2, 'the retry after the abort was not sent');
+  });
+});
+
+describe('log-inputs', () => {
+  const dataset = { name: 'mnist-train', digest: 'abc', sourceType: 'npm', source: '{}', context: 'training' };
+  it('asks again after losing the dataset insert race, and gives up on other 400s', async () => {
+    const race = clientWith((_req, i) =>
+      i === 0 ? mlflowErrorReply(400, 'BAD_REQUEST', '(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.digest') : { status: 200, json: {} },
+    );
+    await race.client.logInputs('abc', [dataset]);
+    assert.equal(race.requests.length, 2);
+    const other = clientWith(() => mlflowErrorReply(400, 'INVALID_PARAMETER_VALUE', 'bad digest'));
+    await assert.rejects(other.client.logInputs('abc', [dataset]), MlflowApiError);
+    assert.equal(other.requests.length, 1);
   });
 });
 
