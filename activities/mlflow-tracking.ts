@@ -36,7 +36,8 @@ import type {
   TrialProgress,
 } from '../workflows/types.js';
 import { datasetsForTrial } from './dataset-inputs.js';
-import { trialRunsSnapshot } from '../results/sweep-runs.js';
+import { sweepSummaryMetrics } from '../results/aggregate.js';
+import { toTrialRun, trialRunsSnapshot } from '../results/sweep-runs.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
 import { trialSource } from '../spec/index.js';
 import { dataPathOf } from '../ml/data-path.js';
@@ -214,6 +215,9 @@ export class MlflowTracking {
       await this.client.endRun(child.info.runId, status);
       child.info.status = status;
     }
+    // Set beside other sweeps' in MLflow's charts; a retried close logs the same values again, harmlessly.
+    const results = sweepSummaryMetrics(children.filter((c) => !c.data.tags[TAGS.supersededBy]).map(toTrialRun));
+    await this.client.logBatch(parentRunId, { metrics: Object.entries(results).map(([key, value]) => ({ key, value, step: 0 })) });
     const summary = sweepSummary(progress, input.status, runIds, input.error);
     await this.client.uploadArtifact({ runId: parentRunId, experimentId }, SUMMARY_ARTIFACT, JSON.stringify(summary, null, 2));
     // Written before the run closes: a closed run's snapshot always describes its last close.

@@ -1,6 +1,7 @@
 // What the trainer's process cost between two evaluations, logged under `system/` beside
 // the evaluation, so a slow trial shows whether it was starved of CPU or swelled in memory.
 // Sampled at evaluations only: a few syscalls per evaluation, nothing per step.
+import { SYSTEM_PREFIX } from '../results/mlflow-contract.js';
 
 export interface ProcessProbe {
   /** Milliseconds, monotonic. */
@@ -19,7 +20,6 @@ export const processProbe: ProcessProbe = {
   rssBytes: () => process.memoryUsage.rss(),
 };
 
-export const SYSTEM_PREFIX = 'system/';
 
 export class SystemSampler {
   private at: { ms: number; cpu: number };

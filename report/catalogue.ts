@@ -1,7 +1,7 @@
 // Which figures a study's report draws, keyed by the spec's `study:` name, after the
 // paper's figures. A study the catalogue does not know (smoke, a user's own) gets one
 // figure per logged metric against the training step.
-import { SYSTEM_PREFIX } from '../activities/system-metrics.js';
+import { SYSTEM_PREFIX } from '../results/mlflow-contract.js';
 import { gaussianTrueMi } from '../ml/data/pairs.js';
 import type { ReportTrial, XOf } from './aggregate.js';
 

@@ -1,6 +1,7 @@
 // Pure aggregation behind `mirl compare`: trial runs in, one row per configuration
 // (the axis values except the seed) out, each metric as mean and sample sd over seeds.
 // Only finished trials contribute metrics; failed ones are counted, never averaged.
+import { SYSTEM_PREFIX } from './mlflow-contract.js';
 
 export const SEED_AXIS = 'seed';
 export const DEFAULT_METRICS = ['linear_eval_accuracy', 'i_est_test'];
@@ -139,4 +140,29 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
     });
   } else rows.sort(bySpec);
   return { axes, metrics, rows: rows.map((r) => r.row) };
+}
+
+
+/**
+ * A sweep's results as metrics of its parent run, so MLflow's parallel-coordinates and
+ * scatter charts can set sweeps side by side: trial counts, and each metric's mean, min and
+ * max over the finished trials (the latest live run of each).
+ */
+export function sweepSummaryMetrics(runs: TrialRun[]): Record<string, number> {
+  const trials = latestPerTrial(runs);
+  const finished = trials.filter((t) => t.status === 'FINISHED');
+  const out: Record<string, number> = {
+    trials_done: finished.length,
+    trials_failed: trials.filter((t) => t.status === 'FAILED').length,
+    trials_cancelled: trials.filter((t) => t.status === 'KILLED').length,
+  };
+  const keys = [...new Set(finished.flatMap((t) => Object.keys(t.metrics)))].filter((k) => !k.startsWith(SYSTEM_PREFIX)).sort();
+  for (const key of keys) {
+    const values = finished.map((t) => t.metrics[key]).filter((v): v is number => Number.isFinite(v));
+    if (values.length === 0) continue;
+    out[`${key}_mean`] = summarise(values).mean!;
+    out[`${key}_min`] = Math.min(...values);
+    out[`${key}_max`] = Math.max(...values);
+  }
+  return out;
 }

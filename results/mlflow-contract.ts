@@ -95,9 +95,15 @@ export function dataPathOfRun(run: Run): number {
   return dataPathOf(run.data.tags[TAGS.dataPath] === undefined ? undefined : Number(run.data.tags[TAGS.dataPath]));
 }
 
-/** The sweep id without its launch token (`smoke-20261129-031955-ab12` -> `smoke`), for old inputs. */
+/** Metrics of how a trial ran (the trainer's CPU, memory, speed), not of what it found. */
+export const SYSTEM_PREFIX = 'system/';
+
+/** NAME-YYYYMMDD-HHMMSS-TOKEN: the spec's name, the launch time and a random token. */
+export const SWEEP_ID = /^([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{8})-(\d{6})-([a-z0-9]+)$/;
+
+/** The sweep id without its launch token (`smoke-20261129-031955-ab12` -> `smoke`); an id of another shape names itself. */
 export function sweepNameOf(sweepId: string): string {
-  return /^(.+)-\d{8}-\d{6}-[a-z0-9]+$/.exec(sweepId)?.[1] ?? sweepId;
+  return SWEEP_ID.exec(sweepId)?.[1] ?? sweepId;
 }
 
 export function checkpointArtifactPath(step: number): string {

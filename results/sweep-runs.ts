@@ -5,20 +5,17 @@
 // of a search that costs seconds per thousand runs.
 import type { MlflowClient, Run } from '../tracking/index.js';
 import type { TrialRun } from './aggregate.js';
-import { literal, ROLE_SWEEP, ROLE_TRIAL, sweepRunFilter, TAGS, TRIAL_RUNS_ARTIFACT } from './mlflow-contract.js';
+import { literal, ROLE_SWEEP, ROLE_TRIAL, SWEEP_ID, sweepNameOf, sweepRunFilter, TAGS, TRIAL_RUNS_ARTIFACT } from './mlflow-contract.js';
 
 /** A sweep id that is malformed or names nothing in MLflow: the user's input, so exit 2. */
 export class SweepLookupError extends Error {
   override readonly name = 'SweepLookupError';
 }
 
-const SWEEP_ID = /^([a-z0-9]+(?:-[a-z0-9]+)*)-(\d{8})-(\d{6})-([a-z0-9]+)$/;
-
-/** `critic-capacity-20261129-031955-ab12` -> `critic-capacity`. */
-export function sweepNameOf(sweepId: string): string {
-  const m = SWEEP_ID.exec(sweepId);
-  if (!m) throw new SweepLookupError(`${JSON.stringify(sweepId)} is not a sweep id (NAME-YYYYMMDD-HHMMSS-XXXX; see \`mirl sweep list\`)`);
-  return m[1];
+/** `critic-capacity-20261129-031955-ab12` -> `critic-capacity`; what a user typed that is no sweep id is refused. */
+export function requireSweepName(sweepId: string): string {
+  if (!SWEEP_ID.test(sweepId)) throw new SweepLookupError(`${JSON.stringify(sweepId)} is not a sweep id (NAME-YYYYMMDD-HHMMSS-XXXX; see \`mirl sweep list\`)`);
+  return sweepNameOf(sweepId);
 }
 
 function parseAxes(run: Run): [string, unknown][] {
@@ -55,7 +52,7 @@ export interface SweepRuns {
 
 /** The experiment a sweep logs to, named by the sweep id's name part. */
 export async function findSweepExperiment(client: MlflowClient, sweepId: string): Promise<{ id: string; name: string }> {
-  const name = sweepNameOf(sweepId);
+  const name = requireSweepName(sweepId);
   const experiment = await client.getExperimentByName(name);
   if (!experiment || experiment.lifecycleStage === 'deleted') {
     throw new SweepLookupError(`no sweep ${sweepId} in MLflow at ${client.trackingUri}: it has no experiment '${name}' (is MLFLOW_TRACKING_URI the server the workers log to?)`);

@@ -292,7 +292,7 @@ export class MlflowClient {
         return await this.postInputs(runId, datasets);
       } catch (err) {
         if (attempt >= LOG_INPUTS_RACE_ATTEMPTS || !isUniqueConstraintRace(err)) throw err;
-        this.logger.warn(`[mlflow] log-inputs lost a dataset insert race; asking again (${attempt}/${LOG_INPUTS_RACE_ATTEMPTS - 1})`);
+        this.logger.warn(`log-inputs lost a dataset insert race; asking again (${attempt}/${LOG_INPUTS_RACE_ATTEMPTS - 1})`);
         await this.sleep(LOG_INPUTS_RACE_DELAY_MS * attempt);
       }
     }

@@ -156,6 +156,13 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   assert.equal(summary.status, 'FINISHED');
   assert.deepEqual(summary.trials.map((t) => t.state), ['done', 'done', 'done', 'done']);
   assert.ok(summary.trials.every((t) => typeof t.metrics.i_est_test === 'number' && typeof t.metrics.linear_eval_accuracy === 'number'));
+  // The parent run carries the results MLflow's parallel-coordinates chart sets beside other sweeps'.
+  const accuracies = summary.trials.map((t) => t.metrics.linear_eval_accuracy as number);
+  const results = Object.fromEntries(parent.data.metrics.map((m) => [m.key, m.value]));
+  assert.equal(results.trials_done, 4);
+  assert.equal(results.trials_failed, 0);
+  assert.ok(Math.abs(results.linear_eval_accuracy_mean! - accuracies.reduce((a, b) => a + b, 0) / 4) < 1e-9);
+  assert.equal(results.linear_eval_accuracy_max, Math.max(...accuracies));
 
   assert.equal(children.length, 4, 'one run per trial');
   const commit = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim();

@@ -2,9 +2,9 @@
 // seeds, missing metrics, failed and superseded trials, ordering, CSV quoting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aggregate, summarise, type TrialRun } from '../../results/aggregate.js';
+import { aggregate, summarise, sweepSummaryMetrics, type TrialRun } from '../../results/aggregate.js';
 import { renderCsv, renderTable, formatSummary } from '../../results/render.js';
-import { sweepNameOf, toTrialRun } from '../../results/sweep-runs.js';
+import { requireSweepName, toTrialRun } from '../../results/sweep-runs.js';
 import type { Run } from '../../tracking/index.js';
 
 let next = 0;
@@ -105,10 +105,10 @@ test('table and CSV: mean ± sd (n), dashes for nothing, CSV cells quoted when n
 });
 
 test('sweep ids name their experiment; MLflow runs become trial runs by the tracking contract', () => {
-  assert.equal(sweepNameOf('critic-capacity-20261129-031955-ab12'), 'critic-capacity');
-  assert.equal(sweepNameOf('smoke-20250101-000000-0'), 'smoke');
-  assert.throws(() => sweepNameOf('smoke'), /not a sweep id/);
-  assert.throws(() => sweepNameOf("x-20250101-000000-ab' or 1=1"), /not a sweep id/);
+  assert.equal(requireSweepName('critic-capacity-20261129-031955-ab12'), 'critic-capacity');
+  assert.equal(requireSweepName('smoke-20250101-000000-0'), 'smoke');
+  assert.throws(() => requireSweepName('smoke'), /not a sweep id/);
+  assert.throws(() => requireSweepName("x-20250101-000000-ab' or 1=1"), /not a sweep id/);
   const r: Run = {
     info: { runId: 'r1', experimentId: '1', runName: 'mlp|bilinear|seed=3', userId: '', status: 'FINISHED', startTime: 5, artifactUri: '', lifecycleStage: 'active' },
     data: {
@@ -151,4 +151,23 @@ test('a snapshot is trusted only from a closed sweep run, for that sweep, and pa
   assert.equal(await readTrialRunsSnapshot(client, parent('KILLED'), 'other-20261130-000000-ab'), undefined);
   text = text.slice(0, 20);
   assert.equal(await readTrialRunsSnapshot(client, parent('FINISHED'), 's-20261130-000000-ab'), undefined, 'a truncated file means search');
+});
+
+test('sweepSummaryMetrics: counts, and mean/min/max of each result over finished trials; system/ metrics and superseded runs left out', () => {
+  const runs = [
+    run('bilinear', 0, 'FINISHED', { linear_eval_accuracy: 0.8, loss: 2, 'system/process_rss_megabytes': 900 }),
+    run('bilinear', 1, 'FINISHED', { linear_eval_accuracy: 0.9, loss: NaN }),
+    run('separable', 0, 'FAILED', { linear_eval_accuracy: 0.1 }),
+    run('separable', 1, 'KILLED', {}),
+    run('separable', 2, 'FINISHED', { linear_eval_accuracy: 0.5 }, { superseded: true }),
+  ];
+  const m = sweepSummaryMetrics(runs);
+  assert.deepEqual(Object.keys(m).sort(), ['linear_eval_accuracy_max', 'linear_eval_accuracy_mean', 'linear_eval_accuracy_min', 'loss_max', 'loss_mean', 'loss_min', 'trials_cancelled', 'trials_done', 'trials_failed']);
+  assert.equal(m.trials_done, 2);
+  assert.equal(m.trials_failed, 1);
+  assert.equal(m.trials_cancelled, 1);
+  assert.ok(Math.abs(m.linear_eval_accuracy_mean! - 0.85) < 1e-12);
+  assert.equal(m.linear_eval_accuracy_min, 0.8);
+  assert.equal(m.linear_eval_accuracy_max, 0.9);
+  assert.deepEqual([m.loss_mean, m.loss_min, m.loss_max], [2, 2, 2], 'a non-finite value is no result');
 });
