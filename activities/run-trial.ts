@@ -18,7 +18,7 @@ import {
 import { leaseOfActivity } from './attempt-lease.js';
 import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
-import { maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
+import { idleMsFromEnv, maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
 import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
 
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -36,7 +36,7 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const full = { ...deps, trainers: deps.trainers ?? new TrainerPool({ maxTrialsPerTrainer: maxTrialsFromEnv() }) };
+  const full = { ...deps, trainers: deps.trainers ?? new TrainerPool({ maxTrialsPerTrainer: maxTrialsFromEnv(), idleMs: idleMsFromEnv() }) };
   return {
     runTrial: (input: RunTrialActivityInput): Promise<RunTrialActivityResult> => runTrialActivity(input, full),
   };

@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseTrialConfig } from '../../ml/config.js';
 import { LocalCheckpointStore } from '../../activities/checkpoint-store.js';
 import { createActivities } from '../../activities/run-trial.js';
-import { maxTrialsFromEnv, spawnTrainer, TrainerPool } from '../../activities/trainer-pool.js';
+import { idleMsFromEnv, maxTrialsFromEnv, spawnTrainer, TrainerPool } from '../../activities/trainer-pool.js';
 import { nullMetricsSink } from '../../activities/metrics-sink.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
 import type { ChildProcess } from 'node:child_process';
@@ -72,6 +72,21 @@ describe('the trainer pool under the runTrial activity', () => {
     assert.equal(fresh.idleCount, 0);
   });
 
+  it('an idle trainer exits once it has waited idleMs for a trial', async () => {
+    const trainers = new TrainerPool({ spawn: trackedSpawn, idleMs: 300 });
+    const { runTrial } = createActivities({ store: new LocalCheckpointStore(path.join(dir, 'idle')), sink: nullMetricsSink, backend: 'wasm', identity: 't', trainers });
+    await new MockActivityEnvironment().run(runTrial, input('idle-1'));
+    const child = spawned.at(-1)!;
+    assert.equal(trainers.idleCount, 1);
+    // Reused within idleMs: the timer restarts when it is handed back.
+    await new MockActivityEnvironment().run(runTrial, input('idle-2'));
+    assert.equal(spawned.at(-1), child, 'the idle trainer served the next trial');
+    // The pool's timer and the idle child do not hold the event loop; this wait does.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.ok(exited(child), 'the idle trainer exited');
+    assert.equal(trainers.idleCount, 0, 'gone from the pool once it exited');
+  });
+
   it('a failed trial retires its trainer', async () => {
     const trainers = new TrainerPool({ spawn: trackedSpawn });
     const { runTrial } = createActivities({ store: new LocalCheckpointStore(path.join(dir, 'c')), sink: nullMetricsSink, backend: 'wasm', identity: 't', trainers });
@@ -90,5 +105,11 @@ describe('trainer pool settings', () => {
     assert.equal(maxTrialsFromEnv({ MIRL_TRAINER_MAX_TRIALS: '1' }), 1);
     assert.throws(() => maxTrialsFromEnv({ MIRL_TRAINER_MAX_TRIALS: '0' }), /positive integer/);
     assert.throws(() => maxTrialsFromEnv({ MIRL_TRAINER_MAX_TRIALS: 'x' }), /MIRL_TRAINER_MAX_TRIALS/);
+  });
+
+  it('reads MIRL_TRAINER_IDLE_S', () => {
+    assert.equal(idleMsFromEnv({}), 120_000);
+    assert.equal(idleMsFromEnv({ MIRL_TRAINER_IDLE_S: '5' }), 5_000);
+    assert.throws(() => idleMsFromEnv({ MIRL_TRAINER_IDLE_S: '-1' }), /MIRL_TRAINER_IDLE_S="-1" must be a positive integer/);
   });
 });
