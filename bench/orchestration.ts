@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BackendName } from '../ml/backend.js';
 import { parseSpecData } from '../spec/parse.js';
-import { launchSweep, readSweep } from '../cli/commands/sweep-client.js';
-import { localOnly } from '../cli/stack/services.js';
-import { REPO_ROOT, serverProcess, sleep } from '../servers/processes.js';
+import { launchSweep, readSweep } from '../client/sweeps.js';
+import { localOnly, REPO_ROOT, serverProcess, sleep } from '../servers/processes.js';
 import { startTemporalServer, workflowBundleFile } from '../servers/temporal-dev-server.js';
 
 export interface OrchestrationOptions {

@@ -2,6 +2,7 @@
 import { SpecError, formatSpecError } from '../spec/errors.js';
 import { ZodError } from 'zod';
 import { SweepLookupError } from '../results/sweep-runs.js';
+import { SweepRefusal } from '../client/sweeps.js';
 
 export class UsageError extends Error {}
 
@@ -21,7 +22,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export function describeFailure(err: unknown): { message: string; code: number } {
   if (err instanceof SpecError) return { message: formatSpecError(err), code: EXIT.usage };
-  if (err instanceof UsageError || err instanceof SweepLookupError || err instanceof RangeError) return { message: err.message, code: EXIT.usage };
+  if (err instanceof UsageError || err instanceof SweepRefusal || err instanceof SweepLookupError || err instanceof RangeError) return { message: err.message, code: EXIT.usage };
   if (err instanceof ZodError) {
     const lines = err.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`);
     return { message: lines.join('\n'), code: EXIT.usage };

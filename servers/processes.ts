@@ -121,3 +121,8 @@ export function serverProcess(spec: ServerProcessSpec): ServerProcess {
     },
   };
 }
+
+/** A local stack's worker talks to the local servers only: no remote credentials or TLS settings leak in. */
+export function localOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')));
+}

@@ -385,7 +385,7 @@ export interface ProgressPage {
 
 export interface SweepResult {
   sweepId: string;
-  /** Counts, axes and the first RESULT_PAGE trials; other pages are rebuilt from `carry` (see closedProgress in cli/commands/sweep-client.ts). */
+  /** Counts, axes and the first RESULT_PAGE trials; other pages are rebuilt from `carry` (see closedProgress in client/sweeps.ts). */
   progress: SweepProgress;
   carry: SweepCarry;
 }

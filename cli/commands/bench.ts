@@ -13,7 +13,7 @@ import { applyStackEnvironment } from '../stack/env.js';
 import { readState } from '../stack/state.js';
 import { stackHome, stackPaths } from '../stack/home.js';
 import type { ScaleOptions } from '../../bench/sweep-scale.js';
-import { launchSweep } from './sweep-client.js';
+import { launchSweep } from '../../client/sweeps.js';
 
 interface Args {
   backends?: string[];

@@ -6,7 +6,7 @@ import { trialConfigSchema } from '../../ml/config.js';
 import { connectClient } from '../../servers/temporal-connection.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
-import { findSweep, rerunFailed } from './sweep-client.js';
+import { findSweep, rerunFailed } from '../../client/sweeps.js';
 
 interface IdArgs {
   id: string;

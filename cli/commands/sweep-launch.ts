@@ -5,7 +5,7 @@ import { connectClient, sweepUiLink } from '../../servers/temporal-connection.js
 import { printJson } from '../output.js';
 import { EXIT, ServerCallError, UsageError } from '../errors.js';
 import type { SweepInput, SweepOptions } from '../../workflows/types.js';
-import { launchSweep, newSweepId, readSweep } from './sweep-client.js';
+import { launchSweep, newSweepId, readSweep } from '../../client/sweeps.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { progressLine } from './sweep-render.js';
 

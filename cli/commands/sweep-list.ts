@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { connectClient } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { MIRL_STUDY } from '../../workflows/search-attributes.js';
-import { SWEEP_WORKFLOW_TYPE } from './sweep-client.js';
+import { SWEEP_WORKFLOW_TYPE } from '../../client/sweeps.js';
 
 interface Args {
   json: boolean;

@@ -2,9 +2,9 @@ import type { CommandModule } from 'yargs';
 import { connectClient } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
-import { readSweep } from './sweep-client.js';
+import { readSweep } from '../../client/sweeps.js';
 import { renderStatus } from './sweep-render.js';
-import { reconcileSweep } from './sweep-liveness.js';
+import { reconcileSweep } from '../../client/sweep-liveness.js';
 import { PROGRESS_PAGE_MAX } from '../../workflows/progress.js';
 import { TRIAL_STATES, type ProgressRequest, type TrialStateName } from '../../workflows/types.js';
 

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { connectClient } from '../../servers/temporal-connection.js';
-import { findSweep, readSweep } from './sweep-client.js';
+import { findSweep, readSweep } from '../../client/sweeps.js';
 import { changeLines, exitCodeFor, finalLine, renderFrame, type WatchView } from '../watch/view.js';
 import { FrameWriter } from '../watch/terminal.js';
 import { trialSteps } from '../watch/trial-steps.js';

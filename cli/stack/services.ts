@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localOnly } from '../../servers/processes.js';
 import { mlflowReady, temporalReady, workerPolling } from './health.js';
 import type { StackPaths } from './home.js';
 import type { ServiceName, StackPorts } from './state.js';
@@ -100,10 +101,6 @@ const mlflowService: ServiceDef = {
   ready: (ctx) => mlflowReady(ctx.ports.mlflow),
 };
 
-/** The stack's worker talks to the stack's servers only: no remote credentials or TLS settings leak in. */
-export function localOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')));
-}
 
 const WORKER_MARKER = 'bin/mirl.js worker';
 

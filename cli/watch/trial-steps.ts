@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { trialSource } from '../../spec/index.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
-import { startInput } from '../commands/sweep-client.js';
+import { startInput } from '../../client/sweeps.js';
 
 export type StepLookup = (index: number) => number | undefined;
 

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { measureScale } from '../../bench/sweep-scale.js';
-import { launchSweep } from '../../cli/commands/sweep-client.js';
+import { launchSweep } from '../../client/sweeps.js';
 import { HEARTBEAT_TIMEOUT_S, runsOf, startStack, type FaultStack } from './harness.js';
 
 let stack: FaultStack;

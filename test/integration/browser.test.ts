@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
-import type { SweepSnapshot } from '../../cli/commands/sweep-client.js';
+import type { SweepSnapshot } from '../../client/sweeps.js';
 import { runsViewUrl } from '../../tracking/ui-links.js';
 import { brokenFigures, launchChromium, screenshot, waitForTexts, watchPage } from '../support/browser.js';
 import { mirl, runsOf, startStack, untilClosed, type Stack } from '../support/stack.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { readSweep } from '../../cli/commands/sweep-client.js';
+import { readSweep } from '../../client/sweeps.js';
 import type { SweepProgress, TrialHeartbeat, TrialOutcome } from '../../workflows/types.js';
 import { assertGone, childPids } from '../support/processes.js';
 import { WorkerPool } from '../support/worker-pool.js';

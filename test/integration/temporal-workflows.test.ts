@@ -14,8 +14,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Client } from '@temporalio/client';
 import { parseSpec } from '../../spec/index.js';
 import { createSweepActivities } from '../../activities/mlflow-sweep-activities.js';
-import { launchSweep, readSweep, rerunFailed } from '../../cli/commands/sweep-client.js';
-import { reconcileSweep } from '../../cli/commands/sweep-liveness.js';
+import { launchSweep, readSweep, rerunFailed } from '../../client/sweeps.js';
+import { reconcileSweep } from '../../client/sweep-liveness.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { SWEEP_TASK_QUEUE, type RunTrialActivityInput, type RunTrialActivityResult, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
 import { startTemporalServer, temporalExecutable, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';

@@ -6,7 +6,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readSweep, type SweepSnapshot } from '../../cli/commands/sweep-client.js';
+import { readSweep, type SweepSnapshot } from '../../client/sweeps.js';
 import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
 import type { MlflowServer } from './mlflow-server.js';
 import { REPO_ROOT } from './processes.js';

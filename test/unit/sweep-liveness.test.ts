@@ -2,7 +2,7 @@
 // worker ever leaves it is stale; a closed trial workflow is named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { livenessOf, staleAfterMs } from '../../cli/commands/sweep-liveness.js';
+import { livenessOf, staleAfterMs } from '../../client/sweep-liveness.js';
 import { renderStatus } from '../../cli/commands/sweep-render.js';
 import type { SweepProgress, TrialProgress } from '../../workflows/types.js';
 

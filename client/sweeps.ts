@@ -4,16 +4,20 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
-import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../../spec/index.js';
-import { DATA_PATH_VERSION } from '../../ml/data-path.js';
-import { sweepStaticDetails, sweepStaticSummary } from '../../workflows/summaries.js';
-import { UsageError } from '../errors.js';
-import { progressQuery } from '../../workflows/messages.js';
-import { MIRL_STUDY, MIRL_SWEEP } from '../../workflows/search-attributes.js';
-import { SweepBook } from '../../workflows/sweep-state.js';
-import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../../workflows/progress.js';
+import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../spec/index.js';
+import { DATA_PATH_VERSION } from '../ml/data-path.js';
+import { sweepStaticDetails, sweepStaticSummary } from '../workflows/summaries.js';
+import { progressQuery } from '../workflows/messages.js';
+import { MIRL_STUDY, MIRL_SWEEP } from '../workflows/search-attributes.js';
+import { SweepBook } from '../workflows/sweep-state.js';
+import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../workflows/progress.js';
 import { addLiveness } from './sweep-liveness.js';
-import { DEFAULT_SWEEP_OPTIONS, SWEEP_TASK_QUEUE, type ProgressRequest, type RerunRequest, type SweepInput, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
+import { DEFAULT_SWEEP_OPTIONS, SWEEP_TASK_QUEUE, type ProgressRequest, type RerunRequest, type SweepInput, type SweepOptions, type SweepProgress, type SweepResult } from '../workflows/types.js';
+
+/** What a user asked of a sweep that cannot be done (no such sweep, wrong state): their input, so exit 2. */
+export class SweepRefusal extends Error {
+  override readonly name = 'SweepRefusal';
+}
 
 export const SWEEP_WORKFLOW_TYPE = 'sweepWorkflow';
 
@@ -57,11 +61,11 @@ export async function findSweep(client: Client, sweepId: string): Promise<{ hand
   const handle = client.workflow.getHandle(sweepId);
   try {
     const d = await handle.describe();
-    if (d.type !== SWEEP_WORKFLOW_TYPE) throw new UsageError(`${sweepId} is a ${d.type}, not a sweep (see \`mirl sweep list\`)`);
+    if (d.type !== SWEEP_WORKFLOW_TYPE) throw new SweepRefusal(`${sweepId} is a ${d.type}, not a sweep (see \`mirl sweep list\`)`);
     return { handle, status: d.status.name };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
-      throw new UsageError(`no sweep with id ${sweepId} in namespace ${client.options.namespace} (see \`mirl sweep list\`)`);
+      throw new SweepRefusal(`no sweep with id ${sweepId} in namespace ${client.options.namespace} (see \`mirl sweep list\`)`);
     }
     throw err;
   }
@@ -100,7 +104,7 @@ export async function rerunFailed(client: Client, sweepId: string, request: Reru
     await handle.signal('rerunFailed', request);
     return { restarted: false, requeued, count: wanted ? requeued.length : before.page.matching };
   }
-  if (status !== 'COMPLETED') throw new UsageError(`sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can rerun trials`);
+  if (status !== 'COMPLETED') throw new SweepRefusal(`sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can rerun trials`);
   const result = (await handle.result()) as SweepResult;
   const input = await startInput(client, sweepId);
   const book = SweepBook.fromCarry(result.carry);

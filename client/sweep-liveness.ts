@@ -7,9 +7,9 @@ import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import pLimit from 'p-limit';
-import { progressQuery, trialFinishedSignal } from '../../workflows/messages.js';
-import { PROGRESS_PAGE_MAX } from '../../workflows/progress.js';
-import { DEFAULT_SWEEP_OPTIONS, type SweepProgress, type TrialHeartbeat, type TrialInput, type TrialLiveness, type TrialOutcome, type TrialProgress } from '../../workflows/types.js';
+import { progressQuery, trialFinishedSignal } from '../workflows/messages.js';
+import { PROGRESS_PAGE_MAX } from '../workflows/progress.js';
+import { DEFAULT_SWEEP_OPTIONS, type SweepProgress, type TrialHeartbeat, type TrialInput, type TrialLiveness, type TrialOutcome, type TrialProgress } from '../workflows/types.js';
 
 /** Describes at once: enough to be quick at a window of hundreds, gentle on the server. */
 const DESCRIBE_CONCURRENCY = 16;
