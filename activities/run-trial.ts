@@ -243,26 +243,35 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const finishedCleanly = exit === null && trainerError === null && stopping === null && (result as TrialResult | null)?.status === 'finished';
   deps.trainers.release(child, finishedCleanly);
   await saving;
-  lease.stop();
+  const fenced = () => ApplicationFailure.retryable(`attempt ${attempt} fenced: ${lease.reason}`, 'AttemptFenced');
   if (lease.lost) {
+    lease.stop();
     clearInterval(timer);
     await writer?.close({ status: 'failed', error: lease.reason ?? 'fenced', willRetry: true }).catch(() => {});
-    throw ApplicationFailure.retryable(`attempt ${attempt} fenced: ${lease.reason}`, 'AttemptFenced');
+    throw fenced();
   }
   await opening.catch((err: unknown) => void (openError ??= err));
   if (openError || !writer) {
     await writer?.close({ status: 'failed', error: String(openError), willRetry: true }).catch(() => {});
+    lease.stop();
     clearInterval(timer);
     throw openError ?? new Error('the metrics sink opened no writer');
   }
   const openWriter: TrialMetricsWriter = writer;
 
+  // The lease holds until the record is closed: the last flush and the run's end are writes too.
   const close = async (outcome: Parameters<TrialMetricsWriter['close']>[0]) => {
+    let closeError: unknown = null;
     try {
       await openWriter.close(outcome);
+    } catch (err) {
+      closeError = err;
     } finally {
+      lease.stop();
       clearInterval(timer);
     }
+    if (lease.lost) throw fenced();
+    if (closeError) throw closeError;
   };
   const fail = async (error: ApplicationFailure): Promise<never> => {
     const willRetry = !error.nonRetryable && attempt < (input.maxAttempts ?? Number.POSITIVE_INFINITY);
@@ -307,6 +316,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   try {
     await close({ status: 'finished', result: full });
   } catch (closeErr) {
+    if (closeErr instanceof ApplicationFailure) throw closeErr;
     // The metrics since the last checkpoint could not be delivered: a retry resumes from
     // that checkpoint and logs them again, rather than finish with a hole in the record.
     throw ApplicationFailure.retryable(`could not record the finished trial: ${String(closeErr)}`, 'TrackingUnavailable');
