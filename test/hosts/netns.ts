@@ -45,6 +45,8 @@ function alive(pid: number): boolean {
   }
 }
 
+const vethOf = (pid: number, index: number) => `mh${pid}${index}`;
+
 export const listNetns = (): string[] => run([IP, 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
 
 /** Kills every process in `netns` (a deleted namespace lives on while one is in it), then deletes it. */
@@ -110,7 +112,7 @@ export function createNetwork(names: string[]): Network {
   run([IP, 'link', 'set', network.bridge, 'up']);
   names.forEach((name, i) => {
     const host: Host = { name, netns: `${NETNS_PREFIX}${pid}-${name}`, address: `${subnet}.${i + 2}` };
-    const veth = `mh${pid}${i}`;
+    const veth = vethOf(pid, i);
     run([IP, 'netns', 'add', host.netns]);
     network.hosts[name] = host;
     run([IP, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns]);
@@ -124,7 +126,12 @@ export function createNetwork(names: string[]): Network {
 
 /** Everything createNetwork made: the namespaces (with their processes and veths) and the bridge. */
 export function removeNetwork(network: Network): void {
-  for (const host of Object.values(network.hosts)) removeNetns(host.netns);
+  Object.values(network.hosts).forEach((host, i) => {
+    removeNetns(host.netns);
+    // A namespace whose processes were just killed outlives its name while the kernel
+    // winds down their sockets, and its veth with it: deleting our end deletes both now.
+    spawnSync(IP, ['link', 'del', vethOf(network.pid, i)], { stdio: 'ignore' });
+  });
   spawnSync(IP, ['link', 'del', network.bridge]);
 }
 

@@ -3,13 +3,21 @@
 // refuses to run as root) and listening on control's bridge address only. stop() and
 // start() keep the data, which is how a test restarts the database under MLflow.
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { appendFile, chown, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { serverProcess, type ServerProcess } from '../support/processes.js';
 import { IP, run, type Host } from './netns.js';
 
-const BIN = process.env.MIRL_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The newest Debian PostgreSQL (scripts/setup-hosts.sh installs one when none is there). */
+function postgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  if (!versions.length) throw new Error(`no PostgreSQL under ${root}: run \`bash scripts/setup-hosts.sh\` (as root) to install it`);
+  return path.join(root, versions[0], 'bin');
+}
+const BIN = process.env.MIRL_PG_BIN ?? postgresBin();
 const PORT = 5432;
 const OS_USER = 'postgres';
 
