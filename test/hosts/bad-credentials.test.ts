@@ -4,9 +4,9 @@
 // run on a worker host with good credentials, each once in MLflow.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertExactlyOnce, TINY, untilClosed } from '../faults/harness.js';
+import { assertExactlyOnce, untilClosed } from '../faults/harness.js';
 import { startCluster, type Cluster } from './cluster.js';
-import { countsDone, hostOf, launchFromClient } from './sweeps.js';
+import { countsDone, hostOf, launchFromClient, tinyTrial } from './sweeps.js';
 
 const STEPS = 300;
 const EVAL_EVERY = 100;
@@ -21,7 +21,7 @@ after(async () => {
 });
 
 test('a worker with wrong MLflow credentials stops with one clear line; its trials run on a worker that can log', { timeout: 600_000 }, async () => {
-  const sweepId = await launchFromClient(cluster, 'bad-creds', ['trial:', ...TINY, `  steps: ${STEPS}`, '  log_interval: 1', `  eval_interval: ${EVAL_EVERY}`, 'seeds: 3', 'max_concurrent_trials: 3']);
+  const sweepId = await launchFromClient(cluster, 'bad-creds', [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 3', 'max_concurrent_trials: 3']);
 
   const bad = await cluster.workerUntilExit('worker-b', ['--max-concurrent', '2'], cluster.envFor('worker-b', { MLFLOW_TRACKING_PASSWORD: WRONG }));
   assert.equal(bad.code, 1, bad.output);

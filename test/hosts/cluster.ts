@@ -207,8 +207,11 @@ async function createMlflowUser(server: MlflowServer, adminPassword: string, use
   if (!res.ok) throw new Error(`creating MLflow user ${username}: ${res.status} ${await res.text()}`);
 }
 
+/** Numbers the workers' logs: counted when a start is asked for, since starts run side by side. */
+let workersAsked = 0;
+
 async function startHostWorker(host: Host, name: HostName, args: string[], env: NodeJS.ProcessEnv, dir: string, workers: Set<ServerProcess>): Promise<HostWorker> {
-  const logPath = path.join(dir, `worker-${name}-${workers.size}.log`);
+  const logPath = path.join(dir, `worker-${name}-${++workersAsked}.log`);
   const [exe, ...argv] = onHost(host, [process.execPath, 'bin/mirl.js', 'worker', ...args]);
   const readyLine = async () => /mirl worker ready: (\S+)/.exec(await readFile(logPath, 'utf8').catch(() => ''))?.[1];
   const proc = serverProcess({ name: `mirl worker on ${name}`, exe, args: argv, logPath, options: { cwd: REPO_ROOT, env }, ready: async () => (await readyLine()) !== undefined, readyTimeoutMs: 90_000 });

@@ -4,9 +4,9 @@
 // FINISHED run per trial and every step logged once: nothing lost, nothing doubled.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertExactlyOnce, heartbeatOf, sleep, snapshot, TINY, untilClosed, waitFor } from '../faults/harness.js';
+import { assertExactlyOnce, heartbeatOf, sleep, snapshot, untilClosed, waitFor } from '../faults/harness.js';
 import { startCluster, type Cluster, type HostWorker } from './cluster.js';
-import { countsDone, launchFromClient } from './sweeps.js';
+import { countsDone, launchFromClient, tinyTrial } from './sweeps.js';
 
 const STEPS = 400;
 const EVAL_EVERY = 100;
@@ -36,13 +36,7 @@ async function mlflowAnswers(): Promise<number> {
 }
 
 test('PostgreSQL under MLflow restarted mid-sweep: the sweep completes, every step once', { timeout: 600_000 }, async () => {
-  const sweepId = await launchFromClient(
-    cluster,
-    'pg-restart',
-    ['trial:', ...TINY, `  steps: ${STEPS}`, '  log_interval: 1', `  eval_interval: ${EVAL_EVERY}`, 'seeds: 4', 'max_concurrent_trials: 4'],
-    '--checkpoint-every',
-    '50',
-  );
+  const sweepId = await launchFromClient(cluster, 'pg-restart', [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 4', 'max_concurrent_trials: 4'], '--checkpoint-every', '50');
   // Trials mid-way, with steps and a checkpoint in the store that goes away.
   await waitFor('two trials past step 60', async () => {
     const { progress } = await snapshot(cluster.stack, sweepId);

@@ -7,13 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { assertExactlyOnce, TINY, untilClosed } from '../faults/harness.js';
+import { assertExactlyOnce, untilClosed } from '../faults/harness.js';
 import { startCluster, type Cluster, type HostWorker } from './cluster.js';
-import { countsDone, hostOf, launchFromClient, show } from './sweeps.js';
+import { countsDone, hostOf, launchFromClient, show, tinyTrial } from './sweeps.js';
 
 const STEPS = 300;
 const EVAL_EVERY = 100;
-const TRIAL = ['trial:', ...TINY, `  steps: ${STEPS}`, '  log_interval: 1', `  eval_interval: ${EVAL_EVERY}`];
+const TRIAL = tinyTrial(STEPS, EVAL_EVERY);
 
 let cluster: Cluster;
 let gpuWorker: HostWorker;

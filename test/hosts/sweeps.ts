@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Run } from '../../tracking/index.js';
-import { HEARTBEAT_TIMEOUT_S } from '../faults/harness.js';
+import { HEARTBEAT_TIMEOUT_S, TINY } from '../faults/harness.js';
 import type { Cluster } from './cluster.js';
 
 export const show = (r: { status: number | null; stdout: string; stderr: string }) => `exit ${r.status}\n${r.stdout}\n${r.stderr}`;
@@ -27,5 +27,8 @@ export function hostOf(run: Run): string {
   assert.ok(host, `${run.info.runName}: mirl.worker tag '${worker}'`);
   return host;
 }
+
+/** The trial block of every scenario: TINY trials, loss logged at every step, an evaluation every `evalEvery`. */
+export const tinyTrial = (steps: number, evalEvery: number) => ['trial:', ...TINY, `  steps: ${steps}`, '  log_interval: 1', `  eval_interval: ${evalEvery}`];
 
 export const countsDone = (n: number) => ({ pending: 0, running: 0, done: n, failed: 0, cancelled: 0 });
