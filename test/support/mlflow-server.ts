@@ -38,22 +38,52 @@ async function healthy(uri: string): Promise<boolean> {
   }
 }
 
-export async function startMlflowServer(options: { readyTimeoutMs?: number } = {}): Promise<MlflowServer> {
+/** A server on another host (a network namespace of the multi-host tests) with its own store and auth. */
+export interface MlflowPlacement {
+  /** --host, and the host of its URI. */
+  host: string;
+  port: number;
+  /** Where its artifacts and log go (removed by stop()). */
+  dataDir: string;
+  backendStoreUri: string;
+  /** Wraps the server's argv so it runs on that host. */
+  command: (argv: string[]) => string[];
+  /** e.g. --app-name basic-auth. */
+  extraArgs: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+async function loopbackPlacement(): Promise<MlflowPlacement> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mirl-mlflow-'));
-  const port = await freePort();
-  const uri = `http://127.0.0.1:${port}`;
+  return {
+    host: '127.0.0.1',
+    port: await freePort(),
+    dataDir,
+    backendStoreUri: `sqlite:///${path.join(dataDir, 'mlflow.db')}`,
+    command: (argv) => argv,
+    extraArgs: [],
+    env: {},
+  };
+}
+
+export async function startMlflowServer(options: { readyTimeoutMs?: number; placement?: MlflowPlacement } = {}): Promise<MlflowServer> {
+  const { host, port, dataDir, backendStoreUri, command, extraArgs, env } = options.placement ?? (await loopbackPlacement());
+  const uri = `http://${host}:${port}`;
+  const [exe, ...args] = command([
+    mlflowExecutable(),
+    'server',
+    '--backend-store-uri', backendStoreUri,
+    '--artifacts-destination', path.join(dataDir, 'artifacts'),
+    '--serve-artifacts',
+    '--host', host,
+    '--port', String(port),
+    '--workers', '1',
+    ...extraArgs,
+  ]);
   const server = serverProcess({
     name: 'mlflow server',
-    exe: mlflowExecutable(),
-    args: [
-      'server',
-      '--backend-store-uri', `sqlite:///${path.join(dataDir, 'mlflow.db')}`,
-      '--artifacts-destination', path.join(dataDir, 'artifacts'),
-      '--serve-artifacts',
-      '--host', '127.0.0.1',
-      '--port', String(port),
-      '--workers', '1',
-    ],
+    exe,
+    args,
     logPath: path.join(dataDir, 'server.log'),
     options: {
       cwd: dataDir,
@@ -63,6 +93,7 @@ export async function startMlflowServer(options: { readyTimeoutMs?: number } = {
         // without it startup and shutdown are quicker and 2-core machines breathe.
         MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
         PYTHONUNBUFFERED: '1',
+        ...env,
       },
     },
     ready: () => healthy(uri),
