@@ -76,3 +76,50 @@ export async function assertExactlyOnce(stack: FaultStack, sweepId: string, name
 
 export { alive, assertGone, childPids } from '../support/processes.js';
 export { sleep, waitFor };
+
+/** Millis of a protobuf Timestamp, or null. */
+const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t?.seconds == null ? null : Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6));
+
+/**
+ * Polls the server's view of a trial's activity: the last heartbeat it accepted from
+ * attempt 1 (its timeout counts from there) and when a later attempt first started.
+ */
+export function watchAttempts(stack: FaultStack, trialId: string) {
+  const seen: { lastHeartbeat: number | null; retryStarted: number | null } = { lastHeartbeat: null, retryStarted: null };
+  let running = true;
+  const loop = (async () => {
+    while (running && seen.retryStarted === null) {
+      const pending = (await stack.temporal.client.workflow.getHandle(trialId).describe()).raw.pendingActivities?.[0];
+      if (pending?.attempt === 1) seen.lastHeartbeat = millis(pending.lastHeartbeatTime) ?? seen.lastHeartbeat;
+      // State 2 is STARTED: a retry still waiting for a worker shows its predecessor's start time.
+      else if (pending && (pending.attempt ?? 0) > 1 && Number(pending.state) === 2) seen.retryStarted = millis(pending.lastStartedTime);
+      await sleep(200);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** When a worker's log says it fenced its attempt (activities/attempt-lease.ts), as epoch ms, and the line. */
+export function fenceIn(log: string): { at: number; line: string } | undefined {
+  const line = log.split('\n').find((l) => l.includes('attempt fenced'));
+  const stamp = line && /^(\S+Z) /.exec(line)?.[1];
+  return stamp ? { at: Date.parse(stamp), line } : undefined;
+}
+
+/**
+ * The fence came before the server could time attempt 1 out and before any retry started;
+ * returns the margins for the test's diagnostics.
+ */
+export function assertFencedInTime(fence: { at: number; line: string }, seen: { lastHeartbeat: number | null; retryStarted: number | null }): { beforeTimeoutMs: number; retryAfterMs: number } {
+  assert.ok(seen.lastHeartbeat !== null && seen.retryStarted !== null, JSON.stringify(seen));
+  const serverTimeout = seen.lastHeartbeat + HEARTBEAT_TIMEOUT_S * 1000;
+  assert.ok(fence.at < serverTimeout, `fenced ${serverTimeout - fence.at} ms before the server could time attempt 1 out: ${fence.line}`);
+  assert.ok(fence.at < seen.retryStarted, 'fenced before the retry started');
+  return { beforeTimeoutMs: serverTimeout - fence.at, retryAfterMs: seen.retryStarted - fence.at };
+}

@@ -14,7 +14,7 @@ import { MlflowClient, silentLogger } from '../../tracking/index.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
 import { exited, REPO_ROOT, serverProcess, type ServerProcess } from '../support/processes.js';
 import type { Stack } from '../support/stack.js';
-import { startTemporalServer, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+import { startTemporalServer, workflowBundleFile } from '../support/temporal-server.js';
 import { WorkerPool } from '../support/worker-pool.js';
 import { createNetwork, onHost, removeNetwork, removeStale, TEMP_PREFIX, type Host, type Network } from './netns.js';
 import { startPostgres, type Postgres } from './postgres.js';

@@ -143,3 +143,28 @@ export function removeNetwork(network: Network): void {
 export function onHost(host: Host, argv: string[]): string[] {
   return [IP, 'netns', 'exec', host.netns, 'unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', host.name, ...argv];
 }
+
+/**
+ * The host's cable pulled, or plugged back: its veth's end on the bridge goes down, so
+ * the host's packets go nowhere and its open connections hang, as on a dead link.
+ */
+export function setLink(network: Network, host: string, up: boolean): void {
+  const index = Object.keys(network.hosts).indexOf(host);
+  if (index < 0) throw new Error(`no host ${host}`);
+  run([IP, 'link', 'set', vethOf(network.pid, index), up ? 'up' : 'down']);
+}
+
+const NFT_TABLE = 'mirl_partition';
+
+/**
+ * Drops everything `host` sends to `to`:`port` (a firewall rule inside the host's
+ * namespace, nftables), or lifts the rule again: a one-sided partition, as when one
+ * service of a cluster is unreachable from one machine and the rest is not.
+ */
+export function blockPort(host: Host, to: Host, port: number, blocked: boolean): void {
+  const nft = (...args: string[]) => run([IP, 'netns', 'exec', host.netns, 'nft', ...args]);
+  if (!blocked) return void nft('delete', 'table', 'inet', NFT_TABLE);
+  nft('add', 'table', 'inet', NFT_TABLE);
+  nft('add', 'chain', 'inet', NFT_TABLE, 'out', '{ type filter hook output priority 0 ; }');
+  nft('add', 'rule', 'inet', NFT_TABLE, 'out', 'ip', 'daddr', to.address, 'tcp', 'dport', String(port), 'drop');
+}

@@ -4,9 +4,9 @@
 // FINISHED run per trial and every step logged once: nothing lost, nothing doubled.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertExactlyOnce, heartbeatOf, sleep, snapshot, untilClosed, waitFor } from '../faults/harness.js';
+import { assertExactlyOnce, sleep, untilClosed, waitFor } from '../faults/harness.js';
 import { startCluster, type Cluster, type HostWorker } from './cluster.js';
-import { countsDone, launchFromClient, tinyTrial } from './sweeps.js';
+import { countsDone, launchFromClient, tinyTrial, untilRunningPast } from './sweeps.js';
 
 const STEPS = 400;
 const EVAL_EVERY = 100;
@@ -38,11 +38,7 @@ async function mlflowAnswers(): Promise<number> {
 test('PostgreSQL under MLflow restarted mid-sweep: the sweep completes, every step once', { timeout: 600_000 }, async () => {
   const sweepId = await launchFromClient(cluster, 'pg-restart', [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 4', 'max_concurrent_trials: 4'], '--checkpoint-every', '50');
   // Trials mid-way, with steps and a checkpoint in the store that goes away.
-  await waitFor('two trials past step 60', async () => {
-    const { progress } = await snapshot(cluster.stack, sweepId);
-    const steps = await Promise.all(progress.trials.filter((t) => t.state === 'running').map(async (t) => (await heartbeatOf(cluster.stack, t.trialId))?.beat.step ?? 0));
-    return steps.filter((s) => s >= 60).length >= 2 ? true : undefined;
-  }, 240_000, 500);
+  await untilRunningPast(cluster, sweepId, 2, 60);
 
   assert.equal(await mlflowAnswers(), 200);
   await cluster.postgres.stop();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Run } from '../../tracking/index.js';
-import { HEARTBEAT_TIMEOUT_S, TINY } from '../faults/harness.js';
+import { heartbeatOf, HEARTBEAT_TIMEOUT_S, snapshot, TINY, waitFor } from '../faults/harness.js';
 import type { Cluster } from './cluster.js';
 
 export const show = (r: { status: number | null; stdout: string; stderr: string }) => `exit ${r.status}\n${r.stdout}\n${r.stderr}`;
@@ -32,3 +32,12 @@ export function hostOf(run: Run): string {
 export const tinyTrial = (steps: number, evalEvery: number) => ['trial:', ...TINY, `  steps: ${steps}`, '  log_interval: 1', `  eval_interval: ${evalEvery}`];
 
 export const countsDone = (n: number) => ({ pending: 0, running: 0, done: n, failed: 0, cancelled: 0 });
+
+/** Waits until `count` running trials of the sweep have heartbeated a step of at least `step`. */
+export function untilRunningPast(cluster: Cluster, sweepId: string, count: number, step: number): Promise<true> {
+  return waitFor(`${count} trials past step ${step}`, async () => {
+    const { progress } = await snapshot(cluster.stack, sweepId);
+    const steps = await Promise.all(progress.trials.filter((t) => t.state === 'running').map(async (t) => (await heartbeatOf(cluster.stack, t.trialId))?.beat.step ?? 0));
+    return steps.filter((s) => s >= step).length >= count ? true : undefined;
+  }, 240_000, 300);
+}
