@@ -18,7 +18,8 @@ export interface TrialMetricsWriter {
    * attempt ended retryably and Temporal will run another one (the record stays open).
    */
   close(outcome: {
-    status: 'finished' | 'stopped' | 'failed';
+    /** pruned: stopped early by the sweep's early_stop rule, `error` says why. */
+    status: 'finished' | 'stopped' | 'pruned' | 'failed';
     result?: RunTrialActivityResult;
     error?: string;
     willRetry?: boolean;

@@ -212,6 +212,7 @@ export class MlflowTracking {
       const status = statusOfTrialState(trial.state);
       if (child.info.status !== 'RUNNING' || !status) continue;
       if (status === 'FAILED' && trial.error) await this.client.setTag(child.info.runId, TAGS.failure, trial.error);
+      if (trial.state === 'pruned') await this.client.setTag(child.info.runId, TAGS.pruned, trial.error ?? 'pruned');
       await this.client.endRun(child.info.runId, status);
       child.info.status = status;
     }
@@ -394,7 +395,11 @@ class MlflowTrialWriter implements TrialMetricsWriter {
         if (outcome.error) tags[TAGS.lastError] = outcome.error;
       } else if (outcome.status === 'finished') status = 'FINISHED';
       else if (outcome.status === 'stopped') status = 'KILLED';
-      else {
+      else if (outcome.status === 'pruned') {
+        // KILLED like a cancelled run (it did not run its course), told apart by the tag.
+        status = 'KILLED';
+        tags[TAGS.pruned] = outcome.error ?? 'pruned';
+      } else {
         status = 'FAILED';
         tags[TAGS.failure] = outcome.error ?? 'unknown error';
       }

@@ -16,6 +16,7 @@ import {
   type TrialHeartbeat,
 } from '../workflows/types.js';
 import { leaseOfActivity } from './attempt-lease.js';
+import { EvaluationRelay, temporalJudge, type EvaluationJudge } from './evaluation-relay.js';
 import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import { idleMsFromEnv, maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
@@ -33,6 +34,8 @@ export interface ActivityDeps {
   identity?: string;
   /** Warm trainer processes; one pool per worker. */
   trainers?: TrainerPool;
+  /** Where early-stop reports go (default: the sweep's workflow, through the worker's client). */
+  judge?: EvaluationJudge;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -131,7 +134,8 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   let trainerStartedAt = 0;
   let result: TrialResult | null = null;
   let trainerError: Extract<FromTrainer, { type: 'error' }> | null = null;
-  let stopping: 'cancel' | 'shutdown' | null = null;
+  let stopping: 'cancel' | 'shutdown' | 'prune' | null = null;
+  let pruned: { step: number; reason: string } | null = null;
   let cancelReason: unknown = null;
   let killTimer: NodeJS.Timeout | undefined;
   let saving: Promise<void> = Promise.resolve();
@@ -159,6 +163,17 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   const send = (msg: ToTrainer) => {
     if (!released && child.connected) child.send(msg);
   };
+  const stopTrainer = () => {
+    send({ type: 'stop' });
+    if (!released) killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  };
+  const relay = evaluationRelay(input, deps, ctx, lease.signal, (step, reason) => {
+    if (stopping) return;
+    ctx.log.info('trial pruned by the sweep', { trialId: input.trialId, step, reason });
+    pruned = { step, reason };
+    stopping = 'prune';
+    stopTrainer();
+  });
 
   ready.then(
     () => {
@@ -204,6 +219,7 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
         beat = { ...beat, step: msg.step, eval: msg.metrics, ...probeObjective(input.objective, beat, msg) };
         writer!.eval(msg.step, msg.metrics);
         if (msg.system) writer!.system?.(msg.step, msg.system);
+        relay?.evaluated(msg.step, msg.metrics);
         break;
       case 'checkpoint': {
         // Only the newest checkpoint waiting to be stored is kept: a slow or unreachable
@@ -230,9 +246,10 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
     const details = ctx.cancellationDetails;
     // The server has given this attempt up (timed out, or replaced by a retry): stop writing now.
     if (details?.timedOut || details?.notFound) return lease.lose(`Temporal cancelled the attempt as ${details.timedOut ? 'timed out' : 'no longer known'}`);
+    const wasPruning = stopping === 'prune';
     stopping = ctx.cancellationDetails?.workerShutdown ? 'shutdown' : 'cancel';
-    send({ type: 'stop' });
-    if (!released) killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    pruned = null;
+    if (!wasPruning) stopTrainer();
   });
 
   const exit = await settled;
@@ -240,7 +257,8 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   child.off('message', onMessage);
   child.off('exit', onExit);
   released = true;
-  const finishedCleanly = exit === null && trainerError === null && stopping === null && (result as TrialResult | null)?.status === 'finished';
+  const status = (result as TrialResult | null)?.status;
+  const finishedCleanly = exit === null && trainerError === null && (stopping === null ? status === 'finished' : stopping === 'prune' && status === 'stopped');
   deps.trainers.release(child, finishedCleanly);
   await saving;
   const fenced = () => ApplicationFailure.retryable(`attempt ${attempt} fenced: ${lease.reason}`, 'AttemptFenced');
@@ -288,7 +306,8 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   }
   const r = result as TrialResult | null;
   // A finished trial needs no checkpoint; a stopped one must leave its last one behind.
-  if (saveError && r?.status !== 'finished') {
+  // A pruned trial is over: its last checkpoint is not needed to resume it.
+  if (saveError && r?.status !== 'finished' && !pruned) {
     return fail(ApplicationFailure.retryable(`checkpoint save failed: ${String(saveError)}`, 'CheckpointSaveError'));
   }
   if (!r) {
@@ -303,6 +322,12 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
     trainerStartedAt,
     finishedAt: Date.now(),
   };
+  const prunedAt = pruned as { step: number; reason: string } | null;
+  if (r.status === 'stopped' && prunedAt) {
+    const done: RunTrialActivityResult = { ...full, pruned: prunedAt };
+    await close({ status: 'pruned', result: done, error: prunedAt.reason });
+    return done;
+  }
   if (r.status === 'stopped') {
     await close({ status: 'stopped', result: full, willRetry: stopping === 'shutdown' }).catch((closeErr) =>
       ctx.log.warn('could not record the stop', { trialId: input.trialId, error: String(closeErr) }),
@@ -314,6 +339,8 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
     throw cancelReason instanceof CancelledFailure ? cancelReason : new CancelledFailure(`trial stopped at step ${r.step}`);
   }
   try {
+    // The last report must reach the sweep before the trial's outcome does.
+    await relay?.drained();
     await close({ status: 'finished', result: full });
   } catch (closeErr) {
     if (closeErr instanceof ApplicationFailure) throw closeErr;
@@ -323,4 +350,17 @@ async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps
   }
   const overhead = openWriter.overhead?.();
   return overhead ? { ...full, tracking: { ...overhead, openWaitMs } } : full;
+}
+
+/** The attempt's early-stop relay, when its sweep has early_stop. */
+function evaluationRelay(
+  input: RunTrialActivityInput,
+  deps: ActivityDeps,
+  ctx: Context,
+  signal: AbortSignal,
+  onStop: (step: number, reason: string) => void,
+): EvaluationRelay | null {
+  if (!input.earlyStop || input.index === undefined) return null;
+  const judge = deps.judge ?? temporalJudge(() => ctx.client, undefined, (line) => ctx.log.warn(line));
+  return new EvaluationRelay(judge, input.sweepId, input.index, input.earlyStop, input.config, onStop, signal);
 }

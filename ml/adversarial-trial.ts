@@ -9,6 +9,7 @@ import { denseLayer, applyDense, type Dense } from './params.js';
 import { MnistPairSource, type PairSource } from './data/pairs.js';
 import { CLASSES } from './data/mnist.js';
 import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
+import { isEvaluationStep } from './metric-names.js';
 
 export class AdversarialTrial extends TrialState {
   protected readonly source: PairSource;
@@ -81,8 +82,7 @@ export class AdversarialTrial extends TrialState {
   }
 
   evalDue(step: number): boolean {
-    const w = this.cfg.adv_warmup_steps;
-    return step === this.totalSteps || (step >= w && (step - w) % this.cfg.adv_eval_every_rounds === 0);
+    return isEvaluationStep(this.cfg, step);
   }
 
   async evaluate(): Promise<Record<string, number>> {

@@ -10,6 +10,7 @@ import { MnistPairSource, GaussianPairSource, peekBatch, type PairSource } from 
 import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
 import { jacobianConditionMetrics } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
+import { isEvaluationStep } from './metric-names.js';
 
 export class InfomaxTrial extends TrialState {
   protected readonly source: PairSource;
@@ -64,7 +65,7 @@ export class InfomaxTrial extends TrialState {
   }
 
   evalDue(step: number): boolean {
-    return step % this.cfg.eval_interval === 0 || step === this.cfg.steps;
+    return isEvaluationStep(this.cfg, step);
   }
 
   private mnistEval(): MnistEvalData {

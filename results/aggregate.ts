@@ -7,6 +7,8 @@ export const SEED_AXIS = 'seed';
 export const DEFAULT_METRICS = ['linear_eval_accuracy', 'i_est_test'];
 
 export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED' | 'RUNNING' | 'SCHEDULED' | string;
+/** Not an MLflow status: a KILLED run tagged mirl.pruned (stopped early by the sweep's early_stop). */
+export const PRUNED = 'PRUNED';
 
 export interface TrialRun {
   trialId: string;
@@ -35,6 +37,8 @@ export interface ConfigRow {
   done: number;
   failed: number;
   cancelled: number;
+  /** Stopped early by early_stop: listed, and in the means only with includePruned. */
+  pruned: number;
   running: number;
   metrics: Record<string, MetricSummary>;
   /** Smallest trial index of the configuration: its place in the spec's order. */
@@ -52,6 +56,8 @@ export interface AggregateOptions {
   metrics?: string[];
   /** 'axes': the spec's order; 'metric': the first metric's mean, best first. */
   sort?: 'axes' | 'metric';
+  /** Pruned trials' last values count in the means too (by default only finished trials do). */
+  includePruned?: boolean;
 }
 
 export function summarise(values: number[]): MetricSummary {
@@ -112,6 +118,7 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
 
   const rows = groups.map(({ config, members, order }) => {
     const finished = members.filter((m) => m.status === 'FINISHED');
+    const counted = options.includePruned ? members.filter((m) => m.status === 'FINISHED' || m.status === PRUNED) : finished;
     const indices = members.map((m) => m.index).filter((i): i is number => i !== null);
     return {
       row: {
@@ -120,8 +127,9 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
         done: finished.length,
         failed: members.filter((m) => m.status === 'FAILED').length,
         cancelled: members.filter((m) => m.status === 'KILLED').length,
+        pruned: members.filter((m) => m.status === PRUNED).length,
         running: members.filter((m) => m.status === 'RUNNING' || m.status === 'SCHEDULED').length,
-        metrics: Object.fromEntries(metrics.map((k) => [k, summarise(finished.flatMap((m) => (k in m.metrics ? [m.metrics[k]] : [])))])),
+        metrics: Object.fromEntries(metrics.map((k) => [k, summarise(counted.flatMap((m) => (k in m.metrics ? [m.metrics[k]] : [])))])),
         firstIndex: indices.length ? Math.min(...indices) : null,
       } satisfies ConfigRow,
       order,
@@ -155,6 +163,7 @@ export function sweepSummaryMetrics(runs: TrialRun[]): Record<string, number> {
     trials_done: finished.length,
     trials_failed: trials.filter((t) => t.status === 'FAILED').length,
     trials_cancelled: trials.filter((t) => t.status === 'KILLED').length,
+    trials_pruned: trials.filter((t) => t.status === PRUNED).length,
   };
   const keys = [...new Set(finished.flatMap((t) => Object.keys(t.metrics)))].filter((k) => !k.startsWith(SYSTEM_PREFIX)).sort();
   for (const key of keys) {

@@ -32,6 +32,8 @@ export const TAGS = {
   /** On a trial's older run, once a rerun with other settings got a run of its own. */
   supersededBy: 'mirl.superseded_by',
   rerunOf: 'mirl.rerun_of',
+  /** On a trial stopped early by the sweep's early_stop rule (status KILLED): why. */
+  pruned: 'mirl.pruned',
   overhead: 'mirl.tracking_overhead_ms',
   parentRunId: 'mlflow.parentRunId',
   gitCommit: 'mlflow.source.git.commit',
@@ -159,6 +161,7 @@ export function statusOfTrialState(state: TrialStateName): FinalStatus | null {
     case 'failed':
       return 'FAILED';
     case 'cancelled':
+    case 'pruned':
       return 'KILLED';
     default:
       return null;

@@ -19,11 +19,14 @@ export function formatSummary(s: MetricSummary): string {
 }
 
 export function renderTable(c: Comparison): string {
-  const header = [...c.axes, 'done', 'failed', ...c.metrics];
+  // The pruned column appears only for sweeps that stop trials early.
+  const pruning = c.rows.some((r) => r.pruned > 0);
+  const header = [...c.axes, 'done', 'failed', ...(pruning ? ['pruned'] : []), ...c.metrics];
   const body = c.rows.map((r) => [
     ...c.axes.map((a) => formatValue(r.config[a])),
     `${r.done}/${r.trials}`,
     String(r.failed + r.cancelled),
+    ...(pruning ? [String(r.pruned)] : []),
     ...c.metrics.map((m) => formatSummary(r.metrics[m])),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
@@ -38,13 +41,14 @@ function csvCell(v: string): string {
 const num = (x: number | null) => (x === null ? '' : String(x));
 
 export function renderCsv(c: Comparison): string {
-  const header = [...c.axes, 'trials', 'done', 'failed', 'cancelled', ...c.metrics.flatMap((m) => [`${m}_mean`, `${m}_sd`, `${m}_n`])];
+  const header = [...c.axes, 'trials', 'done', 'failed', 'cancelled', 'pruned', ...c.metrics.flatMap((m) => [`${m}_mean`, `${m}_sd`, `${m}_n`])];
   const rows = c.rows.map((r) => [
     ...c.axes.map((a) => (r.config[a] === null ? '' : formatValue(r.config[a]))),
     String(r.trials),
     String(r.done),
     String(r.failed),
     String(r.cancelled),
+    String(r.pruned),
     ...c.metrics.flatMap((m) => [num(r.metrics[m].mean), num(r.metrics[m].sd), String(r.metrics[m].n)]),
   ]);
   return [header, ...rows].map((cells) => cells.map(csvCell).join(',')).join('\n') + '\n';

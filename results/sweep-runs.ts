@@ -4,7 +4,7 @@
 // also holds a snapshot of its trial runs, written when it closed: one artifact read instead
 // of a search that costs seconds per thousand runs.
 import type { MlflowClient, Run } from '../tracking/index.js';
-import type { TrialRun } from './aggregate.js';
+import { PRUNED, type TrialRun } from './aggregate.js';
 import { literal, ROLE_SWEEP, ROLE_TRIAL, SWEEP_ID, sweepNameOf, sweepRunFilter, TAGS, TRIAL_RUNS_ARTIFACT } from './mlflow-contract.js';
 
 /** A sweep id that is malformed or names nothing in MLflow: the user's input, so exit 2. */
@@ -35,7 +35,7 @@ export function toTrialRun(run: Run): TrialRun {
     trialId: run.data.tags[TAGS.trialId] ?? run.info.runId,
     index: run.data.tags[TAGS.index] !== undefined && Number.isInteger(index) ? index : null,
     axes: parseAxes(run),
-    status: run.info.status,
+    status: run.info.status === 'KILLED' && run.data.tags[TAGS.pruned] !== undefined ? PRUNED : run.info.status,
     metrics: Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value])),
     startTime: run.info.startTime,
     superseded: run.data.tags[TAGS.supersededBy] !== undefined,

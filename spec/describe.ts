@@ -2,6 +2,7 @@
 import { formatCount, planSpec } from './plan.js';
 import { MAX_TRIALS, type Objective, type QueueName, type Spec, type TrialSettings } from './schema.js';
 import type { Distribution } from './search/space.js';
+import type { PlannedEarlyStop } from './search/pruning.js';
 
 export interface AxisDescription {
   /** The setting (`seed` for the seeds axis). */
@@ -44,6 +45,7 @@ export interface SpecDescription {
   axes: AxisDescription[];
   search: SearchDescription | null;
   objective: Objective | null;
+  earlyStop: PlannedEarlyStop | null;
   profiles: ProfileSummary[];
   maxConcurrentTrials: number;
   queue: QueueName;
@@ -78,6 +80,7 @@ export function describeSpec(spec: Spec, profile?: string | null): SpecDescripti
     axes,
     search: search && { method: search.method, budget: search.budget, seed: search.seed, startup: search.startup },
     objective: plan.objective,
+    earlyStop: plan.earlyStop,
     profiles: Object.entries(spec.profiles).map(([name, p]) => ({
       name,
       description: p.description ?? '',
@@ -107,6 +110,14 @@ function searchLines(d: SpecDescription): string[] {
     lines.push(`search:      ${search.method}, ${formatCount(search.budget)} points (seed ${search.seed})${start}`);
   }
   if (objective) lines.push(`objective:   ${objective.mode} ${objective.metric} at ${objective.step === 'last' ? 'the last report' : `step ${objective.step}`}`);
+  const es = d.earlyStop;
+  if (es) {
+    const rule =
+      es.method === 'asha'
+        ? `asha, rungs at step ${es.gracePeriod} x ${es.reductionFactor}^k, the best 1/${es.reductionFactor} go on`
+        : `median of finished trials' running means, once ${es.minTrials} have finished, from step ${es.gracePeriod}`;
+    lines.push(`early stop:  ${es.mode} ${es.metric}: ${rule}`);
+  }
   return lines;
 }
 

@@ -8,6 +8,7 @@ import {
   isSettingKey,
   NUMERIC_SETTING_KEYS,
   OBJECTIVE_KEYS,
+  EARLY_STOP_KEYS,
   PROFILE_KEYS,
   RESOURCE_KEYS,
   SEARCH_KEYS,
@@ -170,6 +171,7 @@ function knownKeysAt(path: readonly PathSegment[]): readonly string[] {
   const head = inner[0];
   if (head === 'trial' || head === 'grid' || head === 'zip') return SETTING_KEYS;
   if (head === 'resources') return RESOURCE_KEYS;
+  if (head === 'early_stop') return inner.length === 1 ? EARLY_STOP_KEYS : [];
   if (head === 'search') {
     if (inner.length === 1) return SEARCH_KEYS;
     if (inner[1] === 'objective') return OBJECTIVE_KEYS;

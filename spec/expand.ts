@@ -100,6 +100,7 @@ function checkedPlan(spec: Spec, options: ExpandOptions): { plan: Plan; launch: 
   const dataPath = dataPathOf(options.dataPath);
   const plan = planSpec(spec, options.profile ?? null, file);
   if (plan.searchIssues.length) throw new SpecError(plan.searchIssues);
+  if (plan.earlyStopIssues.length) throw new SpecError(plan.earlyStopIssues);
   const limit = trialLimitIssue(plan, file);
   if (limit) throw new SpecError([limit]);
   for (const [point, values] of Object.entries(options.points ?? {})) fillSearchPoint(plan, Number(point), values);

@@ -7,6 +7,8 @@ import { trialConfigSchema } from '../ml/config.js';
 import { formatPath, ROOT_PATH, shortJson, SpecError, type PathSegment, type SpecIssue } from './errors.js';
 import { streamPoints } from './search/points.js';
 import { SearchLayers, type PlannedSearch } from './search/resolve.js';
+import type { PlannedEarlyStop } from './search/pruning.js';
+import { resolveEarlyStop } from './early-stop.js';
 import {
   MAX_TRIALS,
   seedList,
@@ -52,6 +54,11 @@ export interface Plan {
   objectivePath: string | null;
   /** Problems of the search section: expansion refuses a plan that has any. */
   searchIssues: SpecIssue[];
+  /** How trials are stopped early, or null when they all run to their last step. */
+  earlyStop: PlannedEarlyStop | null;
+  /** Where early_stop is written, for problems with it. */
+  earlyStopPath: string | null;
+  earlyStopIssues: SpecIssue[];
   seeds: number[];
   trialCount: number;
   maxConcurrentTrials: number;
@@ -146,6 +153,10 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
   }
 
   const resolved = search.resolve(file);
+  const earlyStop = resolveEarlyStop(
+    layers.map(({ layer, prefix }) => ({ section: layer.early_stop, prefix: prefix.length ? `${formatPath(prefix)}.` : '' })),
+    file,
+  );
   const dimensions: Dimension[] = resolved.search ? [searchDimension(resolved.search)] : [];
   for (const [key, { value, path }] of grid) {
     dimensions.push({ kind: 'grid', source: path, keys: [key], keyPaths: { [key]: path }, rows: value.map((v) => ({ [key]: v })) });
@@ -172,6 +183,9 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     objective: resolved.objective,
     objectivePath: resolved.objectivePath,
     searchIssues: resolved.issues,
+    earlyStop: earlyStop.earlyStop,
+    earlyStopPath: earlyStop.path,
+    earlyStopIssues: earlyStop.issues,
     seeds: seedValues,
     trialCount: dimensions.reduce((n, d) => n * d.rows.length, 1),
     maxConcurrentTrials: profile?.max_concurrent_trials ?? spec.max_concurrent_trials,

@@ -48,6 +48,32 @@ export interface Objective {
   step: number | 'last';
 }
 
+export const EARLY_STOP_METHODS = ['median', 'asha'] as const;
+export type EarlyStopMethod = (typeof EARLY_STOP_METHODS)[number];
+/** ASHA keeps the best 1/reduction_factor at each rung (Li et al. 2020 and Ray Tune default to 3 or 4). */
+export const DEFAULT_REDUCTION_FACTOR = 3;
+/** The median rule waits for this many finished trials (Vizier's and Ray Tune's default). */
+export const DEFAULT_MEDIAN_MIN_TRIALS = 3;
+/**
+ * Early stopping keeps every evaluation a trial reports in the sweep's state (the median rule
+ * needs whole curves, ASHA every rung), which travels through continue-as-new: this many
+ * reports, about 20 bytes each, keep the carry far under Temporal's 2 MB payload limit.
+ */
+export const MAX_EARLY_STOP_REPORTS = 20_000;
+
+export interface EarlyStopSpec {
+  method: EarlyStopMethod;
+  /** An evaluation metric every trial reports (linear_eval_accuracy, i_est_test, ...). */
+  metric: string;
+  mode: (typeof OBJECTIVE_MODES)[number];
+  /** No trial is stopped before this step. */
+  grace_period: number;
+  /** asha: rungs at grace_period * reduction_factor^k; the best 1/reduction_factor go on. */
+  reduction_factor?: number;
+  /** median: finished trials needed before the rule stops anything. */
+  min_trials?: number;
+}
+
 export interface SearchSpec {
   method: SearchMethod;
   /** Sampled points; each runs once per grid/zip configuration and seed. */
@@ -65,6 +91,7 @@ export interface Profile {
   grid?: Grid;
   zip?: ZipGroup[];
   search?: Partial<SearchSpec>;
+  early_stop?: Partial<EarlyStopSpec>;
   seeds?: Seeds;
   max_concurrent_trials?: number;
   resources?: SpecResources;
@@ -80,6 +107,8 @@ export interface Spec {
   zip: ZipGroup[];
   /** Absent unless written: a spec without it (and every sweep from before it) is a plain grid. */
   search?: SearchSpec;
+  /** Absent unless written: trials run to their last step. */
+  early_stop?: EarlyStopSpec;
   seeds: Seeds;
   profiles: Record<string, Profile>;
   max_concurrent_trials: number;
@@ -221,6 +250,21 @@ const profileSearchSchema = z
   .strictObject({ ...searchFields, method: searchFields.method.optional() })
   .describe('Replaces the spec\'s search fields it writes; params merge per setting.');
 
+const earlyStopFields = {
+  method: z.enum(EARLY_STOP_METHODS).describe('median: stop a trial whose best value is worse than the median of finished trials\' running averages at the same step; asha: asynchronous successive halving.'),
+  metric: z.string().min(1).describe('An evaluation metric every trial reports, e.g. linear_eval_accuracy or i_est_test.'),
+  mode: z.enum(OBJECTIVE_MODES).describe('min or max: which direction is better.'),
+  grace_period: z.number().int().min(1).describe('No trial is stopped before this step (ASHA\'s first rung).'),
+  reduction_factor: z.number().int().min(2).max(100).optional().describe(`asha only: rungs at grace_period * reduction_factor^k; the best 1/reduction_factor of each rung go on (default ${DEFAULT_REDUCTION_FACTOR}).`),
+  min_trials: z.number().int().min(1).max(10_000).optional().describe(`median only: finished trials needed before the rule stops anything (default ${DEFAULT_MEDIAN_MIN_TRIALS}).`),
+};
+const earlyStopSchema = z
+  .strictObject(earlyStopFields)
+  .meta({ id: 'EarlyStop', description: 'Stops trials that fall behind at their evaluations; a stopped trial is "pruned", not failed or cancelled.' });
+const profileEarlyStopSchema = z
+  .strictObject(Object.fromEntries(Object.entries(earlyStopFields).map(([k, v]) => [k, v.optional()])))
+  .describe('Replaces the spec\'s early_stop fields it writes.');
+
 const maxConcurrentSchema = z
   .number()
   .int()
@@ -241,6 +285,7 @@ export const profileSchema = z
     grid: gridBlockSchema.optional(),
     zip: zipSchema.optional(),
     search: profileSearchSchema.optional(),
+    early_stop: profileEarlyStopSchema.optional(),
     seeds: seedsSchema.optional(),
     max_concurrent_trials: maxConcurrentSchema.optional(),
     resources: resourcesSchema.optional(),
@@ -259,6 +304,7 @@ export const specSchema = z
     grid: gridBlockSchema.default({}),
     zip: zipSchema.default([]),
     search: searchSchema.optional(),
+    early_stop: earlyStopSchema.optional(),
     seeds: seedsSchema.default(DEFAULT_SEEDS),
     profiles: z.record(slugSchema, profileSchema).default({}),
     max_concurrent_trials: maxConcurrentSchema.default(DEFAULT_MAX_CONCURRENT_TRIALS),
@@ -276,6 +322,7 @@ export const PROFILE_KEYS: readonly string[] = Object.keys(profileSchema.shape);
 export const RESOURCE_KEYS: readonly string[] = Object.keys(resourcesSchema.shape);
 export const SEARCH_KEYS: readonly string[] = Object.keys(searchFields);
 export const OBJECTIVE_KEYS: readonly string[] = Object.keys(objectiveSchema.shape);
+export const EARLY_STOP_KEYS: readonly string[] = Object.keys(earlyStopFields);
 export const DISTRIBUTION_KEYS: readonly string[] = ['distribution', 'low', 'high', 'values'];
 export { DISTRIBUTIONS };
 

@@ -6,6 +6,7 @@ import { formatPath, shortJson, type PathSegment, type SpecIssue } from './error
 import { loggedMetrics, totalSteps } from '../ml/metric-names.js';
 import { axesOf, configIssues, formatCount, planSpec, resolveConfig, trialLimitIssue, type Plan } from './plan.js';
 import type { Profile, Spec } from './schema.js';
+import { earlyStopScheduleIssues, type ConfigurationSample } from './early-stop.js';
 import { canonicalJson } from './trial-id.js';
 
 /** Problems within one layer (the spec itself, or one profile). */
@@ -205,15 +206,38 @@ function stepIssues(plan: Plan, file: string, context: string, shortest: number)
   return [{ file, path: `${plan.objectivePath}.step`, value: String(step), message }];
 }
 
+/** Early stopping checked against every configuration's evaluation schedule (sampled points that are known). */
+function earlyStopIssues(plan: Plan, file: string, context: string): SpecIssue[] {
+  const { earlyStop, earlyStopPath } = plan;
+  if (!earlyStop || !earlyStopPath) return [];
+  function* samples(): Generator<ConfigurationSample> {
+    for (const picks of configurationPicks(plan, 0)) {
+      if (plan.dimensions[0].rows[picks[0]] === undefined) continue; // a TPE point, known only once suggested
+      const resolved = resolveConfig(plan, picks);
+      if (!resolved.ok) continue;
+      const axes = Object.entries(axesOf(plan, [...picks])).filter(([k]) => k !== 'seed');
+      yield { config: resolved.config, describe: () => (axes.length ? describeRow(Object.fromEntries(axes)) : 'every trial') };
+    }
+  }
+  const perConfiguration = plan.dimensions[plan.dimensions.length - 1].rows.length;
+  // Unsampled TPE points run like the sampled ones: count them as the configurations seen.
+  const known = plan.search ? plan.dimensions[0].rows.filter((r) => r !== undefined).length : 1;
+  const scale = plan.search ? plan.search.budget / Math.max(1, known) : 1;
+  return earlyStopScheduleIssues(earlyStop, earlyStopPath, samples(), perConfiguration * scale, file, context);
+}
+
 function planIssues(plan: Plan, file: string): SpecIssue[] {
   const context = plan.profile === null ? '' : `with profile "${plan.profile}": `;
   if (plan.searchIssues.length) return plan.searchIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
+  if (plan.earlyStopIssues.length) return plan.earlyStopIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
   const limit = trialLimitIssue(plan, file);
   if (limit) return [limit];
   const repeats = repeatIssues(plan, file, context);
   if (repeats.length) return repeats;
   const configs = configurationIssues(plan, file, context);
-  return configs.length ? configs : objectiveIssues(plan, file, context);
+  if (configs.length) return configs;
+  const objective = objectiveIssues(plan, file, context);
+  return objective.length ? objective : earlyStopIssues(plan, file, context);
 }
 
 /**

@@ -22,7 +22,7 @@ export const MAX_RECENT = 256;
 export const MAX_ERRORS = 200;
 export const MAX_ERROR_CHARS = 500;
 
-const CODE: Record<TrialStateName, string> = { pending: 'p', running: 'r', done: 'd', failed: 'f', cancelled: 'c' };
+const CODE: Record<TrialStateName, string> = { pending: 'p', running: 'r', done: 'd', failed: 'f', cancelled: 'c', pruned: 'x' };
 const STATE_OF_CODE = new Map(TRIAL_STATES.map((s, i) => [CODE[s], i]));
 const PENDING = TRIAL_STATES.indexOf('pending');
 const RUNNING = TRIAL_STATES.indexOf('running');
@@ -288,11 +288,12 @@ export class SweepBook {
     return states ? [...new Set(states)].reduce((n, s) => n + this.counts[s], 0) : this.total;
   }
 
-  private finish(index: number, state: 'done' | 'failed' | 'cancelled', error?: string): void {
+  private finish(index: number, state: TrialOutcome['state'], error?: string): void {
     const runs = this.runsOf(index);
     this.setState(index, state);
     this.setRuns(index, runs);
     this.running.delete(index);
+    // A pruned trial's "error" is why it was stopped.
     if (error !== undefined && state !== 'done') this.noteError(index, error);
   }
 

@@ -29,6 +29,7 @@ import {
   cancelSignal,
   pauseSignal,
   progressQuery,
+  reportEvaluationUpdate,
   rerunFailedSignal,
   resumeSignal,
   setConcurrencySignal,
@@ -38,6 +39,7 @@ import { buildProgress, RESULT_PAGE, type ProgressMeta } from './progress.js';
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
 import { applyTrialOutcome, openSearch, sweepCarry, type SearchBook } from './search-state.js';
 import { SweepBook } from './sweep-state.js';
+import { EarlyStopBook } from './early-stop-state.js';
 import { trialStaticDetails, trialStaticSummary } from './summaries.js';
 import { describeFailure, trialWorkflow } from './trial.js';
 import type { createSweepActivities } from '../activities/mlflow-sweep-activities.js';
@@ -48,6 +50,8 @@ import {
   type SweepInput,
   type SweepOptions,
   type SweepResult,
+  type EvaluationReport,
+  type EvaluationVerdict,
   type SweepTracking,
   type TrialInput,
   type TrialOutcome,
@@ -81,6 +85,8 @@ interface SweepRun {
   book: SweepBook;
   /** A TPE search's points and observations; null for every other sweep. */
   search: SearchBook | null;
+  /** Reported evaluations and pruned trials; null without early_stop. */
+  earlyStop: EarlyStopBook | null;
   meta: ProgressMeta;
   tracked: boolean;
   tracking: SweepTracking | null | undefined;
@@ -107,6 +113,7 @@ function openRun(input: SweepInput): SweepRun {
     source,
     book,
     search: openSearch(source, book, carriedSearch),
+    earlyStop: source.plan.earlyStop && EarlyStopBook.fromCarry(source.plan.earlyStop, input.carry && 'format' in input.carry ? input.carry.earlyStop : undefined),
     meta: { sweepId, name: spec.name, study: spec.study, profile, taskQueue: source.plan.taskQueue, heartbeatTimeoutMs: options.heartbeatTimeoutMs },
     tracked: patched(MLFLOW_TRACKING_PATCH),
     tracking: input.tracking,
@@ -117,11 +124,25 @@ function openRun(input: SweepInput): SweepRun {
   };
 }
 
-const carryOf = (r: SweepRun): SweepCarry => sweepCarry(r.book, r.search);
+function carryOf(r: SweepRun): SweepCarry {
+  const carry = sweepCarry(r.book, r.search);
+  return r.earlyStop ? { ...carry, earlyStop: r.earlyStop.toCarry() } : carry;
+}
 
 /** Applies a trial's outcome (from its signal or its result, whichever comes first). */
 function recordOutcome(r: SweepRun, outcome: TrialOutcome): void {
-  if (applyTrialOutcome(r.book, r.search, outcome, Date.now())) changed(r);
+  if (!applyTrialOutcome(r.book, r.search, outcome, Date.now())) return;
+  r.earlyStop?.settle(outcome);
+  changed(r);
+}
+
+/** Judges a trial's evaluation; a report from a start that is no longer running is not judged. */
+function judgeEvaluation(r: SweepRun, report: EvaluationReport): EvaluationVerdict {
+  const running = r.book.running.get(report.index);
+  if (!r.earlyStop || running?.run !== report.run) return { stop: false };
+  const decision = r.earlyStop.report(report);
+  changed(r);
+  return decision.stop ? { stop: true, reason: decision.reason } : { stop: false };
 }
 
 /** The first invalid effective configuration among (up to OVERRIDE_CHECKS of) the trials a rerun would requeue. */
@@ -166,6 +187,7 @@ function registerHandlers(r: SweepRun): void {
     changed(r);
   });
   setHandler(trialFinishedSignal, (outcome) => recordOutcome(r, outcome));
+  setHandler(reportEvaluationUpdate, (report) => judgeEvaluation(r, report));
 }
 
 /** What the child runs; null (and the trial failed) when its effective configuration is invalid. */
@@ -193,6 +215,7 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
       retryInitialIntervalMs: r.options.retryInitialIntervalMs,
       ...(r.tracked ? { sweepName: spec.name, tracking: r.tracking } : {}),
       ...objectiveProbe(r.source.plan),
+      ...(r.earlyStop ? { earlyStop: { metric: r.earlyStop.rule.metric, run } } : {}),
     };
   } catch (err) {
     // Throwing here would fail every workflow task of the sweep; the trial fails instead.

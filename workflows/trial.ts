@@ -74,10 +74,14 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
       maxAttempts: input.maxAttempts,
       // Only search trials carry it; other trials' activity input stays as it was.
       ...(input.objective ? { objective: input.objective } : {}),
+      ...(input.earlyStop ? { earlyStop: input.earlyStop } : {}),
       dataPath: input.dataPath,
     });
-    const outcome: TrialOutcome = { ...base, state: 'done', result };
-    setCurrentDetails(`**${input.runName}**: done at step ${result.step} on ${result.backend}`);
+    // A pruned trial completes (the sweep stopped it on purpose): its reason travels as the outcome's error.
+    const outcome: TrialOutcome = result.pruned ? { ...base, state: 'pruned', result, error: result.pruned.reason } : { ...base, state: 'done', result };
+    setCurrentDetails(
+      result.pruned ? `**${input.runName}**: pruned at step ${result.pruned.step}: ${result.pruned.reason}` : `**${input.runName}**: done at step ${result.step} on ${result.backend}`,
+    );
     await report(input.sweepId, outcome);
     return outcome;
   } catch (err) {

@@ -9,7 +9,8 @@ export const SWEEP_TASK_QUEUE = 'mirl-sweeps';
 /** Failures a retry cannot fix: the trial fails at once instead of burning attempts. */
 export const NON_RETRYABLE_ERROR_TYPES = ['NonFiniteError', 'TrialConfigError', 'ZodError', 'CheckpointCorruptError', 'SpecError'];
 
-export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled'] as const;
+// Appended, never reordered: a carry stores each state as its position here.
+export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled', 'pruned'] as const;
 export type TrialStateName = (typeof TRIAL_STATES)[number];
 export type StateCounts = Record<TrialStateName, number>;
 
@@ -82,7 +83,7 @@ export interface RunningTrial {
 export interface TrialDetail {
   index: number;
   run: number;
-  state: 'done' | 'failed' | 'cancelled';
+  state: Exclude<TrialStateName, 'pending' | 'running'>;
   step: number | null;
   metrics: Record<string, number>;
   resumedFrom: number | null;
@@ -122,6 +123,42 @@ export interface SweepCarry {
   generation: number;
   /** A TPE search's suggested points and observed objectives (absent for every other sweep). */
   search?: SearchCarry;
+  /** The evaluations reported for early stopping and the trials pruned (absent without early_stop). */
+  earlyStop?: EarlyStopCarry;
+}
+
+/** workflows/early-stop-state.ts's memory: curves as [step, value] pairs, by trial index. */
+export interface EarlyStopCarry {
+  curves: Record<string, [number, number][]>;
+  completed: Record<string, [number, number][]>;
+  /** ASHA: milestone -> trial -> value. */
+  rungs: Record<string, Record<string, number>>;
+  /** Pruned trials and why. */
+  pruned: Record<string, string>;
+}
+
+/** What a trial tells its sweep after each evaluation (the reportEvaluation update). */
+export interface EvaluationReport {
+  index: number;
+  /** Which start of the trial reports: a report of an earlier start is not judged. */
+  run: number;
+  step: number;
+  /** The early_stop metric's value at `step`. */
+  value: number;
+  /** The trial's last step: recorded, never stopped. */
+  last: boolean;
+}
+
+/** The sweep's answer: go on, or stop now as pruned (and why). */
+export interface EvaluationVerdict {
+  stop: boolean;
+  reason?: string;
+}
+
+/** Set on trials of a sweep with early_stop: which metric to report, and as which start. */
+export interface EarlyStopProbe {
+  metric: string;
+  run: number;
 }
 
 /**
@@ -215,6 +252,8 @@ export interface TrialInput {
   tracking?: SweepTracking | null;
   /** Set only for a search whose objective is read at a step (not at the end). */
   objective?: ObjectiveProbe;
+  /** Set only for a sweep with early_stop. */
+  earlyStop?: EarlyStopProbe;
   /** The sweep's data path version; absent in trials started before versions existed (1). */
   dataPath?: number;
 }
@@ -235,6 +274,7 @@ export interface RunTrialActivityInput {
   /** The retry policy's attempts: a retryable failure on the last one is final. */
   maxAttempts?: number;
   objective?: ObjectiveProbe;
+  earlyStop?: EarlyStopProbe;
   /**
    * What the trial must compute under; a worker of another version refuses it. Undefined
    * in activities scheduled before versions existed (version 1). Required in the type, so
@@ -262,6 +302,8 @@ export interface RunTrialActivityResult {
   tracking?: TrackingOverhead;
   /** The probed objective (see ObjectiveProbe), when asked for and reached. */
   objective?: ProbedObjective;
+  /** Set when the sweep stopped the trial early (status 'stopped'): at which step and why. */
+  pruned?: { step: number; reason: string };
 }
 
 export interface ProbedObjective {
@@ -302,7 +344,7 @@ export interface TrialOutcome {
   index: number;
   trialId: string;
   run: number;
-  state: 'done' | 'failed' | 'cancelled';
+  state: 'done' | 'failed' | 'cancelled' | 'pruned';
   result?: RunTrialActivityResult;
   error?: string;
 }

@@ -3,7 +3,7 @@ import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
 import { cliMlflowClient, withMlflow } from '../mlflow-connection.js';
 import { runsViewUrl } from '../../tracking/index.js';
-import { aggregate, DEFAULT_METRICS } from '../../results/aggregate.js';
+import { aggregate, DEFAULT_METRICS, type Comparison } from '../../results/aggregate.js';
 import { readSweepRuns } from '../../results/sweep-runs.js';
 import { renderCsv, renderTable } from '../../results/render.js';
 
@@ -14,6 +14,7 @@ interface Args {
   metric?: string[];
   sort: 'axes' | 'metric';
   fresh: boolean;
+  'include-pruned': boolean;
 }
 
 export const compareCommand: CommandModule<object, Args> = {
@@ -24,6 +25,7 @@ export const compareCommand: CommandModule<object, Args> = {
       .positional('id', { type: 'string', demandOption: true, describe: 'sweep id' })
       .option('metric', { type: 'string', array: true, describe: `metrics to compare (default: ${DEFAULT_METRICS.join(', ')})` })
       .option('sort', { choices: ['axes', 'metric'] as const, default: 'axes' as const, describe: 'rows in the spec\'s axis order, or by the first metric, best first' })
+      .option('include-pruned', { type: 'boolean', default: false, describe: 'count trials stopped early by early_stop in the means (their last values); by default they are listed, not averaged' })
       .option('fresh', { type: 'boolean', default: false, describe: 'search every trial run even when the closed sweep has a snapshot of them' })
       .option('json', { type: 'boolean', default: false })
       .option('csv', { type: 'boolean', default: false })
@@ -35,7 +37,7 @@ export const compareCommand: CommandModule<object, Args> = {
     if (args.metric && metrics.length === 0) throw new UsageError('--metric needs a metric name, e.g. --metric linear_eval_accuracy');
     const client = cliMlflowClient();
     const runs = await withMlflow(client, () => readSweepRuns(client, args.id, { fresh: args.fresh }));
-    const comparison = aggregate(runs.trials, { metrics, sort: args.sort });
+    const comparison = aggregate(runs.trials, { metrics, sort: args.sort, includePruned: args['include-pruned'] });
     if (args.json) {
       return printJson({
         sweepId: args.id,
@@ -54,8 +56,13 @@ export const compareCommand: CommandModule<object, Args> = {
     process.stdout.write(
       `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
         (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
-        `final values per trial; mean ± sample sd over seeds of finished trials${source}\n` +
+        `final values per trial; mean ± sample sd over seeds of finished trials${pruningNote(comparison, args['include-pruned'])}${source}\n` +
         `${runsViewUrl(client.trackingUri, runs.experiment.id, args.id)}\n`,
     );
   },
 };
+
+function pruningNote(c: Comparison, included: boolean): string {
+  if (!c.rows.some((r) => r.pruned > 0)) return '';
+  return included ? ' and of pruned trials (their last values)' : ' (pruned trials are left out; --include-pruned counts their last values)';
+}

@@ -8,6 +8,7 @@ export function progressLine(p: SweepProgress): string {
   const flags = [p.paused ? 'paused' : '', p.cancelRequested ? 'cancelling' : ''].filter(Boolean);
   return (
     `${c.done}/${p.total} done, ${c.running} running, ${c.pending} pending, ${c.failed} failed, ${c.cancelled} cancelled` +
+    (c.pruned ? `, ${c.pruned} pruned` : '') +
     (flags.length ? ` [${flags.join(', ')}]` : '')
   );
 }
@@ -36,7 +37,7 @@ export function renderStatus(status: string, p: SweepProgress): string {
 const AXIS_VALUES_LISTED = 12;
 
 function axisLine(values: SweepProgress['axes'][string]): string {
-  const entries = Object.entries(values).map(([v, c]) => ({ v, done: c.done, total: c.done + c.running + c.pending + c.failed + c.cancelled }));
+  const entries = Object.entries(values).map(([v, c]) => ({ v, done: c.done, total: c.done + c.running + c.pending + c.failed + c.cancelled + c.pruned }));
   if (entries.length <= AXIS_VALUES_LISTED) return entries.map((e) => `${e.v} ${e.done}/${e.total}`).join(', ');
   return summaryLine(summariseAxis(values));
 }

@@ -83,6 +83,8 @@ export function renderFrame(v: WatchView, columns = 100): string[] {
   const lines = [headline(v)];
   for (const state of TRIAL_STATES) {
     const n = p.counts[state];
+    // Only sweeps with early_stop prune: the others keep the frame they always had.
+    if (state === 'pruned' && n === 0) continue;
     lines.push(`  ${state.padEnd(9)} ${bar(n, p.total)} ${String(n).padStart(String(p.total).length)}/${p.total}`);
   }
   const running = p.trials.filter((t) => t.state === 'running');
@@ -102,7 +104,7 @@ export function renderFrame(v: WatchView, columns = 100): string[] {
 
 function trialLine(t: TrialProgress): string {
   const base = `trial ${t.index} ${t.runName}: ${t.state}`;
-  if (t.state === 'failed' || t.state === 'cancelled') return t.error ? `${base} (${t.error})` : base;
+  if (t.state === 'failed' || t.state === 'cancelled' || t.state === 'pruned') return t.error ? `${base} (${t.error})` : base;
   if (t.state === 'done' && Object.keys(t.metrics).length) return `${base} ${formatMetrics(t.metrics)}`;
   return base;
 }

@@ -45,7 +45,7 @@ test('MLflow down for 30 s mid-sweep: training goes on, nothing is lost or doubl
 
   const closed = await untilClosed(stack, sweepId, 300_000);
   assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 3, failed: 0, cancelled: 0 }, JSON.stringify(closed.progress.trials.map((t) => t.error)));
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 3, failed: 0, cancelled: 0, pruned: 0 }, JSON.stringify(closed.progress.trials.map((t) => t.error)));
   for (const t of closed.progress.trials) assert.equal((await outcomeOf(stack, t.trialId)).result!.attempt, 1, `${t.trialId}: the outage cost no attempt`);
   await assertExactlyOnce(stack, sweepId, 'mlflow-outage', closed.progress.trials.map((t) => t.trialId), STEPS, EVAL_EVERY);
 });

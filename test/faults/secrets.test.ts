@@ -79,7 +79,7 @@ test('credentials appear in no output, error, MLflow record or workflow history'
   await sleep(4_000);
   await stack.mlflowServer.start();
   const closed = await untilClosed(stack, sweepId);
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 2, failed: 1, cancelled: 0 }, JSON.stringify(closed.progress.trials.map((t) => t.error)));
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 2, failed: 1, cancelled: 0, pruned: 0 }, JSON.stringify(closed.progress.trials.map((t) => t.error)));
 
   assert.equal(cli(['sweep', 'status', sweepId]).status, 0);
   assert.equal(cli(['compare', sweepId, '--json']).status, 0);

@@ -39,7 +39,7 @@ test('a Temporal server restart mid-sweep: the sweep completes by itself, each t
 
   const closed = await untilClosed(stack, sweepId, 300_000);
   assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 3, failed: 0, cancelled: 0 }, JSON.stringify(closed.progress.trials.map((t) => t.error)));
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 3, failed: 0, cancelled: 0, pruned: 0 }, JSON.stringify(closed.progress.trials.map((t) => t.error)));
   assert.deepEqual([...stack.pool.workers.keys()], workersBefore, 'no worker was restarted');
   for (const t of closed.progress.trials) assert.equal((await outcomeOf(stack, t.trialId)).result!.step, STEPS);
   await assertExactlyOnce(stack, sweepId, 'temporal-restart', closed.progress.trials.map((t) => t.trialId), STEPS, EVAL_EVERY);

@@ -66,7 +66,7 @@ test('two workers SIGKILLed mid-trial in one sweep: every trial finishes from it
   const closed = await untilClosed(stack, sweepId, 360_000);
   await Promise.all(replacements);
   assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 3, failed: 0, cancelled: 0 }, JSON.stringify(closed.progress.trials.map((t) => [t.state, t.error])));
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 3, failed: 0, cancelled: 0, pruned: 0 }, JSON.stringify(closed.progress.trials.map((t) => [t.state, t.error])));
   assert.equal(killed.size, 2, 'two different trials were killed');
   for (const trialId of killed) {
     const { result } = await outcomeOf(stack, trialId);

@@ -31,7 +31,7 @@ export function hostOf(run: Run): string {
 /** The trial block of every scenario: TINY trials, loss logged at every step, an evaluation every `evalEvery`. */
 export const tinyTrial = (steps: number, evalEvery: number) => ['trial:', ...TINY, `  steps: ${steps}`, '  log_interval: 1', `  eval_interval: ${evalEvery}`];
 
-export const countsDone = (n: number) => ({ pending: 0, running: 0, done: n, failed: 0, cancelled: 0 });
+export const countsDone = (n: number) => ({ pending: 0, running: 0, done: n, failed: 0, cancelled: 0, pruned: 0 });
 
 /** Waits until `count` running trials of the sweep have heartbeated a step of at least `step`. */
 export function untilRunningPast(cluster: Cluster, sweepId: string, count: number, step: number): Promise<true> {

@@ -35,7 +35,7 @@ before(async () => {
   sweep = JSON.parse(launched.stdout) as { sweepId: string; ui: string };
   closed = await untilClosed(stack, sweep.sweepId);
   assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0 });
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0, pruned: 0 });
 });
 
 after(async () => {

@@ -133,7 +133,7 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   ], '--continue-as-new-after', '1');
   const diverging = await launch('diverging', ['trial:', ...TINY, '  evaluations: [i_est_test]', '  estimator: nwj', '  learning_rate: 5', '  steps: 300', '  eval_interval: 100']);
   const [closed, closedDiverging] = await Promise.all([untilClosed(sweep.id), untilClosed(diverging.id)]);
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 });
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0, pruned: 0 });
 
   const { parent, children } = await runsOf(sweep.id, 'tracked');
   assert.equal(parent.info.runName, sweep.id);
@@ -263,6 +263,54 @@ test('a cancelled sweep: its running trial run and its own run end KILLED', asyn
   const { parent, children } = await runsOf(sweep.id, 'cancelled');
   assert.equal(children[0].info.status, 'KILLED');
   assert.equal(parent.info.status, 'KILLED');
+});
+
+test('early_stop: ASHA prunes the trial that falls behind; its run ends KILLED tagged mirl.pruned, short of its last step', async () => {
+  // One at a time, the same seed: the second trial starts from the first one's weights and
+  // batches and barely moves (learning rate 1e-9), so at the first rung it is behind.
+  const sweep = await launch('pruned', [
+    'trial:',
+    '  batch_size: 16',
+    '  i_est_test_batches: 4',
+    '  evaluations: [i_est_test]',
+    '  steps: 400',
+    '  log_interval: 10',
+    '  eval_interval: 40',
+    'grid:',
+    '  learning_rate: [0.003, 1.0e-9]',
+    'max_concurrent_trials: 1',
+    'early_stop: {method: asha, metric: i_est_test, mode: max, grace_period: 40, reduction_factor: 2}',
+  ]);
+  const closed = await untilClosed(sweep.id, 150_000);
+  assert.equal(closed.status, 'COMPLETED');
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 1, failed: 0, cancelled: 0, pruned: 1 });
+  const [good, slow] = closed.progress.trials;
+  assert.equal(slow.state, 'pruned');
+  assert.match(slow.error ?? '', /^asha: i_est_test \S+ at step 40 is outside the best 1\/2 of rung 40/);
+  const outcome = (await client.workflow.getHandle(slow.trialId).result()) as TrialOutcome;
+  assert.equal(outcome.state, 'pruned');
+  assert.equal(outcome.result?.pruned?.step, 40);
+
+  const { parent, children } = await runsOf(sweep.id, 'pruned');
+  const runOf = (trialId: string) => children.find((c) => c.data.tags['mirl.trial_id'] === trialId)!;
+  assert.equal(runOf(good.trialId).info.status, 'FINISHED');
+  assert.equal(runOf(good.trialId).data.tags['mirl.pruned'], undefined);
+  const pruned = runOf(slow.trialId);
+  assert.equal(pruned.info.status, 'KILLED');
+  assert.equal(pruned.data.tags['mirl.pruned'], slow.error);
+  // Stopped within the evaluation interval after its verdict, never run to the end.
+  const steps = await stepsOnce(pruned, 'loss');
+  assert.ok(steps.at(-1)! >= 40 && steps.at(-1)! < 80, `last logged step ${steps.at(-1)}`);
+  assert.deepEqual(await stepsOnce(pruned, 'i_est_test'), [0, 40]);
+  assert.deepEqual(await stepsOnce(runOf(good.trialId), 'i_est_test'), range(0, 10).map((k) => k * 40));
+
+  const metric = (key: string) => parent.data.metrics.find((m) => m.key === key)?.value;
+  assert.equal(metric('trials_pruned'), 1);
+  assert.equal(metric('trials_done'), 1);
+  const runs = await readSweepRuns(mlflow, sweep.id);
+  assert.deepEqual(runs.trials.map((t) => t.status).sort(), ['FINISHED', 'PRUNED']);
+  const status = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'status', sweep.id], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  assert.match(status.stdout, /1\/2 done, 0 running, 0 pending, 0 failed, 0 cancelled, 1 pruned/);
 });
 
 test('bytes that are a window into a larger buffer (as checkpoints arrive over IPC) upload as themselves', async () => {

@@ -105,7 +105,7 @@ before(async () => {
     generation: 0,
     startedTotal: 5,
     finished: true,
-    counts: { pending: count('pending'), running: 0, done: count('done'), failed: count('failed'), cancelled: 0 },
+    counts: { pending: count('pending'), running: 0, done: count('done'), failed: count('failed'), cancelled: 0, pruned: 0 },
     axes: {},
     durations: { count: 0, totalMs: 0 },
     trials: progressTrials,

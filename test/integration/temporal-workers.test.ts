@@ -103,7 +103,7 @@ test('12 trials through two worker processes: window, pause/resume, setConcurren
   const closed = await untilClosed(id);
   const wall = Date.now() - t0;
   assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 9, failed: 3, cancelled: 0 });
+  assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 9, failed: 3, cancelled: 0, pruned: 0 });
   assert.equal(closed.progress.maxConcurrent, 2);
   const failed = closed.progress.trials.filter((t) => t.state === 'failed');
   assert.deepEqual(failed.map((t) => t.index), [9, 10, 11]);
@@ -128,7 +128,7 @@ test('12 trials through two worker processes: window, pause/resume, setConcurren
   assert.equal(rerun.status, 0, rerun.stderr);
   assert.deepEqual(JSON.parse(rerun.stdout).requeued, [9, 10, 11]);
   const again = await untilClosed(id);
-  assert.deepEqual(again.progress.counts, { pending: 0, running: 0, done: 12, failed: 0, cancelled: 0 });
+  assert.deepEqual(again.progress.counts, { pending: 0, running: 0, done: 12, failed: 0, cancelled: 0, pruned: 0 });
   assert.deepEqual(again.progress.trials.filter((t) => t.runs === 2).map((t) => t.index), [9, 10, 11], 'only the failed trials ran again');
   const list = mirl('sweep', 'list', '--json');
   const listed = (JSON.parse(list.stdout) as { sweepId: string; status: string }[]).filter((s) => s.sweepId === id);

@@ -17,6 +17,7 @@ import { createSweepActivities } from '../../activities/mlflow-sweep-activities.
 import { launchSweep, readSweep, rerunFailed } from '../../client/sweeps.js';
 import { reconcileSweep } from '../../client/sweep-liveness.js';
 import { progressQuery } from '../../workflows/messages.js';
+import { temporalJudge } from '../../activities/evaluation-relay.js';
 import { SWEEP_TASK_QUEUE, type RunTrialActivityInput, type RunTrialActivityResult, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
 import { startTemporalServer, temporalExecutable, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
 
@@ -44,6 +45,7 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
     if (input.config.learning_rate === 5) {
       throw ApplicationFailure.create({ message: 'loss became NaN at step 2', type: 'NonFiniteError' });
     }
+    if (input.earlyStop) return await fakeEarlyStopTrial(input, activityStartedAt);
     const end = Date.now() + input.config.steps + Math.random() * jitterMs;
     while (Date.now() < end) {
       ctx.heartbeat({ step: 0, checkpointStep: null, checkpointRef: null });
@@ -57,6 +59,26 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
   } finally {
     active--;
   }
+}
+
+/**
+ * A trial of a sweep with early_stop: four evaluations, each reported to the sweep through
+ * the activity's real relay; i_est_test grows with the step and peaks at noise 0.3.
+ */
+async function fakeEarlyStopTrial(input: RunTrialActivityInput, activityStartedAt: number): Promise<RunTrialActivityResult> {
+  const ctx = Context.current();
+  const judge = temporalJudge(() => ctx.client, { deadlineMs: 30_000, firstDelayMs: 50 });
+  const base = {
+    backend: 'fake', resumedFrom: null, train: { loss: 0 }, seconds: 0, msPerStep: 0, attempt: ctx.info.attempt, worker: 'in-process', activityStartedAt, trainerStartedAt: activityStartedAt,
+  };
+  for (const step of [10, 20, 30, 40]) {
+    await ctx.sleep(5 + Math.random() * jitterMs);
+    ctx.heartbeat({ step, checkpointStep: null, checkpointRef: null });
+    const value = (1 - Math.abs(input.config.noise - 0.3)) * step + input.config.seed * 1e-3;
+    const verdict = await judge.judge(input.sweepId, { index: input.index!, run: input.earlyStop!.run, step, value, last: step === 40 });
+    if (verdict.stop) return { ...base, status: 'stopped', step, eval: { i_est_test: value }, finishedAt: Date.now(), pruned: { step, reason: verdict.reason ?? '' } };
+  }
+  return { ...base, status: 'finished', step: 40, eval: { i_est_test: 1 - Math.abs(input.config.noise - 0.3) }, finishedAt: Date.now() };
 }
 
 function resetCounters(): void {
@@ -131,7 +153,7 @@ test('a sliding window keeps at most max_concurrent_trials running; pause, resum
   assert.equal(r.progress.counts.done, 8);
   assert.equal(peak, 3, 'never more than 3 at once');
   assert.equal(r.progress.maxConcurrent, 1);
-  assert.deepEqual(r.progress.axes.critic.concat, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0 });
+  assert.deepEqual(r.progress.axes.critic.concat, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0, pruned: 0 });
   await saveHistory(id, 'sweep-window-pause.json');
 });
 
@@ -139,7 +161,7 @@ test('a non-retryable failure fails once; the rest go on; rerun-failed with a fi
   resetCounters();
   const id = await launch(['trial: {steps: 50}', 'grid: {learning_rate: [0.0001, 5, 0.001]}', 'seeds: 2', 'max_concurrent_trials: 3']);
   const r = await result(id);
-  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 4, failed: 2, cancelled: 0 });
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 4, failed: 2, cancelled: 0, pruned: 0 });
   const failed = r.progress.trials.filter((t) => t.state === 'failed');
   assert.deepEqual(failed.map((t) => t.index), [2, 3]);
   assert.match(failed[0].error ?? '', /NonFiniteError/);
@@ -150,7 +172,7 @@ test('a non-retryable failure fails once; the rest go on; rerun-failed with a fi
   const out = await rerunFailed(client, id, { overrides: { learning_rate: 0.0002 } });
   assert.deepEqual(out, { restarted: true, requeued: [2, 3], count: 2 });
   const r2 = await result(id);
-  assert.deepEqual(r2.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0 });
+  assert.deepEqual(r2.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0, pruned: 0 });
   assert.deepEqual(starts.map((s) => s.trialId).sort(), failed.map((t) => t.trialId).sort(), 'only the failed trials ran again');
   assert.equal(r2.progress.trials[2].runs, 2);
   assert.equal(r2.progress.trials[0].runs, 1);
@@ -174,7 +196,7 @@ test('cancel stops running trials and never starts pending ones', async () => {
   const t0 = Date.now();
   await client.workflow.getHandle(id).signal('cancel');
   const r = await result(id);
-  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 4 });
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 4, pruned: 0 });
   assert.ok(Date.now() - t0 < 10_000, `cancel took ${Date.now() - t0} ms`);
   assert.equal(starts.length, 2);
   // A trial reports to its sweep just before it closes; give it that moment.
@@ -208,7 +230,7 @@ test('continue-as-new every few starts loses nothing: 300 trials with random tim
     continueAsNewAfterStarts: 7,
   });
   const r = await result(id);
-  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 300, failed: 0, cancelled: 0 });
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 300, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(r.carry.startedTotal, 300, 'no trial started twice');
   assert.equal(new Set(starts.map((s) => s.trialId)).size, 300);
   assert.equal(starts.length, 300, 'no activity ran twice');
@@ -223,10 +245,7 @@ test('continue-as-new every few starts loses nothing: 300 trials with random tim
   assert.deepEqual(new Set(runs.map((w) => w.status)), new Set(['CONTINUED_AS_NEW', 'COMPLETED']), 'every boundary is a continue-as-new, none a failure');
   assert.ok(JSON.stringify(r).length < 200_000, `the result is ${JSON.stringify(r).length} bytes`);
   // Each run's history replays against the current code: the boundaries are deterministic.
-  const histories = await Promise.all(runs.map(async (w) => ({ workflowId: id, history: await client.workflow.getHandle(id, w.runId).fetchHistory() })));
-  for await (const replay of Worker.runReplayHistories({ workflowBundle: { code: await readFile(await workflowBundleFile(), 'utf8') } }, histories)) {
-    assert.equal(replay.error, undefined, `run ${replay.runId}: ${String(replay.error)}`);
-  }
+  await replayRuns(id, runs.map((w) => w.runId));
   await saveHistory(id, 'sweep-continue-as-new-compact-last-run.json');
 });
 
@@ -248,13 +267,44 @@ test('a TPE search suggests its points inside the sweep, across continue-as-new,
     { continueAsNewAfterStarts: 5 },
   );
   const r = await result(id);
-  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 16, failed: 0, cancelled: 0 });
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 16, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(r.carry.startedTotal, 16, 'no trial started twice');
   assert.equal(new Set(starts.map((s) => s.trialId)).size, 16, 'sixteen distinct configurations');
   assert.equal(Object.keys(r.carry.search?.points ?? {}).length, 12, 'the points after the quasi-random start came from the model');
   assert.equal(Object.keys(r.carry.search?.objectives ?? {}).length, 16);
   assert.ok(r.carry.generation >= 2, `generation ${r.carry.generation}`);
   await saveHistory(id, 'sweep-search-tpe-last-run.json');
+});
+
+test('early_stop: ASHA prunes through the update across continue-as-new; the best configuration always finishes; histories replay', async () => {
+  resetCounters();
+  jitterMs = 30;
+  const id = await launch(
+    [
+      'trial: {steps: 40, eval_interval: 10, evaluations: [i_est_test]}',
+      'grid: {noise: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]}',
+      'seeds: 3',
+      'max_concurrent_trials: 4',
+      'early_stop: {method: asha, metric: i_est_test, mode: max, grace_period: 10, reduction_factor: 3}',
+    ],
+    { continueAsNewAfterStarts: 5 },
+  );
+  const r = await result(id);
+  const c = r.progress.counts;
+  assert.equal(c.done + c.pruned, 30, JSON.stringify(c));
+  assert.ok(c.pruned >= 10, `${c.pruned} pruned`);
+  assert.equal(r.carry.startedTotal, 30, 'no trial started twice');
+  assert.equal(starts.length, 30, 'no activity ran twice');
+  const best = r.progress.trials.filter((t) => t.axes.noise === 0.3);
+  assert.deepEqual(best.map((t) => t.state), ['done', 'done', 'done'], 'nothing beats the best configuration at any rung');
+  const pruned = r.progress.trials.filter((t) => t.state === 'pruned');
+  assert.ok(pruned.every((t) => /^asha: i_est_test /.test(t.error ?? '')), pruned.map((t) => t.error).join('\n'));
+  assert.deepEqual(Object.keys(r.carry.earlyStop?.pruned ?? {}).map(Number).sort((a, b) => a - b), pruned.map((t) => t.index));
+  assert.ok(r.carry.generation >= 3, `generation ${r.carry.generation}`);
+  const runs: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.runId);
+  await replayRuns(id, runs);
+  await saveHistory(id, 'sweep-early-stop-last-run.json');
 });
 
 test('a trial that closes without reaching its sweep shows as closed in status, and reconcile tells the sweep', async () => {
@@ -303,7 +353,7 @@ test('a 100,000-trial sweep starts at once, answers progress in pages and cancel
   assert.deepEqual(late.trials.map((t) => t.index), [99_990, 99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999]);
   await client.workflow.getHandle(id).signal('cancel');
   const r = await result(id);
-  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 100_000 });
+  assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 100_000, pruned: 0 });
   assert.ok(JSON.stringify(r).length < 512 * 1024, `result of ${JSON.stringify(r).length} bytes`);
   const closed = await readSweep(client, id, false, { offset: 50_000, limit: 2 });
   assert.deepEqual(closed.progress.trials.map((t) => [t.index, t.state]), [[50_000, 'cancelled'], [50_001, 'cancelled']], 'a page of a closed sweep, rebuilt from its carry');
@@ -376,6 +426,14 @@ test('a status snapshot and a sweep list come back through the CLI helpers', asy
 async function countSweeps(): Promise<number> {
   const { count } = await client.workflow.count(`WorkflowType = 'sweepWorkflow'`);
   return count;
+}
+
+/** Each run's history replays against the current code: what the sweep decided is deterministic. */
+async function replayRuns(workflowId: string, runIds: string[]): Promise<void> {
+  const histories = await Promise.all(runIds.map(async (runId) => ({ workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() })));
+  for await (const replay of Worker.runReplayHistories({ workflowBundle: { code: await readFile(await workflowBundleFile(), 'utf8') } }, histories)) {
+    assert.equal(replay.error, undefined, `run ${replay.runId}: ${String(replay.error)}`);
+  }
 }
 
 async function saveHistory(workflowId: string, name: string): Promise<void> {

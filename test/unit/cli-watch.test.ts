@@ -29,7 +29,7 @@ function trial(index: number, state: TrialStateName, extra: Partial<TrialProgres
 }
 
 function progress(trials: TrialProgress[], maxConcurrent = 2): SweepProgress {
-  const counts = { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+  const counts = { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0, pruned: 0 };
   for (const t of trials) counts[t.state]++;
   const done = trials.filter((t) => t.state === 'done' && t.startedAt !== null && t.recordedAt !== null);
   return {

@@ -99,9 +99,28 @@ test('table and CSV: mean ± sd (n), dashes for nothing, CSV cells quoted when n
   assert.match(table[1], /^mlp\s+bi,linear\s+2\/2\s+0\s+0\.850 ± 0\.0707 \(n=2\)\s+2\.250 ± 0\.354 \(n=2\)$/);
   assert.match(table[2], /^mlp\s+sep\s+0\/1\s+1\s+-\s+-$/);
   const csv = renderCsv(c).trimEnd().split('\n');
-  assert.equal(csv[0], 'encoder,critic,trials,done,failed,cancelled,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_n');
-  assert.match(csv[1], /^mlp,"bi,linear",2,2,0,0,0\.85\d*,0\.0707\d*,2,2\.25,0\.353\d*,2$/);
-  assert.equal(csv[2], 'mlp,sep,1,0,1,0,,,0,,,0');
+  assert.equal(csv[0], 'encoder,critic,trials,done,failed,cancelled,pruned,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_n');
+  assert.match(csv[1], /^mlp,"bi,linear",2,2,0,0,0,0\.85\d*,0\.0707\d*,2,2\.25,0\.353\d*,2$/);
+  assert.equal(csv[2], 'mlp,sep,1,0,1,0,0,,,0,,,0');
+});
+
+test('pruned trials: counted in their own column, left out of the means unless asked for', () => {
+  next = 0;
+  const runs = [
+    run('bi', 0, 'FINISHED', { linear_eval_accuracy: 0.8 }),
+    run('bi', 1, 'PRUNED', { linear_eval_accuracy: 0.2 }),
+    run('bi', 2, 'KILLED', { linear_eval_accuracy: 0.1 }),
+  ];
+  const c = aggregate(runs);
+  assert.deepEqual([c.rows[0].done, c.rows[0].pruned, c.rows[0].cancelled], [1, 1, 1]);
+  assert.equal(c.rows[0].metrics.linear_eval_accuracy.mean, 0.8);
+  const table = renderTable(c).split('\n');
+  assert.match(table[0], /^encoder\s+critic\s+done\s+failed\s+pruned\s+linear_eval_accuracy/);
+  assert.match(table[1], /^mlp\s+bi\s+1\/3\s+1\s+1\s+0\.800 \(n=1\)/);
+  const included = aggregate(runs, { includePruned: true });
+  assert.equal(included.rows[0].metrics.linear_eval_accuracy.n, 2);
+  assert.ok(Math.abs(included.rows[0].metrics.linear_eval_accuracy.mean! - 0.5) < 1e-12);
+  assert.equal(sweepSummaryMetrics(runs).trials_pruned, 1);
 });
 
 test('sweep ids name their experiment; MLflow runs become trial runs by the tracking contract', () => {
@@ -129,6 +148,11 @@ test('sweep ids name their experiment; MLflow runs become trial runs by the trac
   r.data.tags = { 'mirl.axes': 'not json', 'mirl.superseded_by': 'trial-y' };
   const bare = toTrialRun(r);
   assert.deepEqual([bare.trialId, bare.index, bare.axes, bare.superseded], ['r1', null, [], true]);
+  // A KILLED run is cancelled, unless the sweep pruned it (the mirl.pruned tag).
+  r.info.status = 'KILLED';
+  assert.equal(toTrialRun(r).status, 'KILLED');
+  r.data.tags['mirl.pruned'] = 'asha: ...';
+  assert.equal(toTrialRun(r).status, 'PRUNED');
 });
 
 test('a snapshot is trusted only from a closed sweep run, for that sweep, and parsed whole', async () => {
@@ -162,7 +186,7 @@ test('sweepSummaryMetrics: counts, and mean/min/max of each result over finished
     run('separable', 2, 'FINISHED', { linear_eval_accuracy: 0.5 }, { superseded: true }),
   ];
   const m = sweepSummaryMetrics(runs);
-  assert.deepEqual(Object.keys(m).sort(), ['linear_eval_accuracy_max', 'linear_eval_accuracy_mean', 'linear_eval_accuracy_min', 'loss_max', 'loss_mean', 'loss_min', 'trials_cancelled', 'trials_done', 'trials_failed']);
+  assert.deepEqual(Object.keys(m).sort(), ['linear_eval_accuracy_max', 'linear_eval_accuracy_mean', 'linear_eval_accuracy_min', 'loss_max', 'loss_mean', 'loss_min', 'trials_cancelled', 'trials_done', 'trials_failed', 'trials_pruned']);
   assert.equal(m.trials_done, 2);
   assert.equal(m.trials_failed, 1);
   assert.equal(m.trials_cancelled, 1);

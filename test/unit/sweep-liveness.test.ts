@@ -29,7 +29,7 @@ test('status marks stale and closed trials and says how to page and reconcile', 
   const p: SweepProgress = {
     sweepId: 's-1', name: 's', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000, total: 5000,
     paused: false, cancelRequested: false, maxConcurrent: 2, generation: 3, startedTotal: 10, finished: false,
-    counts: { pending: 4990, running: 2, done: 8, failed: 0, cancelled: 0 }, axes: {}, durations: { count: 8, totalMs: 8000 },
+    counts: { pending: 4990, running: 2, done: 8, failed: 0, cancelled: 0, pruned: 0 }, axes: {}, durations: { count: 8, totalMs: 8000 },
     trials: [trial(8, { liveness: { heartbeatAgeS: 71, attempt: 1, stale: true } }), trial(9, { liveness: { heartbeatAgeS: null, attempt: 0, stale: false, closed: 'TERMINATED' } })],
     page: { offset: 0, limit: 100, states: ['running', 'failed'], matching: 2 }, recent: [],
   };
@@ -42,7 +42,7 @@ test('status marks stale and closed trials and says how to page and reconcile', 
 });
 
 test('status sums up an axis with many values instead of listing each', () => {
-  const counts = (done: number, pending: number) => ({ pending, running: 0, done, failed: 0, cancelled: 0 });
+  const counts = (done: number, pending: number) => ({ pending, running: 0, done, failed: 0, cancelled: 0, pruned: 0 });
   const seeds = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [String(i), i < 30 ? counts(1, 0) : counts(0, 1)]));
   const p = {
     sweepId: 's-2', name: 's', study: 't', profile: null, taskQueue: 'mirl-cpu', total: 80, paused: false, cancelRequested: false,

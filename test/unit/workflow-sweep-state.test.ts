@@ -24,12 +24,12 @@ test('trials built one at a time equal the full expansion', () => {
 });
 
 test('states run-length encode and decode, and corrupt text is refused', () => {
-  const states = Uint8Array.from([2, 2, 2, 1, 0, 0, 3, 4, 4]);
+  const states = Uint8Array.from([2, 2, 2, 1, 0, 0, 3, 4, 4, 5]);
   const text = encodeStates(states);
-  assert.equal(text, 'd3r1p2f1c2');
+  assert.equal(text, 'd3r1p2f1c2x1');
   assert.deepEqual(decodeStates(text, states.length), states);
   assert.throws(() => decodeStates('d3', 4), /cover 3 trials/);
-  assert.throws(() => decodeStates('x3', 3), /corrupt/);
+  assert.throws(() => decodeStates('z3', 3), /corrupt/);
 });
 
 test('the window starts the lowest pending trials up to the concurrency limit', () => {
@@ -78,11 +78,11 @@ test('cancel empties the queue and progress counts per axis value', () => {
   book.applyOutcome({ index: 0, trialId: '', run: 1, state: 'done', result: fakeResult(1) }, 5);
   book.markStarted(1, 0);
   book.cancelPending();
-  assert.deepEqual(book.counts, { pending: 0, running: 1, done: 1, failed: 0, cancelled: 4 });
+  assert.deepEqual(book.counts, { pending: 0, running: 1, done: 1, failed: 0, cancelled: 4, pruned: 0 });
   assert.equal(book.isSettled(), false);
   assert.deepEqual(book.nextToStart(), []);
   const p = buildProgress(roundTrip(book), source, meta);
-  assert.deepEqual(p.axes.critic.bilinear, { pending: 0, running: 1, done: 1, failed: 0, cancelled: 0 });
+  assert.deepEqual(p.axes.critic.bilinear, { pending: 0, running: 1, done: 1, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(p.axes.seed['0'].done, 1);
   assert.equal(p.trials[0].step, 1);
   assert.equal(p.trials[0].metrics.i_est_test, 0.5);
@@ -248,7 +248,7 @@ test('axis counts agree with counting each trial by its own labels', () => {
   const naive: Record<string, Record<string, Record<string, number>>> = {};
   for (let i = 0; i < src.count; i++) {
     for (const [axis, label] of src.axisLabels(i)) {
-      const c = ((naive[axis] ??= {})[label] ??= { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 });
+      const c = ((naive[axis] ??= {})[label] ??= { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0, pruned: 0 });
       c[book.state(i)]++;
     }
   }
