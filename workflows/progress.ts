@@ -34,7 +34,8 @@ export function normalizeRequest(request: ProgressRequest = {}): { states: Trial
 function axisCounts(book: SweepBook, source: TrialSource): Record<string, Record<string, StateCounts>> {
   const dims = source.plan.dimensions;
   const strides = dims.map((_, d) => dims.slice(d + 1).reduce((n, later) => n * later.rows.length, 1));
-  const perRow = dims.map((dim) => dim.rows.map(() => new Array<number>(TRIAL_STATES.length).fill(0)));
+  // Array.from, not rows.map: a TPE search's rows are holes until suggested, and map skips holes.
+  const perRow = dims.map((dim) => Array.from({ length: dim.rows.length }, () => new Array<number>(TRIAL_STATES.length).fill(0)));
   for (let i = 0; i < book.total; i++) {
     const state = book.stateCode(i);
     for (let d = 0; d < dims.length; d++) perRow[d][Math.floor(i / strides[d]) % dims[d].rows.length][state]++;

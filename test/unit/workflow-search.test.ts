@@ -205,3 +205,15 @@ test('the carry of the largest TPE search stays small', () => {
   const bytes = JSON.stringify(sweepCarry(run.book, run.search).search).length;
   assert.ok(bytes < 200_000, `${bytes} bytes`);
 });
+
+test('progress answers while TPE points are still unsuggested (`sweep status` on a running search)', () => {
+  const run = openRun(tpeSpec());
+  for (const index of run.book.nextToStart()) {
+    run.search?.ensurePoint(index);
+    run.book.markStarted(index, 0);
+  }
+  const meta = { sweepId: SWEEP_ID, name: 'tpe', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 };
+  const progress = buildProgress(run.book, run.source, meta, {});
+  assert.deepEqual([progress.counts.running, progress.counts.pending], [6, 42]);
+  assert.equal(progress.axes.critic.bilinear.running + progress.axes.critic.concat.running, 6);
+});
