@@ -4,10 +4,12 @@
 // error for each kind of bad early_stop section.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { parseTrialConfig } from '../../ml/config.js';
 import { evaluationAtOrAfter, evaluationCount, isEvaluationStep, totalSteps } from '../../ml/metric-names.js';
 import { formatSpecError, isSpecError, type SpecError } from '../../spec/errors.js';
 import { parseSpec } from '../../spec/parse.js';
+import { loadSpecFile } from '../../spec/load.js';
 import { planSpec } from '../../spec/plan.js';
 import { ashaDecide, medianDecide, percentile, rungsReached, type PlannedEarlyStop } from '../../spec/search/pruning.js';
 import { EarlyStopBook } from '../../workflows/early-stop-state.js';
@@ -215,5 +217,20 @@ describe('early_stop in a spec', () => {
     assert.match(line('profiles:\n  quick: {early_stop: {grace_period: 10}}\n', 'profiles.quick.early_stop'), /missing method, metric, mode: .*allowed: median, asha/);
     const many = 'name: demo\nstudy: demo-study\ntrial: {steps: 3000, eval_interval: 10}\nseeds: 100\n';
     assert.match(line(ok.replace('500}', '10}'), 'early_stop', many), /report 30100 evaluations in all.*at most 20000/);
+  });
+});
+
+describe('sweeps/adversarial-search.yaml', () => {
+  it('searches the encoder rate around the paper\'s 1e-5 and prunes with ASHA on accuracy, minimised; its quick profile is small', () => {
+    const spec = loadSpecFile(fileURLToPath(new URL('../../sweeps/adversarial-search.yaml', import.meta.url)));
+    const full = planSpec(spec, null);
+    assert.equal(full.search?.method, 'tpe');
+    const lr = full.search?.params.find((p) => p.key === 'adv_encoder_lr')?.dist;
+    assert.ok(lr?.distribution === 'log_uniform' && lr.low < 1e-5 && lr.high > 1e-5, JSON.stringify(lr));
+    assert.deepEqual([full.earlyStop?.method, full.earlyStop?.metric, full.earlyStop?.mode], ['asha', 'linear_eval_accuracy', 'min']);
+    assert.deepEqual(full.objective, { metric: 'linear_eval_accuracy', mode: 'min', step: 'last' });
+    const quick = planSpec(spec, 'quick');
+    assert.equal(quick.trialCount, 6);
+    assert.equal(quick.earlyStop?.gracePeriod, 120);
   });
 });
