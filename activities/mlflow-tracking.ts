@@ -444,7 +444,7 @@ export const SUMMARY_TRIALS_MAX = 20_000;
 function summaryTrials(input: FinishSweepRunInput): TrialProgress[] {
   if (!input.carry || !input.spec) return input.progress.trials;
   const book = SweepBook.fromCarry(input.carry);
-  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile, points: input.carry.search?.points, dataPath: input.dataPath });
+  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile, points: input.carry.search?.points, dataPath: input.dataPath, extensions: input.carry.extensions });
   const indices =
     book.total <= SUMMARY_TRIALS_MAX ? book.indicesIn(null) : book.indicesIn(['pending', 'running', 'failed', 'cancelled'], 0, SUMMARY_TRIALS_MAX);
   return listTrials(book, source, indices);

@@ -13,6 +13,7 @@ import {
   sweepCancelCommand,
   sweepPauseCommand,
   sweepRerunFailedCommand,
+  sweepExtendCommand,
   sweepResumeCommand,
   sweepSetConcurrencyCommand,
 } from './commands/sweep-control.js';
@@ -48,6 +49,7 @@ const cli = yargs(argv)
       .command(sweepCancelCommand)
       .command(sweepSetConcurrencyCommand)
       .command(sweepRerunFailedCommand)
+      .command(sweepExtendCommand)
       .demandCommand(1, 'name a sweep command'),
   )
   .command(upCommand)

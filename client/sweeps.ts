@@ -2,12 +2,15 @@
 // reading its progress a page at a time (query while open, result and carry once closed,
 // live trial steps and liveness from the trial activities), launching and restarting.
 import { randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
 import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../spec/index.js';
 import { DATA_PATH_VERSION } from '../ml/data-path.js';
 import { sweepStaticDetails, sweepStaticSummary } from '../workflows/summaries.js';
-import { progressQuery } from '../workflows/messages.js';
+import { extendUpdate, progressQuery, specsQuery, type SweepSpecs } from '../workflows/messages.js';
+import { checkExtension, extendSpec, type ExtendRequest } from '../spec/extend.js';
+import { semanticIssues } from '../spec/validate.js';
+import { SpecError } from '../spec/errors.js';
 import { MIRL_STUDY, MIRL_SWEEP } from '../workflows/search-attributes.js';
 import { SweepBook } from '../workflows/sweep-state.js';
 import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../workflows/progress.js';
@@ -33,10 +36,13 @@ export function newSweepId(spec: Spec, now = new Date()): string {
 }
 
 export async function startSweep(client: Client, input: SweepInput, reuse = false): Promise<WorkflowHandle> {
-  const plan = planSpec(input.spec, input.profile);
+  const extensions = input.carry && 'format' in input.carry ? (input.carry.extensions ?? []) : [];
+  const latest = extensions[extensions.length - 1] ?? input.spec;
+  const plan = planSpec(latest, input.profile);
+  const count = extensions.length ? trialSource(input.spec, { ...input, dataPath: input.dataPath, extensions }).count : plan.trialCount;
   return client.workflow.start(SWEEP_WORKFLOW_TYPE, {
-    staticSummary: sweepStaticSummary(input.spec, input.profile, plan.trialCount),
-    staticDetails: sweepStaticDetails(input.spec, input.profile, plan),
+    staticSummary: sweepStaticSummary(latest, input.profile, count),
+    staticDetails: sweepStaticDetails(latest, input.profile, plan),
     workflowId: input.sweepId,
     taskQueue: SWEEP_TASK_QUEUE,
     args: [input],
@@ -90,7 +96,7 @@ async function closedProgress(client: Client, handle: WorkflowHandle, request: P
   if (inResult) return { ...result.progress, trials: result.progress.trials.slice(page.offset, page.offset + page.limit), page: { ...result.progress.page, ...page } };
   const input = await startInput(client, handle.workflowId);
   const { trials: _, page: __, recent: ___, durations: ____, ...meta } = result.progress;
-  const source = trialSource(input.spec, { ...input, points: result.carry.search?.points, dataPath: input.dataPath });
+  const source = trialSource(input.spec, { ...input, points: result.carry.search?.points, dataPath: input.dataPath, extensions: result.carry.extensions });
   return buildProgress(SweepBook.fromCarry(result.carry), source, { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
 }
 
@@ -111,7 +117,8 @@ export async function rerunFailed(client: Client, sweepId: string, request: Reru
   const requeued = book.requeueForRerun(request);
   if (requeued.length === 0) return { restarted: false, requeued, count: 0 };
   book.generation += 1;
-  await startSweep(client, { ...input, carry: book.toCarry() }, true);
+  // The rest of the carry (a search's points, early-stop reports, extensions) goes on as it was.
+  await startSweep(client, { ...input, carry: { ...result.carry, ...book.toCarry() } }, true);
   return { restarted: true, requeued: requeued.slice(0, PROGRESS_PAGE_MAX), count: requeued.length };
 }
 
@@ -125,4 +132,46 @@ export async function startInput(client: Client, workflowId: string): Promise<Sw
   const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`sweep ${workflowId}: its start event has no input`);
   return defaultPayloadConverter.fromPayload(payload as Payload) as SweepInput;
+}
+
+export interface ExtendOutcome {
+  /** The sweep had closed: a new run carries its state and starts the new trials. */
+  restarted: boolean;
+  total: number;
+  added: number;
+}
+
+/**
+ * Adds trials to a sweep (more seeds, axis values or search points), running or closed:
+ * the extended spec is checked here (one-line errors naming the flag or field) and again
+ * by the sweep; existing trials keep their indices and ids and never rerun.
+ */
+export async function extendSweep(client: Client, sweepId: string, request: ExtendRequest): Promise<ExtendOutcome> {
+  const { handle, status } = await findSweep(client, sweepId);
+  if (status !== 'RUNNING' && status !== 'COMPLETED') throw new SweepRefusal(`sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can be extended`);
+  const closed = status === 'COMPLETED' ? ((await handle.result()) as SweepResult) : null;
+  const input = closed ? await startInput(client, sweepId) : null;
+  const specs: SweepSpecs = closed && input ? { spec: input.spec, profile: input.profile, extensions: closed.carry.extensions ?? [] } : await handle.query(specsQuery);
+  const chain = [specs.spec, ...specs.extensions];
+  const file = `sweep ${sweepId}`;
+  const next = extendSpec(chain[chain.length - 1], specs.profile, request, file);
+  const issues = semanticIssues(next, file);
+  if (issues.length) throw new SpecError(issues);
+  checkExtension(chain, next, specs.profile, file);
+  if (!closed || !input) {
+    try {
+      const result = await handle.executeUpdate(extendUpdate, { args: [{ spec: next }] });
+      return { restarted: false, ...result };
+    } catch (err) {
+      // The sweep's own check refused it (the validator): the same words as ours would be.
+      if (err instanceof WorkflowUpdateFailedError) throw new SweepRefusal(`sweep ${sweepId} refused the extension: ${err.cause?.message ?? err.message}`);
+      throw err;
+    }
+  }
+  const book = SweepBook.fromCarry(closed.carry);
+  book.generation += 1;
+  const extensions = [...specs.extensions, next];
+  const total = trialSource(input.spec, { ...input, dataPath: input.dataPath, extensions, points: closed.carry.search?.points }).count;
+  await startSweep(client, { ...input, carry: { ...closed.carry, ...book.toCarry(), extensions } }, true);
+  return { restarted: true, total, added: total - book.total };
 }

@@ -5,6 +5,7 @@ import { shortJson, SpecError } from './errors.js';
 import { axesOf, configIssues, fillSearchPoint, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
 import type { Spec } from './schema.js';
 import { makeTrialId } from './trial-id.js';
+import { growsFirstOnly } from './extend.js';
 import { dataPathOf, defaultsOfDataPath } from '../ml/data-path.js';
 
 export interface Trial {
@@ -36,6 +37,8 @@ export interface ExpandOptions {
   dataPath: number | undefined;
   /** A TPE search's suggested points so far (point -> values in params order), e.g. from a sweep's carry. */
   points?: Record<string, number[]>;
+  /** The specs the sweep was extended to, in order (spec/extend.ts); their new trials follow the old ones. */
+  extensions?: Spec[];
 }
 
 /** Asked for a trial whose TPE point the sweep has not suggested yet. */
@@ -161,6 +164,11 @@ export interface TrialSource {
   axisLabels(index: number): [string, string][];
   /** Per dimension (plan order), per row: its settings' [key, label] pairs (none for sampled points: each is its own value). */
   labels: [string, string][][][];
+  /**
+   * The row of each plan dimension a trial takes, for a sweep extended in a way that does
+   * not keep the plan's own index order (absent otherwise: rowIndices(plan, index) holds).
+   */
+  rowsOf?(index: number): number[];
 }
 
 const labelOf = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -172,6 +180,15 @@ const rowLabels = (row: AxisValues | undefined): [string, string][] => Object.en
  * configurations (validation at launch expands the spec once and does that).
  */
 export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
+  const chain = [spec, ...(options.extensions ?? [])];
+  if (chain.length === 1) return planSource(spec, options);
+  const checked = chain.map((s) => checkedPlan(s, options));
+  // Only the slowest dimension grew: the new trials are the new plan's tail, its own order holds.
+  if (checked.every((c, k) => k === 0 || growsFirstOnly(checked[k - 1].plan, c.plan))) return planSource(chain[chain.length - 1], options);
+  return segmentedSource(checked);
+}
+
+function planSource(spec: Spec, options: ExpandOptions): TrialSource {
   const { plan, launch } = checkedPlan(spec, options);
   // Per-value counts of a sampled setting would list every point once; they are left out.
   const labels = plan.dimensions.map((dim) => Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))));
@@ -181,5 +198,46 @@ export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
     at: (index) => buildTrial(plan, index, launch),
     axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => (plan.dimensions[d].kind === 'search' ? rowLabels(plan.dimensions[d].rows[row]) : labels[d][row])),
     labels,
+  };
+}
+
+/**
+ * An extended sweep's trials: those of its first spec, then per extension the trials its
+ * plan has and the previous one had not, each run of them in that plan's order. Old
+ * indices never move; every dimension of an earlier plan is a prefix of the later one's,
+ * so a trial's rows are rows of the latest plan too.
+ */
+function segmentedSource(checked: { plan: Plan; launch: Launch }[]): TrialSource {
+  const segments = checked.map(({ plan, launch }, k) => {
+    if (k === 0) return { plan, launch, indices: null as Int32Array | null, count: plan.trialCount };
+    const previous = checked[k - 1].plan.dimensions.map((d) => d.rows.length);
+    const fresh: number[] = [];
+    for (let i = 0; i < plan.trialCount; i++) if (rowIndices(plan, i).some((row, d) => row >= previous[d])) fresh.push(i);
+    return { plan, launch, indices: Int32Array.from(fresh), count: fresh.length };
+  });
+  const locate = (index: number) => {
+    let local = index;
+    for (const segment of segments) {
+      if (local < segment.count) return { segment, planIndex: segment.indices ? segment.indices[local] : local };
+      local -= segment.count;
+    }
+    throw new RangeError(`trial index ${index} is out of range: the sweep has ${index - local} trials`);
+  };
+  const latest = segments[segments.length - 1].plan;
+  const labels = latest.dimensions.map((dim) => Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))));
+  const rowsOf = (index: number) => {
+    const { segment, planIndex } = locate(index);
+    return rowIndices(segment.plan, planIndex);
+  };
+  return {
+    plan: latest,
+    count: segments.reduce((n, s) => n + s.count, 0),
+    at: (index) => {
+      const { segment, planIndex } = locate(index);
+      return { ...buildTrial(segment.plan, planIndex, segment.launch), index };
+    },
+    axisLabels: (index) => rowsOf(index).flatMap((row, d) => (latest.dimensions[d].kind === 'search' ? rowLabels(latest.dimensions[d].rows[row]) : labels[d][row])),
+    labels,
+    rowsOf,
   };
 }

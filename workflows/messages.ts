@@ -1,6 +1,7 @@
 // The sweep's and trial's messages, defined once so workflows and the CLI agree on names.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { EvaluationReport, EvaluationVerdict, ProgressRequest, RerunRequest, SweepProgress, TrialOutcome } from './types.js';
+import type { Spec } from '../spec/index.js';
+import type { EvaluationReport, EvaluationVerdict, ExtendRequest, ExtendResult, ProgressRequest, RerunRequest, SweepProgress, TrialOutcome } from './types.js';
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -19,3 +20,14 @@ export const progressQuery = defineQuery<SweepProgress, [ProgressRequest?]>('pro
  * as pruned) comes back in the same call.
  */
 export const reportEvaluationUpdate = defineUpdate<EvaluationVerdict, [EvaluationReport]>('reportEvaluation');
+
+/** `mirl sweep extend` on a running sweep: more trials after the existing ones; refused (by the validator) unless the spec only adds. */
+export const extendUpdate = defineUpdate<ExtendResult, [ExtendRequest]>('extend');
+
+/** The spec the sweep was launched with, its profile, and the specs it was extended to. */
+export interface SweepSpecs {
+  spec: Spec;
+  profile: string | null;
+  extensions: Spec[];
+}
+export const specsQuery = defineQuery<SweepSpecs>('specs');

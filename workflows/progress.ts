@@ -38,7 +38,9 @@ function axisCounts(book: SweepBook, source: TrialSource): Record<string, Record
   const perRow = dims.map((dim) => Array.from({ length: dim.rows.length }, () => new Array<number>(TRIAL_STATES.length).fill(0)));
   for (let i = 0; i < book.total; i++) {
     const state = book.stateCode(i);
-    for (let d = 0; d < dims.length; d++) perRow[d][Math.floor(i / strides[d]) % dims[d].rows.length][state]++;
+    // An extended sweep's later trials do not follow the plan's order: ask where each sits.
+    const rows = source.rowsOf?.(i);
+    for (let d = 0; d < dims.length; d++) perRow[d][rows ? rows[d] : Math.floor(i / strides[d]) % dims[d].rows.length][state]++;
   }
   const axes: Record<string, Record<string, StateCounts>> = {};
   source.labels.forEach((rows, d) =>

@@ -73,7 +73,7 @@ export class SweepBook {
   startedTotal = 0;
   generation = 0;
   durations = { count: 0, totalMs: 0 };
-  private readonly states: Uint8Array;
+  private states: Uint8Array;
   private readonly runs = new Map<number, number>();
   private readonly overrideSets: TrialSettings[] = [];
   private readonly overrideIds = new Map<string, number>();
@@ -88,6 +88,15 @@ export class SweepBook {
     this.states = states;
     this.maxConcurrent = maxConcurrent;
     for (const s of states) this.counts[TRIAL_STATES[s]]++;
+  }
+
+  /** Adds `total - this.total` pending trials at the end (an extension); every existing index keeps its state. */
+  grow(total: number): void {
+    if (total < this.total) throw new Error(`a sweep cannot shrink (${this.total} -> ${total} trials)`);
+    const states = new Uint8Array(total).fill(PENDING);
+    states.set(this.states);
+    this.counts.pending += total - this.total;
+    this.states = states;
   }
 
   static create(total: number, maxConcurrent: number): SweepBook {

@@ -22,7 +22,8 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { makeTrialId, trialSource, type TrialSource } from '../spec/index.js';
+import { makeTrialId, trialSource, type Spec, type TrialSource } from '../spec/index.js';
+import { checkExtension } from '../spec/extend.js';
 import { trialConfigSchema } from '../ml/config.js';
 import { dataPathOf } from '../ml/data-path.js';
 import {
@@ -30,6 +31,8 @@ import {
   pauseSignal,
   progressQuery,
   reportEvaluationUpdate,
+  extendUpdate,
+  specsQuery,
   rerunFailedSignal,
   resumeSignal,
   setConcurrencySignal,
@@ -51,6 +54,8 @@ import {
   type SweepOptions,
   type SweepResult,
   type EvaluationReport,
+  type ExtendRequest,
+  type ExtendResult,
   type EvaluationVerdict,
   type SweepTracking,
   type TrialInput,
@@ -82,6 +87,8 @@ interface SweepRun {
   input: SweepInput;
   options: Required<SweepOptions>;
   source: TrialSource;
+  /** The specs the sweep was extended to (`mirl sweep extend`), in order. */
+  extensions: Spec[];
   book: SweepBook;
   /** A TPE search's points and observations; null for every other sweep. */
   search: SearchBook | null;
@@ -102,8 +109,11 @@ const changed = (r: SweepRun) => void r.version++;
 
 function openRun(input: SweepInput): SweepRun {
   const { spec, sweepId, profile, dataPath } = input;
-  const source = trialSource(spec, { sweepId, profile, dataPath });
+  const extensions = (input.carry && 'format' in input.carry ? input.carry.extensions : undefined) ?? [];
+  const source = trialSource(spec, { sweepId, profile, dataPath, extensions });
   const book = input.carry ? SweepBook.fromCarry(input.carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
+  // A closed sweep extended from the CLI restarts with the new spec before its book has the trials.
+  if (book.total < source.count && extensions.length) book.grow(source.count);
   if (book.total !== source.count) throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
   const options = { ...DEFAULT_SWEEP_OPTIONS, ...input.options };
   const carriedSearch = input.carry && 'format' in input.carry ? input.carry.search : undefined;
@@ -111,6 +121,7 @@ function openRun(input: SweepInput): SweepRun {
     input,
     options,
     source,
+    extensions,
     book,
     search: openSearch(source, book, carriedSearch),
     earlyStop: source.plan.earlyStop && EarlyStopBook.fromCarry(source.plan.earlyStop, input.carry && 'format' in input.carry ? input.carry.earlyStop : undefined),
@@ -126,7 +137,31 @@ function openRun(input: SweepInput): SweepRun {
 
 function carryOf(r: SweepRun): SweepCarry {
   const carry = sweepCarry(r.book, r.search);
-  return r.earlyStop ? { ...carry, earlyStop: r.earlyStop.toCarry() } : carry;
+  return {
+    ...carry,
+    ...(r.earlyStop ? { earlyStop: r.earlyStop.toCarry() } : {}),
+    ...(r.extensions.length ? { extensions: r.extensions } : {}),
+  };
+}
+
+/** Refuses (as the update's validator: nothing enters the history) an extension that does more than add trials. */
+function checkExtendRequest(r: SweepRun, request: ExtendRequest): void {
+  if (r.book.cancelRequested) throw new Error('the sweep is being cancelled: nothing to extend');
+  checkExtension([r.input.spec, ...r.extensions], request.spec, r.input.profile, `sweep ${r.meta.sweepId}`);
+}
+
+/** New trials after the existing ones; the window starts them as it has room. */
+function extend(r: SweepRun, request: ExtendRequest): ExtendResult {
+  const before = r.book.total;
+  r.extensions = [...r.extensions, request.spec];
+  const { sweepId, profile, dataPath } = r.input;
+  r.source = trialSource(r.input.spec, { sweepId, profile, dataPath, extensions: r.extensions, points: r.search?.toCarry().points });
+  r.book.grow(r.source.count);
+  // A TPE search suggests into the new plan: reopened on it with what it has learnt.
+  if (r.search) r.search = openSearch(r.source, r.book, r.search.toCarry());
+  changed(r);
+  log.info('sweep extended', { before, total: r.source.count });
+  return { total: r.source.count, added: r.source.count - before };
 }
 
 /** Applies a trial's outcome (from its signal or its result, whichever comes first). */
@@ -188,6 +223,8 @@ function registerHandlers(r: SweepRun): void {
   });
   setHandler(trialFinishedSignal, (outcome) => recordOutcome(r, outcome));
   setHandler(reportEvaluationUpdate, (report) => judgeEvaluation(r, report));
+  setHandler(specsQuery, () => ({ spec: r.input.spec, profile: r.input.profile, extensions: r.extensions }));
+  setHandler(extendUpdate, (request) => extend(r, request), { validator: (request) => checkExtendRequest(r, request) });
 }
 
 /** What the child runs; null (and the trial failed) when its effective configuration is invalid. */

@@ -125,6 +125,19 @@ export interface SweepCarry {
   search?: SearchCarry;
   /** The evaluations reported for early stopping and the trials pruned (absent without early_stop). */
   earlyStop?: EarlyStopCarry;
+  /** The specs the sweep was extended to, in order (absent until `mirl sweep extend`). */
+  extensions?: Spec[];
+}
+
+/** `mirl sweep extend`: the whole extended spec, checked by the client and again by the sweep. */
+export interface ExtendRequest {
+  spec: Spec;
+}
+
+export interface ExtendResult {
+  /** Trials in the sweep after the extension, and how many it added. */
+  total: number;
+  added: number;
 }
 
 /** workflows/early-stop-state.ts's memory: curves as [step, value] pairs, by trial index. */

@@ -1,4 +1,4 @@
-// pause, resume, cancel, set-concurrency, rerun-failed: messages to a running sweep.
+// pause, resume, cancel, set-concurrency, rerun-failed, extend: messages to a sweep.
 import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { isSettingKey, type TrialSettings } from '../../spec/index.js';
@@ -6,7 +6,8 @@ import { trialConfigSchema } from '../../ml/config.js';
 import { connectClient } from '../../servers/temporal-connection.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
-import { findSweep, rerunFailed } from '../../client/sweeps.js';
+import { extendSweep, findSweep, rerunFailed } from '../../client/sweeps.js';
+import { parseAxisArgument } from '../../spec/extend.js';
 
 interface IdArgs {
   id: string;
@@ -83,5 +84,32 @@ export const sweepRerunFailedCommand: CommandModule<object, IdArgs & { set: stri
     if (args.json) printJson({ sweepId: args.id, ...out });
     else if (out.requeued.length === 0) process.stdout.write(`${args.id}: no failed or cancelled trials to rerun\n`);
     else process.stdout.write(`${args.id}: rerunning trials ${out.requeued.join(', ')}${out.restarted ? ' (sweep restarted)' : ''}\n`);
+  },
+};
+
+interface ExtendArgs extends IdArgs {
+  seeds?: number;
+  axis: string[];
+  budget?: number;
+}
+
+export const sweepExtendCommand: CommandModule<object, ExtendArgs> = {
+  command: 'extend <id>',
+  describe: 'Add trials to a sweep, running or finished: more seeds, axis values or search points (existing trials never rerun)',
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', demandOption: true })
+      .option('seeds', { type: 'number', describe: 'seeds per configuration after the extension (more than now)' })
+      .option('axis', { type: 'string', array: true, default: [] as string[], describe: 'SETTING=VALUE[,VALUE...]: values to add to a grid axis, e.g. critic=concat' })
+      .option('budget', { type: 'number', describe: 'sampled points after the extension (a search\'s budget, more than now)' })
+      .option('json', { type: 'boolean', default: false })
+      .example('$0 sweep extend ID --seeds 5', 'seeds 0-4 for every configuration')
+      .example('$0 sweep extend ID --axis critic=concat --budget 32', 'a new critic and more points'),
+  handler: async (args) => {
+    const axes = args.axis.length ? Object.fromEntries(args.axis.map(parseAxisArgument)) : undefined;
+    const client = await connectClient();
+    const out = await extendSweep(client, args.id, { seeds: args.seeds, axes, budget: args.budget });
+    if (args.json) printJson({ sweepId: args.id, ...out });
+    else process.stdout.write(`${args.id}: ${out.added} new trials, ${out.total} in all${out.restarted ? ' (the finished sweep restarted for them)' : ''}\n`);
   },
 };

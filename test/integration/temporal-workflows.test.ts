@@ -14,7 +14,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Client } from '@temporalio/client';
 import { parseSpec } from '../../spec/index.js';
 import { createSweepActivities } from '../../activities/mlflow-sweep-activities.js';
-import { launchSweep, readSweep, rerunFailed } from '../../client/sweeps.js';
+import { extendSweep, launchSweep, readSweep, rerunFailed } from '../../client/sweeps.js';
 import { reconcileSweep } from '../../client/sweep-liveness.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { temporalJudge } from '../../activities/evaluation-relay.js';
@@ -307,6 +307,29 @@ test('early_stop: ASHA prunes through the update across continue-as-new; the bes
   await saveHistory(id, 'sweep-early-stop-last-run.json');
 });
 
+test('sweep extend: more seeds while it runs, a new axis value once it has finished; no trial runs twice; histories replay', async () => {
+  resetCounters();
+  const id = await launch(['trial: {steps: 300}', 'grid: {critic: [bilinear, separable]}', 'seeds: 2', 'max_concurrent_trials: 2']);
+  assert.deepEqual(await extendSweep(client, id, { seeds: 3 }), { restarted: false, total: 6, added: 2 });
+  await assert.rejects(extendSweep(client, id, { seeds: 3 }), /--seeds: the sweep has 3 seeds per configuration/);
+  const first = await result(id);
+  assert.deepEqual(first.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0, pruned: 0 });
+  assert.equal(first.carry.extensions?.length, 1);
+  await assert.rejects(extendSweep(client, id, { axes: { steps: [5] } }), /"steps" is fixed for every trial, not an axis/);
+  assert.deepEqual(await extendSweep(client, id, { axes: { critic: ['concat'] } }), { restarted: true, total: 9, added: 3 });
+  const second = await result(id);
+  assert.deepEqual(second.progress.counts, { pending: 0, running: 0, done: 9, failed: 0, cancelled: 0, pruned: 0 });
+  assert.equal(starts.length, 9, 'no activity ran twice');
+  assert.equal(new Set(starts.map((s) => s.trialId)).size, 9);
+  assert.deepEqual(second.progress.trials.slice(6).map((t) => t.runName), ['concat|seed=0', 'concat|seed=1', 'concat|seed=2']);
+  assert.deepEqual(second.progress.axes.critic.concat.done, 3);
+  const runs: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.runId);
+  await replayRuns(id, runs);
+  // The first run: it took the extension as an update while it ran.
+  await saveHistory(id, 'sweep-extend-first-run.json', runs[runs.length - 1]);
+});
+
 test('a trial that closes without reaching its sweep shows as closed in status, and reconcile tells the sweep', async () => {
   resetCounters();
   // Continue-as-new after each start: the run that started the children (and would see them close) is gone.
@@ -436,10 +459,10 @@ async function replayRuns(workflowId: string, runIds: string[]): Promise<void> {
   }
 }
 
-async function saveHistory(workflowId: string, name: string): Promise<void> {
+async function saveHistory(workflowId: string, name: string, runId?: string): Promise<void> {
   if (process.env.MIRL_RECORD_HISTORIES !== '1') return;
   // The CLI's JSON is the format Worker.runReplayHistory reads (historyFromJSON).
-  const show = spawnSync(temporalExecutable(), ['workflow', 'show', '--address', server.address, '-w', workflowId, '--output', 'json'], {
+  const show = spawnSync(temporalExecutable(), ['workflow', 'show', '--address', server.address, '-w', workflowId, ...(runId ? ['-r', runId] : []), '--output', 'json'], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
