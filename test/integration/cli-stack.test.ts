@@ -171,7 +171,7 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   assert.match(text.stdout, /^bilinear +2\/2 +0 +- +\S+ ± \S+ \(n=2\)$/m);
   const csv = await mirl(['compare', sweepId, '--csv', '--metric', 'i_est_test', '--sort', 'metric']);
   assert.equal(csv.status, 0, show(csv));
-  assert.equal(csv.stdout.split('\n')[0], 'critic,trials,done,failed,cancelled,i_est_test_mean,i_est_test_sd,i_est_test_n');
+  assert.equal(csv.stdout.split('\n')[0], 'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_n');
 });
 
 /** The stack's worker logged every trial to the stack's MLflow (what compare reads). */
