@@ -39,7 +39,7 @@ import { datasetsForTrial } from './dataset-inputs.js';
 import { sweepSummaryMetrics } from '../results/aggregate.js';
 import { toTrialRun, trialRunsSnapshot } from '../results/sweep-runs.js';
 import { MlflowCheckpointStore, DEFAULT_KEEP_CHECKPOINTS } from './mlflow-checkpoint-store.js';
-import { trialSource } from '../spec/index.js';
+import { trialSource } from '../sweep-spec/index.js';
 import { dataPathOf } from '../ml/data-path.js';
 import { listTrials } from '../workflows/progress.js';
 import { SweepBook } from '../workflows/sweep-state.js';

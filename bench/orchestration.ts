@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackendName } from '../ml/backend.js';
-import { parseSpecData } from '../spec/parse.js';
+import { parseSpecData } from '../sweep-spec/parse.js';
 import { launchSweep, readSweep } from '../client/sweeps.js';
 import { localOnly, REPO_ROOT, serverProcess, sleep } from '../servers/processes.js';
 import { startTemporalServer, workflowBundleFile } from '../servers/temporal-dev-server.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { searchSweepRuns } from '../results/sweep-runs.js';
-import { parseSpecData, type Spec } from '../spec/index.js';
+import { parseSpecData, type Spec } from '../sweep-spec/index.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/types.js';
 

@@ -1,5 +1,5 @@
 // Turning failures into one actionable line and an exit code: 0 done, 1 failed, 2 usage.
-import { SpecError, formatSpecError } from '../spec/errors.js';
+import { SpecError, formatSpecError } from '../sweep-spec/errors.js';
 import { ZodError } from 'zod';
 import { SweepLookupError } from '../results/sweep-runs.js';
 import { SweepRefusal } from '../client/sweeps.js';

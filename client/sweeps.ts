@@ -4,13 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowIdReusePolicy, type Payload } from '@temporalio/common';
-import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../spec/index.js';
+import { makeLaunchToken, makeSweepId, planSpec, trialSource, type Spec } from '../sweep-spec/index.js';
 import { DATA_PATH_VERSION } from '../ml/data-path.js';
 import { sweepStaticDetails, sweepStaticSummary } from '../workflows/summaries.js';
 import { extendUpdate, progressQuery, specsQuery, type SweepSpecs } from '../workflows/messages.js';
-import { checkExtension, extendSpec, type ExtendRequest } from '../spec/extend.js';
-import { semanticIssues } from '../spec/validate.js';
-import { SpecError } from '../spec/errors.js';
+import { checkExtension, extendSpec, type ExtendRequest } from '../sweep-spec/extend.js';
+import { semanticIssues } from '../sweep-spec/validate.js';
+import { SpecError } from '../sweep-spec/errors.js';
 import { MIRL_STUDY, MIRL_SWEEP } from '../workflows/search-attributes.js';
 import { SweepBook } from '../workflows/sweep-state.js';
 import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../workflows/progress.js';

@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { latestPerTrial } from '../results/aggregate.js';
 import { findSweepExperiment, searchSweepRuns, SweepLookupError, toTrialRun } from '../results/sweep-runs.js';
 import { configParams, dataPathOfRun, SPEC_ARTIFACT, TAGS } from '../results/mlflow-contract.js';
-import { expandSpec, parseSpec } from '../spec/index.js';
+import { expandSpec, parseSpec } from '../sweep-spec/index.js';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { MISSING, type ReportTrial } from './aggregate.js';
 import { reportMetrics, type SweepData } from './build.js';

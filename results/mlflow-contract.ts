@@ -1,7 +1,7 @@
 // What mirl writes into MLflow, as pure functions: tag names, params, search filters,
 // checkpoint artifact names, the summary, and the rule that keeps a resumed attempt
 // from logging a step twice. `mirl compare` and the tests read these same names.
-import { planSpec, type Spec } from '../spec/index.js';
+import { planSpec, type Spec } from '../sweep-spec/index.js';
 import type { TrialConfig } from '../ml/config.js';
 import { dataPathOf } from '../ml/data-path.js';
 import type { Run } from '../tracking/index.js';

@@ -1,7 +1,7 @@
 // Per-queue defaults: a CPU worker runs one trainer per core (each is single-threaded
 // wasm/cpu TensorFlow.js), a GPU worker one trial at a time (one device).
 import os from 'node:os';
-import { TASK_QUEUES } from '../spec/index.js';
+import { TASK_QUEUES } from '../sweep-spec/index.js';
 
 export function defaultMaxConcurrent(taskQueue: string): number {
   return taskQueue === TASK_QUEUES.gpu ? 1 : os.availableParallelism();

@@ -3,7 +3,7 @@
 // trials it pruned. It travels in the carry (bounded by MAX_EARLY_STOP_REPORTS at
 // validation), so a replay, a continue-as-new or a restarted sweep decides exactly as
 // before. No Temporal imports, so unit tests drive it directly.
-import { ashaDecide, medianDecide, type Decision, type PlannedEarlyStop, type Report } from '../spec/search/pruning.js';
+import { ashaDecide, medianDecide, type Decision, type PlannedEarlyStop, type Report } from '../sweep-spec/search/pruning.js';
 import type { EarlyStopCarry, EvaluationReport, TrialOutcome } from './types.js';
 
 type Pair = [number, number];

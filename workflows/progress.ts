@@ -1,7 +1,7 @@
 // What `progress` answers: counts and axes over every trial, one page of trials, the
 // newest outcomes. The same pure function serves the workflow's query, its final result
 // and the CLI rebuilding any page of a closed sweep from its carry, so the three agree.
-import { PointNotSampledError, type TrialSource } from '../spec/index.js';
+import { PointNotSampledError, type TrialSource } from '../sweep-spec/index.js';
 import { emptyCounts, SweepBook } from './sweep-state.js';
 import { TRIAL_STATES, type AxisSummary, type ProgressRequest, type StateCounts, type SweepProgress, type TrialDetail, type TrialProgress, type TrialStateName } from './types.js';
 

@@ -2,15 +2,15 @@
 // objective of every observed point. Both travel in the sweep's carry (SearchCarry, at
 // most MAX_TPE_BUDGET entries each); everything else is recomputed from the spec, so a
 // replay, a continue-as-new or a new worker rebuilds exactly the same state. Random and
-// Sobol points need none of this: they are a function of the seed (spec/search/points.ts).
+// Sobol points need none of this: they are a function of the seed (sweep-spec/search/points.ts).
 // No Temporal imports, so unit tests drive it directly.
-import type { TrialSource } from '../spec/expand.js';
-import { fillSearchPoint, pointOf, type Plan } from '../spec/plan.js';
-import type { Objective } from '../spec/schema.js';
-import { streamPoint } from '../spec/search/points.js';
-import type { PlannedSearch } from '../spec/search/resolve.js';
-import { pointKey } from '../spec/search/space.js';
-import { suggestTpe, type Observation } from '../spec/search/tpe.js';
+import type { TrialSource } from '../sweep-spec/expand.js';
+import { fillSearchPoint, pointOf, type Plan } from '../sweep-spec/plan.js';
+import type { Objective } from '../sweep-spec/schema.js';
+import { streamPoint } from '../sweep-spec/search/points.js';
+import type { PlannedSearch } from '../sweep-spec/search/resolve.js';
+import { pointKey } from '../sweep-spec/search/space.js';
+import { suggestTpe, type Observation } from '../sweep-spec/search/tpe.js';
 import type { SweepBook } from './sweep-state.js';
 import type { SearchCarry, SweepCarry, TrialOutcome } from './types.js';
 

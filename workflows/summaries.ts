@@ -1,8 +1,8 @@
 // What the Temporal UI shows of a sweep and its trials before anyone opens a history:
 // a one-line summary and markdown details, fixed at start. Pure, so the client (sweep
 // start) and the sweep workflow (trial starts) write them alike.
-import { canonicalJson, type Spec } from '../spec/index.js';
-import { sha256Hex } from '../spec/sha256.js';
+import { canonicalJson, type Spec } from '../sweep-spec/index.js';
+import { sha256Hex } from '../sweep-spec/sha256.js';
 import type { TrialInput } from './types.js';
 
 /** Short digest of the resolved spec: equal digests, equal sweeps. */

@@ -3,7 +3,7 @@
 // trials have (a running start, a rerun, overrides, an error). Results live in the trial
 // workflows and MLflow; the sweep keeps counts and a bounded log of its newest outcomes.
 // No Temporal imports, so unit tests drive it directly and the workflow stays a thin loop.
-import { canonicalJson, type TrialSettings } from '../spec/index.js';
+import { canonicalJson, type TrialSettings } from '../sweep-spec/index.js';
 import {
   TRIAL_STATES,
   type LegacySweepCarry,

@@ -22,8 +22,8 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { makeTrialId, trialSource, type Spec, type TrialSource } from '../spec/index.js';
-import { checkExtension } from '../spec/extend.js';
+import { makeTrialId, trialSource, type Spec, type TrialSource } from '../sweep-spec/index.js';
+import { checkExtension } from '../sweep-spec/extend.js';
 import { trialConfigSchema } from '../ml/config.js';
 import { dataPathOf } from '../ml/data-path.js';
 import {

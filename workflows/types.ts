@@ -1,6 +1,6 @@
 // Data that crosses the workflow boundary (workflow inputs, results, signals, queries,
 // activity input and output). Plain JSON only: it is stored in Temporal's history.
-import type { AxisValues, Spec, TrialSettings } from '../spec/index.js';
+import type { AxisValues, Spec, TrialSettings } from '../sweep-spec/index.js';
 import type { TrialConfig } from '../ml/config.js';
 
 /** Sweep and trial workflows live here; activity queues are per resource (mirl-cpu, mirl-gpu). */

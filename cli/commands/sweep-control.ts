@@ -1,13 +1,13 @@
 // pause, resume, cancel, set-concurrency, rerun-failed, extend: messages to a sweep.
 import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
-import { isSettingKey, type TrialSettings } from '../../spec/index.js';
+import { isSettingKey, type TrialSettings } from '../../sweep-spec/index.js';
 import { trialConfigSchema } from '../../ml/config.js';
 import { connectClient } from '../../servers/temporal-connection.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
 import { extendSweep, findSweep, rerunFailed } from '../../client/sweeps.js';
-import { parseAxisArgument } from '../../spec/extend.js';
+import { parseAxisArgument } from '../../sweep-spec/extend.js';
 
 interface IdArgs {
   id: string;

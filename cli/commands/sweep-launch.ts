@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { readSpecFile } from '../../spec/load.js';
-import { checkWorkflowInputSize, countTrials, describeSpec, SpecError } from '../../spec/index.js';
+import { readSpecFile } from '../../sweep-spec/load.js';
+import { checkWorkflowInputSize, countTrials, describeSpec, SpecError } from '../../sweep-spec/index.js';
 import { connectClient, sweepUiLink } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { EXIT, ServerCallError, UsageError } from '../errors.js';

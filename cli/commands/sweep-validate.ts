@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { readSpecFile } from '../../spec/load.js';
-import { checkWorkflowInputSize } from '../../spec/limits.js';
-import { makeLaunchToken, makeSweepId } from '../../spec/trial-id.js';
-import { describeSpec, renderValidateText } from '../../spec/describe.js';
-import { countTrials } from '../../spec/expand.js';
+import { readSpecFile } from '../../sweep-spec/load.js';
+import { checkWorkflowInputSize } from '../../sweep-spec/limits.js';
+import { makeLaunchToken, makeSweepId } from '../../sweep-spec/trial-id.js';
+import { describeSpec, renderValidateText } from '../../sweep-spec/describe.js';
+import { countTrials } from '../../sweep-spec/expand.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { printJson } from '../output.js';
 

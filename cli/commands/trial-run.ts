@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { loadSpecFile } from '../../spec/load.js';
-import { trialAt } from '../../spec/expand.js';
+import { loadSpecFile } from '../../sweep-spec/load.js';
+import { trialAt } from '../../sweep-spec/expand.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { BACKENDS } from '../../ml/config.js';
-import { TASK_QUEUES } from '../../spec/index.js';
+import { TASK_QUEUES } from '../../sweep-spec/index.js';
 import { printJson } from '../output.js';
 import { stackHome } from '../stack/home.js';
 import { checkPortNumber } from '../stack/ports.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { BACKENDS } from '../../ml/config.js';
 import type { BackendRequest } from '../../ml/backend.js';
-import { TASK_QUEUES } from '../../spec/index.js';
+import { TASK_QUEUES } from '../../sweep-spec/index.js';
 import { TRACKING_MODES, type TrackingMode } from '../../workers/tracking-modes.js';
 import { SWEEP_TASK_QUEUE } from '../../workflows/types.js';
 

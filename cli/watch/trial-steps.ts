@@ -2,7 +2,7 @@
 // started with (its first history event), so the watch view can show "step 120/200".
 // Trials are built one at a time on demand: a 100,000-trial sweep is never expanded.
 import type { Client } from '@temporalio/client';
-import { trialSource } from '../../spec/index.js';
+import { trialSource } from '../../sweep-spec/index.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
 import { startInput } from '../../client/sweeps.js';
 

@@ -1,7 +1,7 @@
 // Scenario 6 at the command line: `mirl sweep launch BAD` against a real Temporal server
 // exits 2 with an error naming the file and the field (or line:column), prints no stack
 // and nothing on stdout, and starts no workflow. The parser itself meets the whole
-// corpus in test/unit/spec-corpus.test.ts; here a spread sample of it (every section:
+// corpus in test/unit/sweep-spec-corpus.test.ts; here a spread sample of it (every section:
 // wrong types, unknown keys, empty grids, absurd sizes, grids over the trial limit, YAML
 // syntax errors, non-UTF-8 bytes) goes through the CLI, which costs a process each.
 // Paths that are no spec file at all (a named pipe, a 5 MiB file) and a spec too big for
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { REPO_ROOT } from '../support/processes.js';
-import { cases, validText } from '../support/spec-corpus.js';
+import { cases, validText } from '../support/sweep-spec-corpus.js';
 import { startTemporalServer, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@
 // its worker is dead. The next attempt notices (SHA-256 trailer), resumes from the
 // previous good checkpoint, says so in the run's mirl.checkpoint_fallback tag, and the
 // run still holds every step once. (From scratch, when no checkpoint is intact, is
-// proven against the activity in test/unit/checkpoint-fallback.test.ts.)
+// proven against the activity in test/unit/activities-checkpoint-store.test.ts.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, stat, truncate } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 // Scenario 3: the MLflow server is down for 30 s mid-sweep. Training goes on, metrics
 // and checkpoints wait in the workers and are retried, and once the server is back every
 // trial has one FINISHED run with every step once; the outage costs no attempt.
-// (test/integration/mlflow-outage.test.ts proves the client and buffer underneath.)
+// (test/integration/tracking-outage.test.ts proves the client and buffer underneath.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertExactlyOnce, heartbeatOf, launch, outcomeOf, sleep, snapshot, startStack, TINY, untilClosed, waitFor, type FaultStack } from './harness.js';

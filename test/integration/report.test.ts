@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
 import { MlflowTracking } from '../../activities/mlflow-tracking.js';
 import { createSweepActivities } from '../../activities/mlflow-sweep-activities.js';
-import { expandSpec, parseSpec, type Trial } from '../../spec/index.js';
+import { expandSpec, parseSpec, type Trial } from '../../sweep-spec/index.js';
 import type { SweepProgress, SweepTracking, TrialProgress, TrialStateName } from '../../workflows/types.js';
 import type { Report } from '../../report/build.js';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { parseSpec } from '../../spec/index.js';
+import { parseSpec } from '../../sweep-spec/index.js';
 import { createSweepActivities } from '../../activities/mlflow-sweep-activities.js';
 import { extendSweep, launchSweep, readSweep, rerunFailed } from '../../client/sweeps.js';
 import { reconcileSweep } from '../../client/sweep-liveness.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { leastSquaresSlope, memoryTrend } from '../../bench/trend.js';
 import { evaluateTargets, FLAT_MEMORY_MB_PER_1000_STEPS, type BenchRow } from '../../bench/targets.js';
 import { orchestrationSpec } from '../../bench/orchestration.js';
-import { countTrials } from '../../spec/index.js';
+import { countTrials } from '../../sweep-spec/index.js';
 
 test('least-squares slope recovers a line and is NaN without spread in x', () => {
   const xs = [0, 1, 2, 3, 4];

@@ -20,11 +20,11 @@ import {
 import { MlflowCheckpointStore } from '../../activities/mlflow-checkpoint-store.js';
 import { trackingFor } from '../../workers/worker.js';
 import { parseTrialConfig } from '../../ml/config.js';
-import { parseSpec } from '../../spec/index.js';
+import { parseSpec } from '../../sweep-spec/index.js';
 import { MlflowApiError, runsViewUrl, silentLogger, type ArtifactRunRef, type FileInfo, type Run } from '../../tracking/index.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
 import { buildProgress } from '../../workflows/progress.js';
-import { trialSource } from '../../spec/index.js';
+import { trialSource } from '../../sweep-spec/index.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const run = (runId: string, startTime: number, metrics: { key: string; step: number }[] = []): Run => ({

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadSpecFile } from '../../spec/load.js';
-import { expandSpec, seedList } from '../../spec/index.js';
+import { loadSpecFile } from '../../sweep-spec/load.js';
+import { expandSpec, seedList } from '../../sweep-spec/index.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 

@@ -1,4 +1,4 @@
-// Regenerates sweeps/schema.json: node --import tsx spec/write-json-schema.ts
+// Regenerates sweeps/schema.json: node --import tsx sweep-spec/write-json-schema.ts
 // (test/unit/spec-json-schema.test.ts fails when the checked-in file is stale).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CRITICS, EVALUATIONS } from '../../ml/config.js';
-import { formatSpecError, isSpecError, ROOT_PATH, SpecError, type SpecIssue } from '../../spec/errors.js';
-import { parseSpec, parseSpecData } from '../../spec/parse.js';
-import { loadSpecFile } from '../../spec/load.js';
-import { DEFAULT_MAX_CONCURRENT_TRIALS, MAX_TRIALS } from '../../spec/schema.js';
+import { formatSpecError, isSpecError, ROOT_PATH, SpecError, type SpecIssue } from '../../sweep-spec/errors.js';
+import { parseSpec, parseSpecData } from '../../sweep-spec/parse.js';
+import { loadSpecFile } from '../../sweep-spec/load.js';
+import { DEFAULT_MAX_CONCURRENT_TRIALS, MAX_TRIALS } from '../../sweep-spec/schema.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/specs/${name}`, import.meta.url));
 const FILE = 'sweeps/x.yaml';

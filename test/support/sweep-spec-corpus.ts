@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { trialConfigSchema } from '../../ml/config.js';
-import { SETTING_KEYS, settingSchema } from '../../spec/schema.js';
+import { SETTING_KEYS, settingSchema } from '../../sweep-spec/schema.js';
 
 export interface Case {
   name: string;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandSpec, parseSpec, trialSource } from '../../spec/index.js';
+import { expandSpec, parseSpec, trialSource } from '../../sweep-spec/index.js';
 import { decodeStates, encodeStates, MAX_ERRORS, MAX_RECENT, SweepBook } from '../../workflows/sweep-state.js';
 import { AXIS_VALUES_MAX, buildProgress, PROGRESS_PAGE_MAX } from '../../workflows/progress.js';
 import type { LegacySweepCarry, TrialStateName } from '../../workflows/types.js';

@@ -2,12 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { trialConfigSchema } from '../../ml/config.js';
-import { isSpecError, SpecError } from '../../spec/errors.js';
-import { countTrials, expandSpec, runNameOf, trialAt } from '../../spec/expand.js';
-import { loadSpecFile } from '../../spec/load.js';
-import { parseSpec } from '../../spec/parse.js';
-import type { Spec } from '../../spec/schema.js';
-import { canonicalJson, makeLaunchToken, makeSweepId, makeTrialId } from '../../spec/trial-id.js';
+import { isSpecError, SpecError } from '../../sweep-spec/errors.js';
+import { countTrials, expandSpec, runNameOf, trialAt } from '../../sweep-spec/expand.js';
+import { loadSpecFile } from '../../sweep-spec/load.js';
+import { parseSpec } from '../../sweep-spec/parse.js';
+import type { Spec } from '../../sweep-spec/schema.js';
+import { canonicalJson, makeLaunchToken, makeSweepId, makeTrialId } from '../../sweep-spec/trial-id.js';
 import { DATA_PATH_VERSION, DataPathVersionError, LEGACY_DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/specs/${name}`, import.meta.url));

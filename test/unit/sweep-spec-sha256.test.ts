@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { sha256Hex, utf8Encode } from '../../spec/sha256.js';
+import { sha256Hex, utf8Encode } from '../../sweep-spec/sha256.js';
 
 describe('sha256Hex (pure, for the workflow sandbox)', () => {
   it('matches node:crypto on block boundaries and non-ASCII text', () => {

@@ -3,11 +3,11 @@
 // distribution, determinism for a seed, and TPE homing in on a known optimum.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NUMERIC_SETTING_KEYS } from '../../spec/schema.js';
-import { streamPoint, streamPoints } from '../../spec/search/points.js';
-import { SOBOL_MAX_DIMS, sobolPoint } from '../../spec/search/sobol.js';
-import { fromUnit, pointKey, spaceSize, type SearchParam } from '../../spec/search/space.js';
-import { belowCount, suggestTpe, type Observation } from '../../spec/search/tpe.js';
+import { NUMERIC_SETTING_KEYS } from '../../sweep-spec/schema.js';
+import { streamPoint, streamPoints } from '../../sweep-spec/search/points.js';
+import { SOBOL_MAX_DIMS, sobolPoint } from '../../sweep-spec/search/sobol.js';
+import { fromUnit, pointKey, spaceSize, type SearchParam } from '../../sweep-spec/search/space.js';
+import { belowCount, suggestTpe, type Observation } from '../../sweep-spec/search/tpe.js';
 
 const uniform01: SearchParam = { key: 'noise', dist: { distribution: 'uniform', low: 0, high: 1 }, integer: false };
 

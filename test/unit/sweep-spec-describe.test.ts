@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { describeSpec, renderValidateText } from '../../spec/describe.js';
-import { isSpecError } from '../../spec/errors.js';
-import { expandSpec } from '../../spec/expand.js';
-import { loadSpecFile } from '../../spec/load.js';
-import { MAX_TRIALS } from '../../spec/schema.js';
+import { describeSpec, renderValidateText } from '../../sweep-spec/describe.js';
+import { isSpecError } from '../../sweep-spec/errors.js';
+import { expandSpec } from '../../sweep-spec/expand.js';
+import { loadSpecFile } from '../../sweep-spec/load.js';
+import { MAX_TRIALS } from '../../sweep-spec/schema.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const spec = loadSpecFile(fileURLToPath(new URL('../fixtures/specs/critic-capacity.yaml', import.meta.url)));

@@ -2,9 +2,9 @@
 // whose issues each name a path, and the parser must never throw anything else.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatSpecError, isSpecError, type SpecError } from '../../spec/errors.js';
-import { parseSpec } from '../../spec/parse.js';
-import { FILE, cases, validBytes } from '../support/spec-corpus.js';
+import { formatSpecError, isSpecError, type SpecError } from '../../sweep-spec/errors.js';
+import { parseSpec } from '../../sweep-spec/parse.js';
+import { FILE, cases, validBytes } from '../support/sweep-spec-corpus.js';
 
 function parseOutcome(bytes: Buffer): { ok: true } | { ok: false; err: unknown } {
   try {

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceError } from '@temporalio/client';
-import { formatSpecError, isSpecError } from '../../spec/errors.js';
-import { loadSpecFile, readSpecFile } from '../../spec/load.js';
-import { checkWorkflowInputSize, formatBytes, MAX_SPEC_FILE_BYTES, MAX_WORKFLOW_INPUT_BYTES } from '../../spec/limits.js';
+import { formatSpecError, isSpecError } from '../../sweep-spec/errors.js';
+import { loadSpecFile, readSpecFile } from '../../sweep-spec/load.js';
+import { checkWorkflowInputSize, formatBytes, MAX_SPEC_FILE_BYTES, MAX_WORKFLOW_INPUT_BYTES } from '../../sweep-spec/limits.js';
 import { describeFailure, EXIT, ServerCallError } from '../../cli/errors.js';
 
 const VALID = readFileSync(fileURLToPath(new URL('../fixtures/specs/critic-capacity.yaml', import.meta.url)), 'utf8');

@@ -5,12 +5,12 @@ import { describe, it } from 'node:test';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { describeSpec, renderValidateText } from '../../spec/describe.js';
-import { formatSpecError, isSpecError, type SpecError } from '../../spec/errors.js';
-import { expandSpec, PointNotSampledError, trialSource } from '../../spec/expand.js';
-import { loadSpecFile } from '../../spec/load.js';
-import { parseSpec } from '../../spec/parse.js';
-import { NUMERIC_SETTING_KEYS } from '../../spec/schema.js';
+import { describeSpec, renderValidateText } from '../../sweep-spec/describe.js';
+import { formatSpecError, isSpecError, type SpecError } from '../../sweep-spec/errors.js';
+import { expandSpec, PointNotSampledError, trialSource } from '../../sweep-spec/expand.js';
+import { loadSpecFile } from '../../sweep-spec/load.js';
+import { parseSpec } from '../../sweep-spec/parse.js';
+import { NUMERIC_SETTING_KEYS } from '../../sweep-spec/schema.js';
 
 const HEAD = 'name: demo\nstudy: demo-study\n';
 const LR = 'learning_rate: {distribution: log_uniform, low: 1.0e-5, high: 1.0e-2}';

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CRITICS } from '../../ml/config.js';
-import { renderSpecJsonSchema, specJsonSchema } from '../../spec/json-schema.js';
-import { allowedValues } from '../../spec/schema.js';
+import { renderSpecJsonSchema, specJsonSchema } from '../../sweep-spec/json-schema.js';
+import { allowedValues } from '../../sweep-spec/schema.js';
 
 const schemaFile = fileURLToPath(new URL('../../sweeps/schema.json', import.meta.url));
 
 describe('sweeps/schema.json', () => {
-  it('is up to date (regenerate: node --import tsx spec/write-json-schema.ts)', () => {
+  it('is up to date (regenerate: node --import tsx sweep-spec/write-json-schema.ts)', () => {
     assert.equal(readFileSync(schemaFile, 'utf8'), renderSpecJsonSchema());
   });
 

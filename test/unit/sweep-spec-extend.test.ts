@@ -4,12 +4,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
-import { formatSpecError, isSpecError } from '../../spec/errors.js';
-import { expandSpec, trialSource } from '../../spec/expand.js';
-import { checkExtension, extendSpec, extensionProblem, parseAxisArgument, type ExtendRequest } from '../../spec/extend.js';
-import { parseSpec } from '../../spec/parse.js';
-import { planSpec } from '../../spec/plan.js';
-import type { Spec } from '../../spec/schema.js';
+import { formatSpecError, isSpecError } from '../../sweep-spec/errors.js';
+import { expandSpec, trialSource } from '../../sweep-spec/expand.js';
+import { checkExtension, extendSpec, extensionProblem, parseAxisArgument, type ExtendRequest } from '../../sweep-spec/extend.js';
+import { parseSpec } from '../../sweep-spec/parse.js';
+import { planSpec } from '../../sweep-spec/plan.js';
+import type { Spec } from '../../sweep-spec/schema.js';
 import { buildProgress } from '../../workflows/progress.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BELOW_CLI = ['activities', 'bench', 'client', 'ml', 'report', 'results', 'servers', 'spec', 'tracking', 'workers', 'workflows'];
+const BELOW_CLI = ['activities', 'bench', 'client', 'ml', 'report', 'results', 'servers', 'sweep-spec', 'tracking', 'workers', 'workflows'];
 
 function sources(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
