@@ -3,8 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
 import { CRITICS } from './config.js';
-import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense, type Dense } from './params.js';
-import { UnknownNameError } from './encoders.js';
+import { ParamStore, mlpLayers, mlpFlops, applyMlp, denseLayer, applyDense, type Dense } from './params.js';
 import { matMul, dense } from './ops.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 import { stepPath } from './step-path.js';
@@ -14,8 +13,12 @@ export interface Critic {
   scores(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D;
 }
 
-type CriticName = (typeof CRITICS)[number];
+export type CriticName = (typeof CRITICS)[number];
 type Builder = (store: ParamStore, dimX: number, dimY: number, cfg: TrialConfig) => Critic;
+/** Matrix-product FLOPs of scoring a K x K batch of code pairs (sizes dx, dy). */
+type CriticFlops = (cfg: TrialConfig, k: number, dx: number, dy: number) => number;
+
+const SEPARABLE_DIMS = [100, 100];
 
 export class ShapeError extends Error {}
 
@@ -30,8 +33,8 @@ const bilinear: Builder = (store, dimX, dimY) => {
 };
 
 const separable: Builder = (store, dimX, dimY) => {
-  const phi1 = mlpLayers(store, 'critic/phi1', [dimX, 100, 100]);
-  const phi2 = mlpLayers(store, 'critic/phi2', [dimY, 100, 100]);
+  const phi1 = mlpLayers(store, 'critic/phi1', [dimX, ...SEPARABLE_DIMS]);
+  const phi2 = mlpLayers(store, 'critic/phi2', [dimY, ...SEPARABLE_DIMS]);
   return { name: 'separable', scores: (x, y) => matMul(applyMlp(phi1, x), applyMlp(phi2, y), false, true) };
 };
 
@@ -127,10 +130,28 @@ const concat: Builder = (store, dimX, dimY, cfg) => {
   };
 };
 
-const REGISTRY: Record<CriticName, Builder> = { inner, bilinear, separable, concat };
+const separableFlops: CriticFlops = (_cfg, k, dx, dy) =>
+  mlpFlops([dx, ...SEPARABLE_DIMS], k) + mlpFlops([dy, ...SEPARABLE_DIMS], k) + 2 * k * k * SEPARABLE_DIMS[SEPARABLE_DIMS.length - 1];
 
-export function buildCritic(kind: string, store: ParamStore, dimX: number, dimY: number, cfg: TrialConfig): Critic {
-  const builder = REGISTRY[kind as CriticName];
-  if (!builder) throw new UnknownNameError(`unknown critic "${kind}"; valid critics: ${Object.keys(REGISTRY).join(', ')}`);
-  return builder(store, dimX, dimY, cfg);
+// The split first layer scores K + K rows, the rest of the MLP all K x K pairs.
+const concatFlops: CriticFlops = (cfg, k, dx, dy) => {
+  const [h0, ...rest] = cfg.critic_hidden;
+  return 2 * k * (dx + dy) * h0 + mlpFlops([h0, ...rest, 1], k * k);
+};
+
+/** Each critic: how to build it and what scoring one batch costs (for `mirl bench`'s GFLOP/s). */
+const REGISTRY: Record<CriticName, { build: Builder; flops: CriticFlops }> = {
+  inner: { build: inner, flops: (_cfg, k, dx) => 2 * k * k * dx },
+  bilinear: { build: bilinear, flops: (_cfg, k, dx, dy) => 2 * k * dx * dy + 2 * k * k * dy },
+  separable: { build: separable, flops: separableFlops },
+  concat: { build: concat, flops: concatFlops },
+};
+
+export function criticFlops(kind: CriticName, cfg: TrialConfig, k: number, dx: number, dy: number): number {
+  return REGISTRY[kind].flops(cfg, k, dx, dy);
+}
+
+/** `kind` comes from a parsed config, whose schema already refused names outside the registry. */
+export function buildCritic(kind: CriticName, store: ParamStore, dimX: number, dimY: number, cfg: TrialConfig): Critic {
+  return REGISTRY[kind].build(store, dimX, dimY, cfg);
 }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
 import { ENCODERS } from './config.js';
 import type { Rng } from './rng.js';
-import { ParamStore, mlpLayers, applyMlp, denseLayer, applyDense } from './params.js';
+import { ParamStore, mlpLayers, mlpFlops, applyMlp, denseLayer, applyDense } from './params.js';
 import { conv2dSame } from './conv.js';
 import { RealNvp } from './realnvp.js';
 
@@ -17,8 +17,13 @@ export interface Encoder {
   dispose(): void;
 }
 
-type EncoderName = (typeof ENCODERS)[number];
+export type EncoderName = (typeof ENCODERS)[number];
 type Builder = (store: ParamStore, name: string, inDim: number, cfg: TrialConfig, rng: Rng) => Encoder;
+/** Matrix-product and convolution FLOPs of one forward pass over `rows` inputs, and the code size. */
+export type EncoderFlops = (cfg: TrialConfig, rows: number, inDim: number) => { flops: number; outDim: number };
+
+const MLP_DIMS = [300, 300, 100];
+const SHORTCUT_LAYERS = 5;
 
 const noop = () => {};
 
@@ -32,13 +37,13 @@ const identity: Builder = (_s, name, inDim) => ({
 });
 
 const mlp: Builder = (store, name, inDim) => {
-  const layers = mlpLayers(store, name, [inDim, 300, 300, 100]);
-  return { name, inDim, outDim: 100, apply: (x) => applyMlp(layers, x), dispose: noop };
+  const layers = mlpLayers(store, name, [inDim, ...MLP_DIMS]);
+  return { name, inDim, outDim: MLP_DIMS[MLP_DIMS.length - 1], apply: (x) => applyMlp(layers, x), dispose: noop };
 };
 
 /** Five residual layers x <- relu(Wx + b) + x (linear last); near identity at init. */
 const mlpShortcut: Builder = (store, name, inDim) => {
-  const layers = Array.from({ length: 5 }, (_, i) =>
+  const layers = Array.from({ length: SHORTCUT_LAYERS }, (_, i) =>
     denseLayer(store, `${name}/dense${i}`, inDim, inDim, { init: { truncatedNormal: 1e-4 } }),
   );
   return {
@@ -96,18 +101,32 @@ const realnvp: Builder = (store, name, inDim, cfg, rng) => {
   };
 };
 
-const REGISTRY: Record<EncoderName, Builder> = {
-  identity,
-  mlp,
-  'mlp-shortcut': mlpShortcut,
-  convnet,
-  realnvp,
+// 14x28x1 -> 7x14x64 -> 4x7x128 (5x5 kernels, stride 2), then Dense 128 -> 100.
+const convnetFlops: EncoderFlops = (_cfg, rows) => ({
+  flops: 2 * rows * 7 * 14 * 25 * 1 * 64 + 2 * rows * 4 * 7 * 25 * 64 * 128 + mlpFlops([128, 100], rows),
+  outDim: 100,
+});
+
+const realnvpFlops: EncoderFlops = (cfg, rows, inDim) => {
+  const half = inDim / 2;
+  const out = cfg.coupling === 'affine' ? inDim : half;
+  return { flops: cfg.realnvp_layers * mlpFlops([half, cfg.realnvp_hidden, cfg.realnvp_hidden, out], rows), outDim: inDim };
 };
 
-export class UnknownNameError extends Error {}
+/** Each encoder: how to build it and what one forward pass costs (for `mirl bench`'s GFLOP/s). */
+const REGISTRY: Record<EncoderName, { build: Builder; flops: EncoderFlops }> = {
+  identity: { build: identity, flops: (_cfg, _rows, inDim) => ({ flops: 0, outDim: inDim }) },
+  mlp: { build: mlp, flops: (_cfg, rows, inDim) => ({ flops: mlpFlops([inDim, ...MLP_DIMS], rows), outDim: MLP_DIMS[MLP_DIMS.length - 1] }) },
+  'mlp-shortcut': { build: mlpShortcut, flops: (_cfg, rows, inDim) => ({ flops: SHORTCUT_LAYERS * mlpFlops([inDim, inDim], rows), outDim: inDim }) },
+  convnet: { build: convnet, flops: convnetFlops },
+  realnvp: { build: realnvp, flops: realnvpFlops },
+};
 
-export function buildEncoder(kind: string, store: ParamStore, name: string, inDim: number, cfg: TrialConfig, rng: Rng): Encoder {
-  const builder = REGISTRY[kind as EncoderName];
-  if (!builder) throw new UnknownNameError(`unknown encoder "${kind}"; valid encoders: ${Object.keys(REGISTRY).join(', ')}`);
-  return builder(store, name, inDim, cfg, rng);
+export function encoderFlops(kind: EncoderName, cfg: TrialConfig, rows: number, inDim: number): { flops: number; outDim: number } {
+  return REGISTRY[kind].flops(cfg, rows, inDim);
+}
+
+/** `kind` comes from a parsed config, whose schema already refused names outside the registry. */
+export function buildEncoder(kind: EncoderName, store: ParamStore, name: string, inDim: number, cfg: TrialConfig, rng: Rng): Encoder {
+  return REGISTRY[kind].build(store, name, inDim, cfg, rng);
 }

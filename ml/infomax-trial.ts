@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
 import { TrialState, type ScalarRecord } from './trial-state.js';
-import { buildEncoder, UnknownNameError, type Encoder } from './encoders.js';
+import { buildEncoder, type Encoder } from './encoders.js';
 import { buildCritic, ShapeError, type Critic } from './critics.js';
 import { getEstimator, objectiveLoss, type Estimator } from './estimators.js';
 import { MnistPairSource, GaussianPairSource, peekBatch, type PairSource } from './data/pairs.js';
@@ -34,7 +34,7 @@ export class InfomaxTrial extends TrialState {
       this.critic = buildCritic(cfg.critic, this.store, this.g1.outDim, this.g2.outDim, cfg);
     } catch (e) {
       this.dispose();
-      if (e instanceof UnknownNameError || e instanceof ShapeError) throw new TrialConfigError((e as Error).message);
+      if (e instanceof ShapeError) throw new TrialConfigError((e as Error).message);
       throw e;
     }
     this.vars = this.store.list();

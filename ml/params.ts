@@ -76,6 +76,13 @@ export function applyDense(layer: Dense, x: tf.Tensor2D, relu = false): tf.Tenso
 }
 
 /** Dense layers with ReLU between them and a linear last layer. */
+/** Multiply-adds (x2) of applyMlp over `rows` inputs: what ml/flops.ts counts for a dense stack. */
+export function mlpFlops(dims: readonly number[], rows: number): number {
+  let f = 0;
+  for (let i = 0; i + 1 < dims.length; i++) f += 2 * rows * dims[i] * dims[i + 1];
+  return f;
+}
+
 export function mlpLayers(store: ParamStore, name: string, dims: number[], init?: Init): Dense[] {
   const layers: Dense[] = [];
   for (let i = 0; i + 1 < dims.length; i++) layers.push(denseLayer(store, `${name}/dense${i}`, dims[i], dims[i + 1], { init }));

@@ -1,14 +1,15 @@
 // Per-queue defaults: a CPU worker runs one trainer per core (each is single-threaded
 // wasm/cpu TensorFlow.js), a GPU worker one trial at a time (one device).
 import os from 'node:os';
+import { backendFromEnv, type BackendRequest } from '../ml/backend.js';
 import { TASK_QUEUES } from '../sweep-spec/index.js';
 
 export function defaultMaxConcurrent(taskQueue: string): number {
   return taskQueue === TASK_QUEUES.gpu ? 1 : os.availableParallelism();
 }
 
-export function defaultBackendFor(taskQueue: string): 'auto' | 'tensorflow' | 'wasm' | 'cpu' {
-  const fromEnv = process.env.MIRL_BACKEND;
-  if (fromEnv === 'auto' || fromEnv === 'tensorflow' || fromEnv === 'wasm' || fromEnv === 'cpu') return fromEnv;
+/** MIRL_BACKEND when set (a value that is not a backend is an error, not a silent `auto`), else the queue's own. */
+export function defaultBackendFor(taskQueue: string): BackendRequest {
+  if (process.env.MIRL_BACKEND !== undefined) return backendFromEnv();
   return taskQueue === TASK_QUEUES.gpu ? 'tensorflow' : 'auto';
 }

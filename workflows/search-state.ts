@@ -12,7 +12,7 @@ import type { PlannedSearch } from '../sweep-spec/search/resolve.js';
 import { pointKey } from '../sweep-spec/search/space.js';
 import { suggestTpe, type Observation } from '../sweep-spec/search/tpe.js';
 import type { SweepBook } from './sweep-state.js';
-import type { SearchCarry, SweepCarry, TrialOutcome } from './types.js';
+import type { SearchCarry, TrialOutcome } from './types.js';
 
 /** The objective's value in a finished trial's result, if it logged the metric. */
 export function objectiveValue(outcome: TrialOutcome, objective: Objective): number | undefined {
@@ -125,12 +125,6 @@ export function openSearch(source: TrialSource, book: SweepBook, carry: SearchCa
     return false;
   };
   return SearchBook.open(source.plan, carry, started);
-}
-
-/** The state a sweep run hands on: the book's, plus a TPE search's points and observations. */
-export function sweepCarry(book: SweepBook, search: SearchBook | null): SweepCarry {
-  const carry = book.toCarry();
-  return search ? { ...carry, search: search.toCarry() } : carry;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  patched,
+  deprecatePatch,
   proxyActivities,
   CancellationScope,
   ParentClosePolicy,
@@ -40,7 +40,8 @@ import {
 } from './messages.js';
 import { buildProgress, RESULT_PAGE, type ProgressMeta } from './progress.js';
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
-import { applyTrialOutcome, openSearch, sweepCarry, type SearchBook } from './search-state.js';
+import { applyTrialOutcome, openSearch, type SearchBook } from './search-state.js';
+import { sweepCarry } from './sweep-carry.js';
 import { SweepBook } from './sweep-state.js';
 import { EarlyStopBook } from './early-stop-state.js';
 import { trialStaticDetails, trialStaticSummary } from './summaries.js';
@@ -62,9 +63,6 @@ import {
   type TrialOutcome,
 } from './types.js';
 
-/** Sweeps started before MLflow tracking replay without its activities. */
-export const MLFLOW_TRACKING_PATCH = 'mlflow-tracking';
-
 type SweepActivities = ReturnType<typeof createSweepActivities>;
 
 // On the workflow's own queue (mirl-sweeps): every workflow worker registers them.
@@ -82,6 +80,14 @@ const { finishSweepRun } = proxyActivities<SweepActivities>({
 /** Override checks per rerun request: enough to refuse a bad one, bounded for huge sweeps. */
 const OVERRIDE_CHECKS = 1000;
 
+/**
+ * Sweeps started before MLflow tracking took a branch without its activities; that branch
+ * is gone. Sweeps started since carry this patch's marker in their history, and replaying
+ * them needs the call (Temporal's deprecation step): delete it once no sweep launched before
+ * this deprecation can still be running or replayed.
+ */
+const MLFLOW_TRACKING_PATCH = 'mlflow-tracking';
+
 /** One run of the sweep: its state, where its trials come from, and its counters. */
 interface SweepRun {
   input: SweepInput;
@@ -95,7 +101,6 @@ interface SweepRun {
   /** Reported evaluations and pruned trials; null without early_stop. */
   earlyStop: EarlyStopBook | null;
   meta: ProgressMeta;
-  tracked: boolean;
   tracking: SweepTracking | null | undefined;
   /** Every handler bumps this; the main loop sleeps until it changes. */
   version: number;
@@ -108,39 +113,31 @@ interface SweepRun {
 const changed = (r: SweepRun) => void r.version++;
 
 function openRun(input: SweepInput): SweepRun {
+  deprecatePatch(MLFLOW_TRACKING_PATCH);
   const { spec, sweepId, profile, dataPath } = input;
-  const extensions = (input.carry && 'format' in input.carry ? input.carry.extensions : undefined) ?? [];
+  // Only the compact carry (format 2) holds more than the book.
+  const carried = input.carry && 'format' in input.carry ? input.carry : undefined;
+  const extensions = carried?.extensions ?? [];
   const source = trialSource(spec, { sweepId, profile, dataPath, extensions });
   const book = input.carry ? SweepBook.fromCarry(input.carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
   // A closed sweep extended from the CLI restarts with the new spec before its book has the trials.
   if (book.total < source.count && extensions.length) book.grow(source.count);
   if (book.total !== source.count) throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
   const options = { ...DEFAULT_SWEEP_OPTIONS, ...input.options };
-  const carriedSearch = input.carry && 'format' in input.carry ? input.carry.search : undefined;
   return {
     input,
     options,
     source,
     extensions,
     book,
-    search: openSearch(source, book, carriedSearch),
-    earlyStop: source.plan.earlyStop && EarlyStopBook.fromCarry(source.plan.earlyStop, input.carry && 'format' in input.carry ? input.carry.earlyStop : undefined),
+    search: openSearch(source, book, carried?.search),
+    earlyStop: source.plan.earlyStop && EarlyStopBook.fromCarry(source.plan.earlyStop, carried?.earlyStop),
     meta: { sweepId, name: spec.name, study: spec.study, profile, taskQueue: source.plan.taskQueue, heartbeatTimeoutMs: options.heartbeatTimeoutMs },
-    tracked: patched(MLFLOW_TRACKING_PATCH),
     tracking: input.tracking,
     version: 0,
     startsInFlight: 0,
     startedThisRun: 0,
     cancelSent: new Set(),
-  };
-}
-
-function carryOf(r: SweepRun): SweepCarry {
-  const carry = sweepCarry(r.book, r.search);
-  return {
-    ...carry,
-    ...(r.earlyStop ? { earlyStop: r.earlyStop.toCarry() } : {}),
-    ...(r.extensions.length ? { extensions: r.extensions } : {}),
   };
 }
 
@@ -155,10 +152,11 @@ function extend(r: SweepRun, request: ExtendRequest): ExtendResult {
   const before = r.book.total;
   r.extensions = [...r.extensions, request.spec];
   const { sweepId, profile, dataPath } = r.input;
-  r.source = trialSource(r.input.spec, { sweepId, profile, dataPath, extensions: r.extensions, points: r.search?.toCarry().points });
+  const learnt = r.search?.toCarry();
+  r.source = trialSource(r.input.spec, { sweepId, profile, dataPath, extensions: r.extensions, points: learnt?.points });
   r.book.grow(r.source.count);
   // A TPE search suggests into the new plan: reopened on it with what it has learnt.
-  if (r.search) r.search = openSearch(r.source, r.book, r.search.toCarry());
+  if (learnt) r.search = openSearch(r.source, r.book, learnt);
   changed(r);
   log.info('sweep extended', { before, total: r.source.count });
   return { total: r.source.count, added: r.source.count - before };
@@ -250,7 +248,8 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
       heartbeatTimeoutMs: r.options.heartbeatTimeoutMs,
       maxAttempts: r.options.maxAttempts,
       retryInitialIntervalMs: r.options.retryInitialIntervalMs,
-      ...(r.tracked ? { sweepName: spec.name, tracking: r.tracking } : {}),
+      sweepName: spec.name,
+      tracking: r.tracking,
       ...objectiveProbe(r.source.plan),
       ...(r.earlyStop ? { earlyStop: { metric: r.earlyStop.rule.metric, run } } : {}),
     };
@@ -346,7 +345,7 @@ async function finishTracking(r: SweepRun, status: 'FINISHED' | 'FAILED' | 'KILL
   try {
     // Counts and axes only: the activity expands the trials it needs from the spec and the carry.
     const progress = buildProgress(r.book, r.source, r.meta, { limit: 0 });
-    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: carryOf(r), spec: r.input.spec, error, dataPath: r.input.dataPath });
+    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: sweepCarry(r), spec: r.input.spec, error, dataPath: r.input.dataPath });
   } catch (err) {
     log.warn('could not close the sweep in MLflow', { error: String(err) });
   }
@@ -392,7 +391,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   try {
     // Asked once per launch and again after a restart (rerun-failed reopens the run);
     // continue-as-new carries the answer.
-    if (r.tracked && (r.tracking === undefined || !workflowInfo().continuedFromExecutionRunId)) {
+    if (r.tracking === undefined || !workflowInfo().continuedFromExecutionRunId) {
       showDetails(r);
       r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText, dataPath: input.dataPath });
     }
@@ -409,8 +408,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     await condition(() => r.startsInFlight === 0 && allHandlersFinished());
     r.book.generation++;
     log.info('continuing as new', { startedThisRun: r.startedThisRun, generation: r.book.generation });
-    return continueAsNew<typeof sweepWorkflow>({ ...input, carry: carryOf(r), ...(r.tracked ? { tracking: r.tracking ?? null } : {}) });
+    return continueAsNew<typeof sweepWorkflow>({ ...input, carry: sweepCarry(r), tracking: r.tracking ?? null });
   }
   await condition(allHandlersFinished);
-  return { sweepId: r.meta.sweepId, progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }), carry: carryOf(r) };
+  return { sweepId: r.meta.sweepId, progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }), carry: sweepCarry(r) };
 }

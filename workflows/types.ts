@@ -13,6 +13,8 @@ export const NON_RETRYABLE_ERROR_TYPES = ['NonFiniteError', 'TrialConfigError', 
 export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled', 'pruned'] as const;
 export type TrialStateName = (typeof TRIAL_STATES)[number];
 export type StateCounts = Record<TrialStateName, number>;
+/** Where a trial's start can end: every state but waiting and running. */
+export type ClosedTrialState = Exclude<TrialStateName, 'pending' | 'running'>;
 
 /** An axis's values by how far their trials got. */
 export interface AxisSummary {
@@ -83,7 +85,7 @@ export interface RunningTrial {
 export interface TrialDetail {
   index: number;
   run: number;
-  state: Exclude<TrialStateName, 'pending' | 'running'>;
+  state: ClosedTrialState;
   step: number | null;
   metrics: Record<string, number>;
   resumedFrom: number | null;
@@ -357,7 +359,7 @@ export interface TrialOutcome {
   index: number;
   trialId: string;
   run: number;
-  state: 'done' | 'failed' | 'cancelled' | 'pruned';
+  state: ClosedTrialState;
   result?: RunTrialActivityResult;
   error?: string;
 }

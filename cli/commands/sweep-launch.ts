@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { readSpecFile } from '../../sweep-spec/load.js';
-import { checkWorkflowInputSize, countTrials, describeSpec, SpecError } from '../../sweep-spec/index.js';
+import { checkWorkflowInputSize, describeSpec, SpecError } from '../../sweep-spec/index.js';
 import { connectClient, sweepUiLink } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { EXIT, ServerCallError, UsageError } from '../errors.js';
@@ -40,9 +40,10 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     // The text as written (comments included) goes to the sweep's MLflow run as spec.yaml.
     const { spec, text } = readSpecFile(args.spec);
     const profile = args.profile ?? null;
-    // Expanding checks every resolved trial: a bad spec launches nothing.
-    const trials = countTrials(spec, profile);
+    // Reading checked every resolved trial configuration and describing refuses an unknown
+    // profile: a bad spec launches nothing.
     const d = describeSpec(spec, profile);
+    const trials = d.trialCount;
     const options: SweepOptions = {};
     if (args['heartbeat-timeout'] !== undefined) options.heartbeatTimeoutMs = args['heartbeat-timeout'] * 1000;
     if (args['checkpoint-every'] !== undefined) options.checkpointEvery = args['checkpoint-every'];

@@ -206,13 +206,3 @@ export function savedAddresses(home: string): StackAddresses | undefined {
   const state = readState(stackPaths(home).stateFile);
   return state ? addresses(state.home, state.ports) : undefined;
 }
-
-/** Which services the state file lists as ours and alive. */
-export function runningServices(home: string): ServiceName[] {
-  const state = readState(stackPaths(home).stateFile);
-  if (!state) return [];
-  return SERVICES.filter((n) => {
-    const rec = state.services[n];
-    return rec !== undefined && isOurs(rec);
-  });
-}

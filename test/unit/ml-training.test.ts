@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../support/tf.js';
 import { runTrial, type MetricsReport } from '../../ml/run-trial.js';
-import { NonFiniteError, TrialConfigError } from '../../ml/errors.js';
+import { NonFiniteError } from '../../ml/errors.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../../workflows/types.js';
 import { CheckpointCorruptError } from '../../ml/checkpoint.js';
 import { gaussianTrueMi, MnistPairSource } from '../../ml/data/pairs.js';
 import { parseTrialConfig, type TrialConfigInput } from '../../ml/config.js';
@@ -172,8 +173,10 @@ test('the adversarial procedure alternates classifier and encoder steps and eval
 });
 
 test('invalid settings are refused with the field named', async () => {
-  await assert.rejects(runTrial({ ...small, objective: 'target' }), /target/);
-  await assert.rejects(runTrial({ ...small, critic: 'deep' } as unknown as TrialConfigInput), /critic/);
-  await assert.rejects(runTrial({ ...small, procedure: 'adversarial', encoder: 'mlp' }), /realnvp/);
-  assert.ok(TrialConfigError);
+  // Refused as a failure no retry can fix, with the field in the message.
+  const configError = (field: RegExp) => (e: unknown) =>
+    e instanceof Error && NON_RETRYABLE_ERROR_TYPES.includes(e.name) && field.test(e.message);
+  await assert.rejects(runTrial({ ...small, objective: 'target' }), configError(/target/));
+  await assert.rejects(runTrial({ ...small, critic: 'deep' } as unknown as TrialConfigInput), configError(/critic/));
+  await assert.rejects(runTrial({ ...small, procedure: 'adversarial', encoder: 'mlp' }), configError(/realnvp/));
 });

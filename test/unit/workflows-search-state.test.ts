@@ -12,7 +12,8 @@ import { probeObjective } from '../../activities/run-trial.js';
 import { parseSpec, trialSource, type Spec, type TrialSource } from '../../sweep-spec/index.js';
 import { MAX_TPE_BUDGET } from '../../sweep-spec/schema.js';
 import { buildProgress } from '../../workflows/progress.js';
-import { applyTrialOutcome, objectiveValue, openSearch, sweepCarry, type SearchBook } from '../../workflows/search-state.js';
+import { applyTrialOutcome, objectiveValue, openSearch, type SearchBook } from '../../workflows/search-state.js';
+import { sweepCarry } from '../../workflows/sweep-carry.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
 import type { RunTrialActivityResult, SweepCarry, TrialOutcome } from '../../workflows/types.js';
 
@@ -88,11 +89,11 @@ function runSweep(spec: Spec, continueEvery = Infinity): { configs: string[]; id
     assert.equal(applyTrialOutcome(run.book, run.search, outcome, t), true);
     assert.equal(applyTrialOutcome(run.book, run.search, outcome, t), false, 'the second report is ignored');
     if (startedThisRun >= continueEvery) {
-      run = openRun(spec, JSON.parse(JSON.stringify(sweepCarry(run.book, run.search))) as SweepCarry);
+      run = openRun(spec, JSON.parse(JSON.stringify(sweepCarry(run))) as SweepCarry);
       startedThisRun = 0;
     }
   }
-  return { configs, ids, carry: sweepCarry(run.book, run.search) };
+  return { configs, ids, carry: sweepCarry(run) };
 }
 
 test('the same sweep twice suggests the same points and trial ids', () => {
@@ -144,7 +145,7 @@ test('a sweep restarted from its final carry shows every trial with its point; o
   const plain = parseSpec('name: p\nstudy: t\ngrid: {critic: [bilinear, concat]}\n', 'inline.yaml');
   const run = openRun(plain);
   assert.equal(run.search, null);
-  assert.equal('search' in sweepCarry(run.book, run.search), false);
+  assert.equal('search' in sweepCarry(run), false);
 });
 
 test('a failed trial adds no observation and its point counts as pending, the worst', () => {
@@ -199,10 +200,10 @@ test('the carry of the largest TPE search stays small', () => {
     const outcome: TrialOutcome = { index: i, trialId: 'x', run: 1, state: 'done', result: { ...result({ noise: 0, batch_size: 40 }), train: { loss: 0.123456789 * i } } };
     applyTrialOutcome(run.book, run.search, outcome, 0);
   }
-  const carried = sweepCarry(run.book, run.search).search!;
+  const carried = sweepCarry(run).search!;
   assert.equal(Object.keys(carried.points).length, MAX_TPE_BUDGET - 10);
   assert.equal(Object.keys(carried.objectives).length, MAX_TPE_BUDGET);
-  const bytes = JSON.stringify(sweepCarry(run.book, run.search).search).length;
+  const bytes = JSON.stringify(sweepCarry(run).search).length;
   assert.ok(bytes < 200_000, `${bytes} bytes`);
 });
 
