@@ -35,7 +35,10 @@ export interface LeaseTimings {
  * remaining window, so one slow or lost heartbeat never costs the attempt.
  */
 export function leaseTimings(heartbeatTimeoutMs: number): LeaseTimings {
-  return { renewEveryMs: Math.max(250, Math.floor(heartbeatTimeoutMs / 6)), marginMs: Math.floor(heartbeatTimeoutMs / 3) };
+  return {
+    renewEveryMs: Math.max(250, Math.floor(heartbeatTimeoutMs / 6)),
+    marginMs: Math.floor(heartbeatTimeoutMs / 3),
+  };
 }
 
 export class AttemptLease {
@@ -111,7 +114,9 @@ export class AttemptLease {
     const now = this.now();
     if (now < this.expiresAt) return;
     const silentS = ((now - this.expiresAt + this.heartbeatTimeoutMs - this.timings.marginMs) / 1000).toFixed(1);
-    this.lose(`no heartbeat reached Temporal for ${silentS} s of a ${this.heartbeatTimeoutMs / 1000} s heartbeat timeout: stopped before a retry could start writing`);
+    this.lose(
+      `no heartbeat reached Temporal for ${silentS} s of a ${this.heartbeatTimeoutMs / 1000} s heartbeat timeout: stopped before a retry could start writing`,
+    );
   }
 }
 
@@ -124,7 +129,12 @@ const GRPC_NOT_FOUND = 5;
  * timeout (nothing retries the attempt early) or a client (a mock environment) it only
  * ends when lost from outside.
  */
-export function leaseOfActivity(ctx: Context, details: () => unknown, identity: string, onLost: (reason: string) => void): AttemptLease {
+export function leaseOfActivity(
+  ctx: Context,
+  details: () => unknown,
+  identity: string,
+  onLost: (reason: string) => void,
+): AttemptLease {
   const heartbeatTimeoutMs = ctx.info.heartbeatTimeoutMs;
   let client: Context['client'];
   try {

@@ -71,7 +71,8 @@ export class LocalCheckpointStore implements CheckpointStore {
   constructor(readonly root: string = path.resolve(process.env.MIRL_CHECKPOINT_DIR || DEFAULT_CHECKPOINT_DIR)) {}
 
   private dir(key: string): string {
-    if (!/^[A-Za-z0-9._-]+$/.test(key) || key.startsWith('.')) throw new Error(`bad checkpoint key ${JSON.stringify(key)}`);
+    if (!/^[A-Za-z0-9._-]+$/.test(key) || key.startsWith('.'))
+      throw new Error(`bad checkpoint key ${JSON.stringify(key)}`);
     return path.join(this.root, key);
   }
 

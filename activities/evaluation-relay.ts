@@ -30,17 +30,25 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** The judge behind a worker: an update on the sweep's workflow (whichever run is current). */
-export function temporalJudge(client: () => Client, retry: JudgeRetry = DEFAULT_RETRY, warn: (line: string) => void = () => {}): EvaluationJudge {
+export function temporalJudge(
+  client: () => Client,
+  retry: JudgeRetry = DEFAULT_RETRY,
+  warn: (line: string) => void = () => {},
+): EvaluationJudge {
   return {
     async judge(sweepId, report, signal) {
       const deadline = Date.now() + retry.deadlineMs;
       for (let delay = retry.firstDelayMs; ; delay = Math.min(delay * 2, 5_000)) {
         try {
-          return await client().workflow.getHandle(sweepId).executeUpdate(reportEvaluationUpdate, { args: [report] });
+          return await client()
+            .workflow.getHandle(sweepId)
+            .executeUpdate(reportEvaluationUpdate, { args: [report] });
         } catch (err) {
           if (signal?.aborted || Date.now() + delay > deadline) {
             // Never stop a trial because the sweep could not be asked: it trains on.
-            warn(`early stopping: no verdict for trial ${report.index} at step ${report.step} (${String(err)}); it goes on`);
+            warn(
+              `early stopping: no verdict for trial ${report.index} at step ${report.step} (${String(err)}); it goes on`,
+            );
             return { stop: false };
           }
           await sleep(delay, signal);
@@ -72,11 +80,19 @@ export class EvaluationRelay {
   evaluated(step: number, metrics: Record<string, number>): void {
     const value = metrics[this.probe.metric];
     if (this.stopped || typeof value !== 'number' || !Number.isFinite(value)) return;
-    const report: EvaluationReport = { index: this.index, run: this.probe.run, step, value, last: step >= this.lastStep };
+    const report: EvaluationReport = {
+      index: this.index,
+      run: this.probe.run,
+      step,
+      value,
+      last: step >= this.lastStep,
+    };
     this.chain = this.chain.then(async () => {
       if (this.stopped || this.signal?.aborted) return;
       // A judge that throws (not the Temporal one, which answers "go on") must not break the chain.
-      const verdict = await this.judge.judge(this.sweepId, report, this.signal).catch((): EvaluationVerdict => ({ stop: false }));
+      const verdict = await this.judge
+        .judge(this.sweepId, report, this.signal)
+        .catch((): EvaluationVerdict => ({ stop: false }));
       if (verdict.stop && !this.stopped) {
         this.stopped = true;
         this.onStop(step, verdict.reason ?? 'stopped by the sweep');

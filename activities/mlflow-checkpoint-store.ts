@@ -2,8 +2,19 @@
 // so a retry on any machine that reaches the tracking server resumes from them. The
 // run of a checkpoint key is the one the MLflow metrics sink opened for the attempt
 // (the activity opens the sink before it reads the store).
-import { isMlflowError, MlflowApiError, type ArtifactRunRef, type MlflowClient, type TrackingLogger } from '../tracking/index.js';
-import { newestIntact, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
+import {
+  isMlflowError,
+  MlflowApiError,
+  type ArtifactRunRef,
+  type MlflowClient,
+  type TrackingLogger,
+} from '../tracking/index.js';
+import {
+  newestIntact,
+  type CheckpointStore,
+  type DamagedCheckpoint,
+  type StoredCheckpoint,
+} from './checkpoint-store.js';
 import { CHECKPOINT_DIR, checkpointArtifactPath, checkpointStepOf } from '../results/mlflow-contract.js';
 
 export const DEFAULT_KEEP_CHECKPOINTS = 2;
@@ -19,7 +30,10 @@ export class MlflowCheckpointStore implements CheckpointStore {
   private pruning = true;
 
   constructor(
-    private readonly client: Pick<MlflowClient, 'uploadArtifact' | 'downloadArtifact' | 'listArtifacts' | 'deleteArtifact'>,
+    private readonly client: Pick<
+      MlflowClient,
+      'uploadArtifact' | 'downloadArtifact' | 'listArtifacts' | 'deleteArtifact'
+    >,
     private readonly runs: CheckpointRunResolver,
     private readonly logger: TrackingLogger,
     /** Newest checkpoints kept per run; older ones are deleted after each save. */
@@ -73,11 +87,17 @@ export class MlflowCheckpointStore implements CheckpointStore {
     } catch (err) {
       // A server without the proxy's DELETE keeps every checkpoint; any other failure
       // is retried after the next save. Neither is worth failing a trial for.
-      if (err instanceof MlflowApiError && (err.httpStatus === 404 || err.httpStatus === 405) && err.endpoint.startsWith('DELETE')) {
+      if (
+        err instanceof MlflowApiError &&
+        (err.httpStatus === 404 || err.httpStatus === 405) &&
+        err.endpoint.startsWith('DELETE')
+      ) {
         this.pruning = false;
         this.logger.warn(`the tracking server cannot delete artifacts (${err.message}); keeping every checkpoint`);
       } else {
-        this.logger.warn(`pruning old checkpoints of run ${run.runId} failed: ${isMlflowError(err) ? err.message : String(err)}`);
+        this.logger.warn(
+          `pruning old checkpoints of run ${run.runId} failed: ${isMlflowError(err) ? err.message : String(err)}`,
+        );
       }
     }
   }

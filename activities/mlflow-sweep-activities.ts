@@ -19,26 +19,37 @@ const DEFAULT_REPORT_BUDGET_MS = 3 * 60_000;
  * The figures are a convenience on top of results already in MLflow: a report that
  * fails or runs out of time is a warning, never a failed (or retried) sweep.
  */
-async function reportBestEffort(tracking: MlflowTracking, input: FinishSweepRunInput, budgetMs: number, logger: TrackingLogger): Promise<void> {
+async function reportBestEffort(
+  tracking: MlflowTracking,
+  input: FinishSweepRunInput,
+  budgetMs: number,
+  logger: TrackingLogger,
+): Promise<void> {
   const signal = AbortSignal.timeout(budgetMs);
-  const expired = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error(`took longer than ${budgetMs / 1000} s`)), { once: true }));
+  const expired = new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', () => reject(new Error(`took longer than ${budgetMs / 1000} s`)), { once: true }),
+  );
   try {
     const experiment = { id: input.tracking.experimentId, name: input.progress.name };
     await Promise.race([generateReport(tracking.client, input.sweepId, { experiment, upload: true, signal }), expired]);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    logger.warn(`sweep ${input.sweepId}: no report on its MLflow run (${why}); the results are unaffected, \`mirl report ${input.sweepId} --out DIR\` draws it again`);
+    logger.warn(
+      `sweep ${input.sweepId}: no report on its MLflow run (${why}); the results are unaffected, \`mirl report ${input.sweepId} --out DIR\` draws it again`,
+    );
   }
 }
 
 export function createSweepActivities(tracking: MlflowTracking | null, options: SweepActivityOptions = {}) {
   const logger = options.logger ?? consoleLogger;
   return {
-    ensureSweepRun: async (input: EnsureSweepRunInput): Promise<SweepTracking | null> => (tracking ? tracking.ensureSweepRun(input) : null),
+    ensureSweepRun: async (input: EnsureSweepRunInput): Promise<SweepTracking | null> =>
+      tracking ? tracking.ensureSweepRun(input) : null,
     finishSweepRun: async (input: FinishSweepRunInput): Promise<void> => {
       if (!tracking) return;
       await tracking.finishSweepRun(input);
-      if (options.report ?? true) await reportBestEffort(tracking, input, options.reportBudgetMs ?? DEFAULT_REPORT_BUDGET_MS, logger);
+      if (options.report ?? true)
+        await reportBestEffort(tracking, input, options.reportBudgetMs ?? DEFAULT_REPORT_BUDGET_MS, logger);
     },
   };
 }

@@ -92,7 +92,16 @@ interface OpenRun {
 }
 
 function emptyStats(): TrackingOverhead {
-  return { openMs: 0, addMs: 0, closeMs: 0, flushMs: 0, flushes: 0, checkpointMs: 0, metricsLogged: 0, metricsSkipped: 0 };
+  return {
+    openMs: 0,
+    addMs: 0,
+    closeMs: 0,
+    flushMs: 0,
+    flushes: 0,
+    checkpointMs: 0,
+    metricsLogged: 0,
+    metricsSkipped: 0,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -115,7 +124,10 @@ export class MlflowTracking {
       {
         runFor: (key) => {
           const entry = this.open.get(key);
-          if (!entry) throw new Error(`no MLflow run is open for checkpoint key ${key} (the MLflow checkpoint store needs the MLflow metrics sink)`);
+          if (!entry)
+            throw new Error(
+              `no MLflow run is open for checkpoint key ${key} (the MLflow checkpoint store needs the MLflow metrics sink)`,
+            );
           return { run: entry.run, onSaved: (ms) => void (entry.stats.checkpointMs += ms) };
         },
       },
@@ -134,7 +146,8 @@ export class MlflowTracking {
     if (!id) {
       id = this.client.getOrCreateExperiment(name).then(async (e) => {
         // MLflow 3 opens an experiment without this tag in its GenAI view ("Traces 0"), not the training runs.
-        if (e.tags[EXPERIMENT_KIND_TAG] !== EXPERIMENT_KIND) await this.client.setExperimentTag(e.experimentId, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND);
+        if (e.tags[EXPERIMENT_KIND_TAG] !== EXPERIMENT_KIND)
+          await this.client.setExperimentTag(e.experimentId, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND);
         return e.experimentId;
       });
       this.experiments.set(name, id);
@@ -145,7 +158,12 @@ export class MlflowTracking {
 
   private async search(experimentId: string, filter: string): Promise<Run[]> {
     const runs: Run[] = [];
-    for await (const run of this.client.searchAllRuns({ experimentIds: [experimentId], filter, viewType: 'ACTIVE_ONLY' })) runs.push(run);
+    for await (const run of this.client.searchAllRuns({
+      experimentIds: [experimentId],
+      filter,
+      viewType: 'ACTIVE_ONLY',
+    }))
+      runs.push(run);
     return runs;
   }
 
@@ -153,7 +171,10 @@ export class MlflowTracking {
    * Creates a run unless `find` already sees one, then converges with concurrent
    * creators: the oldest run wins and a losing creator deletes its own.
    */
-  private async findOrCreate(find: () => Promise<Run[]>, create: () => Promise<Run>): Promise<{ run: Run; created: boolean }> {
+  private async findOrCreate(
+    find: () => Promise<Run[]>,
+    create: () => Promise<Run>,
+  ): Promise<{ run: Run; created: boolean }> {
     const existing = oldestRun(await find());
     if (existing) return { run: existing, created: false };
     const mine = await create();
@@ -218,12 +239,22 @@ export class MlflowTracking {
     }
     // Set beside other sweeps' in MLflow's charts; a retried close logs the same values again, harmlessly.
     const results = sweepSummaryMetrics(children.filter((c) => !c.data.tags[TAGS.supersededBy]).map(toTrialRun));
-    await this.client.logBatch(parentRunId, { metrics: Object.entries(results).map(([key, value]) => ({ key, value, step: 0 })) });
+    await this.client.logBatch(parentRunId, {
+      metrics: Object.entries(results).map(([key, value]) => ({ key, value, step: 0 })),
+    });
     const summary = sweepSummary(progress, input.status, runIds, input.error);
-    await this.client.uploadArtifact({ runId: parentRunId, experimentId }, SUMMARY_ARTIFACT, JSON.stringify(summary, null, 2));
+    await this.client.uploadArtifact(
+      { runId: parentRunId, experimentId },
+      SUMMARY_ARTIFACT,
+      JSON.stringify(summary, null, 2),
+    );
     // Written before the run closes: a closed run's snapshot always describes its last close.
     const snapshot = trialRunsSnapshot(input.sweepId, children);
-    await this.client.uploadArtifact({ runId: parentRunId, experimentId }, TRIAL_RUNS_ARTIFACT, JSON.stringify(snapshot));
+    await this.client.uploadArtifact(
+      { runId: parentRunId, experimentId },
+      TRIAL_RUNS_ARTIFACT,
+      JSON.stringify(snapshot),
+    );
     if (input.error) await this.client.setTag(parentRunId, TAGS.failure, input.error);
     await this.client.endRun(parentRunId, input.status);
   }
@@ -234,12 +265,20 @@ export class MlflowTracking {
     return this.options.user ?? process.env.USER ?? process.env.LOGNAME ?? 'mirl';
   }
 
-  private async openTrial(input: RunTrialActivityInput, attempt: number, context?: TrialAttemptContext): Promise<TrialMetricsWriter> {
+  private async openTrial(
+    input: RunTrialActivityInput,
+    attempt: number,
+    context?: TrialAttemptContext,
+  ): Promise<TrialMetricsWriter> {
     const t0 = performance.now();
-    const experimentId = input.tracking?.experimentId ?? (await this.experimentId(input.sweepName ?? sweepNameOf(input.sweepId)));
+    const experimentId =
+      input.tracking?.experimentId ?? (await this.experimentId(input.sweepName ?? sweepNameOf(input.sweepId)));
     // Without the sweep's activity (a workflow worker that tracks nothing) nest under its run if there is one.
-    const parentRunId = input.tracking?.parentRunId ?? oldestRun(await this.search(experimentId, sweepRunFilter(input.sweepId)))?.info.runId;
-    if (!parentRunId) this.logger.warn(`sweep ${input.sweepId} has no MLflow run: trial ${input.trialId} is logged without a parent`);
+    const parentRunId =
+      input.tracking?.parentRunId ??
+      oldestRun(await this.search(experimentId, sweepRunFilter(input.sweepId)))?.info.runId;
+    if (!parentRunId)
+      this.logger.warn(`sweep ${input.sweepId} has no MLflow run: trial ${input.trialId} is logged without a parent`);
     const tags: Record<string, string> = {
       [TAGS.sweepId]: input.sweepId,
       [TAGS.trialId]: input.trialId,
@@ -255,7 +294,11 @@ export class MlflowTracking {
       ...(this.options.backend ? { [TAGS.backend]: this.options.backend } : {}),
       ...(this.options.gitCommit ? { [TAGS.gitCommit]: this.options.gitCommit } : {}),
       ...(context
-        ? { [TAGS.worker]: context.worker, [TAGS.workflowId]: context.workflowId, [TAGS.workflowRunId]: context.workflowRunId }
+        ? {
+            [TAGS.worker]: context.worker,
+            [TAGS.workflowId]: context.workflowId,
+            [TAGS.workflowRunId]: context.workflowRunId,
+          }
         : {}),
     };
     let others: Run[] = [];
@@ -284,12 +327,18 @@ export class MlflowTracking {
     const entry: OpenRun = { run: run.info, stats };
     this.open.set(input.checkpointKey, entry);
     stats.openMs = performance.now() - t0;
-    return new MlflowTrialWriter(this, entry, StepFilter.fromRun(created ? undefined : run), () => this.open.delete(input.checkpointKey), {
-      logger: this.logger,
-      buffer: { ...DEFAULT_TRIAL_BUFFER, ...this.options.buffer },
-      closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
-      signal: context?.signal,
-    });
+    return new MlflowTrialWriter(
+      this,
+      entry,
+      StepFilter.fromRun(created ? undefined : run),
+      () => this.open.delete(input.checkpointKey),
+      {
+        logger: this.logger,
+        buffer: { ...DEFAULT_TRIAL_BUFFER, ...this.options.buffer },
+        closeTimeoutMs: this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+        signal: context?.signal,
+      },
+    );
   }
 }
 
@@ -303,7 +352,12 @@ class MlflowTrialWriter implements TrialMetricsWriter {
     entry: OpenRun,
     private readonly steps: StepFilter,
     private readonly release: () => void,
-    private readonly options: { logger: TrackingLogger; buffer: Omit<MetricBufferOptions, 'logger'>; closeTimeoutMs: number; signal?: AbortSignal },
+    private readonly options: {
+      logger: TrackingLogger;
+      buffer: Omit<MetricBufferOptions, 'logger'>;
+      closeTimeoutMs: number;
+      signal?: AbortSignal;
+    },
   ) {
     this.stats = entry.stats;
     this.runId = entry.run.runId;
@@ -383,7 +437,9 @@ class MlflowTrialWriter implements TrialMetricsWriter {
       // What is still buffered belongs to steps after the last checkpoint, which the retry logs again.
       if (this.fenced) {
         const dropped = this.buffer.discard();
-        this.options.logger.warn(`run ${this.runId}: attempt fenced (${String(this.options.signal?.reason)}); ${dropped} metrics left to its retry`);
+        this.options.logger.warn(
+          `run ${this.runId}: attempt fenced (${String(this.options.signal?.reason)}); ${dropped} metrics left to its retry`,
+        );
         return;
       }
       await this.deliver();
@@ -431,7 +487,14 @@ class MlflowTrialWriter implements TrialMetricsWriter {
 
 function roundStats(s: TrackingOverhead): TrackingOverhead {
   const r = (x: number) => Math.round(x * 10) / 10;
-  return { ...s, openMs: r(s.openMs), addMs: r(s.addMs), closeMs: r(s.closeMs), flushMs: r(s.flushMs), checkpointMs: r(s.checkpointMs) };
+  return {
+    ...s,
+    openMs: r(s.openMs),
+    addMs: r(s.addMs),
+    closeMs: r(s.closeMs),
+    flushMs: r(s.flushMs),
+    checkpointMs: r(s.checkpointMs),
+  };
 }
 
 /** Trials summary.json lists in full; a bigger sweep lists those not done, up to the same number. */
@@ -444,8 +507,16 @@ export const SUMMARY_TRIALS_MAX = 20_000;
 function summaryTrials(input: FinishSweepRunInput): TrialProgress[] {
   if (!input.carry || !input.spec) return input.progress.trials;
   const book = SweepBook.fromCarry(input.carry);
-  const source = trialSource(input.spec, { sweepId: input.sweepId, profile: input.progress.profile, points: input.carry.search?.points, dataPath: input.dataPath, extensions: input.carry.extensions });
+  const source = trialSource(input.spec, {
+    sweepId: input.sweepId,
+    profile: input.progress.profile,
+    points: input.carry.search?.points,
+    dataPath: input.dataPath,
+    extensions: input.carry.extensions,
+  });
   const indices =
-    book.total <= SUMMARY_TRIALS_MAX ? book.indicesIn(null) : book.indicesIn(['pending', 'running', 'failed', 'cancelled'], 0, SUMMARY_TRIALS_MAX);
+    book.total <= SUMMARY_TRIALS_MAX
+      ? book.indicesIn(null)
+      : book.indicesIn(['pending', 'running', 'failed', 'cancelled'], 0, SUMMARY_TRIALS_MAX);
   return listTrials(book, source, indices);
 }

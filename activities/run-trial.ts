@@ -25,7 +25,10 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const full = { ...deps, trainers: deps.trainers ?? new TrainerPool({ maxTrialsPerTrainer: maxTrialsFromEnv(), idleMs: idleMsFromEnv() }) };
+  const full = {
+    ...deps,
+    trainers: deps.trainers ?? new TrainerPool({ maxTrialsPerTrainer: maxTrialsFromEnv(), idleMs: idleMsFromEnv() }),
+  };
   return {
     runTrial: (input: RunTrialActivityInput): Promise<RunTrialActivityResult> => runTrialActivity(input, full),
   };
@@ -38,7 +41,9 @@ export { probeObjective } from './objective-probe.js';
  * in one record (and resume one's checkpoint with the other's data): refused, for good,
  * unless nothing that changed since touches its configuration.
  */
-export function dataPathRefusal(input: Pick<RunTrialActivityInput, 'trialId' | 'dataPath' | 'config'>): ApplicationFailure | null {
+export function dataPathRefusal(
+  input: Pick<RunTrialActivityInput, 'trialId' | 'dataPath' | 'config'>,
+): ApplicationFailure | null {
   const wanted = input.dataPath ?? LEGACY_DATA_PATH_VERSION;
   if (wanted === DATA_PATH_VERSION || computesAsLaunched(input.config, wanted)) return null;
   return ApplicationFailure.nonRetryable(
@@ -47,7 +52,10 @@ export function dataPathRefusal(input: Pick<RunTrialActivityInput, 'trialId' | '
   );
 }
 
-async function runTrialActivity(input: RunTrialActivityInput, deps: ActivityDeps & { trainers: TrainerPool }): Promise<RunTrialActivityResult> {
+async function runTrialActivity(
+  input: RunTrialActivityInput,
+  deps: ActivityDeps & { trainers: TrainerPool },
+): Promise<RunTrialActivityResult> {
   const refusal = dataPathRefusal(input);
   if (refusal) throw refusal;
   const identity = deps.identity ?? `${os.hostname()}:${process.pid}`;

@@ -20,7 +20,6 @@ export const processProbe: ProcessProbe = {
   rssBytes: () => process.memoryUsage.rss(),
 };
 
-
 export class SystemSampler {
   private at: { ms: number; cpu: number };
   /** Where the current rate is counted from: the last sample, or the first step seen (a resume starts mid-run). */

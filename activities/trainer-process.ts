@@ -40,7 +40,8 @@ async function start(msg: Extract<ToTrainer, { type: 'start' }>): Promise<void> 
         return send({ type: 'train', step: r.step, metrics: r.metrics });
       },
       onEvalMetrics: (r) => send({ type: 'eval', step: r.step, metrics: r.metrics, system: system.sample(r.step) }),
-      onCheckpoint: (step, bytes) => send({ type: 'checkpoint', step, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }),
+      onCheckpoint: (step, bytes) =>
+        send({ type: 'checkpoint', step, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }),
     });
     training = false;
     await send({ type: 'result', result });

@@ -5,7 +5,13 @@ import type { TrialConfig } from '../ml/config.js';
 import type { TrialResult } from '../ml/run-trial.js';
 
 export type ToTrainer =
-  | { type: 'start'; config: TrialConfig; backend: BackendRequest; checkpointEvery: number; resumeFrom: Uint8Array | null }
+  | {
+      type: 'start';
+      config: TrialConfig;
+      backend: BackendRequest;
+      checkpointEvery: number;
+      resumeFrom: Uint8Array | null;
+    }
   /** Stop after the current step, checkpoint, and report a 'stopped' result. */
   | { type: 'stop' };
 

@@ -7,9 +7,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { ApplicationFailure, CancelledFailure, type Context } from '@temporalio/activity';
 import type { TrialResult } from '../ml/run-trial.js';
-import { NON_RETRYABLE_ERROR_TYPES, type RunTrialActivityInput, type RunTrialActivityResult, type TrialHeartbeat } from '../workflows/types.js';
+import {
+  NON_RETRYABLE_ERROR_TYPES,
+  type RunTrialActivityInput,
+  type RunTrialActivityResult,
+  type TrialHeartbeat,
+} from '../workflows/types.js';
 import { leaseOfActivity, type AttemptLease } from './attempt-lease.js';
-import { describeFallback, type CheckpointStore, type DamagedCheckpoint, type StoredCheckpoint } from './checkpoint-store.js';
+import {
+  describeFallback,
+  type CheckpointStore,
+  type DamagedCheckpoint,
+  type StoredCheckpoint,
+} from './checkpoint-store.js';
 import { EvaluationRelay, temporalJudge, type EvaluationJudge } from './evaluation-relay.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import { probeObjective } from './objective-probe.js';
@@ -74,18 +84,32 @@ export class TrialAttempt {
     this.attempt = ctx.info.attempt;
     this.previous = ctx.info.heartbeatDetails as TrialHeartbeat | undefined;
     const p = this.previous;
-    this.beat = { step: p?.step ?? 0, checkpointStep: p?.checkpointStep ?? null, checkpointRef: p?.checkpointRef ?? null, ...(p?.objective ? { objective: p.objective } : {}) };
+    this.beat = {
+      step: p?.step ?? 0,
+      checkpointStep: p?.checkpointStep ?? null,
+      checkpointRef: p?.checkpointRef ?? null,
+      ...(p?.objective ? { objective: p.objective } : {}),
+    };
     ctx.heartbeat(this.beat);
     // From the start: opening the record may wait out a tracking-server outage.
     this.timer = setInterval(() => ctx.heartbeat(this.beat), HEARTBEAT_EVERY_MS);
     // A new trainer boots (Node, tsx, TensorFlow.js: a second or more) while the record is
     // opened and the checkpoint fetched, so tracking adds nothing to that wait.
     ({ child: this.child, ready: this.ready } = deps.trainers.acquire());
-    this.lease = leaseOfActivity(ctx, () => this.beat, deps.identity, (reason) => {
-      ctx.log.warn('attempt fenced: no more writes, trainer stopped', { trialId: input.trialId, attempt: this.attempt, reason });
-      // No checkpoint on the way out: the retry owns the record now.
-      if (!this.released) this.child.kill('SIGKILL');
-    });
+    this.lease = leaseOfActivity(
+      ctx,
+      () => this.beat,
+      deps.identity,
+      (reason) => {
+        ctx.log.warn('attempt fenced: no more writes, trainer stopped', {
+          trialId: input.trialId,
+          attempt: this.attempt,
+          reason,
+        });
+        // No checkpoint on the way out: the retry owns the record now.
+        if (!this.released) this.child.kill('SIGKILL');
+      },
+    );
     this.lease.start();
     this.relay = this.evaluationRelay();
     this.opening = this.openRecord();
@@ -106,7 +130,10 @@ export class TrialAttempt {
     this.child.off('exit', onExit);
     this.released = true;
     const status = this.result?.status;
-    const clean = exit === null && this.trainerError === null && (this.stopping === null ? status === 'finished' : this.stopping === 'prune' && status === 'stopped');
+    const clean =
+      exit === null &&
+      this.trainerError === null &&
+      (this.stopping === null ? status === 'finished' : this.stopping === 'prune' && status === 'stopped');
     this.deps.trainers.release(this.child, clean);
     await this.saving;
     return this.conclude(exit);
@@ -133,7 +160,11 @@ export class TrialAttempt {
     }
     if (stored) {
       // A tracking hiccup here must not cost the attempt.
-      await writer.noteResume?.(stored.step).catch((error: unknown) => ctx.log.warn('resume not recorded', { trialId: input.trialId, error: String(error) }));
+      await writer
+        .noteResume?.(stored.step)
+        .catch((error: unknown) =>
+          ctx.log.warn('resume not recorded', { trialId: input.trialId, error: String(error) }),
+        );
     }
     return stored;
   }
@@ -148,12 +179,28 @@ export class TrialAttempt {
           (stored) => {
             this.openWaitMs = performance.now() - readyAt;
             if (this.attempt > 1 || stored) {
-              ctx.log.info('resuming trial', { trialId: input.trialId, attempt: this.attempt, checkpointStep: stored?.step ?? null, previousHeartbeatStep: this.previous?.step ?? null });
+              ctx.log.info('resuming trial', {
+                trialId: input.trialId,
+                attempt: this.attempt,
+                checkpointStep: stored?.step ?? null,
+                previousHeartbeatStep: this.previous?.step ?? null,
+              });
             }
-            this.beat = { ...this.beat, step: stored?.step ?? 0, checkpointStep: stored?.step ?? null, checkpointRef: stored?.ref ?? null };
+            this.beat = {
+              ...this.beat,
+              step: stored?.step ?? 0,
+              checkpointStep: stored?.step ?? null,
+              checkpointRef: stored?.ref ?? null,
+            };
             ctx.heartbeat(this.beat);
             this.trainerStartedAt = Date.now();
-            this.send({ type: 'start', config: input.config, backend: this.deps.backend, checkpointEvery: input.checkpointEvery, resumeFrom: stored?.bytes ?? null });
+            this.send({
+              type: 'start',
+              config: input.config,
+              backend: this.deps.backend,
+              checkpointEvery: input.checkpointEvery,
+              resumeFrom: stored?.bytes ?? null,
+            });
           },
           (err: unknown) => {
             this.openError = err;
@@ -169,11 +216,21 @@ export class TrialAttempt {
   private onMessage(msg: FromTrainer): void {
     switch (msg.type) {
       case 'train':
-        this.beat = { ...this.beat, step: msg.step, train: msg.metrics, ...probeObjective(this.input.objective, this.beat, msg) };
+        this.beat = {
+          ...this.beat,
+          step: msg.step,
+          train: msg.metrics,
+          ...probeObjective(this.input.objective, this.beat, msg),
+        };
         this.writer!.train(msg.step, msg.metrics);
         break;
       case 'eval':
-        this.beat = { ...this.beat, step: msg.step, eval: msg.metrics, ...probeObjective(this.input.objective, this.beat, msg) };
+        this.beat = {
+          ...this.beat,
+          step: msg.step,
+          eval: msg.metrics,
+          ...probeObjective(this.input.objective, this.beat, msg),
+        };
         this.writer!.eval(msg.step, msg.metrics);
         if (msg.system) this.writer!.system?.(msg.step, msg.system);
         this.relay?.evaluated(msg.step, msg.metrics);
@@ -202,8 +259,15 @@ export class TrialAttempt {
     try {
       // Everything up to this step must be recorded before a resume can start after it.
       await this.writer!.flush?.();
-      const ref = await this.deps.store.save(this.input.checkpointKey, msg.step, msg.bytes, { signal: this.lease.signal });
-      this.beat = { ...this.beat, step: Math.max(this.beat.step, msg.step), checkpointStep: msg.step, checkpointRef: ref };
+      const ref = await this.deps.store.save(this.input.checkpointKey, msg.step, msg.bytes, {
+        signal: this.lease.signal,
+      });
+      this.beat = {
+        ...this.beat,
+        step: Math.max(this.beat.step, msg.step),
+        checkpointStep: msg.step,
+        checkpointRef: ref,
+      };
       this.ctx.heartbeat(this.beat);
       this.saveError = null;
     } catch (err) {
@@ -226,7 +290,8 @@ export class TrialAttempt {
     this.cancelReason = reason;
     const details = this.ctx.cancellationDetails;
     // The server has given this attempt up (timed out, or replaced by a retry): stop writing now.
-    if (details?.timedOut || details?.notFound) return this.lease.lose(`Temporal cancelled the attempt as ${details.timedOut ? 'timed out' : 'no longer known'}`);
+    if (details?.timedOut || details?.notFound)
+      return this.lease.lose(`Temporal cancelled the attempt as ${details.timedOut ? 'timed out' : 'no longer known'}`);
     const wasPruning = this.stopping === 'prune';
     this.stopping = details?.workerShutdown ? 'shutdown' : 'cancel';
     this.pruned = null;
@@ -237,8 +302,22 @@ export class TrialAttempt {
   private evaluationRelay(): EvaluationRelay | null {
     const { input, ctx } = this;
     if (!input.earlyStop || input.index === undefined) return null;
-    const judge = this.deps.judge ?? temporalJudge(() => ctx.client, undefined, (line) => ctx.log.warn(line));
-    return new EvaluationRelay(judge, input.sweepId, input.index, input.earlyStop, input.config, (step, reason) => this.prune(step, reason), this.lease.signal);
+    const judge =
+      this.deps.judge ??
+      temporalJudge(
+        () => ctx.client,
+        undefined,
+        (line) => ctx.log.warn(line),
+      );
+    return new EvaluationRelay(
+      judge,
+      input.sweepId,
+      input.index,
+      input.earlyStop,
+      input.config,
+      (step, reason) => this.prune(step, reason),
+      this.lease.signal,
+    );
   }
 
   private prune(step: number, reason: string): void {
@@ -271,7 +350,10 @@ export class TrialAttempt {
 
   private async fail(error: ApplicationFailure, writer: TrialMetricsWriter): Promise<never> {
     const willRetry = !error.nonRetryable && this.attempt < (this.input.maxAttempts ?? Number.POSITIVE_INFINITY);
-    await this.close({ status: 'failed', error: `${error.type ?? 'Error'}: ${error.message}`, willRetry }, writer).catch((closeErr: unknown) =>
+    await this.close(
+      { status: 'failed', error: `${error.type ?? 'Error'}: ${error.message}`, willRetry },
+      writer,
+    ).catch((closeErr: unknown) =>
       this.ctx.log.warn('could not record the failure', { trialId: this.input.trialId, error: String(closeErr) }),
     );
     throw error;
@@ -282,7 +364,9 @@ export class TrialAttempt {
     if (this.lease.lost) {
       this.lease.stop();
       clearInterval(this.timer);
-      await this.writer?.close({ status: 'failed', error: this.lease.reason ?? 'fenced', willRetry: true }).catch(() => {});
+      await this.writer
+        ?.close({ status: 'failed', error: this.lease.reason ?? 'fenced', willRetry: true })
+        .catch(() => {});
       throw this.fenced();
     }
     await this.opening.catch((err: unknown) => void (this.openError ??= err));
@@ -296,14 +380,32 @@ export class TrialAttempt {
     const err = this.trainerError;
     if (err) {
       const nonRetryable = NON_RETRYABLE_ERROR_TYPES.includes(err.name);
-      return this.fail(ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable, details: [{ stack: err.stack }] }), writer);
+      return this.fail(
+        ApplicationFailure.create({
+          message: err.message,
+          type: err.name,
+          nonRetryable,
+          details: [{ stack: err.stack }],
+        }),
+        writer,
+      );
     }
     const r = this.result;
     // A finished trial needs no checkpoint, nor a pruned one; a stopped one must leave its last one behind.
     if (this.saveError && r?.status !== 'finished' && !this.pruned) {
-      return this.fail(ApplicationFailure.retryable(`checkpoint save failed: ${String(this.saveError)}`, 'CheckpointSaveError'), writer);
+      return this.fail(
+        ApplicationFailure.retryable(`checkpoint save failed: ${String(this.saveError)}`, 'CheckpointSaveError'),
+        writer,
+      );
     }
-    if (!r) return this.fail(ApplicationFailure.retryable(`trainer exited without a result (code ${exit?.code ?? null}, signal ${exit?.signal ?? null})`, 'TrainerCrashed'), writer);
+    if (!r)
+      return this.fail(
+        ApplicationFailure.retryable(
+          `trainer exited without a result (code ${exit?.code ?? null}, signal ${exit?.signal ?? null})`,
+          'TrainerCrashed',
+        ),
+        writer,
+      );
     return this.concludeResult(r, writer);
   }
 
@@ -328,8 +430,14 @@ export class TrialAttempt {
         this.ctx.log.warn('could not record the stop', { trialId: this.input.trialId, error: String(closeErr) }),
       );
       // Retryable on purpose: the server hands the trial to another worker, which resumes it.
-      if (shutdown) throw ApplicationFailure.retryable(`worker shutting down; trial checkpointed at step ${r.step}`, 'WorkerShutdown');
-      throw this.cancelReason instanceof CancelledFailure ? this.cancelReason : new CancelledFailure(`trial stopped at step ${r.step}`);
+      if (shutdown)
+        throw ApplicationFailure.retryable(
+          `worker shutting down; trial checkpointed at step ${r.step}`,
+          'WorkerShutdown',
+        );
+      throw this.cancelReason instanceof CancelledFailure
+        ? this.cancelReason
+        : new CancelledFailure(`trial stopped at step ${r.step}`);
     }
     try {
       // The last report must reach the sweep before the trial's outcome does.
@@ -339,7 +447,10 @@ export class TrialAttempt {
       if (closeErr instanceof ApplicationFailure) throw closeErr;
       // The metrics since the last checkpoint could not be delivered: a retry resumes from
       // that checkpoint and logs them again, rather than finish with a hole in the record.
-      throw ApplicationFailure.retryable(`could not record the finished trial: ${String(closeErr)}`, 'TrackingUnavailable');
+      throw ApplicationFailure.retryable(
+        `could not record the finished trial: ${String(closeErr)}`,
+        'TrackingUnavailable',
+      );
     }
     const overhead = writer.overhead?.();
     return overhead ? { ...full, tracking: { ...overhead, openWaitMs: this.openWaitMs } } : full;

@@ -9,6 +9,16 @@ export const BENCH_CASES: Record<string, TrialConfigInput> = {
   'convnet+bilinear': { encoder: 'convnet', critic: 'bilinear', objective: 'target', target: 4 },
   'realnvp-shift+bilinear': { encoder: 'realnvp', critic: 'bilinear', coupling: 'shift' },
   // No warm-up: each timed step is then a round (classifier steps + one encoder step), which is what trainingStepFlops counts.
-  'adversarial-realnvp-affine': { procedure: 'adversarial', encoder: 'realnvp', coupling: 'affine', adv_warmup_steps: 0 },
-  'gaussian+concat5x10': { data: 'gaussian', encoder: 'identity', critic: 'concat', critic_hidden: [10, 10, 10, 10, 10] },
+  'adversarial-realnvp-affine': {
+    procedure: 'adversarial',
+    encoder: 'realnvp',
+    coupling: 'affine',
+    adv_warmup_steps: 0,
+  },
+  'gaussian+concat5x10': {
+    data: 'gaussian',
+    encoder: 'identity',
+    critic: 'concat',
+    critic_hidden: [10, 10, 10, 10, 10],
+  },
 };

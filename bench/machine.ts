@@ -18,7 +18,10 @@ function packageVersion(name: string): string | null {
   }
   for (; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === name) return pkg.version ?? null;
     } catch {
       // no package.json at this level
@@ -50,7 +53,13 @@ export function describeMachine(backends: BackendName[]): MachineDescription {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     backends,
     packages: Object.fromEntries(
-      ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'ml-matrix', '@temporalio/worker'].map((p) => [p, packageVersion(p)]),
+      [
+        '@tensorflow/tfjs',
+        '@tensorflow/tfjs-backend-wasm',
+        '@tensorflow/tfjs-node',
+        'ml-matrix',
+        '@temporalio/worker',
+      ].map((p) => [p, packageVersion(p)]),
     ),
   };
 }

@@ -59,7 +59,13 @@ async function step(name: string, steps: number, warmup: number): Promise<Record
   const flops = trainingStepFlops(cfg);
   const ms = median(times);
   trial.dispose();
-  return { ms_per_step: ms, ms_p90: percentile(times, 90), gflop_per_step: flops / 1e9, gflops: flops / (ms * 1e6), steps };
+  return {
+    ms_per_step: ms,
+    ms_p90: percentile(times, 90),
+    gflop_per_step: flops / 1e9,
+    gflops: flops / (ms * 1e6),
+    steps,
+  };
 }
 
 async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Record<string, number>> {
@@ -129,7 +135,13 @@ async function jacobian(inputs: number, svdCheck: number): Promise<Record<string
 }
 
 /** RSS of a trainer running the real trial loop (metrics, checkpoints) sampled as it goes. */
-async function memory(name: string, steps: number, sampleEvery: number, warmup: number, backend: BackendName): Promise<Record<string, number>> {
+async function memory(
+  name: string,
+  steps: number,
+  sampleEvery: number,
+  warmup: number,
+  backend: BackendName,
+): Promise<Record<string, number>> {
   const samples: MemorySample[] = [];
   // RSS follows the JS heap's collection cycle (+-100 MB between major GCs at 5,000 steps),
   // which a 5,000-step line fit reads as a trend; collecting first leaves what is retained.
@@ -151,7 +163,14 @@ async function memory(name: string, steps: number, sampleEvery: number, warmup: 
       },
     },
   );
-  return { steps: result.step, seconds: (performance.now() - t0) / 1000, ms_per_step: result.msPerStep, sample_every: sampleEvery, warmup_steps: warmup, ...memoryTrend(samples, warmup) };
+  return {
+    steps: result.step,
+    seconds: (performance.now() - t0) / 1000,
+    ms_per_step: result.msPerStep,
+    sample_every: sampleEvery,
+    warmup_steps: warmup,
+    ...memoryTrend(samples, warmup),
+  };
 }
 
 async function main(): Promise<void> {

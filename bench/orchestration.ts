@@ -28,7 +28,15 @@ export function orchestrationSpec(trials: number, concurrency: number) {
     name: 'bench-orchestration',
     study: 'bench',
     description: 'one-step trials: what running a trial costs beyond its training',
-    trial: { data: 'mnist', encoder: 'mlp', critic: 'bilinear', estimator: 'nce', steps: 1, batch_size: 16, evaluations: [] },
+    trial: {
+      data: 'mnist',
+      encoder: 'mlp',
+      critic: 'bilinear',
+      estimator: 'nce',
+      steps: 1,
+      batch_size: 16,
+      evaluations: [],
+    },
     seeds: trials,
     max_concurrent_trials: concurrency,
   });
@@ -43,7 +51,16 @@ export async function measureOrchestration(o: OrchestrationOptions): Promise<Rec
   const worker = serverProcess({
     name: 'mirl worker',
     exe: process.execPath,
-    args: ['bin/mirl.js', 'worker', '--tracking', 'off', '--backend', o.backend, '--max-concurrent', String(o.concurrency)],
+    args: [
+      'bin/mirl.js',
+      'worker',
+      '--tracking',
+      'off',
+      '--backend',
+      o.backend,
+      '--max-concurrent',
+      String(o.concurrency),
+    ],
     logPath,
     options: {
       cwd: REPO_ROOT,
@@ -62,12 +79,15 @@ export async function measureOrchestration(o: OrchestrationOptions): Promise<Rec
     const t1 = performance.now();
     await worker.start();
     const workerS = (performance.now() - t1) / 1000;
-    o.log(`orchestration: Temporal up in ${serverS.toFixed(1)} s, worker in ${workerS.toFixed(1)} s; launching ${o.trials} trials`);
+    o.log(
+      `orchestration: Temporal up in ${serverS.toFixed(1)} s, worker in ${workerS.toFixed(1)} s; launching ${o.trials} trials`,
+    );
     const t2 = performance.now();
     const sweepId = await launchSweep(server.client, orchestrationSpec(o.trials, o.concurrency), null);
     let snap = await readSweep(server.client, sweepId, false);
     while (snap.status === 'RUNNING') {
-      if (performance.now() - t2 > SWEEP_TIMEOUT_MS) throw new Error(`sweep not done after ${SWEEP_TIMEOUT_MS / 1000} s: ${JSON.stringify(snap.progress.counts)}`);
+      if (performance.now() - t2 > SWEEP_TIMEOUT_MS)
+        throw new Error(`sweep not done after ${SWEEP_TIMEOUT_MS / 1000} s: ${JSON.stringify(snap.progress.counts)}`);
       await sleep(POLL_MS);
       snap = await readSweep(server.client, sweepId, false);
     }

@@ -46,7 +46,9 @@ export interface BenchResult {
 
 export function measure(req: MeasureRequest): Promise<Record<string, number | string> | { error: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', MEASURE, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', MEASURE, JSON.stringify(req)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -63,14 +65,22 @@ const SLOW = new Set(['convnet+bilinear', 'realnvp-shift+bilinear', 'adversarial
 const MEMORY_CASE = 'mlp+bilinear';
 
 /** Timed steps and warm-up of a case on a backend, or null where the case is not run there. */
-export function stepPlan(name: string, backend: string, o: Pick<BenchOptions, 'steps' | 'slowSteps' | 'warmup'>): StepPlan | null {
+export function stepPlan(
+  name: string,
+  backend: string,
+  o: Pick<BenchOptions, 'steps' | 'slowSteps' | 'warmup'>,
+): StepPlan | null {
   // Slow models on the plain JS backend would take hours: it is the last resort, not a target.
   if (backend === 'cpu' && name !== 'mlp+bilinear' && name !== 'mlp+concat') return null;
   const slow = SLOW.has(name) || backend === 'cpu';
   return slow ? { steps: o.slowSteps, warmup: 2 } : { steps: o.steps, warmup: o.warmup };
 }
 
-async function peerRows(o: BenchOptions, peer: NonNullable<BenchOptions['peer']>, add: (row: BenchRow) => void): Promise<void> {
+async function peerRows(
+  o: BenchOptions,
+  peer: NonNullable<BenchOptions['peer']>,
+  add: (row: BenchRow) => void,
+): Promise<void> {
   let python: string;
   try {
     const t0 = performance.now();
@@ -107,14 +117,26 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   for (const name of o.cases) {
     for (const backend of o.backends) {
       const plan = stepPlan(name, backend, o);
-      if (plan) add({ measure: 'train_step', case: name, ...(await measure({ kind: 'step', backend, name, ...plan })) });
+      if (plan)
+        add({ measure: 'train_step', case: name, ...(await measure({ kind: 'step', backend, name, ...plan })) });
     }
   }
   if (o.peer) await peerRows(o, o.peer, add);
   const fast = o.backends.filter((b) => b !== 'cpu');
   for (const backend of fast) {
-    add({ measure: 'linear_eval_60000x100', ...(await measure({ kind: 'linear-eval', backend, maxIter: o.linearEvalMaxIter, referenceMaxIter: o.linearEvalReferenceMaxIter })) });
-    add({ measure: 'jacobian_392', ...(await measure({ kind: 'jacobian', backend, inputs: o.jacobianInputs, svdCheck: o.jacobianSvdCheck })) });
+    add({
+      measure: 'linear_eval_60000x100',
+      ...(await measure({
+        kind: 'linear-eval',
+        backend,
+        maxIter: o.linearEvalMaxIter,
+        referenceMaxIter: o.linearEvalReferenceMaxIter,
+      })),
+    });
+    add({
+      measure: 'jacobian_392',
+      ...(await measure({ kind: 'jacobian', backend, inputs: o.jacobianInputs, svdCheck: o.jacobianSvdCheck })),
+    });
   }
   // Memory and orchestration on the backend a worker would pick: the first (fastest) available.
   const primary = fast[0] ?? o.backends[0];
@@ -123,12 +145,27 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     add({
       measure: 'worker_memory',
       case: MEMORY_CASE,
-      ...(await measure({ kind: 'memory', backend: primary, name: MEMORY_CASE, steps: o.memorySteps, sampleEvery: Math.max(10, Math.floor(o.memorySteps / 100)), warmup })),
+      ...(await measure({
+        kind: 'memory',
+        backend: primary,
+        name: MEMORY_CASE,
+        steps: o.memorySteps,
+        sampleEvery: Math.max(10, Math.floor(o.memorySteps / 100)),
+        warmup,
+      })),
     });
   }
   if (o.orchestrationTrials > 0 && primary) {
     try {
-      add({ measure: 'orchestration', ...(await measureOrchestration({ trials: o.orchestrationTrials, backend: primary, concurrency: o.orchestrationConcurrency, log: o.log })) });
+      add({
+        measure: 'orchestration',
+        ...(await measureOrchestration({
+          trials: o.orchestrationTrials,
+          backend: primary,
+          concurrency: o.orchestrationConcurrency,
+          log: o.log,
+        })),
+      });
     } catch (err) {
       add({ measure: 'orchestration', error: String(err instanceof Error ? err.message : err).slice(0, 500) });
     }

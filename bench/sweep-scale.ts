@@ -45,7 +45,16 @@ export function scaleSpec(trials: number, concurrency: number): Spec {
     name: 'bench-scale',
     study: 'bench',
     description: 'one-step trials: what a sweep of this many trials costs the orchestration',
-    trial: { data: 'mnist', encoder: 'mlp', critic: 'bilinear', estimator: 'nce', steps: 1, batch_size: 16, log_interval: 1, evaluations: [] },
+    trial: {
+      data: 'mnist',
+      encoder: 'mlp',
+      critic: 'bilinear',
+      estimator: 'nce',
+      steps: 1,
+      batch_size: 16,
+      log_interval: 1,
+      evaluations: [],
+    },
     seeds: trials,
     max_concurrent_trials: concurrency,
   });
@@ -84,7 +93,9 @@ async function follow(o: ScaleOptions, sweepId: string): Promise<{ peakRss: numb
       const d = await handle.describe();
       if (d.status.name !== 'RUNNING') return { peakRss, samples };
       const p = await handle.query(progressQuery, { limit: 0 });
-      o.log(`scale: ${p.counts.done}/${p.total} done, ${p.counts.running} running, generation ${p.generation}, worker RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`);
+      o.log(
+        `scale: ${p.counts.done}/${p.total} done, ${p.counts.running} running, generation ${p.generation}, worker RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`,
+      );
     } catch (err) {
       // A query needs a live worker: one that crashed and is being restarted must not end
       // an hours-long measurement; the sweep itself waits for it the same way.
@@ -94,7 +105,10 @@ async function follow(o: ScaleOptions, sweepId: string): Promise<{ peakRss: numb
   }
 }
 
-async function historyStats(client: Client, sweepId: string): Promise<{ runs: number; maxEvents: number; maxBytes: number; totalEvents: number }> {
+async function historyStats(
+  client: Client,
+  sweepId: string,
+): Promise<{ runs: number; maxEvents: number; maxBytes: number; totalEvents: number }> {
   const stats = { runs: 0, maxEvents: 0, maxBytes: 0, totalEvents: 0 };
   for await (const w of client.workflow.list({ query: `WorkflowId = '${sweepId}'` })) {
     const history = await client.workflow.getHandle(sweepId, w.runId).fetchHistory();
@@ -118,9 +132,15 @@ async function trialRuns(mlflow: MlflowClient, sweepId: string): Promise<Run[]> 
  * without the stretches longer than `gapMs` in which no trial ended (the stack was down, e.g.
  * between two working sessions, and resumed the sweep afterwards).
  */
-export function activeTime(runs: readonly Pick<Run, 'info'>[], gapMs = 120_000): { wallS: number; activeS: number; gaps: number } {
+export function activeTime(
+  runs: readonly Pick<Run, 'info'>[],
+  gapMs = 120_000,
+): { wallS: number; activeS: number; gaps: number } {
   const starts = runs.map((r) => r.info.startTime).filter((t): t is number => typeof t === 'number');
-  const ends = runs.map((r) => r.info.endTime).filter((t): t is number => typeof t === 'number').sort((a, b) => a - b);
+  const ends = runs
+    .map((r) => r.info.endTime)
+    .filter((t): t is number => typeof t === 'number')
+    .sort((a, b) => a - b);
   if (starts.length === 0 || ends.length === 0) return { wallS: 0, activeS: 0, gaps: 0 };
   const first = Math.min(...starts);
   let idle = 0;
@@ -137,7 +157,10 @@ export function activeTime(runs: readonly Pick<Run, 'info'>[], gapMs = 120_000):
 }
 
 /** One FINISHED run per trial, and in a sample every logged step exactly once. */
-async function auditMlflow(o: Pick<ScaleOptions, 'mlflow' | 'auditRuns'>, sweepId: string): Promise<Record<string, number>> {
+async function auditMlflow(
+  o: Pick<ScaleOptions, 'mlflow' | 'auditRuns'>,
+  sweepId: string,
+): Promise<Record<string, number>> {
   const runs = await trialRuns(o.mlflow, sweepId);
   const trialIds = new Set(runs.map((r) => r.data.tags['mirl.trial_id']));
   const finished = runs.filter((r) => r.info.status === 'FINISHED').length;
@@ -171,7 +194,11 @@ export function cliLatencies(sweepId: string, repeats = CLI_REPEATS): Record<str
     const times: number[] = [];
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, [MIRL, ...args(sweepId)], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, MLFLOW_HTTP_REQUEST_TIMEOUT: '120' } });
+      const r = spawnSync(process.execPath, [MIRL, ...args(sweepId)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, MLFLOW_HTTP_REQUEST_TIMEOUT: '120' },
+      });
       if (r.status !== 0) break;
       times.push(performance.now() - t0);
     }
@@ -182,7 +209,12 @@ export function cliLatencies(sweepId: string, repeats = CLI_REPEATS): Record<str
 }
 
 /** The figures of a closed scale sweep, from Temporal and MLflow. */
-async function scaleFigures(o: ScaleOptions, sweepId: string, wallS: number | null, peakRss: number): Promise<Record<string, number | string | boolean | null>> {
+async function scaleFigures(
+  o: ScaleOptions,
+  sweepId: string,
+  wallS: number | null,
+  peakRss: number,
+): Promise<Record<string, number | string | boolean | null>> {
   const result = (await o.client.workflow.getHandle(sweepId).result()) as SweepResult;
   const trials = result.progress.total;
   const history = await historyStats(o.client, sweepId);
@@ -208,14 +240,22 @@ async function scaleFigures(o: ScaleOptions, sweepId: string, wallS: number | nu
     ...audit,
     ...cliLatencies(sweepId),
     every_trial_once:
-      done === trials && result.carry.startedTotal === trials && audit.mlflow_runs === trials && audit.mlflow_distinct_trials === trials &&
-      audit.mlflow_finished === trials && audit.duplicate_steps === 0 && audit.missing_steps === 0,
+      done === trials &&
+      result.carry.startedTotal === trials &&
+      audit.mlflow_runs === trials &&
+      audit.mlflow_distinct_trials === trials &&
+      audit.mlflow_finished === trials &&
+      audit.duplicate_steps === 0 &&
+      audit.missing_steps === 0,
   };
 }
 
 export async function measureScale(o: ScaleOptions): Promise<Record<string, number | string | boolean | null>> {
   const t0 = performance.now();
-  const sweepId = await o.launch(scaleSpec(o.trials, o.concurrency), o.continueAsNewAfter ? { continueAsNewAfterStarts: o.continueAsNewAfter } : {});
+  const sweepId = await o.launch(
+    scaleSpec(o.trials, o.concurrency),
+    o.continueAsNewAfter ? { continueAsNewAfterStarts: o.continueAsNewAfter } : {},
+  );
   o.log(`scale: launched ${sweepId} (${o.trials} trials, ${o.concurrency} at once)`);
   const { peakRss } = await follow(o, sweepId);
   return scaleFigures(o, sweepId, (performance.now() - t0) / 1000, peakRss);
@@ -226,7 +266,10 @@ export async function measureScale(o: ScaleOptions): Promise<Record<string, numb
  * to its close and reports the same figures; its wall time comes from the trial runs, with
  * the stretches when the stack was down reported apart.
  */
-export async function attachScale(o: ScaleOptions, sweepId: string): Promise<Record<string, number | string | boolean | null>> {
+export async function attachScale(
+  o: ScaleOptions,
+  sweepId: string,
+): Promise<Record<string, number | string | boolean | null>> {
   o.log(`scale: following ${sweepId}`);
   const { peakRss } = await follow(o, sweepId);
   return scaleFigures(o, sweepId, null, peakRss);

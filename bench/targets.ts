@@ -29,11 +29,20 @@ function num(v: unknown): number | null {
 }
 
 function find(rows: BenchRow[], measure: string, where: Record<string, string>): BenchRow | undefined {
-  return rows.find((r) => r.measure === measure && r.error === undefined && Object.entries(where).every(([k, v]) => r[k] === v));
+  return rows.find(
+    (r) => r.measure === measure && r.error === undefined && Object.entries(where).every(([k, v]) => r[k] === v),
+  );
 }
 
 function check(target: string, measured: number | null, limit: number, unit: string, backend?: string): TargetCheck {
-  return { target, ...(backend ? { backend } : {}), measured, limit, unit, pass: measured === null ? null : measured <= limit };
+  return {
+    target,
+    ...(backend ? { backend } : {}),
+    measured,
+    limit,
+    unit,
+    pass: measured === null ? null : measured <= limit,
+  };
 }
 
 function stepMs(rows: BenchRow[], name: string, backend: string): number | null {
@@ -42,8 +51,20 @@ function stepMs(rows: BenchRow[], name: string, backend: string): number | null 
 
 export function evaluateTargets(rows: BenchRow[], benchSeconds: number): TargetCheck[] {
   const out: TargetCheck[] = [
-    check('MLP encoder + bilinear critic training step, batch 128', stepMs(rows, 'mlp+bilinear', 'tensorflow'), NATIVE_STEP_MS, 'ms', 'tensorflow'),
-    check('MLP encoder + bilinear critic training step, batch 128', stepMs(rows, 'mlp+bilinear', 'wasm'), WASM_STEP_MS, 'ms', 'wasm'),
+    check(
+      'MLP encoder + bilinear critic training step, batch 128',
+      stepMs(rows, 'mlp+bilinear', 'tensorflow'),
+      NATIVE_STEP_MS,
+      'ms',
+      'tensorflow',
+    ),
+    check(
+      'MLP encoder + bilinear critic training step, batch 128',
+      stepMs(rows, 'mlp+bilinear', 'wasm'),
+      WASM_STEP_MS,
+      'ms',
+      'wasm',
+    ),
   ];
   for (const backend of ['tensorflow', 'wasm']) {
     const concat = stepMs(rows, 'mlp+concat', backend);
@@ -57,16 +78,51 @@ export function evaluateTargets(rows: BenchRow[], benchSeconds: number): TargetC
     const gap = num(lin?.gap_points);
     // The reference must itself have converged for the gap to mean anything.
     const converged = lin?.reference_converged === 1;
-    out.push(check('linear evaluation accuracy below a converged fit', gap === null || !converged ? null : Math.abs(gap), LINEAR_EVAL_GAP_POINTS, 'points', backend));
+    out.push(
+      check(
+        'linear evaluation accuracy below a converged fit',
+        gap === null || !converged ? null : Math.abs(gap),
+        LINEAR_EVAL_GAP_POINTS,
+        'points',
+        backend,
+      ),
+    );
   }
   const orch = find(rows, 'orchestration', {});
   // Seconds per trial of a sweep whose trials failed say nothing about running trials.
   const allDone = orch !== undefined && orch.done === orch.trials;
-  out.push(check('orchestration overhead per trial (100 trials of 1 step, local stack)', allDone ? num(orch.seconds_per_trial) : null, ORCHESTRATION_S_PER_TRIAL, 's', typeof orch?.backend === 'string' ? orch.backend : undefined));
+  out.push(
+    check(
+      'orchestration overhead per trial (100 trials of 1 step, local stack)',
+      allDone ? num(orch.seconds_per_trial) : null,
+      ORCHESTRATION_S_PER_TRIAL,
+      's',
+      typeof orch?.backend === 'string' ? orch.backend : undefined,
+    ),
+  );
   const mem = find(rows, 'worker_memory', {});
-  out.push(check('trainer RSS growth over a 5,000-step run, after warm-up', num(mem?.slope_mb_per_1000_steps), FLAT_MEMORY_MB_PER_1000_STEPS, 'MB per 1000 steps', typeof mem?.backend === 'string' ? mem.backend : undefined));
-  const tensors = num(mem?.tensors_end) !== null && num(mem?.tensors_start) !== null ? (mem!.tensors_end as number) - (mem!.tensors_start as number) : null;
-  out.push(check('live tensors gained over the same run', tensors, 0, 'tensors', typeof mem?.backend === 'string' ? mem.backend : undefined));
+  out.push(
+    check(
+      'trainer RSS growth over a 5,000-step run, after warm-up',
+      num(mem?.slope_mb_per_1000_steps),
+      FLAT_MEMORY_MB_PER_1000_STEPS,
+      'MB per 1000 steps',
+      typeof mem?.backend === 'string' ? mem.backend : undefined,
+    ),
+  );
+  const tensors =
+    num(mem?.tensors_end) !== null && num(mem?.tensors_start) !== null
+      ? (mem!.tensors_end as number) - (mem!.tensors_start as number)
+      : null;
+  out.push(
+    check(
+      'live tensors gained over the same run',
+      tensors,
+      0,
+      'tensors',
+      typeof mem?.backend === 'string' ? mem.backend : undefined,
+    ),
+  );
   out.push(check('`mirl bench --json` wall time', benchSeconds, BENCH_S, 's'));
   return out;
 }
@@ -85,5 +141,7 @@ export const PEER_RATIO_TARGETS: { case: string; target: string; limit: number }
 ];
 
 export function evaluatePeerTargets(rows: BenchRow[], backend = 'tensorflow'): TargetCheck[] {
-  return PEER_RATIO_TARGETS.map((t) => check(t.target, num(find(rows, 'peer', { case: t.case, backend, peer: 'jax' })?.ratio), t.limit, 'x', backend));
+  return PEER_RATIO_TARGETS.map((t) =>
+    check(t.target, num(find(rows, 'peer', { case: t.case, backend, peer: 'jax' })?.ratio), t.limit, 'x', backend),
+  );
 }

@@ -46,7 +46,12 @@ export function memoryTrend(samples: MemorySample[], warmupSteps: number): Memor
     start_mb: first.rssMb,
     end_mb: last.rssMb,
     max_mb: Math.max(...samples.map((s) => s.rssMb)),
-    slope_mb_per_1000_steps: 1000 * leastSquaresSlope(fitted.map((s) => s.step), fitted.map((s) => s.rssMb)),
+    slope_mb_per_1000_steps:
+      1000 *
+      leastSquaresSlope(
+        fitted.map((s) => s.step),
+        fitted.map((s) => s.rssMb),
+      ),
     samples_fitted: fitted.length,
     tensors_start: first.tensors,
     tensors_end: last.tensors,

@@ -22,7 +22,13 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export function describeFailure(err: unknown): { message: string; code: number } {
   if (err instanceof SpecError) return { message: formatSpecError(err), code: EXIT.usage };
-  if (err instanceof UsageError || err instanceof SweepRefusal || err instanceof SweepLookupError || err instanceof RangeError) return { message: err.message, code: EXIT.usage };
+  if (
+    err instanceof UsageError ||
+    err instanceof SweepRefusal ||
+    err instanceof SweepLookupError ||
+    err instanceof RangeError
+  )
+    return { message: err.message, code: EXIT.usage };
   if (err instanceof ZodError) {
     const lines = err.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`);
     return { message: lines.join('\n'), code: EXIT.usage };
@@ -37,9 +43,23 @@ export function describeFailure(err: unknown): { message: string; code: number }
 
 // The names of gRPC status codes (grpc/status.h), which a gRPC error carries as a number.
 const GRPC_STATUS = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
-  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE',
-  'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
 ] as const;
 
 const MAX_CAUSES = 8;

@@ -35,7 +35,9 @@ if (command === 'sweep' || command === 'compare' || command === 'report') applyS
 const cli = yargs(argv)
   .scriptName('mirl')
   .usage('$0 <command> [options]\n\nSweeps of mutual-information representation-learning studies.')
-  .command('trial', 'Run single trials locally', (y) => y.command(trialRunCommand).demandCommand(1, 'name a trial command'))
+  .command('trial', 'Run single trials locally', (y) =>
+    y.command(trialRunCommand).demandCommand(1, 'name a trial command'),
+  )
   .command('sweep', 'Validate and run sweeps', (y) =>
     y
       .command(sweepValidateCommand)

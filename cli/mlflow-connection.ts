@@ -1,7 +1,13 @@
 // The MLflow client as the CLI uses it: a person waits at the prompt, so a refused
 // connection fails within seconds (the workers' client rides out outages instead), and
 // the failure reads as one line naming what to do.
-import { connectionInputFromEnv, MlflowApiError, MlflowClient, MlflowNetworkError, silentLogger } from '../tracking/index.js';
+import {
+  connectionInputFromEnv,
+  MlflowApiError,
+  MlflowClient,
+  MlflowNetworkError,
+  silentLogger,
+} from '../tracking/index.js';
 
 const CLI_TIMEOUT_MS = 15_000;
 
@@ -12,7 +18,10 @@ export class MlflowUnreachableError extends Error {
 export function cliMlflowClient(env: NodeJS.ProcessEnv = process.env): MlflowClient {
   // MLFLOW_HTTP_REQUEST_TIMEOUT, when set, is the user's own answer to a slow server.
   const timeoutMs = connectionInputFromEnv(env).timeoutMs ?? CLI_TIMEOUT_MS;
-  return MlflowClient.fromEnv({ retry: { maxAttempts: 2, baseDelayMs: 200, maxElapsedMs: 3_000 }, timeoutMs, logger: silentLogger }, env);
+  return MlflowClient.fromEnv(
+    { retry: { maxAttempts: 2, baseDelayMs: 200, maxElapsedMs: 3_000 }, timeoutMs, logger: silentLogger },
+    env,
+  );
 }
 
 /** Runs `work` against MLflow, turning "no server there" into an actionable one-liner. */

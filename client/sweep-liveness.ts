@@ -9,7 +9,15 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import pLimit from 'p-limit';
 import { progressQuery, trialFinishedSignal } from '../workflows/messages.js';
 import { PROGRESS_PAGE_MAX } from '../workflows/progress.js';
-import { DEFAULT_SWEEP_OPTIONS, type SweepProgress, type TrialHeartbeat, type TrialInput, type TrialLiveness, type TrialOutcome, type TrialProgress } from '../workflows/types.js';
+import {
+  DEFAULT_SWEEP_OPTIONS,
+  type SweepProgress,
+  type TrialHeartbeat,
+  type TrialInput,
+  type TrialLiveness,
+  type TrialOutcome,
+  type TrialProgress,
+} from '../workflows/types.js';
 
 /** Describes at once: enough to be quick at a window of hundreds, gentle on the server. */
 const DESCRIBE_CONCURRENCY = 16;
@@ -30,7 +38,11 @@ function millisOf(ts: Pending['lastHeartbeatTime']): number | null {
 }
 
 /** The liveness of one trial from its workflow's description (pure: the clock is an argument). */
-export function livenessOf(d: { status: string; pending?: Pending }, now: number, heartbeatTimeoutMs: number): TrialLiveness {
+export function livenessOf(
+  d: { status: string; pending?: Pending },
+  now: number,
+  heartbeatTimeoutMs: number,
+): TrialLiveness {
   if (d.status !== 'RUNNING') return { heartbeatAgeS: null, attempt: 0, stale: false, closed: d.status };
   const beatAt = millisOf(d.pending?.lastHeartbeatTime) ?? millisOf(d.pending?.lastStartedTime);
   const age = beatAt === null ? null : Math.max(0, now - beatAt);
@@ -92,12 +104,18 @@ async function runOfWorkflow(client: Client, trialId: string): Promise<number | 
 async function outcomeOfClosed(client: Client, t: TrialProgress): Promise<TrialOutcome | null> {
   const base = { index: t.index, trialId: t.trialId, run: t.runs };
   const d = await describeTrial(client, t.trialId);
-  if (!d) return { ...base, state: 'failed', error: 'TrialLost: the trial workflow was never started or has been deleted' };
+  if (!d)
+    return { ...base, state: 'failed', error: 'TrialLost: the trial workflow was never started or has been deleted' };
   if (d.status.name === 'RUNNING') return null;
   if ((await runOfWorkflow(client, t.trialId)) !== t.runs) return null;
-  if (d.status.name === 'COMPLETED') return { ...((await client.workflow.getHandle(t.trialId).result()) as TrialOutcome), ...base };
+  if (d.status.name === 'COMPLETED')
+    return { ...((await client.workflow.getHandle(t.trialId).result()) as TrialOutcome), ...base };
   const state = d.status.name === 'CANCELLED' ? 'cancelled' : 'failed';
-  return { ...base, state, error: `TrialClosed: the trial workflow ended ${d.status.name.toLowerCase()} without reporting to the sweep` };
+  return {
+    ...base,
+    state,
+    error: `TrialClosed: the trial workflow ended ${d.status.name.toLowerCase()} without reporting to the sweep`,
+  };
 }
 
 /**

@@ -15,7 +15,16 @@ import { MIRL_STUDY, MIRL_SWEEP } from '../workflows/search-attributes.js';
 import { SweepBook } from '../workflows/sweep-state.js';
 import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../workflows/progress.js';
 import { addLiveness } from './sweep-liveness.js';
-import { DEFAULT_SWEEP_OPTIONS, SWEEP_TASK_QUEUE, type ProgressRequest, type RerunRequest, type SweepInput, type SweepOptions, type SweepProgress, type SweepResult } from '../workflows/types.js';
+import {
+  DEFAULT_SWEEP_OPTIONS,
+  SWEEP_TASK_QUEUE,
+  type ProgressRequest,
+  type RerunRequest,
+  type SweepInput,
+  type SweepOptions,
+  type SweepProgress,
+  type SweepResult,
+} from '../workflows/types.js';
 
 /** What a user asked of a sweep that cannot be done (no such sweep, wrong state): their input, so exit 2. */
 export class SweepRefusal extends Error {
@@ -31,7 +40,10 @@ export interface SweepSnapshot {
 
 export function newSweepId(spec: Spec, now = new Date()): string {
   // base36 of random bytes: the launch token allows a-z0-9 only.
-  const entropy = BigInt('0x' + randomBytes(4).toString('hex')).toString(36).padStart(4, '0').slice(-5);
+  const entropy = BigInt('0x' + randomBytes(4).toString('hex'))
+    .toString(36)
+    .padStart(4, '0')
+    .slice(-5);
   return makeSweepId(spec.name, makeLaunchToken(now, entropy));
 }
 
@@ -39,7 +51,9 @@ export async function startSweep(client: Client, input: SweepInput, reuse = fals
   const extensions = input.carry && 'format' in input.carry ? (input.carry.extensions ?? []) : [];
   const latest = extensions[extensions.length - 1] ?? input.spec;
   const plan = planSpec(latest, input.profile);
-  const count = extensions.length ? trialSource(input.spec, { ...input, dataPath: input.dataPath, extensions }).count : plan.trialCount;
+  const count = extensions.length
+    ? trialSource(input.spec, { ...input, dataPath: input.dataPath, extensions }).count
+    : plan.trialCount;
   return client.workflow.start(SWEEP_WORKFLOW_TYPE, {
     staticSummary: sweepStaticSummary(latest, input.profile, count),
     staticDetails: sweepStaticDetails(latest, input.profile, plan),
@@ -56,9 +70,22 @@ export async function startSweep(client: Client, input: SweepInput, reuse = fals
 }
 
 /** A new sweep, of the data path this code computes; its restarts keep that version. */
-export async function launchSweep(client: Client, spec: Spec, profile: string | null, options?: SweepOptions, specText?: string): Promise<string> {
+export async function launchSweep(
+  client: Client,
+  spec: Spec,
+  profile: string | null,
+  options?: SweepOptions,
+  specText?: string,
+): Promise<string> {
   const sweepId = newSweepId(spec);
-  await startSweep(client, { spec, sweepId, profile, options, dataPath: DATA_PATH_VERSION, ...(specText !== undefined ? { specText } : {}) });
+  await startSweep(client, {
+    spec,
+    sweepId,
+    profile,
+    options,
+    dataPath: DATA_PATH_VERSION,
+    ...(specText !== undefined ? { specText } : {}),
+  });
   return sweepId;
 }
 
@@ -67,19 +94,30 @@ export async function findSweep(client: Client, sweepId: string): Promise<{ hand
   const handle = client.workflow.getHandle(sweepId);
   try {
     const d = await handle.describe();
-    if (d.type !== SWEEP_WORKFLOW_TYPE) throw new SweepRefusal(`${sweepId} is a ${d.type}, not a sweep (see \`mirl sweep list\`)`);
+    if (d.type !== SWEEP_WORKFLOW_TYPE)
+      throw new SweepRefusal(`${sweepId} is a ${d.type}, not a sweep (see \`mirl sweep list\`)`);
     return { handle, status: d.status.name };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
-      throw new SweepRefusal(`no sweep with id ${sweepId} in namespace ${client.options.namespace} (see \`mirl sweep list\`)`);
+      throw new SweepRefusal(
+        `no sweep with id ${sweepId} in namespace ${client.options.namespace} (see \`mirl sweep list\`)`,
+      );
     }
     throw err;
   }
 }
 
-export async function readSweep(client: Client, sweepId: string, live = true, request?: ProgressRequest): Promise<SweepSnapshot> {
+export async function readSweep(
+  client: Client,
+  sweepId: string,
+  live = true,
+  request?: ProgressRequest,
+): Promise<SweepSnapshot> {
   const { handle, status } = await findSweep(client, sweepId);
-  const progress = status === 'COMPLETED' ? await closedProgress(client, handle, request) : await handle.query(progressQuery, request ?? {});
+  const progress =
+    status === 'COMPLETED'
+      ? await closedProgress(client, handle, request)
+      : await handle.query(progressQuery, request ?? {});
   if (live) await addLiveness(client, progress);
   return { status, progress };
 }
@@ -88,20 +126,46 @@ export async function readSweep(client: Client, sweepId: string, live = true, re
  * A completed sweep's progress: its result lists the first RESULT_PAGE trials; any other
  * page is rebuilt from the carried state and the spec, by the workflow's own functions.
  */
-async function closedProgress(client: Client, handle: WorkflowHandle, request: ProgressRequest = {}): Promise<SweepProgress> {
+async function closedProgress(
+  client: Client,
+  handle: WorkflowHandle,
+  request: ProgressRequest = {},
+): Promise<SweepProgress> {
   const result = (await handle.result()) as SweepResult;
   const page = normalizeRequest(request);
   const listedAll = result.progress.trials.length >= result.progress.total;
-  const inResult = result.progress.page !== undefined && page.states === null && (listedAll || page.offset + page.limit <= RESULT_PAGE);
-  if (inResult) return { ...result.progress, trials: result.progress.trials.slice(page.offset, page.offset + page.limit), page: { ...result.progress.page, ...page } };
+  const inResult =
+    result.progress.page !== undefined &&
+    page.states === null &&
+    (listedAll || page.offset + page.limit <= RESULT_PAGE);
+  if (inResult)
+    return {
+      ...result.progress,
+      trials: result.progress.trials.slice(page.offset, page.offset + page.limit),
+      page: { ...result.progress.page, ...page },
+    };
   const input = await startInput(client, handle.workflowId);
   const { trials: _, page: __, recent: ___, durations: ____, ...meta } = result.progress;
-  const source = trialSource(input.spec, { ...input, points: result.carry.search?.points, dataPath: input.dataPath, extensions: result.carry.extensions });
-  return buildProgress(SweepBook.fromCarry(result.carry), source, { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta }, request);
+  const source = trialSource(input.spec, {
+    ...input,
+    points: result.carry.search?.points,
+    dataPath: input.dataPath,
+    extensions: result.carry.extensions,
+  });
+  return buildProgress(
+    SweepBook.fromCarry(result.carry),
+    source,
+    { heartbeatTimeoutMs: input.options?.heartbeatTimeoutMs ?? DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutMs, ...meta },
+    request,
+  );
 }
 
 /** Reruns failed trials: by signal while the sweep runs, by a new run carrying its state once it has closed. */
-export async function rerunFailed(client: Client, sweepId: string, request: RerunRequest): Promise<{ restarted: boolean; requeued: number[]; count: number }> {
+export async function rerunFailed(
+  client: Client,
+  sweepId: string,
+  request: RerunRequest,
+): Promise<{ restarted: boolean; requeued: number[]; count: number }> {
   const { handle, status } = await findSweep(client, sweepId);
   if (status === 'RUNNING') {
     const before = await handle.query(progressQuery, { states: ['failed', 'cancelled'] });
@@ -110,7 +174,10 @@ export async function rerunFailed(client: Client, sweepId: string, request: Reru
     await handle.signal('rerunFailed', request);
     return { restarted: false, requeued, count: wanted ? requeued.length : before.page.matching };
   }
-  if (status !== 'COMPLETED') throw new SweepRefusal(`sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can rerun trials`);
+  if (status !== 'COMPLETED')
+    throw new SweepRefusal(
+      `sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can rerun trials`,
+    );
   const result = (await handle.result()) as SweepResult;
   const input = await startInput(client, sweepId);
   const book = SweepBook.fromCarry(result.carry);
@@ -148,10 +215,16 @@ export interface ExtendOutcome {
  */
 export async function extendSweep(client: Client, sweepId: string, request: ExtendRequest): Promise<ExtendOutcome> {
   const { handle, status } = await findSweep(client, sweepId);
-  if (status !== 'RUNNING' && status !== 'COMPLETED') throw new SweepRefusal(`sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can be extended`);
+  if (status !== 'RUNNING' && status !== 'COMPLETED')
+    throw new SweepRefusal(
+      `sweep ${sweepId} is ${status.toLowerCase()}; only running or completed sweeps can be extended`,
+    );
   const closed = status === 'COMPLETED' ? ((await handle.result()) as SweepResult) : null;
   const input = closed ? await startInput(client, sweepId) : null;
-  const specs: SweepSpecs = closed && input ? { spec: input.spec, profile: input.profile, extensions: closed.carry.extensions ?? [] } : await handle.query(specsQuery);
+  const specs: SweepSpecs =
+    closed && input
+      ? { spec: input.spec, profile: input.profile, extensions: closed.carry.extensions ?? [] }
+      : await handle.query(specsQuery);
   const chain = [specs.spec, ...specs.extensions];
   const file = `sweep ${sweepId}`;
   const next = extendSpec(chain[chain.length - 1], specs.profile, request, file);
@@ -164,14 +237,20 @@ export async function extendSweep(client: Client, sweepId: string, request: Exte
       return { restarted: false, ...result };
     } catch (err) {
       // The sweep's own check refused it (the validator): the same words as ours would be.
-      if (err instanceof WorkflowUpdateFailedError) throw new SweepRefusal(`sweep ${sweepId} refused the extension: ${err.cause?.message ?? err.message}`);
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new SweepRefusal(`sweep ${sweepId} refused the extension: ${err.cause?.message ?? err.message}`);
       throw err;
     }
   }
   const book = SweepBook.fromCarry(closed.carry);
   book.generation += 1;
   const extensions = [...specs.extensions, next];
-  const total = trialSource(input.spec, { ...input, dataPath: input.dataPath, extensions, points: closed.carry.search?.points }).count;
+  const total = trialSource(input.spec, {
+    ...input,
+    dataPath: input.dataPath,
+    extensions,
+    points: closed.carry.search?.points,
+  }).count;
   await startSweep(client, { ...input, carry: { ...closed.carry, ...book.toCarry(), extensions } }, true);
   return { restarted: true, total, added: total - book.total };
 }

@@ -45,7 +45,9 @@ export function checkpointDamage(bytes: Uint8Array): string | null {
   if (buf.length < MAGIC.length + 4 + 32 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
     return 'not a mirl checkpoint (bad magic or too short)';
   }
-  const digest = createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest();
+  const digest = createHash('sha256')
+    .update(buf.subarray(0, buf.length - 32))
+    .digest();
   return digest.equals(buf.subarray(buf.length - 32)) ? null : 'checkpoint checksum mismatch (truncated or corrupt)';
 }
 

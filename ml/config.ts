@@ -76,13 +76,25 @@ export const trialConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['target'], message: 'objective "target" needs a number in `target`' });
     }
     if (c.procedure === 'adversarial' && c.encoder !== 'realnvp') {
-      ctx.addIssue({ code: 'custom', path: ['encoder'], message: 'the adversarial procedure trains an invertible encoder: use encoder "realnvp"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encoder'],
+        message: 'the adversarial procedure trains an invertible encoder: use encoder "realnvp"',
+      });
     }
     if (c.data === 'gaussian' && c.encoder !== 'identity') {
-      ctx.addIssue({ code: 'custom', path: ['encoder'], message: 'the Gaussian study feeds raw 1-d samples to the critic: use encoder "identity"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encoder'],
+        message: 'the Gaussian study feeds raw 1-d samples to the critic: use encoder "identity"',
+      });
     }
     if (c.data === 'gaussian' && c.evaluations.some((e) => e !== 'i_est_test')) {
-      ctx.addIssue({ code: 'custom', path: ['evaluations'], message: 'the Gaussian study has no labels or images: only "i_est_test" applies' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluations'],
+        message: 'the Gaussian study has no labels or images: only "i_est_test" applies',
+      });
     }
   });
 

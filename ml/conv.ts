@@ -32,7 +32,14 @@ function upsample(dy: tf.Tensor4D, stride: number): tf.Tensor4D {
   if (stride === 1) return dy;
   const [b, h, w, c] = dy.shape;
   const e = dy.reshape([b, h, 1, w, 1, c]);
-  const padded = tf.pad(e, [[0, 0], [0, 0], [0, stride - 1], [0, 0], [0, stride - 1], [0, 0]]);
+  const padded = tf.pad(e, [
+    [0, 0],
+    [0, 0],
+    [0, stride - 1],
+    [0, 0],
+    [0, stride - 1],
+    [0, 0],
+  ]);
   const full = padded.reshape([b, h * stride, w * stride, c]);
   return full.slice([0, 0, 0, 0], [b, (h - 1) * stride + 1, (w - 1) * stride + 1, c]) as tf.Tensor4D;
 }
@@ -51,7 +58,12 @@ export function conv2dSameRewritten(x: tf.Tensor4D, filter: tf.Tensor4D, stride:
   const [k] = filter.shape;
   const p = samePadding(h, w, k, stride);
   const body = (xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xp = tf.pad(xIn as tf.Tensor4D, [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]]);
+    const xp = tf.pad(xIn as tf.Tensor4D, [
+      [0, 0],
+      [p.top, p.bottom],
+      [p.left, p.right],
+      [0, 0],
+    ]);
     save([xp, wIn]);
     const value = tf.conv2d(xp, wIn as tf.Tensor4D, stride, 'valid');
     const gradFunc = (dyIn: tf.Tensor, saved: tf.Tensor[]) => {
@@ -67,10 +79,20 @@ export function conv2dSameRewritten(x: tf.Tensor4D, filter: tf.Tensor4D, stride:
       const dw = gw.slice([0, 0, 0, 0], [ci, k, k, co]).transpose([1, 2, 0, 3]);
       // dL/dxPad: full correlation of the zero-upsampled dy with the flipped filter.
       const up = upsample(dy, stride);
-      const upPadded = tf.pad(up, [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]]);
+      const upPadded = tf.pad(up, [
+        [0, 0],
+        [k - 1, k - 1],
+        [k - 1, k - 1],
+        [0, 0],
+      ]);
       const wFlip = tf.reverse(wt, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
       const gx = tf.conv2d(upPadded, wFlip, 1, 'valid'); // [b, (oh-1)s+k, (ow-1)s+k, ci]
-      const gxFull = tf.pad(gx, [[0, 0], [0, hp - gx.shape[1]], [0, wp - gx.shape[2]], [0, 0]]);
+      const gxFull = tf.pad(gx, [
+        [0, 0],
+        [0, hp - gx.shape[1]],
+        [0, wp - gx.shape[2]],
+        [0, 0],
+      ]);
       const dx = gxFull.slice([0, p.top, p.left, 0], [b, h, w, ci]);
       return [dx, dw];
     };

@@ -131,7 +131,9 @@ const concat: Builder = (store, dimX, dimY, cfg) => {
 };
 
 const separableFlops: CriticFlops = (_cfg, k, dx, dy) =>
-  mlpFlops([dx, ...SEPARABLE_DIMS], k) + mlpFlops([dy, ...SEPARABLE_DIMS], k) + 2 * k * k * SEPARABLE_DIMS[SEPARABLE_DIMS.length - 1];
+  mlpFlops([dx, ...SEPARABLE_DIMS], k) +
+  mlpFlops([dy, ...SEPARABLE_DIMS], k) +
+  2 * k * k * SEPARABLE_DIMS[SEPARABLE_DIMS.length - 1];
 
 // The split first layer scores K + K rows, the rest of the MLP all K x K pairs.
 const concatFlops: CriticFlops = (cfg, k, dx, dy) => {

@@ -40,7 +40,9 @@ export class DataPathVersionError extends Error {
 export function dataPathOf(recorded: unknown): number {
   const v = recorded ?? LEGACY_DATA_PATH_VERSION;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < LEGACY_DATA_PATH_VERSION || v > DATA_PATH_VERSION) {
-    throw new DataPathVersionError(`data path version ${JSON.stringify(v)} is unknown here (this code knows 1 to ${DATA_PATH_VERSION}): a newer mirl launched it`);
+    throw new DataPathVersionError(
+      `data path version ${JSON.stringify(v)} is unknown here (this code knows 1 to ${DATA_PATH_VERSION}): a newer mirl launched it`,
+    );
   }
   return v;
 }
@@ -60,7 +62,11 @@ export function defaultsOfDataPath(version: number): Partial<TrialConfigInput> {
 const CHANGED_BY: Readonly<Record<number, (c: TrialConfig) => boolean>> = {
   // Noise (training batches and test pairs), the Jacobian evaluation, the linear
   // evaluation's stopping rule; the adversarial loop evaluates through the linear probe.
-  2: (c) => c.noise !== 0 || c.procedure !== 'infomax' || c.evaluations.includes('jacobian') || c.evaluations.includes('linear_eval'),
+  2: (c) =>
+    c.noise !== 0 ||
+    c.procedure !== 'infomax' ||
+    c.evaluations.includes('jacobian') ||
+    c.evaluations.includes('linear_eval'),
 };
 
 /**

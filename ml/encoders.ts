@@ -110,23 +110,47 @@ const convnetFlops: EncoderFlops = (_cfg, rows) => ({
 const realnvpFlops: EncoderFlops = (cfg, rows, inDim) => {
   const half = inDim / 2;
   const out = cfg.coupling === 'affine' ? inDim : half;
-  return { flops: cfg.realnvp_layers * mlpFlops([half, cfg.realnvp_hidden, cfg.realnvp_hidden, out], rows), outDim: inDim };
+  return {
+    flops: cfg.realnvp_layers * mlpFlops([half, cfg.realnvp_hidden, cfg.realnvp_hidden, out], rows),
+    outDim: inDim,
+  };
 };
 
 /** Each encoder: how to build it and what one forward pass costs (for `mirl bench`'s GFLOP/s). */
 const REGISTRY: Record<EncoderName, { build: Builder; flops: EncoderFlops }> = {
   identity: { build: identity, flops: (_cfg, _rows, inDim) => ({ flops: 0, outDim: inDim }) },
-  mlp: { build: mlp, flops: (_cfg, rows, inDim) => ({ flops: mlpFlops([inDim, ...MLP_DIMS], rows), outDim: MLP_DIMS[MLP_DIMS.length - 1] }) },
-  'mlp-shortcut': { build: mlpShortcut, flops: (_cfg, rows, inDim) => ({ flops: SHORTCUT_LAYERS * mlpFlops([inDim, inDim], rows), outDim: inDim }) },
+  mlp: {
+    build: mlp,
+    flops: (_cfg, rows, inDim) => ({
+      flops: mlpFlops([inDim, ...MLP_DIMS], rows),
+      outDim: MLP_DIMS[MLP_DIMS.length - 1],
+    }),
+  },
+  'mlp-shortcut': {
+    build: mlpShortcut,
+    flops: (_cfg, rows, inDim) => ({ flops: SHORTCUT_LAYERS * mlpFlops([inDim, inDim], rows), outDim: inDim }),
+  },
   convnet: { build: convnet, flops: convnetFlops },
   realnvp: { build: realnvp, flops: realnvpFlops },
 };
 
-export function encoderFlops(kind: EncoderName, cfg: TrialConfig, rows: number, inDim: number): { flops: number; outDim: number } {
+export function encoderFlops(
+  kind: EncoderName,
+  cfg: TrialConfig,
+  rows: number,
+  inDim: number,
+): { flops: number; outDim: number } {
   return REGISTRY[kind].flops(cfg, rows, inDim);
 }
 
 /** `kind` comes from a parsed config, whose schema already refused names outside the registry. */
-export function buildEncoder(kind: EncoderName, store: ParamStore, name: string, inDim: number, cfg: TrialConfig, rng: Rng): Encoder {
+export function buildEncoder(
+  kind: EncoderName,
+  store: ParamStore,
+  name: string,
+  inDim: number,
+  cfg: TrialConfig,
+  rng: Rng,
+): Encoder {
   return REGISTRY[kind].build(store, name, inDim, cfg, rng);
 }

@@ -36,10 +36,28 @@ export function mnistEvalData(cfg: TrialConfig): MnistEvalData {
   const m = loadMnist();
   const d = VIEW_PIXELS;
   const noise = new Rng(cfg.seed, 11);
-  const train = subset(extractView(m.train, cfg.view1), m.train.labels, d, cfg.linear_eval_train_size, new Rng(cfg.seed, 12));
+  const train = subset(
+    extractView(m.train, cfg.view1),
+    m.train.labels,
+    d,
+    cfg.linear_eval_train_size,
+    new Rng(cfg.seed, 12),
+  );
   // Same generator state for both views, so the two test subsets hold the same images.
-  const test1 = subset(extractView(m.test, cfg.view1), m.test.labels, d, cfg.linear_eval_test_size, new Rng(cfg.seed, 13));
-  const test2 = subset(extractView(m.test, cfg.view2), m.test.labels, d, cfg.linear_eval_test_size, new Rng(cfg.seed, 13));
+  const test1 = subset(
+    extractView(m.test, cfg.view1),
+    m.test.labels,
+    d,
+    cfg.linear_eval_test_size,
+    new Rng(cfg.seed, 13),
+  );
+  const test2 = subset(
+    extractView(m.test, cfg.view2),
+    m.test.labels,
+    d,
+    cfg.linear_eval_test_size,
+    new Rng(cfg.seed, 13),
+  );
   addNoise(train.x, cfg.noise, noise);
   // The test pairs are noisy pairs like the training batches: one noise tensor for both views.
   addSharedNoise(test1.x, test2.x, cfg.noise, noise);
@@ -56,7 +74,13 @@ export function mnistEvalData(cfg: TrialConfig): MnistEvalData {
 }
 
 /** Encodes rows in large batches so evaluation is not dominated by per-call overhead. */
-export function encodeAll(g: (x: tf.Tensor2D) => tf.Tensor2D, values: Float32Array, n: number, dim: number, batch = 2000): { codes: Float32Array; dim: number } {
+export function encodeAll(
+  g: (x: tf.Tensor2D) => tf.Tensor2D,
+  values: Float32Array,
+  n: number,
+  dim: number,
+  batch = 2000,
+): { codes: Float32Array; dim: number } {
   let out: Float32Array | null = null;
   let outDim = 0;
   for (let start = 0; start < n; start += batch) {
@@ -81,7 +105,11 @@ export function encodeSplits(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalDat
 }
 
 /** The linear-evaluation metrics of encoder g, as every procedure reports them. */
-export function linearEvalMetrics(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalData, cfg: TrialConfig): Record<string, number> {
+export function linearEvalMetrics(
+  g: (x: tf.Tensor2D) => tf.Tensor2D,
+  e: MnistEvalData,
+  cfg: TrialConfig,
+): Record<string, number> {
   const { train, test } = encodeSplits(g, e);
   const r = linearEvaluation(train, test, { c: cfg.linear_eval_c, maxIter: cfg.linear_eval_max_iter });
   // Logged with the accuracy, so an accuracy from a fit cut off by the budget is visible as such.

@@ -37,7 +37,10 @@ export class FlatAdam extends tf.Optimizer {
   /** The variables m and v cover, in order, fixed by the first update (or a restore). */
   private names: string[] = [];
   /** The scalar operands, uploaded once (tfjs' Adam converts each JS number every step). */
-  private readonly c: Record<'one' | 'beta1' | 'beta2' | 'oneMinusBeta1' | 'oneMinusBeta2' | 'epsilon' | 'negLr', tf.Scalar>;
+  private readonly c: Record<
+    'one' | 'beta1' | 'beta2' | 'oneMinusBeta1' | 'oneMinusBeta2' | 'epsilon' | 'negLr',
+    tf.Scalar
+  >;
 
   constructor(
     private readonly learningRate: number,
@@ -65,11 +68,24 @@ export class FlatAdam extends tf.Optimizer {
       : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
     const missing = named.find((g) => g.tensor == null);
     // tfjs' Adam leaves such a variable's moments alone; one flat buffer cannot.
-    if (missing) throw new MissingGradientError(`no gradient for ${missing.name}: the flat Adam updates every variable it was given`);
+    if (missing)
+      throw new MissingGradientError(
+        `no gradient for ${missing.name}: the flat Adam updates every variable it was given`,
+      );
     const vars = named.map((g) => tf.engine().registeredVariables[g.name]);
-    if (!this.m) this.allocate(named.map((g) => g.name), vars);
-    else if (named.some((g, i) => g.name !== this.names[i])) throw new Error('FlatAdam: the variable list changed between steps');
-    tf.tidy(() => this.update(vars, named.map((g) => g.tensor)));
+    if (!this.m)
+      this.allocate(
+        named.map((g) => g.name),
+        vars,
+      );
+    else if (named.some((g, i) => g.name !== this.names[i]))
+      throw new Error('FlatAdam: the variable list changed between steps');
+    tf.tidy(() =>
+      this.update(
+        vars,
+        named.map((g) => g.tensor),
+      ),
+    );
     this.incrementIterations();
   }
 
@@ -93,7 +109,10 @@ export class FlatAdam extends tf.Optimizer {
     m.assign(newM);
     v.assign(newV);
     const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), c.epsilon)), c.negLr);
-    const values = tf.split(tf.add(step, tf.concat(vars.map(flat))), vars.map((x) => x.size));
+    const values = tf.split(
+      tf.add(step, tf.concat(vars.map(flat))),
+      vars.map((x) => x.size),
+    );
     vars.forEach((x, i) => x.assign(x.rank === 1 ? values[i] : tf.reshape(values[i], x.shape)));
     this.accBeta1.assign(tf.mul(this.accBeta1, c.beta1));
     this.accBeta2.assign(tf.mul(this.accBeta2, c.beta2));
@@ -106,7 +125,9 @@ export class FlatAdam extends tf.Optimizer {
     const vars = this.names.map((n) => tf.engine().registeredVariables[n]);
     const sizes = vars.map((x) => x.size);
     const parts = (buffer: tf.Tensor1D, suffix: string) =>
-      tf.split(buffer, sizes).map((p, i) => ({ name: `${this.names[i]}/${suffix}`, tensor: tf.reshape(p, vars[i].shape) }));
+      tf
+        .split(buffer, sizes)
+        .map((p, i) => ({ name: `${this.names[i]}/${suffix}`, tensor: tf.reshape(p, vars[i].shape) }));
     return [iter, ...tf.tidy(() => parts(this.m as tf.Tensor1D, 'm').concat(parts(this.v as tf.Tensor1D, 'v')))];
   }
 

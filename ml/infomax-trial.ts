@@ -118,7 +118,11 @@ export class InfomaxTrial extends TrialState {
     const out: Record<string, number> = {};
     const evals = new Set(this.cfg.evaluations);
     if (evals.has('i_est_test')) out.i_est_test = this.iEstTest();
-    if (evals.has('linear_eval')) Object.assign(out, linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg));
+    if (evals.has('linear_eval'))
+      Object.assign(
+        out,
+        linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg),
+      );
     if (evals.has('jacobian')) Object.assign(out, this.jacobianMetrics());
     return out;
   }

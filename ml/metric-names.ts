@@ -8,7 +8,10 @@ export function totalSteps(cfg: Pick<TrialConfig, 'procedure' | 'steps' | 'adv_w
   return cfg.procedure === 'adversarial' ? cfg.adv_warmup_steps + cfg.adv_rounds : cfg.steps;
 }
 
-type ScheduleConfig = Pick<TrialConfig, 'procedure' | 'steps' | 'adv_warmup_steps' | 'adv_rounds' | 'eval_interval' | 'adv_eval_every_rounds'>;
+type ScheduleConfig = Pick<
+  TrialConfig,
+  'procedure' | 'steps' | 'adv_warmup_steps' | 'adv_rounds' | 'eval_interval' | 'adv_eval_every_rounds'
+>;
 
 /**
  * Whether a trial evaluates after `step` (step 0: before training, on a fresh start):
@@ -28,7 +31,8 @@ export function isEvaluationStep(cfg: ScheduleConfig, step: number): boolean {
 export function evaluationAtOrAfter(cfg: ScheduleConfig, step: number): number | null {
   const total = totalSteps(cfg);
   if (step > total) return null;
-  const [origin, every] = cfg.procedure === 'adversarial' ? [cfg.adv_warmup_steps, cfg.adv_eval_every_rounds] : [0, cfg.eval_interval];
+  const [origin, every] =
+    cfg.procedure === 'adversarial' ? [cfg.adv_warmup_steps, cfg.adv_eval_every_rounds] : [0, cfg.eval_interval];
   const next = step <= origin ? origin : origin + Math.ceil((step - origin) / every) * every;
   return Math.min(next, total);
 }
@@ -36,7 +40,8 @@ export function evaluationAtOrAfter(cfg: ScheduleConfig, step: number): number |
 /** How many evaluations a fresh trial runs, step 0 and the end included. */
 export function evaluationCount(cfg: ScheduleConfig): number {
   const total = totalSteps(cfg);
-  const [origin, every] = cfg.procedure === 'adversarial' ? [cfg.adv_warmup_steps, cfg.adv_eval_every_rounds] : [0, cfg.eval_interval];
+  const [origin, every] =
+    cfg.procedure === 'adversarial' ? [cfg.adv_warmup_steps, cfg.adv_eval_every_rounds] : [0, cfg.eval_interval];
   if (origin > total) return 1;
   const regular = Math.floor((total - origin) / every) + 1;
   return regular + ((total - origin) % every === 0 ? 0 : 1);

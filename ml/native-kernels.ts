@@ -13,7 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 /** The parts of tfjs-node's NodeJSKernelBackend used here (it is an optional dependency). */
 interface NativeBackend {
   binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
+  executeSingleOutput(
+    name: string,
+    attrs: { name: string; type: number; value: unknown }[],
+    inputs: tf.TensorInfo[],
+  ): tf.Tensor;
 }
 
 const RELU_GRAD = 'MirlReluGrad';

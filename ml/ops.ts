@@ -47,9 +47,15 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | n
 }
 
 /** The plain path: tf.fused.matMul, with explicit-transpose gradients on wasm. */
-export function denseReference(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | null, relu: boolean): tf.Tensor2D {
+export function denseReference(
+  x: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+  relu: boolean,
+): tf.Tensor2D {
   const activation = relu ? 'relu' : 'linear';
-  if (!explicitTransposes()) return tf.fused.matMul({ a: x, b: kernel, bias: bias ?? undefined, activation }) as tf.Tensor2D;
+  if (!explicitTransposes())
+    return tf.fused.matMul({ a: x, b: kernel, bias: bias ?? undefined, activation }) as tf.Tensor2D;
   const body = (xIn: tf.Tensor, wIn: tf.Tensor, ...rest: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = rest[rest.length - 1] as tf.GradSaveFunc;
     const b = bias ? (rest[0] as tf.Tensor1D) : undefined;

@@ -85,7 +85,8 @@ export function mlpFlops(dims: readonly number[], rows: number): number {
 
 export function mlpLayers(store: ParamStore, name: string, dims: number[], init?: Init): Dense[] {
   const layers: Dense[] = [];
-  for (let i = 0; i + 1 < dims.length; i++) layers.push(denseLayer(store, `${name}/dense${i}`, dims[i], dims[i + 1], { init }));
+  for (let i = 0; i + 1 < dims.length; i++)
+    layers.push(denseLayer(store, `${name}/dense${i}`, dims[i], dims[i + 1], { init }));
   return layers;
 }
 

@@ -41,7 +41,9 @@ export class RealNvp {
     this.half = dim / 2;
     const outDim = coupling === 'affine' ? 2 * this.half : this.half;
     for (let i = 0; i < layerCount; i++) {
-      const net = mlpLayers(store, `${name}/coupling${i}`, [this.half, hidden, hidden, outDim], { truncatedNormal: 1e-4 });
+      const net = mlpLayers(store, `${name}/coupling${i}`, [this.half, hidden, hidden, outDim], {
+        truncatedNormal: 1e-4,
+      });
       const p = rng.permutation(dim);
       const inv = new Int32Array(dim);
       p.forEach((v, j) => (inv[v] = j));

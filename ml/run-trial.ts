@@ -65,7 +65,10 @@ function drain(pending: { step: number; scalars: ScalarRecord }[]): { step: numb
   return out;
 }
 
-export async function runTrial(input: TrialConfigInput | TrialConfig, opts: RunTrialOptions = {}): Promise<TrialResult> {
+export async function runTrial(
+  input: TrialConfigInput | TrialConfig,
+  opts: RunTrialOptions = {},
+): Promise<TrialResult> {
   const cfg = parseTrialConfig(input);
   const backend = await initBackend(opts.backend ?? 'auto');
   const trial = createTrial(cfg);

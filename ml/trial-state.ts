@@ -53,7 +53,11 @@ export abstract class TrialState {
       const weights = await opt.getWeights();
       for (const [i, w] of weights.entries()) {
         // Adam matches moments to variables by position, so keep the order explicit.
-        arrays.push({ name: `opt:${key}:${i}:${w.name}`, shape: w.tensor.shape, values: Float32Array.from(await w.tensor.data()) });
+        arrays.push({
+          name: `opt:${key}:${i}:${w.name}`,
+          shape: w.tensor.shape,
+          values: Float32Array.from(await w.tensor.data()),
+        });
         // getWeights() makes a fresh 'iter' scalar each call; tfjs' Adam hands out its own
         // moment variables, the flat Adam fresh slices of its buffers.
         if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
@@ -69,7 +73,9 @@ export abstract class TrialState {
     const params = new Map(c.arrays.filter((a) => a.name.startsWith('param:')).map((a) => [a.name.slice(6), a]));
     const expected = this.store.names();
     if (params.size !== expected.length || expected.some((n) => !params.has(n))) {
-      throw new CheckpointCorruptError(`checkpoint does not match this model (parameters ${[...params.keys()].slice(0, 3).join(', ')}...)`);
+      throw new CheckpointCorruptError(
+        `checkpoint does not match this model (parameters ${[...params.keys()].slice(0, 3).join(', ')}...)`,
+      );
     }
     for (const name of expected) {
       const v = this.store.get(name);

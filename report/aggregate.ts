@@ -105,7 +105,12 @@ export function aggregateCurves(trials: ReportTrial[], metrics: string[], option
       finished: finished.length,
       excluded: members
         .filter((m) => m.status !== 'FINISHED')
-        .map((m) => ({ trialId: m.trialId, index: m.index, seed: Object.fromEntries(m.axes).seed ?? null, status: m.status })),
+        .map((m) => ({
+          trialId: m.trialId,
+          index: m.index,
+          seed: Object.fromEntries(m.axes).seed ?? null,
+          status: m.status,
+        })),
       curves: Object.fromEntries(metrics.map((k) => [k, curveOf(finished, k, options.x)])),
     } satisfies ConfigCurves;
   });

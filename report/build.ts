@@ -76,7 +76,10 @@ export function buildReport(data: SweepData, now: Date): BuiltReport {
       skipped.push({ name: figure.name, reason: `no finished trial logged ${metrics.join(', ')}` });
       continue;
     }
-    const spec = figure.kind === 'curves' ? curvesSpec(figure, set, { sweepId: data.sweepId, trueMi }) : bandsSpec(figure, set, { sweepId: data.sweepId });
+    const spec =
+      figure.kind === 'curves'
+        ? curvesSpec(figure, set, { sweepId: data.sweepId, trueMi })
+        : bandsSpec(figure, set, { sweepId: data.sweepId });
     specs.push({ name: figure.name, spec });
     out.push({
       name: figure.name,

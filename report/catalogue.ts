@@ -59,7 +59,14 @@ export const CONDITION_BANDS: Band[] = [
 ];
 
 function curves(metric: string, extra: Partial<CurveFigure> = {}): CurveFigure {
-  return { kind: 'curves', name: metric, title: `${metricTitle(metric)} vs ${X_TITLES[extra.x ?? 'step']}`, metric, x: 'step', ...extra };
+  return {
+    kind: 'curves',
+    name: metric,
+    title: `${metricTitle(metric)} vs ${X_TITLES[extra.x ?? 'step']}`,
+    metric,
+    x: 'step',
+    ...extra,
+  };
 }
 
 const accuracyAndMi = [curves('linear_eval_accuracy'), curves('i_est_test')];

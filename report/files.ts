@@ -22,7 +22,11 @@ export async function renderReportFiles(built: BuiltReport): Promise<ReportFile[
   for (const { name, spec } of built.specs) {
     const svg = await renderSvg(spec);
     svgs.set(name, svg);
-    files.push({ path: `${name}.svg`, data: svg }, { path: `${name}.png`, data: svgToPng(svg) }, { path: `${name}.vl.json`, data: JSON.stringify(spec, null, 2) + '\n' });
+    files.push(
+      { path: `${name}.svg`, data: svg },
+      { path: `${name}.png`, data: svgToPng(svg) },
+      { path: `${name}.vl.json`, data: JSON.stringify(spec, null, 2) + '\n' },
+    );
   }
   files.push({ path: 'index.html', data: renderHtml(built.report, svgs) });
   files.push({ path: 'report.json', data: JSON.stringify(built.report, null, 2) + '\n' });
@@ -40,7 +44,11 @@ export async function writeReportFiles(dir: string, files: ReportFile[]): Promis
   return written;
 }
 
-export async function uploadReportFiles(client: MlflowClient, run: ArtifactRunRef, files: ReportFile[]): Promise<string[]> {
+export async function uploadReportFiles(
+  client: MlflowClient,
+  run: ArtifactRunRef,
+  files: ReportFile[],
+): Promise<string[]> {
   const uploaded: string[] = [];
   for (const f of files) {
     const artifact = `${REPORT_ARTIFACT_DIR}/${f.path}`;

@@ -42,7 +42,9 @@ function excludedTable(report: Report): string {
       }
     }
   }
-  return rows.length ? `<h2>Trials not in the figures</h2>\n${table(['configuration', 'seed', 'state', 'trial'], rows)}` : '';
+  return rows.length
+    ? `<h2>Trials not in the figures</h2>\n${table(['configuration', 'seed', 'state', 'trial'], rows)}`
+    : '';
 }
 
 const STYLE = `
@@ -67,7 +69,9 @@ export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): s
       return `<figure id="${escapeHtml(f.name)}">\n${img}\n<figcaption>${escapeHtml(f.title)}. Finished seeds per configuration: ${escapeHtml(seeds)}. Files: ${escapeHtml(f.name)}.svg, ${escapeHtml(f.name)}.png, ${escapeHtml(f.name)}.vl.json.</figcaption>\n</figure>`;
     })
     .join('\n');
-  const skipped = report.skipped.map((s) => `<p class="note">No figure ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}.</p>`).join('\n');
+  const skipped = report.skipped
+    .map((s) => `<p class="note">No figure ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}.</p>`)
+    .join('\n');
   const notes = report.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n');
   return `<!doctype html>
 <html lang="en">

@@ -5,7 +5,15 @@ import { buildReport, type Report } from './build.js';
 import { renderReportFiles, uploadReportFiles, writeReportFiles } from './files.js';
 import { readSweepData, type ReadSweepOptions } from './sweep-data.js';
 
-export { aggregateCurves, curveOf, configLabel, MISSING, type ReportTrial, type CurveSet, type CurvePoint } from './aggregate.js';
+export {
+  aggregateCurves,
+  curveOf,
+  configLabel,
+  MISSING,
+  type ReportTrial,
+  type CurveSet,
+  type CurvePoint,
+} from './aggregate.js';
 export { CATALOGUE, figuresFor, type Figure } from './catalogue.js';
 export { buildReport, reportMetrics, type Report, type SweepData } from './build.js';
 export { renderReportFiles, REPORT_ARTIFACT_DIR, type ReportFile } from './files.js';
@@ -28,7 +36,11 @@ export interface GeneratedReport {
   parentRunId: string | null;
 }
 
-export async function generateReport(client: MlflowClient, sweepId: string, options: GenerateReportOptions = {}): Promise<GeneratedReport> {
+export async function generateReport(
+  client: MlflowClient,
+  sweepId: string,
+  options: GenerateReportOptions = {},
+): Promise<GeneratedReport> {
   const data = await readSweepData(client, sweepId, options);
   const built = buildReport(data, options.now ?? new Date());
   const files = await renderReportFiles(built);

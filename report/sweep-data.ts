@@ -24,31 +24,46 @@ function reportTrial(run: Run): ReportTrial {
 }
 
 /** The trials the spec expects; null (and a note) when the parent run's spec cannot be read. */
-async function expectedTrials(client: MlflowClient, parent: Run, sweepId: string, notes: string[]): Promise<ReportTrial[] | null> {
+async function expectedTrials(
+  client: MlflowClient,
+  parent: Run,
+  sweepId: string,
+  notes: string[],
+): Promise<ReportTrial[] | null> {
   try {
     const text = (await client.downloadArtifact(parent.info, SPEC_ARTIFACT)).toString('utf8');
     const profile = parent.data.tags[TAGS.profile] || null;
     // The sweep's own data path: trial ids hash it, and an older one resolved older defaults.
-    return expandSpec(parseSpec(text, SPEC_ARTIFACT), { sweepId, profile, dataPath: dataPathOfRun(parent) }).map((t) => ({
-      trialId: t.trialId,
-      index: t.index,
-      axes: Object.entries(t.axes),
-      status: MISSING,
-      metrics: {},
-      params: configParams(t.config),
-      histories: {},
-    }));
+    return expandSpec(parseSpec(text, SPEC_ARTIFACT), { sweepId, profile, dataPath: dataPathOfRun(parent) }).map(
+      (t) => ({
+        trialId: t.trialId,
+        index: t.index,
+        axes: Object.entries(t.axes),
+        status: MISSING,
+        metrics: {},
+        params: configParams(t.config),
+        histories: {},
+      }),
+    );
   } catch (err) {
-    notes.push(`the sweep's ${SPEC_ARTIFACT} could not be read (${err instanceof Error ? err.message : String(err)}): trials without a run are not listed`);
+    notes.push(
+      `the sweep's ${SPEC_ARTIFACT} could not be read (${err instanceof Error ? err.message : String(err)}): trials without a run are not listed`,
+    );
     return null;
   }
 }
 
-export async function readSweepData(client: MlflowClient, sweepId: string, options: ReadSweepOptions = {}): Promise<SweepData> {
+export async function readSweepData(
+  client: MlflowClient,
+  sweepId: string,
+  options: ReadSweepOptions = {},
+): Promise<SweepData> {
   const experiment = options.experiment ?? (await findSweepExperiment(client, sweepId));
   const { parent, trialRuns } = await searchSweepRuns(client, experiment.id, sweepId);
   if (!parent && trialRuns.length === 0) {
-    throw new SweepLookupError(`no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`);
+    throw new SweepLookupError(
+      `no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`,
+    );
   }
   const notes: string[] = [];
   const trials = trialRuns.map(reportTrial);
@@ -57,10 +72,16 @@ export async function readSweepData(client: MlflowClient, sweepId: string, optio
     const seen = new Set(trials.map((t) => t.index));
     trials.push(...expected.filter((t) => !seen.has(t.index)));
   }
-  const study = parent?.data.tags[TAGS.study] ?? trialRuns.find((r) => r.data.tags[TAGS.study])?.data.tags[TAGS.study] ?? 'unknown';
+  const study =
+    parent?.data.tags[TAGS.study] ?? trialRuns.find((r) => r.data.tags[TAGS.study])?.data.tags[TAGS.study] ?? 'unknown';
 
   const finished = latestPerTrial(trials).filter((t) => t.status === 'FINISHED' && t.runId);
-  const wanted = new Set(reportMetrics(study, finished.flatMap((t) => Object.keys(t.metrics))));
+  const wanted = new Set(
+    reportMetrics(
+      study,
+      finished.flatMap((t) => Object.keys(t.metrics)),
+    ),
+  );
   const limit = pLimit(options.concurrency ?? 8);
   await Promise.all(
     finished.flatMap((t) =>
@@ -80,7 +101,9 @@ export async function readSweepData(client: MlflowClient, sweepId: string, optio
     experiment,
     study,
     profile: parent ? parent.data.tags[TAGS.profile] || null : null,
-    parentRun: parent ? { runId: parent.info.runId, experimentId: parent.info.experimentId, artifactUri: parent.info.artifactUri } : null,
+    parentRun: parent
+      ? { runId: parent.info.runId, experimentId: parent.info.experimentId, artifactUri: parent.info.artifactUri }
+      : null,
     status: parent?.info.status ?? null,
     trials,
     expected: expected?.length ?? null,

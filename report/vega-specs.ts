@@ -33,7 +33,15 @@ export interface BandRow {
 /** One row per configuration and x; the band is mean ± sd (a lone seed gives no band). */
 export function curveRows(configs: ConfigCurves[], metric: string): CurveRow[] {
   return configs.flatMap((c) =>
-    (c.curves[metric] ?? []).map((p) => ({ configuration: c.label, x: p.x, mean: p.mean, lo: p.mean - (p.sd ?? 0), hi: p.mean + (p.sd ?? 0), sd: p.sd, n: p.n })),
+    (c.curves[metric] ?? []).map((p) => ({
+      configuration: c.label,
+      x: p.x,
+      mean: p.mean,
+      lo: p.mean - (p.sd ?? 0),
+      hi: p.mean + (p.sd ?? 0),
+      sd: p.sd,
+      n: p.n,
+    })),
   );
 }
 
@@ -44,7 +52,9 @@ export function bandRows(configs: ConfigCurves[], figure: BandFigure): BandRow[]
       const hi = new Map((c.curves[b.hi] ?? []).map((p) => [p.x, p]));
       return (c.curves[b.lo] ?? []).flatMap((lo) => {
         const h = hi.get(lo.x);
-        return h ? [{ configuration: c.label, band: b.label, x: lo.x, lo: lo.mean, hi: h.mean, n: Math.min(lo.n, h.n) }] : [];
+        return h
+          ? [{ configuration: c.label, band: b.label, x: lo.x, lo: lo.mean, hi: h.mean, n: Math.min(lo.n, h.n) }]
+          : [];
       });
     }),
   );
@@ -55,23 +65,45 @@ const subtitle = (sweepId: string | undefined, what: string) => (sweepId ? `${sw
 const legendTitle = (set: CurveSet) => (set.axes.length ? set.axes.join(', ') : 'configuration');
 
 function baseConfig() {
-  return { font: FONT, view: { stroke: '#ddd' }, axis: { grid: true, gridColor: '#eee' }, legend: { labelLimit: 400, symbolOpacity: 1 } };
+  return {
+    font: FONT,
+    view: { stroke: '#ddd' },
+    axis: { grid: true, gridColor: '#eee' },
+    legend: { labelLimit: 400, symbolOpacity: 1 },
+  };
 }
 
-export function curvesSpec(figure: CurveFigure, set: CurveSet, options: { sweepId?: string; trueMi?: number | null } = {}): TopLevelSpec {
+export function curvesSpec(
+  figure: CurveFigure,
+  set: CurveSet,
+  options: { sweepId?: string; trueMi?: number | null } = {},
+): TopLevelSpec {
   const rows = curveRows(set.configs, figure.metric);
   const domain = set.configs.map((c) => c.label);
   const x = { field: 'x', type: 'quantitative' as const, title: X_TITLES[figure.x] };
-  const color = { field: 'configuration', type: 'nominal' as const, title: legendTitle(set), scale: { domain }, sort: domain };
+  const color = {
+    field: 'configuration',
+    type: 'nominal' as const,
+    title: legendTitle(set),
+    scale: { domain },
+    sort: domain,
+  };
   const y = { field: 'mean', type: 'quantitative' as const, title: metricTitle(figure.metric), scale: { zero: false } };
   const layers: object[] = [
-    { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { zero: false } }, y2: { field: 'hi' }, color } },
+    {
+      mark: { type: 'area', opacity: 0.18 },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { zero: false } }, y2: { field: 'hi' }, color },
+    },
     { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color } },
     { mark: { type: 'point', filled: true, size: 18 }, encoding: { x, y, color } },
   ];
   if (figure.trueMi && options.trueMi != null) {
     layers.push(
-      { data: { values: [{ trueMi: options.trueMi }] }, mark: { type: 'rule', strokeDash: [6, 4], color: 'black' }, encoding: { y: { field: 'trueMi', type: 'quantitative' } } },
+      {
+        data: { values: [{ trueMi: options.trueMi }] },
+        mark: { type: 'rule', strokeDash: [6, 4], color: 'black' },
+        encoding: { y: { field: 'trueMi', type: 'quantitative' } },
+      },
       {
         data: { values: [{ trueMi: options.trueMi, label: `true MI = ${options.trueMi.toFixed(3)}` }] },
         mark: { type: 'text', align: 'left', dx: 4, dy: -6, x: 0, color: 'black' },
@@ -96,7 +128,13 @@ export function bandsSpec(figure: BandFigure, set: CurveSet, options: { sweepId?
   const bands = figure.bands.map((b) => b.label);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: figure.title, subtitle: subtitle(options.sweepId, 'percentiles over the evaluated inputs, each edge a mean over finished seeds') },
+    title: {
+      text: figure.title,
+      subtitle: subtitle(
+        options.sweepId,
+        'percentiles over the evaluated inputs, each edge a mean over finished seeds',
+      ),
+    },
     data: { values: rows },
     facet: { field: 'configuration', type: 'nominal', title: legendTitle(set), sort: panels },
     columns: Math.min(panels.length, 3),
@@ -108,7 +146,13 @@ export function bandsSpec(figure: BandFigure, set: CurveSet, options: { sweepId?
         x: { field: 'x', type: 'quantitative', title: X_TITLES[figure.x] },
         y: { field: 'lo', type: 'quantitative', title: figure.yTitle, stack: null, scale: { zero: false } },
         y2: { field: 'hi' },
-        color: { field: 'band', type: 'nominal', title: 'band', scale: { domain: bands, range: BAND_COLORS.slice(0, bands.length) }, sort: bands },
+        color: {
+          field: 'band',
+          type: 'nominal',
+          title: 'band',
+          scale: { domain: bands, range: BAND_COLORS.slice(0, bands.length) },
+          sort: bands,
+        },
       },
     },
     config: baseConfig(),

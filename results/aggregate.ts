@@ -118,7 +118,9 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
 
   const rows = groups.map(({ config, members, order }) => {
     const finished = members.filter((m) => m.status === 'FINISHED');
-    const counted = options.includePruned ? members.filter((m) => m.status === 'FINISHED' || m.status === PRUNED) : finished;
+    const counted = options.includePruned
+      ? members.filter((m) => m.status === 'FINISHED' || m.status === PRUNED)
+      : finished;
     const indices = members.map((m) => m.index).filter((i): i is number => i !== null);
     return {
       row: {
@@ -129,7 +131,9 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
         cancelled: members.filter((m) => m.status === 'KILLED').length,
         pruned: members.filter((m) => m.status === PRUNED).length,
         running: members.filter((m) => m.status === 'RUNNING' || m.status === 'SCHEDULED').length,
-        metrics: Object.fromEntries(metrics.map((k) => [k, summarise(counted.flatMap((m) => (k in m.metrics ? [m.metrics[k]] : [])))])),
+        metrics: Object.fromEntries(
+          metrics.map((k) => [k, summarise(counted.flatMap((m) => (k in m.metrics ? [m.metrics[k]] : [])))]),
+        ),
         firstIndex: indices.length ? Math.min(...indices) : null,
       } satisfies ConfigRow,
       order,
@@ -150,7 +154,6 @@ export function aggregate(runs: TrialRun[], options: AggregateOptions = {}): Com
   return { axes, metrics, rows: rows.map((r) => r.row) };
 }
 
-
 /**
  * A sweep's results as metrics of its parent run, so MLflow's parallel-coordinates and
  * scatter charts can set sweeps side by side: trial counts, and each metric's mean, min and
@@ -165,7 +168,9 @@ export function sweepSummaryMetrics(runs: TrialRun[]): Record<string, number> {
     trials_cancelled: trials.filter((t) => t.status === 'KILLED').length,
     trials_pruned: trials.filter((t) => t.status === PRUNED).length,
   };
-  const keys = [...new Set(finished.flatMap((t) => Object.keys(t.metrics)))].filter((k) => !k.startsWith(SYSTEM_PREFIX)).sort();
+  const keys = [...new Set(finished.flatMap((t) => Object.keys(t.metrics)))]
+    .filter((k) => !k.startsWith(SYSTEM_PREFIX))
+    .sort();
   for (const key of keys) {
     const values = finished.map((t) => t.metrics[key]).filter((v): v is number => Number.isFinite(v));
     if (values.length === 0) continue;

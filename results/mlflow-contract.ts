@@ -68,7 +68,8 @@ export function sweepParams(spec: Spec, profile: string | null): Record<string, 
 
 /** An MLflow search-filter string literal; ids are slugs, so a quote means a bug upstream. */
 export function literal(value: string): string {
-  if (/['\\]/.test(value)) throw new Error(`cannot search MLflow for ${JSON.stringify(value)}: quotes are not supported`);
+  if (/['\\]/.test(value))
+    throw new Error(`cannot search MLflow for ${JSON.stringify(value)}: quotes are not supported`);
   return `'${value}'`;
 }
 
@@ -89,7 +90,9 @@ export function childRunsFilter(parentRunId: string): string {
  * smallest id), which every racer picks alike, so each deletes only its own extra run.
  */
 export function oldestRun(runs: readonly Run[]): Run | undefined {
-  return [...runs].sort((a, b) => (a.info.startTime ?? 0) - (b.info.startTime ?? 0) || a.info.runId.localeCompare(b.info.runId))[0];
+  return [...runs].sort(
+    (a, b) => (a.info.startTime ?? 0) - (b.info.startTime ?? 0) || a.info.runId.localeCompare(b.info.runId),
+  )[0];
 }
 
 /** The data path a run's tags record; runs from before versions were recorded have version 1. */
@@ -192,7 +195,12 @@ export interface SweepSummary {
   }[];
 }
 
-export function sweepSummary(progress: SweepProgress, status: FinalStatus, runIds: ReadonlyMap<string, string>, error?: string): SweepSummary {
+export function sweepSummary(
+  progress: SweepProgress,
+  status: FinalStatus,
+  runIds: ReadonlyMap<string, string>,
+  error?: string,
+): SweepSummary {
   return {
     sweepId: progress.sweepId,
     name: progress.name,

@@ -30,7 +30,11 @@ export function renderTable(c: Comparison): string {
     ...c.metrics.map((m) => formatSummary(r.metrics[m])),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...body.map(line)].join('\n');
 }
 
@@ -41,7 +45,15 @@ function csvCell(v: string): string {
 const num = (x: number | null) => (x === null ? '' : String(x));
 
 export function renderCsv(c: Comparison): string {
-  const header = [...c.axes, 'trials', 'done', 'failed', 'cancelled', 'pruned', ...c.metrics.flatMap((m) => [`${m}_mean`, `${m}_sd`, `${m}_n`])];
+  const header = [
+    ...c.axes,
+    'trials',
+    'done',
+    'failed',
+    'cancelled',
+    'pruned',
+    ...c.metrics.flatMap((m) => [`${m}_mean`, `${m}_sd`, `${m}_n`]),
+  ];
   const rows = c.rows.map((r) => [
     ...c.axes.map((a) => (r.config[a] === null ? '' : formatValue(r.config[a]))),
     String(r.trials),

@@ -5,7 +5,16 @@
 // of a search that costs seconds per thousand runs.
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { PRUNED, type TrialRun } from './aggregate.js';
-import { literal, ROLE_SWEEP, ROLE_TRIAL, SWEEP_ID, sweepNameOf, sweepRunFilter, TAGS, TRIAL_RUNS_ARTIFACT } from './mlflow-contract.js';
+import {
+  literal,
+  ROLE_SWEEP,
+  ROLE_TRIAL,
+  SWEEP_ID,
+  sweepNameOf,
+  sweepRunFilter,
+  TAGS,
+  TRIAL_RUNS_ARTIFACT,
+} from './mlflow-contract.js';
 
 /** A sweep id that is malformed or names nothing in MLflow: the user's input, so exit 2. */
 export class SweepLookupError extends Error {
@@ -14,7 +23,10 @@ export class SweepLookupError extends Error {
 
 /** `critic-capacity-20261129-031955-ab12` -> `critic-capacity`; what a user typed that is no sweep id is refused. */
 export function requireSweepName(sweepId: string): string {
-  if (!SWEEP_ID.test(sweepId)) throw new SweepLookupError(`${JSON.stringify(sweepId)} is not a sweep id (NAME-YYYYMMDD-HHMMSS-XXXX; see \`mirl sweep list\`)`);
+  if (!SWEEP_ID.test(sweepId))
+    throw new SweepLookupError(
+      `${JSON.stringify(sweepId)} is not a sweep id (NAME-YYYYMMDD-HHMMSS-XXXX; see \`mirl sweep list\`)`,
+    );
   return sweepNameOf(sweepId);
 }
 
@@ -51,17 +63,26 @@ export interface SweepRuns {
 }
 
 /** The experiment a sweep logs to, named by the sweep id's name part. */
-export async function findSweepExperiment(client: MlflowClient, sweepId: string): Promise<{ id: string; name: string }> {
+export async function findSweepExperiment(
+  client: MlflowClient,
+  sweepId: string,
+): Promise<{ id: string; name: string }> {
   const name = requireSweepName(sweepId);
   const experiment = await client.getExperimentByName(name);
   if (!experiment || experiment.lifecycleStage === 'deleted') {
-    throw new SweepLookupError(`no sweep ${sweepId} in MLflow at ${client.trackingUri}: it has no experiment '${name}' (is MLFLOW_TRACKING_URI the server the workers log to?)`);
+    throw new SweepLookupError(
+      `no sweep ${sweepId} in MLflow at ${client.trackingUri}: it has no experiment '${name}' (is MLFLOW_TRACKING_URI the server the workers log to?)`,
+    );
   }
   return { id: experiment.experimentId, name };
 }
 
 /** The sweep's parent run and its trial runs, as MLflow returns them. */
-export async function searchSweepRuns(client: MlflowClient, experimentId: string, sweepId: string): Promise<{ parent: Run | undefined; trialRuns: Run[] }> {
+export async function searchSweepRuns(
+  client: MlflowClient,
+  experimentId: string,
+  sweepId: string,
+): Promise<{ parent: Run | undefined; trialRuns: Run[] }> {
   let parent: Run | undefined;
   const trialRuns: Run[] = [];
   for await (const run of client.searchAllRuns({
@@ -95,12 +116,18 @@ function isSnapshot(value: unknown, sweepId: string): value is TrialRunsSnapshot
  * The snapshot of a sweep whose run has closed; undefined while it runs (trials still
  * change), when it closed before snapshots existed, or when the artifact is unreadable.
  */
-export async function readTrialRunsSnapshot(client: MlflowClient, parent: Run, sweepId: string): Promise<TrialRunsSnapshot | undefined> {
+export async function readTrialRunsSnapshot(
+  client: MlflowClient,
+  parent: Run,
+  sweepId: string,
+): Promise<TrialRunsSnapshot | undefined> {
   if (parent.info.status === 'RUNNING' || parent.info.status === 'SCHEDULED') return undefined;
   const files = await client.listArtifacts(parent.info);
   if (!files.some((f) => f.path === TRIAL_RUNS_ARTIFACT)) return undefined;
   try {
-    const value = JSON.parse((await client.downloadArtifact(parent.info, TRIAL_RUNS_ARTIFACT)).toString('utf8')) as unknown;
+    const value = JSON.parse(
+      (await client.downloadArtifact(parent.info, TRIAL_RUNS_ARTIFACT)).toString('utf8'),
+    ) as unknown;
     return isSnapshot(value, sweepId) ? value : undefined;
   } catch {
     return undefined;
@@ -108,12 +135,20 @@ export async function readTrialRunsSnapshot(client: MlflowClient, parent: Run, s
 }
 
 async function findSweepRun(client: MlflowClient, experimentId: string, sweepId: string): Promise<Run | undefined> {
-  const page = await client.searchRuns({ experimentIds: [experimentId], filter: sweepRunFilter(sweepId), maxResults: 10 });
+  const page = await client.searchRuns({
+    experimentIds: [experimentId],
+    filter: sweepRunFilter(sweepId),
+    maxResults: 10,
+  });
   return page.items[0];
 }
 
 /** A sweep's runs: from its snapshot when it has closed, else by searching every run (`fresh` forces that). */
-export async function readSweepRuns(client: MlflowClient, sweepId: string, options: { fresh?: boolean } = {}): Promise<SweepRuns> {
+export async function readSweepRuns(
+  client: MlflowClient,
+  sweepId: string,
+  options: { fresh?: boolean } = {},
+): Promise<SweepRuns> {
   const experiment = await findSweepExperiment(client, sweepId);
   if (!options.fresh) {
     const parent = await findSweepRun(client, experiment.id, sweepId);
@@ -122,7 +157,9 @@ export async function readSweepRuns(client: MlflowClient, sweepId: string, optio
   }
   const { parent, trialRuns } = await searchSweepRuns(client, experiment.id, sweepId);
   if (!parent && trialRuns.length === 0) {
-    throw new SweepLookupError(`no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`);
+    throw new SweepLookupError(
+      `no sweep ${sweepId} in MLflow experiment '${experiment.name}' at ${client.trackingUri} (see \`mirl sweep list\`)`,
+    );
   }
   return { experiment, parent, trials: trialRuns.map(toTrialRun), source: 'search' };
 }

@@ -9,6 +9,8 @@ bash scripts/install.sh
 bash scripts/setup-chromium.sh
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
+echo "== format (npm run format fixes it)" >&2
+npx prettier --check . >&2
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 echo "== ${#files[@]} test files" >&2

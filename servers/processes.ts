@@ -16,7 +16,8 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** A program of the project's Python venv, with the command that installs it when missing. */
 export function venvExecutable(name: string, installs: string): string {
   const exe = path.resolve(REPO_ROOT, process.env.MIRL_VENV ?? '.venv', 'bin', name);
-  if (!existsSync(exe)) throw new Error(`${exe} not found: run \`bash scripts/setup-python.sh\` (installs ${installs})`);
+  if (!existsSync(exe))
+    throw new Error(`${exe} not found: run \`bash scripts/setup-python.sh\` (installs ${installs})`);
   return exe;
 }
 
@@ -33,7 +34,9 @@ export async function freePort(): Promise<number> {
 }
 
 export function exited(proc: ChildProcess): Promise<void> {
-  return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
+  return proc.exitCode !== null || proc.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => proc.once('exit', () => r()));
 }
 
 // Groups still alive when this process exits (a crash, a forgotten stop()).
@@ -116,13 +119,21 @@ export function serverProcess(spec: ServerProcessSpec): ServerProcess {
       await kill();
       const text = await log();
       // A Go panic states its cause at the top and then prints pages of stack: keep both ends.
-      const cause = text.split('\n').filter((l) => /panic|fatal|error|address already in use/i.test(l)).slice(0, 5).join('\n');
-      throw new Error(`${spec.name} ${gone ?? `not ready within ${spec.readyTimeoutMs} ms`}; first error lines:\n${cause}\nlog tail:\n${text.slice(-2000)}`);
+      const cause = text
+        .split('\n')
+        .filter((l) => /panic|fatal|error|address already in use/i.test(l))
+        .slice(0, 5)
+        .join('\n');
+      throw new Error(
+        `${spec.name} ${gone ?? `not ready within ${spec.readyTimeoutMs} ms`}; first error lines:\n${cause}\nlog tail:\n${text.slice(-2000)}`,
+      );
     },
   };
 }
 
 /** A local stack's worker talks to the local servers only: no remote credentials or TLS settings leak in. */
 export function localOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')));
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')),
+  );
 }

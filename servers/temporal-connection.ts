@@ -23,7 +23,9 @@ function readPath(variable: string, env: NodeJS.ProcessEnv): Uint8Array | undefi
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new Error(`${variable}=${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(
+      `${variable}=${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 
@@ -34,12 +36,14 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
   const crt = readPath('TEMPORAL_TLS_CERT', env);
   const key = readPath('TEMPORAL_TLS_KEY', env);
   const ca = readPath('TEMPORAL_TLS_CA', env);
-  if (!!crt !== !!key) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)');
+  if (!!crt !== !!key)
+    throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)');
   // An API key implies TLS (Temporal Cloud); so does any certificate setting. As in
   // Temporal's own environment configuration, TEMPORAL_TLS=false turns it off (an API
   // key checked by a plaintext proxy in front of a cluster, or a dev server).
   const tlsDisabled = env.TEMPORAL_TLS === 'false';
-  if (tlsDisabled && (crt || ca)) throw new Error('TEMPORAL_TLS=false contradicts TEMPORAL_TLS_CERT/TEMPORAL_TLS_CA; unset one of them');
+  if (tlsDisabled && (crt || ca))
+    throw new Error('TEMPORAL_TLS=false contradicts TEMPORAL_TLS_CERT/TEMPORAL_TLS_CA; unset one of them');
   const tls: TLSConfig | false | undefined = tlsDisabled
     ? false
     : crt || ca || apiKey || env.TEMPORAL_TLS === 'true'

@@ -33,7 +33,9 @@ async function ready(address: string): Promise<Client | null> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     const client = new Client({ connection, namespace: 'default' });
-    const { keys } = await connection.operatorService.listSearchAttributes({ namespace: 'default' }).then((r) => ({ keys: Object.keys(r.customAttributes ?? {}) }));
+    const { keys } = await connection.operatorService
+      .listSearchAttributes({ namespace: 'default' })
+      .then((r) => ({ keys: Object.keys(r.customAttributes ?? {}) }));
     if (SEARCH_ATTRIBUTES.every((k) => keys.includes(k))) return client;
     await connection.close();
   } catch {
@@ -79,14 +81,20 @@ async function uiServes(host: string, uiPort: number): Promise<boolean> {
  * the server binds it, and the dev server then exits at once. A fresh set of ports fixes
  * that; a server that fails three times running has a real problem and says so.
  */
-export async function startTemporalServer({ ui = false, attempts = 3, placement }: TemporalServerOptions = {}): Promise<TemporalServer> {
+export async function startTemporalServer({
+  ui = false,
+  attempts = 3,
+  placement,
+}: TemporalServerOptions = {}): Promise<TemporalServer> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startTemporalServerOnce(ui, placement ?? (await loopbackPlacement()));
     } catch (err) {
       // A placement's ports are its own (a namespace nobody else binds in): no race to retry.
       if (placement || attempt >= attempts || !/exited with/.test(String(err))) throw err;
-      process.stderr.write(`temporal dev server exited while starting (attempt ${attempt} of ${attempts}); retrying on new ports\n`);
+      process.stderr.write(
+        `temporal dev server exited while starting (attempt ${attempt} of ${attempts}); retrying on new ports\n`,
+      );
     }
   }
 }
@@ -102,19 +110,29 @@ async function loopbackPlacement(): Promise<TemporalPlacement> {
   };
 }
 
-async function startTemporalServerOnce(ui: boolean, { bindIp, host, port, uiPort, command, dataDir }: TemporalPlacement): Promise<TemporalServer> {
+async function startTemporalServerOnce(
+  ui: boolean,
+  { bindIp, host, port, uiPort, command, dataDir }: TemporalPlacement,
+): Promise<TemporalServer> {
   const address = `${host}:${port}`;
   let client: Client | undefined;
   const [exe, ...args] = command([
     temporalExecutable(),
-    'server', 'start-dev',
+    'server',
+    'start-dev',
     ...(ui ? [] : ['--headless']),
-    '--ip', bindIp,
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', path.join(dataDir, 'temporal.db'),
-    '--namespace', 'default',
-    '--log-level', 'warn',
+    '--ip',
+    bindIp,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    path.join(dataDir, 'temporal.db'),
+    '--namespace',
+    'default',
+    '--log-level',
+    'warn',
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
   ]);
   const server = serverProcess({
@@ -122,7 +140,8 @@ async function startTemporalServerOnce(ui: boolean, { bindIp, host, port, uiPort
     exe,
     args,
     logPath: path.join(dataDir, 'server.log'),
-    ready: async () => (client = (await ready(address)) ?? undefined) !== undefined && (!ui || (await uiServes(host, uiPort))),
+    ready: async () =>
+      (client = (await ready(address)) ?? undefined) !== undefined && (!ui || (await uiServes(host, uiPort))),
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
   const kill = async () => {
@@ -172,7 +191,12 @@ export function workflowBundleFile(): Promise<string> {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -94,7 +94,9 @@ export function describeSpec(spec: Spec, profile?: string | null): SpecDescripti
 }
 
 function describeDistribution(dist: Distribution): string {
-  return dist.distribution === 'choice' ? `choice of ${dist.values.length}` : `${dist.distribution} ${dist.low}..${dist.high}`;
+  return dist.distribution === 'choice'
+    ? `choice of ${dist.values.length}`
+    : `${dist.distribution} ${dist.low}..${dist.high}`;
 }
 
 function searchLines(d: SpecDescription): string[] {
@@ -105,11 +107,14 @@ function searchLines(d: SpecDescription): string[] {
       search.method !== 'tpe'
         ? ''
         : search.startup >= search.budget
-          ? ', all quasi-random (the budget is within the model\'s start)'
+          ? ", all quasi-random (the budget is within the model's start)"
           : `, the first ${search.startup} quasi-random, the rest suggested as results arrive`;
     lines.push(`search:      ${search.method}, ${formatCount(search.budget)} points (seed ${search.seed})${start}`);
   }
-  if (objective) lines.push(`objective:   ${objective.mode} ${objective.metric} at ${objective.step === 'last' ? 'the last report' : `step ${objective.step}`}`);
+  if (objective)
+    lines.push(
+      `objective:   ${objective.mode} ${objective.metric} at ${objective.step === 'last' ? 'the last report' : `step ${objective.step}`}`,
+    );
   const es = d.earlyStop;
   if (es) {
     const rule =
@@ -127,7 +132,14 @@ function show(value: unknown): string {
 
 function table(rows: string[][], indent = '  '): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 const MAX_VALUES_SHOWN = 12;
@@ -140,23 +152,41 @@ function showValues(values: unknown[]): string {
 /** The human-readable report of `mirl sweep validate`. */
 export function renderValidateText(d: SpecDescription, file?: string): string {
   const lines: string[] = [];
-  lines.push(`${file ? `${file}: ` : ''}OK  sweep "${d.name}" (study ${d.study})${d.profile ? `, profile "${d.profile}"` : ''}`);
+  lines.push(
+    `${file ? `${file}: ` : ''}OK  sweep "${d.name}" (study ${d.study})${d.profile ? `, profile "${d.profile}"` : ''}`,
+  );
   if (d.description.trim()) for (const line of d.description.trim().split('\n')) lines.push(`  ${line}`);
   lines.push('');
   const configs = `${formatCount(d.configurationCount)} configuration${d.configurationCount === 1 ? '' : 's'}`;
   const seeds = `${d.seeds.length} seed${d.seeds.length === 1 ? '' : 's'}`;
   lines.push(`trials:      ${formatCount(d.trialCount)} (${configs} x ${seeds}; limit ${formatCount(d.trialLimit)})`);
-  lines.push(`task queue:  ${d.taskQueue}, at most ${d.maxConcurrentTrials} trial${d.maxConcurrentTrials === 1 ? '' : 's'} at a time`);
+  lines.push(
+    `task queue:  ${d.taskQueue}, at most ${d.maxConcurrentTrials} trial${d.maxConcurrentTrials === 1 ? '' : 's'} at a time`,
+  );
   lines.push(...searchLines(d));
   lines.push('');
 
   const fixed = Object.entries(d.fixed);
-  lines.push(fixed.length ? 'fixed settings (everything else takes its default):' : 'fixed settings: none (every setting takes its default)');
+  lines.push(
+    fixed.length
+      ? 'fixed settings (everything else takes its default):'
+      : 'fixed settings: none (every setting takes its default)',
+  );
   if (fixed.length) lines.push(...table(fixed.map(([k, v]) => [k, show(v)])));
   lines.push('');
 
   lines.push('axes (first varies slowest, seed fastest):');
-  lines.push(...table([['setting', 'count', 'values', 'from'], ...d.axes.map((a) => [a.name, String(a.count), a.distribution ? `${a.distribution}: ${showValues(a.values)}` : showValues(a.values), a.source])]));
+  lines.push(
+    ...table([
+      ['setting', 'count', 'values', 'from'],
+      ...d.axes.map((a) => [
+        a.name,
+        String(a.count),
+        a.distribution ? `${a.distribution}: ${showValues(a.values)}` : showValues(a.values),
+        a.source,
+      ]),
+    ]),
+  );
 
   if (d.profiles.length) {
     lines.push('');

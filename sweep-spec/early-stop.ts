@@ -23,7 +23,10 @@ export interface ResolvedEarlyStop {
 const REQUIRED = ['method', 'metric', 'mode', 'grace_period'] as const;
 
 /** Later layers win per field; a profile alone must write every required field. */
-export function resolveEarlyStop(layers: { section: Partial<EarlyStopSpec> | undefined; prefix: string }[], file: string): ResolvedEarlyStop {
+export function resolveEarlyStop(
+  layers: { section: Partial<EarlyStopSpec> | undefined; prefix: string }[],
+  file: string,
+): ResolvedEarlyStop {
   const fields: Partial<EarlyStopSpec> = {};
   const paths: Record<string, string> = {};
   let path: string | null = null;
@@ -50,10 +53,20 @@ export function resolveEarlyStop(layers: { section: Partial<EarlyStopSpec> | und
     });
   }
   if (fields.method === 'median' && fields.reduction_factor !== undefined) {
-    issues.push({ file, path: at('reduction_factor'), message: 'applies to method asha only, not median', allowed: ['asha'] });
+    issues.push({
+      file,
+      path: at('reduction_factor'),
+      message: 'applies to method asha only, not median',
+      allowed: ['asha'],
+    });
   }
   if (fields.method === 'asha' && fields.min_trials !== undefined) {
-    issues.push({ file, path: at('min_trials'), message: 'applies to method median only, not asha', allowed: ['median'] });
+    issues.push({
+      file,
+      path: at('min_trials'),
+      message: 'applies to method median only, not asha',
+      allowed: ['median'],
+    });
   }
   if (issues.length) return { earlyStop: null, path, issues };
   return {
@@ -120,7 +133,15 @@ export function earlyStopScheduleIssues(
         ? 'is not reported by the evaluations of any trial of this spec'
         : `is not reported by the evaluations of ${missing} of ${configurations} configurations, e.g. ${example}`;
     const allowed = [...common].filter(([, n]) => n === configurations).map(([m]) => m);
-    return [{ file, path: `${path}.metric`, value: JSON.stringify(es.metric), message: `${context}${JSON.stringify(es.metric)} ${where}`, allowed }];
+    return [
+      {
+        file,
+        path: `${path}.metric`,
+        value: JSON.stringify(es.metric),
+        message: `${context}${JSON.stringify(es.metric)} ${where}`,
+        allowed,
+      },
+    ];
   }
   if (unevaluated) return [unevaluated];
   if (reports > MAX_EARLY_STOP_REPORTS) {

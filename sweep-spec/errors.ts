@@ -115,7 +115,8 @@ function describeType(value: unknown): string {
   if (Array.isArray(value)) return `a list (${shortJson(value)})`;
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `a string (${shortJson(value)})`;
-  if (typeof value === 'number') return Number.isInteger(value) ? `the number ${value}` : `the number ${shortJson(value)}`;
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? `the number ${value}` : `the number ${shortJson(value)}`;
   return `${typeof value} ${shortJson(value)}`;
 }
 
@@ -157,7 +158,8 @@ function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -185,7 +187,12 @@ function unknownKeyIssue(file: string, parent: readonly PathSegment[], key: stri
   const path = formatPath([...parent, key]);
   const value = shortJson(valueAt(raw, [...parent, key]));
   if (key === 'seed' && known === SETTING_KEYS) {
-    return { file, path, value, message: 'seeds are set with the top-level `seeds:` (a count or a list), not as a trial setting' };
+    return {
+      file,
+      path,
+      value,
+      message: 'seeds are set with the top-level `seeds:` (a count or a list), not as a trial setting',
+    };
   }
   if (key === 'seeds' && known === SETTING_KEYS) {
     return { file, path, value, message: '`seeds:` belongs at the top level of the spec (or of a profile), not here' };
@@ -207,7 +214,10 @@ function unknownKeyIssue(file: string, parent: readonly PathSegment[], key: stri
 
 type ZodIssue = z.core.$ZodIssue;
 
-function numberBound(issue: { minimum?: number | bigint; maximum?: number | bigint; inclusive?: boolean }, kind: 'min' | 'max'): string {
+function numberBound(
+  issue: { minimum?: number | bigint; maximum?: number | bigint; inclusive?: boolean },
+  kind: 'min' | 'max',
+): string {
   if (kind === 'min') return issue.inclusive ? `>= ${issue.minimum}` : `> ${issue.minimum}`;
   return issue.inclusive ? `<= ${issue.maximum}` : `< ${issue.maximum}`;
 }
@@ -225,7 +235,12 @@ function sizeBound(origin: string, count: number | bigint, kind: 'min' | 'max', 
 }
 
 /** Rewrites zod issues (from parsing `raw`) as spec issues, one per field. */
-export function issuesFromZod(file: string, issues: readonly ZodIssue[], raw: unknown, prefix: readonly PathSegment[] = []): SpecIssue[] {
+export function issuesFromZod(
+  file: string,
+  issues: readonly ZodIssue[],
+  raw: unknown,
+  prefix: readonly PathSegment[] = [],
+): SpecIssue[] {
   const out: SpecIssue[] = [];
   for (const issue of tightestBounds(issues)) out.push(...convert(file, issue, raw, prefix));
   return firstPerPath(out);
@@ -271,16 +286,23 @@ function convert(file: string, issue: ZodIssue, raw: unknown, prefix: readonly P
       return issue.keys.map((key) => unknownKeyIssue(file, segments, key, raw));
     case 'invalid_value': {
       if (segments[segments.length - 1] === 'step' && segments.includes('objective')) {
-        return [{ ...base, message: `expected \`last\` or a step number (an integer >= 0), got ${describeType(present)}` }];
+        return [
+          { ...base, message: `expected \`last\` or a step number (an integer >= 0), got ${describeType(present)}` },
+        ];
       }
       // zod fills `values` from the enum schema itself, so new enum members show up here.
       const allowed = issue.values.filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
       const noun = enumNoun(segments);
-      const message = exists ? `${shortJson(present)} is not a valid ${noun}` : `missing; expected one of the allowed values`;
+      const message = exists
+        ? `${shortJson(present)} is not a valid ${noun}`
+        : `missing; expected one of the allowed values`;
       return [{ ...base, message, allowed }];
     }
     case 'invalid_type': {
-      if (!exists) return [{ ...base, message: `required but missing (expected ${EXPECTED_WORDS[issue.expected] ?? issue.expected})` }];
+      if (!exists)
+        return [
+          { ...base, message: `required but missing (expected ${EXPECTED_WORDS[issue.expected] ?? issue.expected})` },
+        ];
       const expected = EXPECTED_WORDS[issue.expected] ?? issue.expected;
       return [{ ...base, message: `expected ${expected}, got ${describeType(present)}` }];
     }
@@ -297,7 +319,9 @@ function convert(file: string, issue: ZodIssue, raw: unknown, prefix: readonly P
     case 'invalid_union': {
       // A discriminated union names no allowed values of its own.
       if (segments[segments.length - 1] === 'distribution') {
-        const message = exists ? `${shortJson(present)} is not a valid distribution` : 'missing; expected one of the allowed values';
+        const message = exists
+          ? `${shortJson(present)} is not a valid distribution`
+          : 'missing; expected one of the allowed values';
         return [{ ...base, message, allowed: DISTRIBUTIONS }];
       }
       const branches = issue.errors.filter((branch) => branch.length > 0);

@@ -2,7 +2,17 @@
 // the sweep workflow and `mirl sweep validate` expand a spec into exactly the same list.
 import type { TrialConfig } from '../ml/config.js';
 import { shortJson, SpecError } from './errors.js';
-import { axesOf, configIssues, fillSearchPoint, planSpec, resolveConfig, rowIndices, trialLimitIssue, type AxisValues, type Plan } from './plan.js';
+import {
+  axesOf,
+  configIssues,
+  fillSearchPoint,
+  planSpec,
+  resolveConfig,
+  rowIndices,
+  trialLimitIssue,
+  type AxisValues,
+  type Plan,
+} from './plan.js';
 import type { Spec } from './schema.js';
 import { makeTrialId } from './trial-id.js';
 import { growsFirstOnly } from './extend.js';
@@ -80,7 +90,9 @@ function buildTrial(plan: Plan, index: number, launch: Launch): Trial {
   const picks = rowIndices(plan, index);
   // Expanding a hole would quietly give the searched settings their defaults.
   if (plan.search && plan.dimensions[0].rows[picks[0]] === undefined) {
-    throw new PointNotSampledError(`trial ${index} belongs to search point ${picks[0]}, which the sweep has not sampled yet`);
+    throw new PointNotSampledError(
+      `trial ${index} belongs to search point ${picks[0]}, which the sweep has not sampled yet`,
+    );
   }
   const resolved = resolveConfig(plan, picks, launch.defaults);
   if (!resolved.ok) throw new SpecError(configIssues(plan, picks, resolved.input, resolved.issues, file));
@@ -149,7 +161,9 @@ export function expandSpec(spec: Spec, options: ExpandOptions): Trial[] {
 export function trialAt(spec: Spec, index: number, options: ExpandOptions): Trial {
   const { plan, launch } = checkedPlan(spec, options);
   if (!Number.isInteger(index) || index < 0 || index >= plan.trialCount) {
-    throw new RangeError(`trial index ${index} is out of range: the sweep has ${plan.trialCount} trials (0..${plan.trialCount - 1})`);
+    throw new RangeError(
+      `trial index ${index} is out of range: the sweep has ${plan.trialCount} trials (0..${plan.trialCount - 1})`,
+    );
   }
   return buildTrial(plan, index, launch);
 }
@@ -172,7 +186,8 @@ export interface TrialSource {
 }
 
 const labelOf = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-const rowLabels = (row: AxisValues | undefined): [string, string][] => Object.entries(row ?? {}).map(([k, v]) => [k, labelOf(v)]);
+const rowLabels = (row: AxisValues | undefined): [string, string][] =>
+  Object.entries(row ?? {}).map(([k, v]) => [k, labelOf(v)]);
 
 /**
  * Like expandSpec without building every trial up front: a 100,000-trial sweep costs its
@@ -184,19 +199,25 @@ export function trialSource(spec: Spec, options: ExpandOptions): TrialSource {
   if (chain.length === 1) return planSource(spec, options);
   const checked = chain.map((s) => checkedPlan(s, options));
   // Only the slowest dimension grew: the new trials are the new plan's tail, its own order holds.
-  if (checked.every((c, k) => k === 0 || growsFirstOnly(checked[k - 1].plan, c.plan))) return planSource(chain[chain.length - 1], options);
+  if (checked.every((c, k) => k === 0 || growsFirstOnly(checked[k - 1].plan, c.plan)))
+    return planSource(chain[chain.length - 1], options);
   return segmentedSource(checked);
 }
 
 function planSource(spec: Spec, options: ExpandOptions): TrialSource {
   const { plan, launch } = checkedPlan(spec, options);
   // Per-value counts of a sampled setting would list every point once; they are left out.
-  const labels = plan.dimensions.map((dim) => Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))));
+  const labels = plan.dimensions.map((dim) =>
+    Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))),
+  );
   return {
     plan,
     count: plan.trialCount,
     at: (index) => buildTrial(plan, index, launch),
-    axisLabels: (index) => rowIndices(plan, index).flatMap((row, d) => (plan.dimensions[d].kind === 'search' ? rowLabels(plan.dimensions[d].rows[row]) : labels[d][row])),
+    axisLabels: (index) =>
+      rowIndices(plan, index).flatMap((row, d) =>
+        plan.dimensions[d].kind === 'search' ? rowLabels(plan.dimensions[d].rows[row]) : labels[d][row],
+      ),
     labels,
   };
 }
@@ -212,7 +233,8 @@ function segmentedSource(checked: { plan: Plan; launch: Launch }[]): TrialSource
     if (k === 0) return { plan, launch, indices: null as Int32Array | null, count: plan.trialCount };
     const previous = checked[k - 1].plan.dimensions.map((d) => d.rows.length);
     const fresh: number[] = [];
-    for (let i = 0; i < plan.trialCount; i++) if (rowIndices(plan, i).some((row, d) => row >= previous[d])) fresh.push(i);
+    for (let i = 0; i < plan.trialCount; i++)
+      if (rowIndices(plan, i).some((row, d) => row >= previous[d])) fresh.push(i);
     return { plan, launch, indices: Int32Array.from(fresh), count: fresh.length };
   });
   const locate = (index: number) => {
@@ -224,7 +246,9 @@ function segmentedSource(checked: { plan: Plan; launch: Launch }[]): TrialSource
     throw new RangeError(`trial index ${index} is out of range: the sweep has ${index - local} trials`);
   };
   const latest = segments[segments.length - 1].plan;
-  const labels = latest.dimensions.map((dim) => Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))));
+  const labels = latest.dimensions.map((dim) =>
+    Array.from({ length: dim.rows.length }, (_, r) => (dim.kind === 'search' ? [] : rowLabels(dim.rows[r]))),
+  );
   const rowsOf = (index: number) => {
     const { segment, planIndex } = locate(index);
     return rowIndices(segment.plan, planIndex);
@@ -236,7 +260,10 @@ function segmentedSource(checked: { plan: Plan; launch: Launch }[]): TrialSource
       const { segment, planIndex } = locate(index);
       return { ...buildTrial(segment.plan, planIndex, segment.launch), index };
     },
-    axisLabels: (index) => rowsOf(index).flatMap((row, d) => (latest.dimensions[d].kind === 'search' ? rowLabels(latest.dimensions[d].rows[row]) : labels[d][row])),
+    axisLabels: (index) =>
+      rowsOf(index).flatMap((row, d) =>
+        latest.dimensions[d].kind === 'search' ? rowLabels(latest.dimensions[d].rows[row]) : labels[d][row],
+      ),
     labels,
     rowsOf,
   };

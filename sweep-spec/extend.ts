@@ -26,17 +26,33 @@ const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 /** Parses `critic=concat,inner` (each value as YAML: `lr=1e-4` is a number). */
 export function parseAxisArgument(text: string): [string, unknown[]] {
   const eq = text.indexOf('=');
-  if (eq <= 0 || eq === text.length - 1) throw new SpecError([{ file: '--axis', path: text, message: 'write SETTING=VALUE[,VALUE...], e.g. critic=concat,inner' }]);
-  return [text.slice(0, eq), text.slice(eq + 1).split(',').map((v) => parseYaml(v.trim()) as unknown)];
+  if (eq <= 0 || eq === text.length - 1)
+    throw new SpecError([
+      { file: '--axis', path: text, message: 'write SETTING=VALUE[,VALUE...], e.g. critic=concat,inner' },
+    ]);
+  return [
+    text.slice(0, eq),
+    text
+      .slice(eq + 1)
+      .split(',')
+      .map((v) => parseYaml(v.trim()) as unknown),
+  ];
 }
 
 /** The layer (`[]` or `['profiles', name]`) whose value of `field` the plan uses. */
-function ownerOf(spec: Spec, profile: string | null, has: (layer: Record<string, unknown>) => boolean): (string | number)[] {
+function ownerOf(
+  spec: Spec,
+  profile: string | null,
+  has: (layer: Record<string, unknown>) => boolean,
+): (string | number)[] {
   return profile !== null && has(spec.profiles[profile] as Record<string, unknown>) ? ['profiles', profile] : [];
 }
 
 function layerAt(spec: Spec, path: (string | number)[]): Record<string, unknown> {
-  return path.reduce<Record<string, unknown>>((obj, key) => obj[key] as Record<string, unknown>, spec as unknown as Record<string, unknown>);
+  return path.reduce<Record<string, unknown>>(
+    (obj, key) => obj[key] as Record<string, unknown>,
+    spec as unknown as Record<string, unknown>,
+  );
 }
 
 function refuse(file: string, path: string, message: string, allowed?: readonly (string | number)[]): never {
@@ -45,8 +61,16 @@ function refuse(file: string, path: string, message: string, allowed?: readonly 
 
 function extendSeeds(spec: Spec, plan: Plan, profile: string | null, seeds: number, file: string): void {
   const have = plan.seeds.length;
-  if (!Number.isInteger(seeds) || seeds <= have) refuse(file, '--seeds', `the sweep has ${have} seeds per configuration; --seeds gives the new count, more than that`);
-  const layer = layerAt(spec, ownerOf(spec, profile, (l) => l.seeds !== undefined));
+  if (!Number.isInteger(seeds) || seeds <= have)
+    refuse(
+      file,
+      '--seeds',
+      `the sweep has ${have} seeds per configuration; --seeds gives the new count, more than that`,
+    );
+  const layer = layerAt(
+    spec,
+    ownerOf(spec, profile, (l) => l.seeds !== undefined),
+  );
   if (typeof layer.seeds === 'number') layer.seeds = seeds;
   else {
     const list = [...plan.seeds];
@@ -69,29 +93,54 @@ function extendAxis(spec: Spec, plan: Plan, key: string, values: unknown[], file
   const schema = settingSchema(key as SettingKey);
   const known = new Set(dim.rows.map((r) => canonicalJson(r[key])));
   const list = dim.keyPaths[key].split('.');
-  const target = layerAt(spec, list.slice(0, -1).map((s) => (/^\d+$/.test(s) ? Number(s) : s)));
+  const target = layerAt(
+    spec,
+    list.slice(0, -1).map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+  );
   const current = target[list[list.length - 1]] as unknown[];
   for (const value of values) {
     const parsed = schema.safeParse(value);
-    if (!parsed.success) refuse(file, `--axis ${key}`, `${shortJson(value)} is not a valid ${key}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-    if (known.has(canonicalJson(parsed.data))) refuse(file, `--axis ${key}`, `${shortJson(value)} is already a value of ${dim.keyPaths[key]}; existing trials never rerun`);
+    if (!parsed.success)
+      refuse(
+        file,
+        `--axis ${key}`,
+        `${shortJson(value)} is not a valid ${key}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    if (known.has(canonicalJson(parsed.data)))
+      refuse(
+        file,
+        `--axis ${key}`,
+        `${shortJson(value)} is already a value of ${dim.keyPaths[key]}; existing trials never rerun`,
+      );
     known.add(canonicalJson(parsed.data));
     current.push(parsed.data);
   }
 }
 
 function extendBudget(spec: Spec, plan: Plan, profile: string | null, budget: number, file: string): void {
-  if (!plan.search) refuse(file, '--budget', 'the sweep samples nothing (no search, or method grid): there is no budget to raise');
-  if (!Number.isInteger(budget) || budget <= plan.search.budget) refuse(file, '--budget', `the search has ${plan.search.budget} points; --budget gives the new count, more than that`);
+  if (!plan.search)
+    refuse(file, '--budget', 'the sweep samples nothing (no search, or method grid): there is no budget to raise');
+  if (!Number.isInteger(budget) || budget <= plan.search.budget)
+    refuse(
+      file,
+      '--budget',
+      `the search has ${plan.search.budget} points; --budget gives the new count, more than that`,
+    );
   const owner = ownerOf(spec, profile, (l) => (l.search as { budget?: number } | undefined)?.budget !== undefined);
   (layerAt(spec, owner).search as { budget: number }).budget = budget;
 }
 
 /** The spec with the request applied to whichever layer (the spec or the profile) the plan reads each part from. */
-export function extendSpec(spec: Spec, profile: string | null, request: ExtendRequest, file = `sweep ${spec.name}`): Spec {
+export function extendSpec(
+  spec: Spec,
+  profile: string | null,
+  request: ExtendRequest,
+  file = `sweep ${spec.name}`,
+): Spec {
   const plan = planSpec(spec, profile, file);
   const next = clone(spec);
-  if (request.seeds === undefined && !request.axes && request.budget === undefined) refuse(file, 'extend', 'nothing to add: give --seeds, --axis or --budget');
+  if (request.seeds === undefined && !request.axes && request.budget === undefined)
+    refuse(file, 'extend', 'nothing to add: give --seeds, --axis or --budget');
   if (request.seeds !== undefined) extendSeeds(next, plan, profile, request.seeds, file);
   for (const [key, values] of Object.entries(request.axes ?? {})) extendAxis(next, plan, key, values, file);
   if (request.budget !== undefined) extendBudget(next, plan, profile, request.budget, file);
@@ -108,24 +157,36 @@ const rowsEqual = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson
  */
 export function extensionProblem(last: Plan, next: Plan, extensions: number): string | null {
   if (extensions >= MAX_EXTENSIONS) return `the sweep has been extended ${extensions} times, the most it keeps`;
-  if (!rowsEqual(last.fixed, next.fixed)) return 'the fixed settings differ: an extension only adds seeds, axis values or points';
+  if (!rowsEqual(last.fixed, next.fixed))
+    return 'the fixed settings differ: an extension only adds seeds, axis values or points';
   if (last.taskQueue !== next.taskQueue) return `the task queue differs (${last.taskQueue} -> ${next.taskQueue})`;
-  if (!rowsEqual(last.earlyStop, next.earlyStop)) return 'early_stop differs: the sweep has judged trials by the old rule';
-  if (last.dimensions.length !== next.dimensions.length) return 'the axes differ: an extension only adds values to the existing ones';
+  if (!rowsEqual(last.earlyStop, next.earlyStop))
+    return 'early_stop differs: the sweep has judged trials by the old rule';
+  if (last.dimensions.length !== next.dimensions.length)
+    return 'the axes differ: an extension only adds values to the existing ones';
   for (let d = 0; d < last.dimensions.length; d++) {
     const [a, b] = [last.dimensions[d], next.dimensions[d]];
-    if (a.kind !== b.kind || !rowsEqual(a.keys, b.keys)) return `axis ${d + 1} differs (${a.keys.join(', ')} -> ${b.keys.join(', ')})`;
+    if (a.kind !== b.kind || !rowsEqual(a.keys, b.keys))
+      return `axis ${d + 1} differs (${a.keys.join(', ')} -> ${b.keys.join(', ')})`;
     if (b.rows.length < a.rows.length) return `${a.source} lost values`;
     for (let r = 0; r < a.rows.length; r++) {
-      if (a.rows[r] !== undefined && b.rows[r] !== undefined && !rowsEqual(a.rows[r], b.rows[r])) return `${a.source} changed an existing value (row ${r})`;
+      if (a.rows[r] !== undefined && b.rows[r] !== undefined && !rowsEqual(a.rows[r], b.rows[r]))
+        return `${a.source} changed an existing value (row ${r})`;
     }
   }
   if (next.trialCount <= last.trialCount) return 'it adds no trials';
-  if (next.trialCount > MAX_TRIALS) return `it would make ${next.trialCount} trials, more than the limit of ${MAX_TRIALS}`;
+  if (next.trialCount > MAX_TRIALS)
+    return `it would make ${next.trialCount} trials, more than the limit of ${MAX_TRIALS}`;
   const { search: s, objective } = last;
   if (s) {
     const t = next.search!;
-    if (s.method !== t.method || s.seed !== t.seed || !rowsEqual(s.params, t.params) || !rowsEqual(objective, next.objective)) return 'the search differs beyond its budget';
+    if (
+      s.method !== t.method ||
+      s.seed !== t.seed ||
+      !rowsEqual(s.params, t.params) ||
+      !rowsEqual(objective, next.objective)
+    )
+      return 'the search differs beyond its budget';
     // A start clipped by the old budget (all its points quasi-random) may grow with it.
     const startChanged = s.startup !== t.startup && s.startup < s.budget;
     if (s.method === 'tpe' && (startChanged || !growsFirstOnly(last, next))) {
@@ -142,6 +203,11 @@ export function growsFirstOnly(last: Plan, next: Plan): boolean {
 
 /** A whole extension checked: the new spec's own validity is the caller's (semanticIssues). */
 export function checkExtension(chain: Spec[], next: Spec, profile: string | null, file: string): void {
-  const problem = extensionProblem(planSpec(chain[chain.length - 1], profile, file), planSpec(next, profile, file), chain.length - 1);
-  if (problem) throw new SpecError([{ file, path: 'extend', message: `cannot extend the sweep: ${problem}` } satisfies SpecIssue]);
+  const problem = extensionProblem(
+    planSpec(chain[chain.length - 1], profile, file),
+    planSpec(next, profile, file),
+    chain.length - 1,
+  );
+  if (problem)
+    throw new SpecError([{ file, path: 'extend', message: `cannot extend the sweep: ${problem}` } satisfies SpecIssue]);
 }

@@ -38,7 +38,11 @@ export function jsonByteLength(value: unknown): number {
 export function specFileTooLarge(file: string, bytes: number, limit = MAX_SPEC_FILE_BYTES): SpecError | undefined {
   if (bytes <= limit) return undefined;
   return new SpecError([
-    { file, path: ROOT_PATH, message: `the spec file is ${formatBytes(bytes)}; a spec file may be at most ${formatBytes(limit)}` },
+    {
+      file,
+      path: ROOT_PATH,
+      message: `the spec file is ${formatBytes(bytes)}; a spec file may be at most ${formatBytes(limit)}`,
+    },
   ]);
 }
 

@@ -45,7 +45,13 @@ export function parseSpec(source: string | Uint8Array, file: string = DEFAULT_SP
     throw new SpecError(
       yamlProblems.map((problem) => {
         const { line, col } = lineCounter.linePos(problem.pos[0]);
-        return { file, path: ROOT_PATH, line, column: col, message: `YAML: ${firstLine(problem.message)} (${problem.code})` };
+        return {
+          file,
+          path: ROOT_PATH,
+          line,
+          column: col,
+          message: `YAML: ${firstLine(problem.message)} (${problem.code})`,
+        };
       }),
     );
   }
@@ -54,7 +60,9 @@ export function parseSpec(source: string | Uint8Array, file: string = DEFAULT_SP
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    throw new SpecError([{ file, path: ROOT_PATH, message: `YAML: ${firstLine(String((err as Error).message ?? err))}` }]);
+    throw new SpecError([
+      { file, path: ROOT_PATH, message: `YAML: ${firstLine(String((err as Error).message ?? err))}` },
+    ]);
   }
   return parseSpecData(data, file, locator(doc, lineCounter));
 }
@@ -90,11 +98,22 @@ export function parseSpecData(data: unknown, file: string = DEFAULT_SPEC_FILE, l
   const result = specSchema.safeParse(data);
   if (!result.success) {
     const issues = issuesFromZod(file, result.error.issues, data);
-    throw new SpecError(located(issues, issues.map((issue) => pathSegments(issue.path))));
+    throw new SpecError(
+      located(
+        issues,
+        issues.map((issue) => pathSegments(issue.path)),
+      ),
+    );
   }
   const spec = inWrittenOrder(result.data as Spec, data as Record<string, unknown>);
   const semantic = semanticIssues(spec, file);
-  if (semantic.length) throw new SpecError(located(semantic, semantic.map((issue) => pathSegments(issue.path))));
+  if (semantic.length)
+    throw new SpecError(
+      located(
+        semantic,
+        semantic.map((issue) => pathSegments(issue.path)),
+      ),
+    );
   return spec;
 }
 
@@ -112,21 +131,29 @@ function reorder<T extends Block | undefined>(parsed: T, raw: unknown): T {
 // run names and reports) is the order the user wrote, so it is restored from the input.
 function inWrittenOrder(spec: Spec, raw: Block): Spec {
   // Searched settings too: the order of params is the order of a Sobol point's dimensions.
-  const layer = <L extends { trial?: Block; grid?: Block; zip?: Block[]; search?: { params?: Block } }>(parsed: L, source: unknown): L => {
+  const layer = <L extends { trial?: Block; grid?: Block; zip?: Block[]; search?: { params?: Block } }>(
+    parsed: L,
+    source: unknown,
+  ): L => {
     const src = (source ?? {}) as { trial?: unknown; grid?: unknown; zip?: unknown[]; search?: { params?: unknown } };
     return {
       ...parsed,
       ...(parsed.trial ? { trial: reorder(parsed.trial, src.trial) } : {}),
       ...(parsed.grid ? { grid: reorder(parsed.grid, src.grid) } : {}),
       ...(parsed.zip ? { zip: parsed.zip.map((group, i) => reorder(group, src.zip?.[i])) } : {}),
-      ...(parsed.search?.params ? { search: { ...parsed.search, params: reorder(parsed.search.params, src.search?.params) } } : {}),
+      ...(parsed.search?.params
+        ? { search: { ...parsed.search, params: reorder(parsed.search.params, src.search?.params) } }
+        : {}),
     };
   };
   const profiles = raw.profiles as Record<string, unknown> | undefined;
   return {
     ...layer(spec as Spec & { trial: Block; grid: Block; zip: Block[] }, raw),
     profiles: Object.fromEntries(
-      Object.entries(spec.profiles).map(([name, p]) => [name, layer(p as typeof p & { trial?: Block }, profiles?.[name])]),
+      Object.entries(spec.profiles).map(([name, p]) => [
+        name,
+        layer(p as typeof p & { trial?: Block }, profiles?.[name]),
+      ]),
     ),
   } as Spec;
 }

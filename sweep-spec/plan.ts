@@ -93,7 +93,9 @@ function chosenProfile(spec: Spec, profileKey: string | null, file: string): Pro
       file,
       path: 'profiles',
       value: shortJson(profileKey),
-      message: names.length ? `no profile named ${shortJson(profileKey)}` : `no profile named ${shortJson(profileKey)}: the spec defines no profiles`,
+      message: names.length
+        ? `no profile named ${shortJson(profileKey)}`
+        : `no profile named ${shortJson(profileKey)}: the spec defines no profiles`,
       allowed: names,
     },
   ]);
@@ -118,7 +120,9 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     if (layer.zip) {
       zips = layer.zip.map((group: ZipGroup, g) => ({
         path: at('zip', g),
-        lists: new Map(entries(group as Record<string, unknown[]>).map(([k, v]) => [k, { value: v, path: at('zip', g, k) }])),
+        lists: new Map(
+          entries(group as Record<string, unknown[]>).map(([k, v]) => [k, { value: v, path: at('zip', g, k) }]),
+        ),
       }));
       for (const zip of zips) {
         for (const key of zip.lists.keys()) {
@@ -154,12 +158,21 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
 
   const resolved = search.resolve(file);
   const earlyStop = resolveEarlyStop(
-    layers.map(({ layer, prefix }) => ({ section: layer.early_stop, prefix: prefix.length ? `${formatPath(prefix)}.` : '' })),
+    layers.map(({ layer, prefix }) => ({
+      section: layer.early_stop,
+      prefix: prefix.length ? `${formatPath(prefix)}.` : '',
+    })),
     file,
   );
   const dimensions: Dimension[] = resolved.search ? [searchDimension(resolved.search)] : [];
   for (const [key, { value, path }] of grid) {
-    dimensions.push({ kind: 'grid', source: path, keys: [key], keyPaths: { [key]: path }, rows: value.map((v) => ({ [key]: v })) });
+    dimensions.push({
+      kind: 'grid',
+      source: path,
+      keys: [key],
+      keyPaths: { [key]: path },
+      rows: value.map((v) => ({ [key]: v })),
+    });
   }
   for (const zip of zips) {
     if (zip.lists.size === 0) continue;
@@ -171,7 +184,13 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     dimensions.push({ kind: 'zip', source: zip.path, keys, keyPaths, rows });
   }
   const seedValues = seedList(seeds.value);
-  dimensions.push({ kind: 'seeds', source: seeds.path, keys: ['seed'], keyPaths: { seed: seeds.path }, rows: seedValues.map((seed) => ({ seed })) });
+  dimensions.push({
+    kind: 'seeds',
+    source: seeds.path,
+    keys: ['seed'],
+    keyPaths: { seed: seeds.path },
+    rows: seedValues.map((seed) => ({ seed })),
+  });
 
   const queue = profile?.resources?.queue ?? spec.resources.queue;
   return {
@@ -201,10 +220,21 @@ function rowOf(search: PlannedSearch, values: readonly number[]): AxisValues {
 // Random and Sobol points (and TPE's quasi-random start) are known from the seed alone;
 // a TPE point after the start is a hole until the sweep's model suggests it.
 function searchDimension(search: PlannedSearch): Dimension {
-  const known = streamPoints(search.method === 'random' ? 'random' : 'sobol', search.seed, search.params, search.startup);
+  const known = streamPoints(
+    search.method === 'random' ? 'random' : 'sobol',
+    search.seed,
+    search.params,
+    search.startup,
+  );
   const rows = new Array<AxisValues>(search.budget);
   known.forEach((values, p) => (rows[p] = rowOf(search, values)));
-  return { kind: 'search', source: search.source, keys: search.params.map((p) => p.key), keyPaths: { ...search.keyPaths }, rows };
+  return {
+    kind: 'search',
+    source: search.source,
+    keys: search.params.map((p) => p.key),
+    keyPaths: { ...search.keyPaths },
+    rows,
+  };
 }
 
 /** Records a model-suggested point of a TPE search in the plan (the sweep's trial source reads it). */
@@ -247,7 +277,8 @@ function withThousands(n: number): string {
 /** The problem with a plan that expands to too many trials, if it does. */
 export function trialLimitIssue(plan: Plan, file: string): SpecIssue | undefined {
   if (plan.trialCount <= MAX_TRIALS) return undefined;
-  const name = (d: Dimension) => (d.kind === 'grid' ? d.keys[0] : d.kind === 'zip' ? d.source : d.kind === 'search' ? 'search.budget' : 'seeds');
+  const name = (d: Dimension) =>
+    d.kind === 'grid' ? d.keys[0] : d.kind === 'zip' ? d.source : d.kind === 'search' ? 'search.budget' : 'seeds';
   const factors = plan.dimensions.map((d) => `${name(d)} ${d.rows.length}`);
   return {
     file,
@@ -311,7 +342,9 @@ export function resolveConfig(
   picks: readonly number[],
   /** Defaults under the spec's settings: an older data path's (defaultsOfDataPath). */
   defaults: Record<string, unknown> = {},
-): { ok: true; config: z.output<typeof trialConfigSchema> } | { ok: false; input: Record<string, unknown>; issues: z.core.$ZodIssue[] } {
+):
+  | { ok: true; config: z.output<typeof trialConfigSchema> }
+  | { ok: false; input: Record<string, unknown>; issues: z.core.$ZodIssue[] } {
   const input: Record<string, unknown> = { ...defaults, ...plan.fixed, ...axesOf(plan, picks) };
   const result = trialConfigSchema.safeParse(input);
   return result.success ? { ok: true, config: result.data } : { ok: false, input, issues: result.error.issues };

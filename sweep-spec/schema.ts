@@ -118,9 +118,7 @@ export interface Spec {
 type AnySchema = z.ZodType;
 const trialShape = trialConfigSchema.shape as Record<string, AnySchema>;
 
-export const SETTING_KEYS: readonly SettingKey[] = Object.keys(trialShape).filter(
-  (k): k is SettingKey => k !== 'seed',
-);
+export const SETTING_KEYS: readonly SettingKey[] = Object.keys(trialShape).filter((k): k is SettingKey => k !== 'seed');
 
 export function isSettingKey(key: string): key is SettingKey {
   return (SETTING_KEYS as readonly string[]).includes(key);
@@ -180,10 +178,7 @@ export function isSlug(text: string): boolean {
 
 const seedSchema = settingSchema('seed');
 export const seedsSchema = z
-  .union([
-    z.number().int().min(1).max(MAX_TRIALS),
-    z.array(seedSchema).min(1),
-  ])
+  .union([z.number().int().min(1).max(MAX_TRIALS), z.array(seedSchema).min(1)])
   .describe('A count N (seeds 0..N-1) or an explicit list of seeds; every configuration runs once per seed.');
 
 const trialBlockSchema = z
@@ -194,14 +189,16 @@ const gridBlockSchema = z
   .strictObject(Object.fromEntries(SETTING_KEYS.map((k) => [k, z.array(settingSchema(k)).min(1).optional()])))
   .meta({
     id: 'Grid',
-    description: 'Each setting listed here takes each of its values; axes combine as a Cartesian product in the order written.',
+    description:
+      'Each setting listed here takes each of its values; axes combine as a Cartesian product in the order written.',
   });
 
 const zipGroupSchema = z
   .strictObject(Object.fromEntries(SETTING_KEYS.map((k) => [k, z.array(settingSchema(k)).min(1).optional()])))
   .meta({
     id: 'ZipGroup',
-    description: 'Settings varied together: the i-th values of every list form one configuration; all lists have equal length.',
+    description:
+      'Settings varied together: the i-th values of every list form one configuration; all lists have equal length.',
   });
 
 const zipSchema = z
@@ -219,12 +216,16 @@ const distributionSchema = z
   ])
   .meta({
     id: 'Distribution',
-    description: 'uniform, log_uniform (low > 0) and int_uniform take low and high (both included); choice takes values.',
+    description:
+      'uniform, log_uniform (low > 0) and int_uniform take low and high (both included); choice takes values.',
   });
 
 const searchParamsSchema = z
   .strictObject(Object.fromEntries(NUMERIC_SETTING_KEYS.map((k) => [k, distributionSchema.optional()])))
-  .meta({ id: 'SearchParams', description: 'Numeric settings to sample, each with its distribution; bounds must lie in the setting\'s range.' });
+  .meta({
+    id: 'SearchParams',
+    description: "Numeric settings to sample, each with its distribution; bounds must lie in the setting's range.",
+  });
 
 const objectiveSchema = z
   .strictObject({
@@ -238,32 +239,82 @@ const objectiveSchema = z
   .describe('What the search optimises (TPE) and reports.');
 
 const searchFields = {
-  method: z.enum(SEARCH_METHODS).describe('grid: the axes only (as without search); random; sobol: scrambled quasi-random; tpe: Tree-structured Parzen Estimator.'),
-  budget: z.number().int().min(1).max(MAX_TRIALS).optional().describe('Sampled points; each runs once per grid/zip configuration and seed.'),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Seed of the sampler (default 0): the same spec samples the same points.'),
-  startup: z.number().int().min(1).max(MAX_TRIALS).optional().describe('tpe only: quasi-random points before the model (default min(10, budget)).'),
+  method: z
+    .enum(SEARCH_METHODS)
+    .describe(
+      'grid: the axes only (as without search); random; sobol: scrambled quasi-random; tpe: Tree-structured Parzen Estimator.',
+    ),
+  budget: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TRIALS)
+    .optional()
+    .describe('Sampled points; each runs once per grid/zip configuration and seed.'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional()
+    .describe('Seed of the sampler (default 0): the same spec samples the same points.'),
+  startup: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TRIALS)
+    .optional()
+    .describe('tpe only: quasi-random points before the model (default min(10, budget)).'),
   objective: objectiveSchema.optional(),
   params: searchParamsSchema.optional(),
 };
-const searchSchema = z.strictObject(searchFields).meta({ id: 'Search', description: 'Sampled settings: each sampled point is crossed with the grid/zip configurations and the seeds.' });
+const searchSchema = z.strictObject(searchFields).meta({
+  id: 'Search',
+  description: 'Sampled settings: each sampled point is crossed with the grid/zip configurations and the seeds.',
+});
 const profileSearchSchema = z
   .strictObject({ ...searchFields, method: searchFields.method.optional() })
-  .describe('Replaces the spec\'s search fields it writes; params merge per setting.');
+  .describe("Replaces the spec's search fields it writes; params merge per setting.");
 
 const earlyStopFields = {
-  method: z.enum(EARLY_STOP_METHODS).describe('median: stop a trial whose best value is worse than the median of finished trials\' running averages at the same step; asha: asynchronous successive halving.'),
-  metric: z.string().min(1).describe('An evaluation metric every trial reports, e.g. linear_eval_accuracy or i_est_test.'),
+  method: z
+    .enum(EARLY_STOP_METHODS)
+    .describe(
+      "median: stop a trial whose best value is worse than the median of finished trials' running averages at the same step; asha: asynchronous successive halving.",
+    ),
+  metric: z
+    .string()
+    .min(1)
+    .describe('An evaluation metric every trial reports, e.g. linear_eval_accuracy or i_est_test.'),
   mode: z.enum(OBJECTIVE_MODES).describe('min or max: which direction is better.'),
-  grace_period: z.number().int().min(1).describe('No trial is stopped before this step (ASHA\'s first rung).'),
-  reduction_factor: z.number().int().min(2).max(100).optional().describe(`asha only: rungs at grace_period * reduction_factor^k; the best 1/reduction_factor of each rung go on (default ${DEFAULT_REDUCTION_FACTOR}).`),
-  min_trials: z.number().int().min(1).max(10_000).optional().describe(`median only: finished trials needed before the rule stops anything (default ${DEFAULT_MEDIAN_MIN_TRIALS}).`),
+  grace_period: z.number().int().min(1).describe("No trial is stopped before this step (ASHA's first rung)."),
+  reduction_factor: z
+    .number()
+    .int()
+    .min(2)
+    .max(100)
+    .optional()
+    .describe(
+      `asha only: rungs at grace_period * reduction_factor^k; the best 1/reduction_factor of each rung go on (default ${DEFAULT_REDUCTION_FACTOR}).`,
+    ),
+  min_trials: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe(
+      `median only: finished trials needed before the rule stops anything (default ${DEFAULT_MEDIAN_MIN_TRIALS}).`,
+    ),
 };
-const earlyStopSchema = z
-  .strictObject(earlyStopFields)
-  .meta({ id: 'EarlyStop', description: 'Stops trials that fall behind at their evaluations; a stopped trial is "pruned", not failed or cancelled.' });
+const earlyStopSchema = z.strictObject(earlyStopFields).meta({
+  id: 'EarlyStop',
+  description:
+    'Stops trials that fall behind at their evaluations; a stopped trial is "pruned", not failed or cancelled.',
+});
 const profileEarlyStopSchema = z
   .strictObject(Object.fromEntries(Object.entries(earlyStopFields).map(([k, v]) => [k, v.optional()])))
-  .describe('Replaces the spec\'s early_stop fields it writes.');
+  .describe("Replaces the spec's early_stop fields it writes.");
 
 const maxConcurrentSchema = z
   .number()
@@ -292,7 +343,7 @@ export const profileSchema = z
   })
   .describe(
     'Overrides chosen at launch (--profile NAME). Per setting, the profile wins: a setting it fixes stops being an axis, ' +
-      'a grid axis it lists replaces the spec\'s, its zip replaces the spec\'s zip.',
+      "a grid axis it lists replaces the spec's, its zip replaces the spec's zip.",
   );
 
 export const specSchema = z

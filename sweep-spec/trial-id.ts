@@ -52,7 +52,9 @@ export function makeLaunchToken(at: Date, entropy: string): string {
 export function makeSweepId(name: string, launchToken: string): string {
   if (!isSlug(name)) throw new TypeError(`makeSweepId: sweep name must be a slug, got ${JSON.stringify(name)}`);
   if (launchToken.length > LAUNCH_TOKEN_MAX || !LAUNCH_TOKEN.test(launchToken)) {
-    throw new TypeError(`makeSweepId: launch token must be a slug of at most ${LAUNCH_TOKEN_MAX} characters, got ${JSON.stringify(launchToken)}`);
+    throw new TypeError(
+      `makeSweepId: launch token must be a slug of at most ${LAUNCH_TOKEN_MAX} characters, got ${JSON.stringify(launchToken)}`,
+    );
   }
   return `${name}-${launchToken}`;
 }

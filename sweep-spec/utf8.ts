@@ -2,8 +2,7 @@
 // only throws, and a lenient decode would turn a Latin-1 "µ" into U+FFFD silently.
 
 export type Utf8Result =
-  | { ok: true; text: string }
-  | { ok: false; offset: number; byte: number; line: number; column: number };
+  { ok: true; text: string } | { ok: false; offset: number; byte: number; line: number; column: number };
 
 /** Length of the valid UTF-8 sequence starting at i, or 0 if it is not valid. */
 function sequenceLength(bytes: Uint8Array, i: number): number {
@@ -31,7 +30,7 @@ function sequenceLength(bytes: Uint8Array, i: number): number {
 export function decodeUtf8Strict(bytes: Uint8Array): Utf8Result {
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const n = sequenceLength(bytes, i);
     if (n === 0) return { ok: false, offset: i, byte: bytes[i], line, column: i - lineStart + 1 };
     if (bytes[i] === 0x0a) {

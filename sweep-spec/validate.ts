@@ -17,8 +17,19 @@ function layerIssues(layer: Profile, prefix: PathSegment[], file: string): SpecI
   const gridKeys = new Set(Object.keys(layer.grid ?? {}));
   const zipKeys = new Set((layer.zip ?? []).flatMap((group) => Object.keys(group)));
   for (const key of Object.keys(layer.search?.params ?? {})) {
-    const other = trialKeys.has(key) ? at('trial', key) : gridKeys.has(key) ? at('grid', key) : zipKeys.has(key) ? 'a zip group' : null;
-    if (other) issues.push({ file, path: at('search', 'params', key), message: `is also set in ${other}; a setting is fixed, varied or searched, in one place only` });
+    const other = trialKeys.has(key)
+      ? at('trial', key)
+      : gridKeys.has(key)
+        ? at('grid', key)
+        : zipKeys.has(key)
+          ? 'a zip group'
+          : null;
+    if (other)
+      issues.push({
+        file,
+        path: at('search', 'params', key),
+        message: `is also set in ${other}; a setting is fixed, varied or searched, in one place only`,
+      });
   }
 
   for (const key of gridKeys) {
@@ -35,7 +46,12 @@ function layerIssues(layer: Profile, prefix: PathSegment[], file: string): SpecI
   (layer.zip ?? []).forEach((group, g) => {
     const lists = Object.entries(group as Record<string, unknown[]>);
     if (lists.length === 0) {
-      issues.push({ file, path: at('zip', g), value: '{}', message: 'empty zip group: list at least one setting with its values' });
+      issues.push({
+        file,
+        path: at('zip', g),
+        value: '{}',
+        message: 'empty zip group: list at least one setting with its values',
+      });
       return;
     }
     const [firstKey, firstList] = lists[0];
@@ -53,11 +69,23 @@ function layerIssues(layer: Profile, prefix: PathSegment[], file: string): SpecI
     }
     for (const [key] of lists) {
       if (trialKeys.has(key)) {
-        issues.push({ file, path: at('zip', g, key), message: `is also fixed in ${at('trial', key)}; a setting is either fixed or varied, not both` });
+        issues.push({
+          file,
+          path: at('zip', g, key),
+          message: `is also fixed in ${at('trial', key)}; a setting is either fixed or varied, not both`,
+        });
       } else if (gridKeys.has(key)) {
-        issues.push({ file, path: at('zip', g, key), message: `is also a grid axis (${at('grid', key)}); a setting can be varied in one place only` });
+        issues.push({
+          file,
+          path: at('zip', g, key),
+          message: `is also a grid axis (${at('grid', key)}); a setting can be varied in one place only`,
+        });
       } else if (zipOwner.has(key)) {
-        issues.push({ file, path: at('zip', g, key), message: `is also in ${at('zip', zipOwner.get(key)!)}; a setting can be varied in one place only` });
+        issues.push({
+          file,
+          path: at('zip', g, key),
+          message: `is also in ${at('zip', zipOwner.get(key)!)}; a setting can be varied in one place only`,
+        });
       } else {
         zipOwner.set(key, g);
       }
@@ -216,7 +244,10 @@ function earlyStopIssues(plan: Plan, file: string, context: string): SpecIssue[]
       const resolved = resolveConfig(plan, picks);
       if (!resolved.ok) continue;
       const axes = Object.entries(axesOf(plan, [...picks])).filter(([k]) => k !== 'seed');
-      yield { config: resolved.config, describe: () => (axes.length ? describeRow(Object.fromEntries(axes)) : 'every trial') };
+      yield {
+        config: resolved.config,
+        describe: () => (axes.length ? describeRow(Object.fromEntries(axes)) : 'every trial'),
+      };
     }
   }
   const perConfiguration = plan.dimensions[plan.dimensions.length - 1].rows.length;
@@ -228,8 +259,10 @@ function earlyStopIssues(plan: Plan, file: string, context: string): SpecIssue[]
 
 function planIssues(plan: Plan, file: string): SpecIssue[] {
   const context = plan.profile === null ? '' : `with profile "${plan.profile}": `;
-  if (plan.searchIssues.length) return plan.searchIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
-  if (plan.earlyStopIssues.length) return plan.earlyStopIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
+  if (plan.searchIssues.length)
+    return plan.searchIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
+  if (plan.earlyStopIssues.length)
+    return plan.earlyStopIssues.map((issue) => ({ ...issue, message: `${context}${issue.message}` }));
   const limit = trialLimitIssue(plan, file);
   if (limit) return [limit];
   const repeats = repeatIssues(plan, file, context);

@@ -176,7 +176,10 @@ export function chunkBatch(runId: string, batch: PreparedBatch, limits: BatchLim
     // +1 for the separating comma; a conservative estimate is all the limit needs.
     const size = byteLength(item) + 1;
     const count = body.metrics.length + body.params.length + body.tags.length;
-    if (count > 0 && (body[field].length >= max || count >= limits.entitiesPerBatch || bytes + size > limits.requestBytes)) {
+    if (
+      count > 0 &&
+      (body[field].length >= max || count >= limits.entitiesPerBatch || bytes + size > limits.requestBytes)
+    ) {
       bodies.push(body);
       body = { run_id: runId, metrics: [], params: [], tags: [] };
       bytes = emptyBytes;

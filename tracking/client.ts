@@ -19,7 +19,18 @@ import { MlflowApiError, MlflowError, MlflowValidationError, isNotFound, isUniqu
 import { createAxiosTransport, HttpClient, type Transport } from './http.js';
 import { consoleLogger, type TrackingLogger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, realSleep, type RetryPolicy, type Sleep } from './retry.js';
-import type { BatchInput, DatasetInput, Experiment, FileInfo, Metric, Page, Run, RunInfo, RunStatus, ViewType } from './types.js';
+import type {
+  BatchInput,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  Metric,
+  Page,
+  Run,
+  RunInfo,
+  RunStatus,
+  ViewType,
+} from './types.js';
 import { parseResponse, responses, toExperiment, toFileInfo, toMetric, toRun, toRunInfo } from './wire.js';
 
 const API = '/api/2.0/mlflow';
@@ -161,7 +172,10 @@ export class MlflowClient {
     }
     const existing = await this.getExperimentByName(name);
     if (!existing) {
-      throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `experiment '${name}' was reported to exist but cannot be found`);
+      throw new MlflowError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `experiment '${name}' was reported to exist but cannot be found`,
+      );
     }
     if (existing.lifecycleStage === 'deleted') {
       throw new MlflowError(
@@ -270,7 +284,11 @@ export class MlflowClient {
    * A retried request cannot double a metric: the SQL store drops exact duplicates
    * (same key, step, timestamp and value), which is why timestamps are fixed here.
    */
-  async logBatch(runId: string, batch: BatchInput, options: { signal?: AbortSignal } = {}): Promise<{ requests: number }> {
+  async logBatch(
+    runId: string,
+    batch: BatchInput,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ requests: number }> {
     const prepared = prepareBatch(batch, this.logger, this.now);
     const bodies = chunkBatch(runId, prepared, this.batchLimits);
     for (const body of bodies) await this.post('runs/log-batch', body, options.signal);
@@ -292,7 +310,9 @@ export class MlflowClient {
         return await this.postInputs(runId, datasets);
       } catch (err) {
         if (attempt >= LOG_INPUTS_RACE_ATTEMPTS || !isUniqueConstraintRace(err)) throw err;
-        this.logger.warn(`log-inputs lost a dataset insert race; asking again (${attempt}/${LOG_INPUTS_RACE_ATTEMPTS - 1})`);
+        this.logger.warn(
+          `log-inputs lost a dataset insert race; asking again (${attempt}/${LOG_INPUTS_RACE_ATTEMPTS - 1})`,
+        );
         await this.sleep(LOG_INPUTS_RACE_DELAY_MS * attempt);
       }
     }
@@ -346,7 +366,13 @@ export class MlflowClient {
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    await this.http.send({ method: 'PUT', path: this.artifactUrlPath(run, path), bytes, timeoutMs: options.timeoutMs, signal: options.signal });
+    await this.http.send({
+      method: 'PUT',
+      path: this.artifactUrlPath(run, path),
+      bytes,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
   }
 
   async downloadArtifact(run: ArtifactRunRef, path: string, options: { timeoutMs?: number } = {}): Promise<Buffer> {

@@ -6,9 +6,7 @@ export const DEFAULT_TRACKING_URI = 'http://127.0.0.1:5000';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export type Credentials =
-  | { kind: 'none' }
-  | { kind: 'bearer'; token: string }
-  | { kind: 'basic'; username: string; password: string };
+  { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string };
 
 export interface ConnectionConfig {
   /** http(s) base URL without userinfo and without a trailing slash. */

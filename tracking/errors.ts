@@ -82,7 +82,11 @@ export function isNotFound(err: unknown): boolean {
  * word it differently); the server answers 400 although asking again succeeds.
  */
 export function isUniqueConstraintRace(err: unknown): boolean {
-  return err instanceof MlflowApiError && err.httpStatus === 400 && /UNIQUE constraint failed|duplicate key value|Duplicate entry|IntegrityError/i.test(err.message);
+  return (
+    err instanceof MlflowApiError &&
+    err.httpStatus === 400 &&
+    /UNIQUE constraint failed|duplicate key value|Duplicate entry|IntegrityError/i.test(err.message)
+  );
 }
 
 const REDACTED = '[REDACTED]';

@@ -11,7 +11,9 @@ export interface FakeTransport {
   requests: HttpRequest[];
 }
 
-export function fakeTransport(handler: (request: HttpRequest, index: number) => FakeReply | Promise<FakeReply>): FakeTransport {
+export function fakeTransport(
+  handler: (request: HttpRequest, index: number) => FakeReply | Promise<FakeReply>,
+): FakeTransport {
   const requests: HttpRequest[] = [];
   const transport: Transport = async (request) => {
     requests.push(request);

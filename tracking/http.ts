@@ -4,7 +4,14 @@
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { authorizationHeader, type ConnectionConfig } from './config.js';
-import { MlflowAbortedError, MlflowApiError, MlflowError, MlflowNetworkError, redactError, redactText } from './errors.js';
+import {
+  MlflowAbortedError,
+  MlflowApiError,
+  MlflowError,
+  MlflowNetworkError,
+  redactError,
+  redactText,
+} from './errors.js';
 import type { TrackingLogger } from './logger.js';
 import {
   backoffDelayMs,

@@ -116,7 +116,9 @@ export class MetricBuffer {
     });
     this.tail = result.catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      this.logger.warn(`metrics of run ${this.runId} kept for the next flush (${this.pending.length} pending): ${message}`);
+      this.logger.warn(
+        `metrics of run ${this.runId} kept for the next flush (${this.pending.length} pending): ${message}`,
+      );
     });
   }
 

@@ -53,11 +53,7 @@ export function isRetryableNetworkCode(code: string | undefined): boolean {
  * spreads the retries of many workers hitting one recovering server.
  * `retryNumber` counts from 1 (the wait before the second attempt).
  */
-export function backoffDelayMs(
-  retryNumber: number,
-  policy: RetryPolicy,
-  random: () => number = Math.random,
-): number {
+export function backoffDelayMs(retryNumber: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const window = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retryNumber - 1));
   return Math.floor(random() * window);
 }

@@ -21,7 +21,8 @@ export interface SuperviseOptions {
 export const defaultBackoffMs = (n: number): number => Math.min(60_000, 1_000 * 2 ** (n - 1));
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
@@ -50,7 +51,9 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     if (end.code === 0) return 0;
     quickFailures = now() - startedAt >= healthyAfter ? 1 : quickFailures + 1;
     const wait = backoff(quickFailures);
-    o.log(`mirl worker supervisor: worker ${child.pid} exited (${end.signal ?? `code ${end.code}`}); restarting in ${(wait / 1000).toFixed(0)} s`);
+    o.log(
+      `mirl worker supervisor: worker ${child.pid} exited (${end.signal ?? `code ${end.code}`}); restarting in ${(wait / 1000).toFixed(0)} s`,
+    );
     const interrupted = await Promise.race([sleep(wait).then(() => false), stopped.then(() => true)]);
     if (interrupted) return 0;
   }

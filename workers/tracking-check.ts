@@ -4,7 +4,13 @@
 // a sweep can burn its attempts on a worker that can never log. Refusing to start
 // keeps those trials for workers that can. A server that is merely unreachable is
 // not a reason to stay down: workers ride out tracking outages, so that only warns.
-import { MlflowApiError, MlflowClient, MlflowNetworkError, silentLogger, type MlflowClientOptions } from '../tracking/index.js';
+import {
+  MlflowApiError,
+  MlflowClient,
+  MlflowNetworkError,
+  silentLogger,
+  type MlflowClientOptions,
+} from '../tracking/index.js';
 
 /** One quick try: the worker's own client would retry an unreachable server for minutes. */
 const CHECK: MlflowClientOptions = { retry: { maxAttempts: 1 }, timeoutMs: 10_000, logger: silentLogger };
@@ -43,7 +49,9 @@ export async function checkTrackingCredentials(
       );
     }
     if (err instanceof MlflowNetworkError) {
-      warn(`mirl worker: the MLflow server at ${client.trackingUri} does not answer yet (${err.code}); starting anyway, trials retry until it does`);
+      warn(
+        `mirl worker: the MLflow server at ${client.trackingUri} does not answer yet (${err.code}); starting anyway, trials retry until it does`,
+      );
       return;
     }
     if (err instanceof MlflowApiError && err.httpStatus === 403) return;

@@ -43,7 +43,14 @@ export interface MirlWorkerOptions {
   /** Extra settings of the MLflow tracking (tests shorten buffers). */
   mlflow?: Partial<Omit<MlflowTrackingOptions, 'client'>>;
   /** Called once both workers poll; the CLI prints its banner from here. */
-  onReady?(summary: { identity: string; taskQueue: string; maxConcurrent: number; backend: BackendRequest; workflows: boolean; tracking: string }): void;
+  onReady?(summary: {
+    identity: string;
+    taskQueue: string;
+    maxConcurrent: number;
+    backend: BackendRequest;
+    workflows: boolean;
+    tracking: string;
+  }): void;
 }
 
 import type { TrackingMode } from './tracking-modes.js';
@@ -54,7 +61,13 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** The commit of the code this worker runs, when it runs from a git checkout. */
 export function gitCommit(dir = REPO_ROOT): string | null {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || null
+    );
   } catch {
     return null;
   }
@@ -69,7 +82,9 @@ export function trackingFor(
 ): MlflowTracking | null {
   if (mode === 'off') return null;
   if (mode === 'auto' && !env.MLFLOW_TRACKING_URI) {
-    warn('mirl worker: MLFLOW_TRACKING_URI is not set, tracking is off (metrics stay in Temporal, checkpoints on local disk)');
+    warn(
+      'mirl worker: MLFLOW_TRACKING_URI is not set, tracking is off (metrics stay in Temporal, checkpoints on local disk)',
+    );
     return null;
   }
   return new MlflowTracking({ client: MlflowClient.fromEnv({}, env), gitCommit: gitCommit(), ...options });
@@ -125,9 +140,23 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
     if (runWorkflows) {
       const bundlePath = opts.workflowBundlePath ?? process.env.MIRL_WORKFLOW_BUNDLE;
       const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : await bundleWorkflows();
-      workers.push(await Worker.create({ ...common, taskQueue: SWEEP_TASK_QUEUE, workflowBundle, activities: createSweepActivities(tracking) }));
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: SWEEP_TASK_QUEUE,
+          workflowBundle,
+          activities: createSweepActivities(tracking),
+        }),
+      );
     }
-    opts.onReady?.({ identity, taskQueue: opts.taskQueue, maxConcurrent, backend, workflows: runWorkflows, tracking: tracking ? `mlflow ${tracking.trackingUri}` : 'off' });
+    opts.onReady?.({
+      identity,
+      taskQueue: opts.taskQueue,
+      maxConcurrent,
+      backend,
+      workflows: runWorkflows,
+      tracking: tracking ? `mlflow ${tracking.trackingUri}` : 'off',
+    });
     // One worker failing (e.g. a broken bundle) must not leave the other polling forever.
     await Promise.all(
       workers.map((w) =>

@@ -3,13 +3,20 @@
 // trials it pruned. It travels in the carry (bounded by MAX_EARLY_STOP_REPORTS at
 // validation), so a replay, a continue-as-new or a restarted sweep decides exactly as
 // before. No Temporal imports, so unit tests drive it directly.
-import { ashaDecide, medianDecide, type Decision, type PlannedEarlyStop, type Report } from '../sweep-spec/search/pruning.js';
+import {
+  ashaDecide,
+  medianDecide,
+  type Decision,
+  type PlannedEarlyStop,
+  type Report,
+} from '../sweep-spec/search/pruning.js';
 import type { EarlyStopCarry, EvaluationReport, TrialOutcome } from './types.js';
 
 type Pair = [number, number];
 const toPairs = (curve: readonly Report[]): Pair[] => curve.map((r) => [r.step, r.value]);
 const fromPairs = (pairs: readonly Pair[]): Report[] => pairs.map(([step, value]) => ({ step, value }));
-const numericKeys = <T>(record: Record<string, T> | undefined): [number, T][] => Object.entries(record ?? {}).map(([k, v]) => [Number(k), v]);
+const numericKeys = <T>(record: Record<string, T> | undefined): [number, T][] =>
+  Object.entries(record ?? {}).map(([k, v]) => [Number(k), v]);
 
 export class EarlyStopBook {
   /** Reports of trials still running, by trial index. */
@@ -33,7 +40,8 @@ export class EarlyStopBook {
   }
 
   toCarry(): EarlyStopCarry {
-    const record = <T, U>(map: Map<number, T>, f: (v: T) => U) => Object.fromEntries([...map].map(([k, v]) => [String(k), f(v)]));
+    const record = <T, U>(map: Map<number, T>, f: (v: T) => U) =>
+      Object.fromEntries([...map].map(([k, v]) => [String(k), f(v)]));
     return {
       curves: record(this.curves, toPairs),
       completed: record(this.completed, toPairs),

@@ -1,7 +1,16 @@
 // The sweep's and trial's messages, defined once so workflows and the CLI agree on names.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Spec } from '../sweep-spec/index.js';
-import type { EvaluationReport, EvaluationVerdict, ExtendRequest, ExtendResult, ProgressRequest, RerunRequest, SweepProgress, TrialOutcome } from './types.js';
+import type {
+  EvaluationReport,
+  EvaluationVerdict,
+  ExtendRequest,
+  ExtendResult,
+  ProgressRequest,
+  RerunRequest,
+  SweepProgress,
+  TrialOutcome,
+} from './types.js';
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');

@@ -3,7 +3,16 @@
 // and the CLI rebuilding any page of a closed sweep from its carry, so the three agree.
 import { PointNotSampledError, type TrialSource } from '../sweep-spec/index.js';
 import { emptyCounts, SweepBook } from './sweep-state.js';
-import { TRIAL_STATES, type AxisSummary, type ProgressRequest, type StateCounts, type SweepProgress, type TrialDetail, type TrialProgress, type TrialStateName } from './types.js';
+import {
+  TRIAL_STATES,
+  type AxisSummary,
+  type ProgressRequest,
+  type StateCounts,
+  type SweepProgress,
+  type TrialDetail,
+  type TrialProgress,
+  type TrialStateName,
+} from './types.js';
 
 /** Trials per reply at most: about 0.4 MB of JSON, far below gRPC's 4 MB and Temporal's 2 MB. */
 export const PROGRESS_PAGE_MAX = 1000;
@@ -22,10 +31,19 @@ export interface ProgressMeta {
 }
 
 /** The request with defaults applied and bounds enforced; bad fields fall back rather than fail a query. */
-export function normalizeRequest(request: ProgressRequest = {}): { states: TrialStateName[] | null; offset: number; limit: number } {
-  const states = Array.isArray(request.states) ? request.states.filter((s) => (TRIAL_STATES as readonly string[]).includes(s)) : [];
+export function normalizeRequest(request: ProgressRequest = {}): {
+  states: TrialStateName[] | null;
+  offset: number;
+  limit: number;
+} {
+  const states = Array.isArray(request.states)
+    ? request.states.filter((s) => (TRIAL_STATES as readonly string[]).includes(s))
+    : [];
   const offset = Number.isInteger(request.offset) && request.offset! > 0 ? request.offset! : 0;
-  const limit = Number.isInteger(request.limit) && request.limit! >= 0 ? Math.min(request.limit!, PROGRESS_PAGE_MAX) : PROGRESS_PAGE_MAX;
+  const limit =
+    Number.isInteger(request.limit) && request.limit! >= 0
+      ? Math.min(request.limit!, PROGRESS_PAGE_MAX)
+      : PROGRESS_PAGE_MAX;
   return { states: states.length ? states : null, offset, limit };
 }
 
@@ -35,12 +53,15 @@ function axisCounts(book: SweepBook, source: TrialSource): Record<string, Record
   const dims = source.plan.dimensions;
   const strides = dims.map((_, d) => dims.slice(d + 1).reduce((n, later) => n * later.rows.length, 1));
   // Array.from, not rows.map: a TPE search's rows are holes until suggested, and map skips holes.
-  const perRow = dims.map((dim) => Array.from({ length: dim.rows.length }, () => new Array<number>(TRIAL_STATES.length).fill(0)));
+  const perRow = dims.map((dim) =>
+    Array.from({ length: dim.rows.length }, () => new Array<number>(TRIAL_STATES.length).fill(0)),
+  );
   for (let i = 0; i < book.total; i++) {
     const state = book.stateCode(i);
     // An extended sweep's later trials do not follow the plan's order: ask where each sits.
     const rows = source.rowsOf?.(i);
-    for (let d = 0; d < dims.length; d++) perRow[d][rows ? rows[d] : Math.floor(i / strides[d]) % dims[d].rows.length][state]++;
+    for (let d = 0; d < dims.length; d++)
+      perRow[d][rows ? rows[d] : Math.floor(i / strides[d]) % dims[d].rows.length][state]++;
   }
   const axes: Record<string, Record<string, StateCounts>> = {};
   source.labels.forEach((rows, d) =>
@@ -106,12 +127,16 @@ function trialProgress(book: SweepBook, source: TrialSource, index: number, deta
 
 // A trial whose configuration became invalid (a bad override), or whose TPE point is not
 // suggested yet, still has a row to show.
-function safeTrial(source: TrialSource, index: number): { trialId: string; runName: string; axes: Record<string, unknown> } {
+function safeTrial(
+  source: TrialSource,
+  index: number,
+): { trialId: string; runName: string; axes: Record<string, unknown> } {
   try {
     return source.at(index);
   } catch (err) {
     const axes = Object.fromEntries(source.axisLabels(index));
-    const trialId = err instanceof PointNotSampledError ? `(trial ${index}: not sampled yet)` : `(invalid trial ${index})`;
+    const trialId =
+      err instanceof PointNotSampledError ? `(trial ${index}: not sampled yet)` : `(invalid trial ${index})`;
     return { trialId, runName: Object.values(axes).join('|'), axes };
   }
 }
@@ -121,7 +146,12 @@ export function listTrials(book: SweepBook, source: TrialSource, indices: readon
   return indices.map((i) => trialProgress(book, source, i));
 }
 
-export function buildProgress(book: SweepBook, source: TrialSource, meta: ProgressMeta, request: ProgressRequest = {}): SweepProgress {
+export function buildProgress(
+  book: SweepBook,
+  source: TrialSource,
+  meta: ProgressMeta,
+  request: ProgressRequest = {},
+): SweepProgress {
   const page = normalizeRequest(request);
   return {
     ...meta,
@@ -137,6 +167,9 @@ export function buildProgress(book: SweepBook, source: TrialSource, meta: Progre
     durations: { ...book.durations },
     trials: book.indicesIn(page.states, page.offset, page.limit).map((i) => trialProgress(book, source, i)),
     page: { ...page, matching: book.countIn(page.states) },
-    recent: book.recent().slice(-RECENT_IN_PROGRESS).map((d) => trialProgress(book, source, d.index, d)),
+    recent: book
+      .recent()
+      .slice(-RECENT_IN_PROGRESS)
+      .map((d) => trialProgress(book, source, d.index, d)),
   };
 }

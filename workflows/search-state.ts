@@ -18,7 +18,8 @@ import type { SearchCarry, TrialOutcome } from './types.js';
 export function objectiveValue(outcome: TrialOutcome, objective: Objective): number | undefined {
   const r = outcome.result;
   if (outcome.state !== 'done' || !r) return undefined;
-  const value = objective.step === 'last' ? (r.eval[objective.metric] ?? r.train[objective.metric]) : r.objective?.value;
+  const value =
+    objective.step === 'last' ? (r.eval[objective.metric] ?? r.train[objective.metric]) : r.objective?.value;
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
@@ -100,7 +101,14 @@ export class SearchBook {
     // A started point with no observation yet (or whose trials all failed) counts as
     // worse than every observed one, so parallel suggestions spread out.
     const pending = [...this.started].filter((p) => p !== point && !this.sums.has(p)).map((p) => this.valuesOf(p)!);
-    return suggestTpe({ params: this.search.params, observed, pending, used: this.used, seed: this.search.seed, point });
+    return suggestTpe({
+      params: this.search.params,
+      observed,
+      pending,
+      used: this.used,
+      seed: this.search.seed,
+      point,
+    });
   }
 
   private quasiRandom(point: number): number[] {
@@ -109,7 +117,9 @@ export class SearchBook {
       const values = streamPoint('sobol', this.search.seed, this.search.params, k);
       if (!this.used.has(pointKey(values))) return values;
     }
-    throw new RangeError(`no unused quasi-random point for search point ${point}; the search space is nearly exhausted`);
+    throw new RangeError(
+      `no unused quasi-random point for search point ${point}; the search space is nearly exhausted`,
+    );
   }
 }
 
@@ -121,7 +131,8 @@ export function openSearch(source: TrialSource, book: SweepBook, carry: SearchCa
   const budget = source.plan.search?.budget ?? 1;
   const perPoint = source.count / budget;
   const started = (point: number) => {
-    for (let i = point * perPoint; i < (point + 1) * perPoint; i++) if (book.state(i) !== 'pending' || book.runsOf(i) > 0) return true;
+    for (let i = point * perPoint; i < (point + 1) * perPoint; i++)
+      if (book.state(i) !== 'pending' || book.runsOf(i) > 0) return true;
     return false;
   };
   return SearchBook.open(source.plan, carry, started);
@@ -131,7 +142,12 @@ export function openSearch(source: TrialSource, book: SweepBook, carry: SearchCa
  * Applies a trial's outcome to the sweep's state, once: its signal and its child result
  * both report it, and only the first may add its objective to the search.
  */
-export function applyTrialOutcome(book: SweepBook, search: SearchBook | null, outcome: TrialOutcome, now: number): boolean {
+export function applyTrialOutcome(
+  book: SweepBook,
+  search: SearchBook | null,
+  outcome: TrialOutcome,
+  now: number,
+): boolean {
   if (!book.applyOutcome(outcome, now)) return false;
   search?.observe(outcome);
   return true;

@@ -14,7 +14,11 @@ export function sweepStaticSummary(spec: Spec, profile: string | null, trials: n
   return `${spec.name} (${spec.study}${profile ? `, profile ${profile}` : ''}): ${trials} trials`;
 }
 
-export function sweepStaticDetails(spec: Spec, profile: string | null, plan: { trialCount: number; maxConcurrentTrials: number; taskQueue: string }): string {
+export function sweepStaticDetails(
+  spec: Spec,
+  profile: string | null,
+  plan: { trialCount: number; maxConcurrentTrials: number; taskQueue: string },
+): string {
   return [
     `**${spec.name}**: study \`${spec.study}\`, profile \`${profile ?? 'none'}\``,
     `${plan.trialCount} trials, at most ${plan.maxConcurrentTrials} at once on \`${plan.taskQueue}\``,
@@ -30,7 +34,11 @@ export function trialStaticSummary(input: Pick<TrialInput, 'runName' | 'index' |
 /** The configuration as `key: value` lines, the settings that vary first. */
 export function trialStaticDetails(input: Pick<TrialInput, 'axes' | 'config' | 'sweepId'>): string {
   const varied = Object.keys(input.axes);
-  const rest = Object.keys(input.config).filter((k) => !varied.includes(k)).sort();
+  const rest = Object.keys(input.config)
+    .filter((k) => !varied.includes(k))
+    .sort();
   const line = (k: string) => `${k}: \`${JSON.stringify((input.config as Record<string, unknown>)[k])}\``;
-  return [`sweep \`${input.sweepId}\``, '', '**varied**', ...varied.map(line), '', '**fixed**', ...rest.map(line)].join('\n');
+  return [`sweep \`${input.sweepId}\``, '', '**varied**', ...varied.map(line), '', '**fixed**', ...rest.map(line)].join(
+    '\n',
+  );
 }

@@ -22,7 +22,14 @@ export const MAX_RECENT = 256;
 export const MAX_ERRORS = 200;
 export const MAX_ERROR_CHARS = 500;
 
-const CODE: Record<TrialStateName, string> = { pending: 'p', running: 'r', done: 'd', failed: 'f', cancelled: 'c', pruned: 'x' };
+const CODE: Record<TrialStateName, string> = {
+  pending: 'p',
+  running: 'r',
+  done: 'd',
+  failed: 'f',
+  cancelled: 'c',
+  pruned: 'x',
+};
 const STATE_OF_CODE = new Map(TRIAL_STATES.map((s, i) => [CODE[s], i]));
 const PENDING = TRIAL_STATES.indexOf('pending');
 const RUNNING = TRIAL_STATES.indexOf('running');
@@ -34,7 +41,7 @@ export function emptyCounts(): StateCounts {
 /** `d1500r200p300`: a state letter and how many trials in a row have it. */
 export function encodeStates(states: Uint8Array): string {
   const parts: string[] = [];
-  for (let i = 0; i < states.length; ) {
+  for (let i = 0; i < states.length;) {
     let j = i + 1;
     while (j < states.length && states[j] === states[i]) j++;
     parts.push(`${CODE[TRIAL_STATES[states[i]]]}${j - i}`);
@@ -49,7 +56,8 @@ export function decodeStates(text: string, total: number): Uint8Array {
   for (const [, code, count] of text.matchAll(/([a-z])(\d+)/g)) {
     const state = STATE_OF_CODE.get(code);
     const n = Number(count);
-    if (state === undefined || at + n > total) throw new Error(`carried states are corrupt near "${code}${count}" (trial ${at} of ${total})`);
+    if (state === undefined || at + n > total)
+      throw new Error(`carried states are corrupt near "${code}${count}" (trial ${at} of ${total})`);
     states.fill(state, at, at + n);
     at += n;
   }
@@ -61,7 +69,8 @@ function clip(error: string | undefined): string | undefined {
   return error !== undefined && error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS - 1)}…` : error;
 }
 
-const numericKeys = <T>(record: Record<string, T>): [number, T][] => Object.entries(record).map(([k, v]) => [Number(k), v]);
+const numericKeys = <T>(record: Record<string, T>): [number, T][] =>
+  Object.entries(record).map(([k, v]) => [Number(k), v]);
 
 /** The sweep's state between and across runs; toCarry()/fromCarry() are its wire form. */
 export class SweepBook {
@@ -113,7 +122,12 @@ export class SweepBook {
     for (const [i, e] of numericKeys(carry.errors)) book.errors.set(i, e);
     book.recentLog.push(...carry.recent);
     book.durations = { ...carry.durations };
-    Object.assign(book, { paused: carry.paused, cancelRequested: carry.cancelRequested, startedTotal: carry.startedTotal, generation: carry.generation });
+    Object.assign(book, {
+      paused: carry.paused,
+      cancelRequested: carry.cancelRequested,
+      startedTotal: carry.startedTotal,
+      generation: carry.generation,
+    });
     return book;
   }
 
@@ -126,7 +140,12 @@ export class SweepBook {
       if (t.overrides) book.overrideOf.set(i, book.internOverrides(t.overrides));
       if (t.error !== undefined && t.state !== 'done') book.noteError(i, t.error);
     });
-    Object.assign(book, { paused: carry.paused, cancelRequested: carry.cancelRequested, startedTotal: carry.startedTotal, generation: carry.generation });
+    Object.assign(book, {
+      paused: carry.paused,
+      cancelRequested: carry.cancelRequested,
+      startedTotal: carry.startedTotal,
+      generation: carry.generation,
+    });
     return book;
   }
 
@@ -185,7 +204,8 @@ export class SweepBook {
 
   /** The latest recorded detail of a trial, when it is still in the log. */
   detailOf(index: number): TrialDetail | undefined {
-    for (let k = this.recentLog.length - 1; k >= 0; k--) if (this.recentLog[k].index === index) return this.recentLog[k];
+    for (let k = this.recentLog.length - 1; k >= 0; k--)
+      if (this.recentLog[k].index === index) return this.recentLog[k];
     return undefined;
   }
 
@@ -256,13 +276,22 @@ export class SweepBook {
 
   /** Puts failed (and cancelled) trials back in the queue; returns the indices requeued. */
   requeueForRerun(request: RerunRequest = {}): number[] {
-    const candidates = request.indices ? [...new Set(request.indices)].sort((a, b) => a - b) : this.indicesIn(['failed', 'cancelled']);
-    const requeued = candidates.filter((i) => Number.isInteger(i) && i >= 0 && i < this.total && (this.state(i) === 'failed' || this.state(i) === 'cancelled'));
+    const candidates = request.indices
+      ? [...new Set(request.indices)].sort((a, b) => a - b)
+      : this.indicesIn(['failed', 'cancelled']);
+    const requeued = candidates.filter(
+      (i) =>
+        Number.isInteger(i) &&
+        i >= 0 &&
+        i < this.total &&
+        (this.state(i) === 'failed' || this.state(i) === 'cancelled'),
+    );
     for (const i of requeued) {
       const runs = this.runsOf(i);
       this.setState(i, 'pending');
       this.setRuns(i, runs);
-      if (request.overrides) this.overrideOf.set(i, this.internOverrides({ ...this.overridesOf(i), ...request.overrides }));
+      if (request.overrides)
+        this.overrideOf.set(i, this.internOverrides({ ...this.overridesOf(i), ...request.overrides }));
       this.pendingFrom = Math.min(this.pendingFrom, i);
     }
     if (requeued.length > 0) this.cancelRequested = false;
@@ -281,7 +310,8 @@ export class SweepBook {
 
   /** Trial indices in the given states (every state when null), in index order. */
   indicesIn(states: readonly TrialStateName[] | null, offset = 0, limit = Infinity): number[] {
-    if (states?.length === 1 && states[0] === 'running') return [...this.running.keys()].sort((a, b) => a - b).slice(offset, offset + limit);
+    if (states?.length === 1 && states[0] === 'running')
+      return [...this.running.keys()].sort((a, b) => a - b).slice(offset, offset + limit);
     const wanted = states ? new Set(states.map((s) => TRIAL_STATES.indexOf(s))) : null;
     const out: number[] = [];
     let skipped = 0;

@@ -119,10 +119,13 @@ function openRun(input: SweepInput): SweepRun {
   const carried = input.carry && 'format' in input.carry ? input.carry : undefined;
   const extensions = carried?.extensions ?? [];
   const source = trialSource(spec, { sweepId, profile, dataPath, extensions });
-  const book = input.carry ? SweepBook.fromCarry(input.carry) : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
+  const book = input.carry
+    ? SweepBook.fromCarry(input.carry)
+    : SweepBook.create(source.count, source.plan.maxConcurrentTrials);
   // A closed sweep extended from the CLI restarts with the new spec before its book has the trials.
   if (book.total < source.count && extensions.length) book.grow(source.count);
-  if (book.total !== source.count) throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
+  if (book.total !== source.count)
+    throw new Error(`carried state has ${book.total} trials, the spec expands to ${source.count}`);
   const options = { ...DEFAULT_SWEEP_OPTIONS, ...input.options };
   return {
     input,
@@ -132,7 +135,14 @@ function openRun(input: SweepInput): SweepRun {
     book,
     search: openSearch(source, book, carried?.search),
     earlyStop: source.plan.earlyStop && EarlyStopBook.fromCarry(source.plan.earlyStop, carried?.earlyStop),
-    meta: { sweepId, name: spec.name, study: spec.study, profile, taskQueue: source.plan.taskQueue, heartbeatTimeoutMs: options.heartbeatTimeoutMs },
+    meta: {
+      sweepId,
+      name: spec.name,
+      study: spec.study,
+      profile,
+      taskQueue: source.plan.taskQueue,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    },
     tracking: input.tracking,
     version: 0,
     startsInFlight: 0,
@@ -153,7 +163,13 @@ function extend(r: SweepRun, request: ExtendRequest): ExtendResult {
   r.extensions = [...r.extensions, request.spec];
   const { sweepId, profile, dataPath } = r.input;
   const learnt = r.search?.toCarry();
-  r.source = trialSource(r.input.spec, { sweepId, profile, dataPath, extensions: r.extensions, points: learnt?.points });
+  r.source = trialSource(r.input.spec, {
+    sweepId,
+    profile,
+    dataPath,
+    extensions: r.extensions,
+    points: learnt?.points,
+  });
   r.book.grow(r.source.count);
   // A TPE search suggests into the new plan: reopened on it with what it has learnt.
   if (learnt) r.search = openSearch(r.source, r.book, learnt);
@@ -184,7 +200,8 @@ function overrideProblem(r: SweepRun, request: RerunRequest): string | null {
   const indices = request.indices ?? r.book.indicesIn(['failed', 'cancelled'], 0, OVERRIDE_CHECKS);
   try {
     for (const i of indices.slice(0, OVERRIDE_CHECKS)) {
-      if (i >= 0 && i < r.book.total) trialConfigSchema.parse({ ...r.source.at(i).config, ...r.book.overridesOf(i), ...request.overrides });
+      if (i >= 0 && i < r.book.total)
+        trialConfigSchema.parse({ ...r.source.at(i).config, ...r.book.overridesOf(i), ...request.overrides });
     }
     return null;
   } catch (err) {
@@ -263,7 +280,9 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
 /** Trials of a search whose objective is read at a step report its value there. */
 function objectiveProbe(plan: TrialSource['plan']): Pick<TrialInput, 'objective'> {
   const objective = plan.search && plan.objective;
-  return objective && objective.step !== 'last' ? { objective: { metric: objective.metric, step: objective.step } } : {};
+  return objective && objective.step !== 'last'
+    ? { objective: { metric: objective.metric, step: objective.step } }
+    : {};
 }
 
 function startTrial(r: SweepRun, index: number): void {
@@ -299,7 +318,12 @@ function startTrial(r: SweepRun, index: number): void {
       const base = { index, trialId: input.trialId, run };
       handle.result().then(
         (outcome) => recordOutcome(r, outcome),
-        (err) => recordOutcome(r, { ...base, state: isCancellation(err) ? 'cancelled' : 'failed', error: describeFailure(err) }),
+        (err) =>
+          recordOutcome(r, {
+            ...base,
+            state: isCancellation(err) ? 'cancelled' : 'failed',
+            error: describeFailure(err),
+          }),
       );
     },
     (err) => {
@@ -331,7 +355,8 @@ function showDetails(r: SweepRun): void {
   // A rough ETA from the mean trial time over the window; `mirl sweep watch` refines it with live steps.
   const { count, totalMs } = book.durations;
   const slots = Math.max(1, Math.min(book.maxConcurrent, c.running + c.pending));
-  const etaMin = count > 0 && !book.paused ? Math.ceil(((totalMs / count) * (c.pending + c.running / 2)) / slots / 60_000) : null;
+  const etaMin =
+    count > 0 && !book.paused ? Math.ceil(((totalMs / count) * (c.pending + c.running / 2)) / slots / 60_000) : null;
   setCurrentDetails(
     `**${meta.name}** (${meta.study}) ${flags}\n\n` +
       `${c.done} done · ${c.running} running · ${c.pending} pending · ${c.failed} failed · ${c.cancelled} cancelled ` +
@@ -345,7 +370,16 @@ async function finishTracking(r: SweepRun, status: 'FINISHED' | 'FAILED' | 'KILL
   try {
     // Counts and axes only: the activity expands the trials it needs from the spec and the carry.
     const progress = buildProgress(r.book, r.source, r.meta, { limit: 0 });
-    await finishSweepRun({ sweepId: r.meta.sweepId, tracking: r.tracking, status, progress, carry: sweepCarry(r), spec: r.input.spec, error, dataPath: r.input.dataPath });
+    await finishSweepRun({
+      sweepId: r.meta.sweepId,
+      tracking: r.tracking,
+      status,
+      progress,
+      carry: sweepCarry(r),
+      spec: r.input.spec,
+      error,
+      dataPath: r.input.dataPath,
+    });
   } catch (err) {
     log.warn('could not close the sweep in MLflow', { error: String(err) });
   }
@@ -364,7 +398,8 @@ async function runWindow(r: SweepRun): Promise<'settled' | 'continue'> {
       if (book.isSettled()) return 'settled';
       continue;
     }
-    if (r.startedThisRun >= r.options.continueAsNewAfterStarts || workflowInfo().continueAsNewSuggested) return 'continue';
+    if (r.startedThisRun >= r.options.continueAsNewAfterStarts || workflowInfo().continueAsNewSuggested)
+      return 'continue';
     const seen = r.version;
     await condition(() => r.version !== seen);
   }
@@ -393,7 +428,13 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     // continue-as-new carries the answer.
     if (r.tracking === undefined || !workflowInfo().continuedFromExecutionRunId) {
       showDetails(r);
-      r.tracking = await ensureSweepRun({ sweepId: r.meta.sweepId, spec: input.spec, profile: input.profile, specText: input.specText, dataPath: input.dataPath });
+      r.tracking = await ensureSweepRun({
+        sweepId: r.meta.sweepId,
+        spec: input.spec,
+        profile: input.profile,
+        specText: input.specText,
+        dataPath: input.dataPath,
+      });
     }
     ending = await runWindow(r);
   } catch (err) {
@@ -411,5 +452,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     return continueAsNew<typeof sweepWorkflow>({ ...input, carry: sweepCarry(r), tracking: r.tracking ?? null });
   }
   await condition(allHandlersFinished);
-  return { sweepId: r.meta.sweepId, progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }), carry: sweepCarry(r) };
+  return {
+    sweepId: r.meta.sweepId,
+    progress: buildProgress(r.book, r.source, r.meta, { limit: RESULT_PAGE }),
+    carry: sweepCarry(r),
+  };
 }

@@ -78,9 +78,13 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
       dataPath: input.dataPath,
     });
     // A pruned trial completes (the sweep stopped it on purpose): its reason travels as the outcome's error.
-    const outcome: TrialOutcome = result.pruned ? { ...base, state: 'pruned', result, error: result.pruned.reason } : { ...base, state: 'done', result };
+    const outcome: TrialOutcome = result.pruned
+      ? { ...base, state: 'pruned', result, error: result.pruned.reason }
+      : { ...base, state: 'done', result };
     setCurrentDetails(
-      result.pruned ? `**${input.runName}**: pruned at step ${result.pruned.step}: ${result.pruned.reason}` : `**${input.runName}**: done at step ${result.step} on ${result.backend}`,
+      result.pruned
+        ? `**${input.runName}**: pruned at step ${result.pruned.step}: ${result.pruned.reason}`
+        : `**${input.runName}**: done at step ${result.step} on ${result.backend}`,
     );
     await report(input.sweepId, outcome);
     return outcome;

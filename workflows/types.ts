@@ -7,7 +7,13 @@ import type { TrialConfig } from '../ml/config.js';
 export const SWEEP_TASK_QUEUE = 'mirl-sweeps';
 
 /** Failures a retry cannot fix: the trial fails at once instead of burning attempts. */
-export const NON_RETRYABLE_ERROR_TYPES = ['NonFiniteError', 'TrialConfigError', 'ZodError', 'CheckpointCorruptError', 'SpecError'];
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'NonFiniteError',
+  'TrialConfigError',
+  'ZodError',
+  'CheckpointCorruptError',
+  'SpecError',
+];
 
 // Appended, never reordered: a carry stores each state as its position here.
 export const TRIAL_STATES = ['pending', 'running', 'done', 'failed', 'cancelled', 'pruned'] as const;

@@ -10,7 +10,8 @@ export type PeerName = 'jax';
 
 /** mirl, peer, mirl, peer, ...: `rounds` turns each, mirl first in every round. */
 export function alternationSchedule(rounds: number): Side[] {
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`peer rounds must be a whole number >= 1, got ${rounds}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new RangeError(`peer rounds must be a whole number >= 1, got ${rounds}`);
   return Array.from({ length: rounds }, () => ['mirl', 'peer'] as Side[]).flat();
 }
 
@@ -31,7 +32,10 @@ export function peerRow(name: string, backend: string, peer: PeerName, rounds: n
   const base = { measure: 'peer', case: name, backend, peer, rounds };
   if (r.mirl.length === 0 || r.peer.length === 0) {
     const missing = r.mirl.length === 0 ? 'mirl' : peer;
-    return { ...base, error: `no successful ${missing} round: ${r.errors[r.errors.length - 1] ?? 'not run'}`.slice(0, 400) };
+    return {
+      ...base,
+      error: `no successful ${missing} round: ${r.errors[r.errors.length - 1] ?? 'not run'}`.slice(0, 400),
+    };
   }
   const mirlMs = Math.min(...r.mirl);
   const peerMs = Math.min(...r.peer);

@@ -14,10 +14,13 @@ export const JAX_STEP = fileURLToPath(new URL('./jax_step.py', import.meta.url))
 export const JAX_CASES: Record<string, string> = {
   'mlp+bilinear': 'MLP 392-300-300-100 per view, bilinear W 100x100, InfoNCE, Adam 1e-4, batch 128, float32',
   'mlp+separable': 'MLP encoders as mlp+bilinear, separable critic phi 100-100-100 per side',
-  'mlp+concat': 'MLP encoders, concat critic Dense(200 relu)-Dense(1) over 128x128 pairs, first layer split over x and y as mirl does',
+  'mlp+concat':
+    'MLP encoders, concat critic Dense(200 relu)-Dense(1) over 128x128 pairs, first layer split over x and y as mirl does',
   'mlp-shortcut+bilinear': 'five residual Dense 392 layers, noise 0.05 per view drawn on the host, bilinear 392x392',
-  'realnvp-shift+bilinear': '30 shift couplings (MLP 196-512-512-196) with fixed permutations per view, bilinear 392x392',
-  'convnet+bilinear': 'two 5x5 stride-2 same convs (64, 128), layer norm over (h, w, c), mean pool, Dense 100; |I_NCE - 4|',
+  'realnvp-shift+bilinear':
+    '30 shift couplings (MLP 196-512-512-196) with fixed permutations per view, bilinear 392x392',
+  'convnet+bilinear':
+    'two 5x5 stride-2 same convs (64, 128), layer norm over (h, w, c), mean pool, Dense 100; |I_NCE - 4|',
   'gaussian+concat5x10': 'identity encoders on 2-d Gaussian pairs drawn on the host, concat critic 5 x 10 hidden',
 };
 
@@ -70,7 +73,11 @@ export function parsePeerOutput(stdout: string, code: number | null, stderr = ''
   };
 }
 
-function run(cmd: string, args: string[], passStderr: (line: string) => void): Promise<{ code: number | null; out: string; err: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  passStderr: (line: string) => void,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -89,11 +96,22 @@ function run(cmd: string, args: string[], passStderr: (line: string) => void): P
 export async function ensureJax(log: (line: string) => void): Promise<string> {
   const r = await run('bash', [SETUP], log);
   const python = r.out.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !python) throw new Error(`bench/peer/setup-jax.sh failed: ${r.err.trim().split('\n').pop() ?? r.code}`);
+  if (r.code !== 0 || !python)
+    throw new Error(`bench/peer/setup-jax.sh failed: ${r.err.trim().split('\n').pop() ?? r.code}`);
   return python;
 }
 
-export async function measureJax(python: string, name: string, steps: number, warmup: number, seed = 0): Promise<PeerMeasurement | { error: string }> {
-  const r = await run(python, [JAX_STEP, '--case', name, '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)], () => {});
+export async function measureJax(
+  python: string,
+  name: string,
+  steps: number,
+  warmup: number,
+  seed = 0,
+): Promise<PeerMeasurement | { error: string }> {
+  const r = await run(
+    python,
+    [JAX_STEP, '--case', name, '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)],
+    () => {},
+  );
   return parsePeerOutput(r.out, r.code, r.err);
 }

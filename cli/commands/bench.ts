@@ -70,35 +70,86 @@ function peerRounds(v: number): number {
 
 export const benchCommand: CommandModule<object, Args> = {
   command: 'bench',
-  describe: 'Measure training, evaluation and orchestration speed on every available backend, side by side, against the speed targets',
+  describe:
+    'Measure training, evaluation and orchestration speed on every available backend, side by side, against the speed targets',
   builder: (y) =>
     y
-      .option('backends', { type: 'array', string: true, describe: 'subset of tensorflow, wasm, cpu (default: all that load)' })
+      .option('backends', {
+        type: 'array',
+        string: true,
+        describe: 'subset of tensorflow, wasm, cpu (default: all that load)',
+      })
       .option('cases', { type: 'array', string: true, describe: `subset of: ${ALL_CASES.join(', ')}` })
       .option('steps', { type: 'number', default: 200, describe: 'timed steps per fast model (median reported)' })
-      .option('slow-steps', { type: 'number', default: 8, describe: 'timed steps for ConvNet/RealNVP and the plain JS backend' })
-      .option('linear-eval-max-iter', { type: 'number', describe: 'L-BFGS iterations of the timed linear evaluation (default: the trial default)' })
-      .option('jacobian-inputs', { type: 'number', default: 128, describe: 'Jacobians (392 x 392) whose condition numbers are timed' })
-      .option('orchestration-trials', { type: 'number', default: 100, describe: 'one-step trials through a throwaway Temporal server and worker (0: skip)' })
+      .option('slow-steps', {
+        type: 'number',
+        default: 8,
+        describe: 'timed steps for ConvNet/RealNVP and the plain JS backend',
+      })
+      .option('linear-eval-max-iter', {
+        type: 'number',
+        describe: 'L-BFGS iterations of the timed linear evaluation (default: the trial default)',
+      })
+      .option('jacobian-inputs', {
+        type: 'number',
+        default: 128,
+        describe: 'Jacobians (392 x 392) whose condition numbers are timed',
+      })
+      .option('orchestration-trials', {
+        type: 'number',
+        default: 100,
+        describe: 'one-step trials through a throwaway Temporal server and worker (0: skip)',
+      })
       .option('memory-steps', { type: 'number', default: 5000, describe: 'steps of the trainer-memory run (0: skip)' })
-      .option('scale', { type: 'number', default: 0, describe: 'instead: a sweep of N one-step trials through the running stack (`mirl up`), audited in Temporal and MLflow' })
+      .option('scale', {
+        type: 'number',
+        default: 0,
+        describe:
+          'instead: a sweep of N one-step trials through the running stack (`mirl up`), audited in Temporal and MLflow',
+      })
       .option('scale-concurrency', { type: 'number', default: 8, describe: 'trials at once in the --scale sweep' })
-      .option('scale-attach', { type: 'string', describe: 'instead of launching: follow a --scale sweep launched earlier (its bench process ended) to its close and report its figures' })
-      .option('continue-as-new-after', { type: 'number', describe: 'starts per workflow run in the --scale sweep (default 500)' })
-      .option('peer', { type: 'string', choices: ['jax'], describe: 'also time the same train steps in JAX on CPU (own venv, installed on first use), alternating with mirl, and report mirl/peer' })
-      .option('peer-rounds', { type: 'number', default: 2, describe: 'alternating rounds per side and case with --peer (best round median kept)' })
+      .option('scale-attach', {
+        type: 'string',
+        describe:
+          'instead of launching: follow a --scale sweep launched earlier (its bench process ended) to its close and report its figures',
+      })
+      .option('continue-as-new-after', {
+        type: 'number',
+        describe: 'starts per workflow run in the --scale sweep (default 500)',
+      })
+      .option('peer', {
+        type: 'string',
+        choices: ['jax'],
+        describe:
+          'also time the same train steps in JAX on CPU (own venv, installed on first use), alternating with mirl, and report mirl/peer',
+      })
+      .option('peer-rounds', {
+        type: 'number',
+        default: 2,
+        describe: 'alternating rounds per side and case with --peer (best round median kept)',
+      })
       .option('json', { type: 'boolean', default: false })
       .example('$0 bench --scale 20000 --json', 'a 20,000-trial sweep through the local stack')
       .example('$0 bench --json > docs/bench.json', 'the full benchmark')
-      .example('$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0', 'one model, quickly')
-      .example('$0 bench --peer jax --backends tensorflow --cases mlp+bilinear --orchestration-trials 0 --memory-steps 0', 'mirl against JAX on the same step'),
+      .example(
+        '$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0',
+        'one model, quickly',
+      )
+      .example(
+        '$0 bench --peer jax --backends tensorflow --cases mlp+bilinear --orchestration-trials 0 --memory-steps 0',
+        'mirl against JAX on the same step',
+      ),
   handler: async (args) => {
     if (nonNegativeInt(args.scale, '--scale') > 0 || args['scale-attach']) return runScale(args);
-    const [{ availableBackends }, { runBench }] = await Promise.all([import('../../ml/backend.js'), import('../../bench/run.js')]);
+    const [{ availableBackends }, { runBench }] = await Promise.all([
+      import('../../ml/backend.js'),
+      import('../../bench/run.js'),
+    ]);
     const backends = (args.backends as BackendName[] | undefined) ?? (await availableBackends());
     const cases = args.cases ?? ALL_CASES;
     const unknown = cases.filter((c) => !ALL_CASES.includes(c));
-    if (unknown.length) throw new UsageError(`unknown bench case ${unknown.join(', ')}; valid: ${ALL_CASES.join(', ')}`);
+    if (unknown.length)
+      throw new UsageError(`unknown bench case ${unknown.join(', ')}; valid: ${ALL_CASES.join(', ')}`);
     const result = await runBench({
       backends,
       cases,
@@ -122,7 +173,9 @@ export const benchCommand: CommandModule<object, Args> = {
       for (const t of result.targets) {
         const verdict = t.pass === null ? 'not measured' : t.pass ? 'pass' : 'FAIL';
         const measured = t.measured === null ? '-' : Number(t.measured.toPrecision(4));
-        process.stdout.write(`${verdict.padEnd(12)} ${t.target}${t.backend ? ` [${t.backend}]` : ''}: ${measured} ${t.unit} (target <= ${t.limit})\n`);
+        process.stdout.write(
+          `${verdict.padEnd(12)} ${t.target}${t.backend ? ` [${t.backend}]` : ''}: ${measured} ${t.unit} (target <= ${t.limit})\n`,
+        );
       }
     }
   },

@@ -19,22 +19,43 @@ interface Args {
 
 export const compareCommand: CommandModule<object, Args> = {
   command: 'compare <id>',
-  describe: 'Compare a sweep\'s configurations from MLflow: mean ± sd over seeds of the final metrics',
+  describe: "Compare a sweep's configurations from MLflow: mean ± sd over seeds of the final metrics",
   builder: (y) =>
     y
       .positional('id', { type: 'string', demandOption: true, describe: 'sweep id' })
-      .option('metric', { type: 'string', array: true, describe: `metrics to compare (default: ${DEFAULT_METRICS.join(', ')})` })
-      .option('sort', { choices: ['axes', 'metric'] as const, default: 'axes' as const, describe: 'rows in the spec\'s axis order, or by the first metric, best first' })
-      .option('include-pruned', { type: 'boolean', default: false, describe: 'count trials stopped early by early_stop in the means (their last values); by default they are listed, not averaged' })
-      .option('fresh', { type: 'boolean', default: false, describe: 'search every trial run even when the closed sweep has a snapshot of them' })
+      .option('metric', {
+        type: 'string',
+        array: true,
+        describe: `metrics to compare (default: ${DEFAULT_METRICS.join(', ')})`,
+      })
+      .option('sort', {
+        choices: ['axes', 'metric'] as const,
+        default: 'axes' as const,
+        describe: "rows in the spec's axis order, or by the first metric, best first",
+      })
+      .option('include-pruned', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'count trials stopped early by early_stop in the means (their last values); by default they are listed, not averaged',
+      })
+      .option('fresh', {
+        type: 'boolean',
+        default: false,
+        describe: 'search every trial run even when the closed sweep has a snapshot of them',
+      })
       .option('json', { type: 'boolean', default: false })
       .option('csv', { type: 'boolean', default: false })
       .example('$0 compare smoke-20261129-031955-ab12', '')
       .example('$0 compare ID --metric i_est_test --sort metric --csv', ''),
   handler: async (args) => {
     if (args.json && args.csv) throw new UsageError('--json and --csv are alternatives: pick one');
-    const metrics = (args.metric ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
-    if (args.metric && metrics.length === 0) throw new UsageError('--metric needs a metric name, e.g. --metric linear_eval_accuracy');
+    const metrics = (args.metric ?? [])
+      .flatMap((m) => m.split(','))
+      .map((m) => m.trim())
+      .filter(Boolean);
+    if (args.metric && metrics.length === 0)
+      throw new UsageError('--metric needs a metric name, e.g. --metric linear_eval_accuracy');
     const client = cliMlflowClient();
     const runs = await withMlflow(client, () => readSweepRuns(client, args.id, { fresh: args.fresh }));
     const comparison = aggregate(runs.trials, { metrics, sort: args.sort, includePruned: args['include-pruned'] });
@@ -52,7 +73,10 @@ export const compareCommand: CommandModule<object, Args> = {
     if (args.csv) return void process.stdout.write(renderCsv(comparison));
     const total = comparison.rows.reduce((a, r) => a + r.trials, 0);
     const status = runs.parent ? `, sweep run ${runs.parent.info.status.toLowerCase()}` : '';
-    const source = runs.source === 'snapshot' ? ' (read from the snapshot taken when the sweep closed; --fresh searches every run)' : '';
+    const source =
+      runs.source === 'snapshot'
+        ? ' (read from the snapshot taken when the sweep closed; --fresh searches every run)'
+        : '';
     process.stdout.write(
       `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
         (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
@@ -64,5 +88,7 @@ export const compareCommand: CommandModule<object, Args> = {
 
 function pruningNote(c: Comparison, included: boolean): string {
   if (!c.rows.some((r) => r.pruned > 0)) return '';
-  return included ? ' and of pruned trials (their last values)' : ' (pruned trials are left out; --include-pruned counts their last values)';
+  return included
+    ? ' and of pruned trials (their last values)'
+    : ' (pruned trials are left out; --include-pruned counts their last values)';
 }

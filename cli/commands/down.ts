@@ -12,20 +12,30 @@ export const downCommand: CommandModule<object, Args> = {
   command: 'down',
   describe: 'Stop the processes `mirl up` started (data stays in the state directory)',
   builder: (y) =>
-    y.option('home', { type: 'string', describe: 'state directory (default: MIRL_HOME or .mirl)' }).option('json', { type: 'boolean', default: false }),
+    y
+      .option('home', { type: 'string', describe: 'state directory (default: MIRL_HOME or .mirl)' })
+      .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
     const home = stackHome(args.home);
-    const report = await stackDown({ home, progress: args.json ? undefined : (line) => process.stderr.write(`[down] ${line}\n`) });
+    const report = await stackDown({
+      home,
+      progress: args.json ? undefined : (line) => process.stderr.write(`[down] ${line}\n`),
+    });
     if (args.json) return printJson(report);
     if (report.services.length === 0) return void process.stdout.write(`no stack running in ${home}\n`);
     for (const s of report.services) {
-      const leftovers = s.leftovers > 0 ? `leader gone, ${s.outcome === 'killed' ? 'killed' : 'stopped'} ${s.leftovers} leftover process${s.leftovers === 1 ? '' : 'es'} of its group` : null;
-      const what = leftovers ?? {
-        stopped: 'stopped',
-        killed: 'killed (did not stop in time)',
-        'not running': 'was not running',
-        'not ours': 'left alone: its pid now belongs to another program',
-      }[s.outcome];
+      const leftovers =
+        s.leftovers > 0
+          ? `leader gone, ${s.outcome === 'killed' ? 'killed' : 'stopped'} ${s.leftovers} leftover process${s.leftovers === 1 ? '' : 'es'} of its group`
+          : null;
+      const what =
+        leftovers ??
+        {
+          stopped: 'stopped',
+          killed: 'killed (did not stop in time)',
+          'not running': 'was not running',
+          'not ours': 'left alone: its pid now belongs to another program',
+        }[s.outcome];
       process.stdout.write(`${s.name.padEnd(9)} ${what} (pid ${s.pid})\n`);
     }
     process.stdout.write(`stack down; data kept in ${home} (\`mirl up\` brings it back)\n`);

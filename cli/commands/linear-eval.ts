@@ -22,12 +22,20 @@ export const linearEvalCommand: CommandModule<object, Args> = {
   describe: 'Linear-evaluation accuracy of raw MNIST pixels (the baseline trained encoders must beat)',
   builder: (y) =>
     y
-      .option('encoder', { type: 'string', default: 'identity', describe: 'only "identity" (raw pixels) is meaningful untrained' })
+      .option('encoder', {
+        type: 'string',
+        default: 'identity',
+        describe: 'only "identity" (raw pixels) is meaningful untrained',
+      })
       .option('view', { choices: VIEWS, default: 'top' as const })
       .option('noise', { type: 'number', default: 0, describe: 'std of Gaussian noise added to the pixels' })
       .option('train-size', { type: 'number', describe: 'subsample the 60,000 training images' })
       .option('test-size', { type: 'number', describe: 'subsample the 10,000 test images' })
-      .option('max-iter', { type: 'number', default: parseTrialConfig({}).linear_eval_max_iter, describe: "L-BFGS iteration budget (default: the trials' own)" })
+      .option('max-iter', {
+        type: 'number',
+        default: parseTrialConfig({}).linear_eval_max_iter,
+        describe: "L-BFGS iteration budget (default: the trials' own)",
+      })
       .option('c', { type: 'number', default: 10, describe: "inverse regularisation strength (scikit-learn's C)" })
       .option('seed', { type: 'number', default: 0 })
       .option('backend', { choices: BACKENDS, default: 'auto' as BackendRequest })
@@ -35,7 +43,9 @@ export const linearEvalCommand: CommandModule<object, Args> = {
       .example('$0 linear-eval --encoder identity --view top --noise 0.05', 'the sanity value (about 0.835)'),
   handler: async (args) => {
     if (args.encoder !== 'identity') {
-      throw new UsageError(`linear-eval --encoder "${args.encoder}": only "identity" is supported here; trained encoders are evaluated inside their trials`);
+      throw new UsageError(
+        `linear-eval --encoder "${args.encoder}": only "identity" is supported here; trained encoders are evaluated inside their trials`,
+      );
     }
     // Loaded on use: every `mirl` command would otherwise pay for TensorFlow.js at start-up.
     const [{ initBackend }, { mnistEvalData }, { linearEvaluation }] = await Promise.all([
@@ -57,8 +67,19 @@ export const linearEvalCommand: CommandModule<object, Args> = {
       { values: e.testX, labels: e.testLabels, n: e.testN, dim: e.dim },
       { c: args.c, maxIter: args['max-iter'] },
     );
-    const out = { encoder: args.encoder, view: args.view, noise: args.noise, train: e.trainN, test: e.testN, backend, ...r };
+    const out = {
+      encoder: args.encoder,
+      view: args.view,
+      noise: args.noise,
+      train: e.trainN,
+      test: e.testN,
+      backend,
+      ...r,
+    };
     if (args.json) printJson(out);
-    else process.stdout.write(`accuracy ${r.accuracy.toFixed(4)} (train ${r.trainAccuracy.toFixed(4)}; ${e.trainN} train / ${e.testN} test; ${r.iterations} iterations, ${r.converged ? 'converged' : `not converged (${r.stopped})`}; ${r.seconds.toFixed(1)} s on ${backend})\n`);
+    else
+      process.stdout.write(
+        `accuracy ${r.accuracy.toFixed(4)} (train ${r.trainAccuracy.toFixed(4)}; ${e.trainN} train / ${e.testN} test; ${r.iterations} iterations, ${r.converged ? 'converged' : `not converged (${r.stopped})`}; ${r.seconds.toFixed(1)} s on ${backend})\n`,
+      );
   },
 };

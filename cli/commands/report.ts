@@ -16,8 +16,16 @@ export const reportCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('id', { type: 'string', demandOption: true, describe: 'sweep id' })
-      .option('out', { type: 'string', demandOption: true, describe: 'folder for <figure>.svg/.png/.vl.json, index.html and report.json' })
-      .option('upload', { type: 'boolean', default: true, describe: 'also log the files on the sweep\'s parent run under report/ (--no-upload: only the folder)' })
+      .option('out', {
+        type: 'string',
+        demandOption: true,
+        describe: 'folder for <figure>.svg/.png/.vl.json, index.html and report.json',
+      })
+      .option('upload', {
+        type: 'boolean',
+        default: true,
+        describe: "also log the files on the sweep's parent run under report/ (--no-upload: only the folder)",
+      })
       .option('json', { type: 'boolean', default: false })
       .example('$0 report smoke-20261129-031955-ab12 --out reports/smoke', ''),
   handler: async (args) => {
@@ -28,7 +36,9 @@ export const reportCommand: CommandModule<object, Args> = {
     const result = await withMlflow(client, () => generateReport(client, args.id, { outDir, upload: args.upload }));
     const { report } = result;
     const artifactsUrl =
-      result.artifacts.length && result.parentRunId ? `${client.trackingUri}/#/experiments/${report.experiment.id}/runs/${result.parentRunId}/artifacts` : null;
+      result.artifacts.length && result.parentRunId
+        ? `${client.trackingUri}/#/experiments/${report.experiment.id}/runs/${result.parentRunId}/artifacts`
+        : null;
     if (args.json) {
       return printJson({
         sweepId: report.sweepId,
@@ -53,7 +63,11 @@ export const reportCommand: CommandModule<object, Args> = {
       ...report.skipped.map((s) => `  (no ${s.name}: ${s.reason})`),
       ...report.notes.map((n) => `  note: ${n}`),
       `  ${path.join(outDir, 'index.html')}`,
-      artifactsUrl ? `logged on the sweep's MLflow run under report/: ${artifactsUrl}` : args.upload ? 'not logged to MLflow: the sweep has no parent run' : '',
+      artifactsUrl
+        ? `logged on the sweep's MLflow run under report/: ${artifactsUrl}`
+        : args.upload
+          ? 'not logged to MLflow: the sweep has no parent run'
+          : '',
     ].filter(Boolean);
     process.stdout.write(lines.join('\n') + '\n');
   },

@@ -14,11 +14,16 @@ interface IdArgs {
   json: boolean;
 }
 
-function signalCommand(name: 'pause' | 'resume' | 'cancel', describe: string, done: string): CommandModule<object, IdArgs> {
+function signalCommand(
+  name: 'pause' | 'resume' | 'cancel',
+  describe: string,
+  done: string,
+): CommandModule<object, IdArgs> {
   return {
     command: `${name} <id>`,
     describe,
-    builder: (y) => y.positional('id', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
+    builder: (y) =>
+      y.positional('id', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
     handler: async (args) => {
       const client = await connectClient();
       const { handle, status } = await findSweep(client, args.id);
@@ -30,17 +35,29 @@ function signalCommand(name: 'pause' | 'resume' | 'cancel', describe: string, do
   };
 }
 
-export const sweepPauseCommand = signalCommand('pause', 'Start no new trials (running ones finish)', 'paused; running trials finish, no new ones start');
+export const sweepPauseCommand = signalCommand(
+  'pause',
+  'Start no new trials (running ones finish)',
+  'paused; running trials finish, no new ones start',
+);
 export const sweepResumeCommand = signalCommand('resume', 'Start trials again after pause', 'resumed');
-export const sweepCancelCommand = signalCommand('cancel', 'Cancel a sweep: pending trials never start, running ones stop', 'cancelling; running trials stop after a checkpoint');
+export const sweepCancelCommand = signalCommand(
+  'cancel',
+  'Cancel a sweep: pending trials never start, running ones stop',
+  'cancelling; running trials stop after a checkpoint',
+);
 
 export const sweepSetConcurrencyCommand: CommandModule<object, IdArgs & { n: number }> = {
   command: 'set-concurrency <id> <n>',
   describe: 'Change how many trials of the sweep run at once',
   builder: (y) =>
-    y.positional('id', { type: 'string', demandOption: true }).positional('n', { type: 'number', demandOption: true }).option('json', { type: 'boolean', default: false }),
+    y
+      .positional('id', { type: 'string', demandOption: true })
+      .positional('n', { type: 'number', demandOption: true })
+      .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
-    if (!Number.isInteger(args.n) || args.n < 1) throw new UsageError(`concurrency must be a positive integer, got ${args.n}`);
+    if (!Number.isInteger(args.n) || args.n < 1)
+      throw new UsageError(`concurrency must be a positive integer, got ${args.n}`);
     const client = await connectClient();
     const { handle, status } = await findSweep(client, args.id);
     if (status !== 'RUNNING') throw new UsageError(`sweep ${args.id} is ${status.toLowerCase()}, not running`);
@@ -74,7 +91,12 @@ export const sweepRerunFailedCommand: CommandModule<object, IdArgs & { set: stri
   builder: (y) =>
     y
       .positional('id', { type: 'string', demandOption: true })
-      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'KEY=VALUE setting for the rerun, e.g. learning_rate=0.0001' })
+      .option('set', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'KEY=VALUE setting for the rerun, e.g. learning_rate=0.0001',
+      })
       .option('index', { type: 'number', array: true, describe: 'only these trial indices' })
       .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
@@ -83,7 +105,10 @@ export const sweepRerunFailedCommand: CommandModule<object, IdArgs & { set: stri
     const out = await rerunFailed(client, args.id, { overrides, indices: args.index });
     if (args.json) printJson({ sweepId: args.id, ...out });
     else if (out.requeued.length === 0) process.stdout.write(`${args.id}: no failed or cancelled trials to rerun\n`);
-    else process.stdout.write(`${args.id}: rerunning trials ${out.requeued.join(', ')}${out.restarted ? ' (sweep restarted)' : ''}\n`);
+    else
+      process.stdout.write(
+        `${args.id}: rerunning trials ${out.requeued.join(', ')}${out.restarted ? ' (sweep restarted)' : ''}\n`,
+      );
   },
 };
 
@@ -95,13 +120,22 @@ interface ExtendArgs extends IdArgs {
 
 export const sweepExtendCommand: CommandModule<object, ExtendArgs> = {
   command: 'extend <id>',
-  describe: 'Add trials to a sweep, running or finished: more seeds, axis values or search points (existing trials never rerun)',
+  describe:
+    'Add trials to a sweep, running or finished: more seeds, axis values or search points (existing trials never rerun)',
   builder: (y) =>
     y
       .positional('id', { type: 'string', demandOption: true })
       .option('seeds', { type: 'number', describe: 'seeds per configuration after the extension (more than now)' })
-      .option('axis', { type: 'string', array: true, default: [] as string[], describe: 'SETTING=VALUE[,VALUE...]: values to add to a grid axis, e.g. critic=concat' })
-      .option('budget', { type: 'number', describe: 'sampled points after the extension (a search\'s budget, more than now)' })
+      .option('axis', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'SETTING=VALUE[,VALUE...]: values to add to a grid axis, e.g. critic=concat',
+      })
+      .option('budget', {
+        type: 'number',
+        describe: "sampled points after the extension (a search's budget, more than now)",
+      })
       .option('json', { type: 'boolean', default: false })
       .example('$0 sweep extend ID --seeds 5', 'seeds 0-4 for every configuration')
       .example('$0 sweep extend ID --axis critic=concat --budget 32', 'a new critic and more points'),
@@ -110,6 +144,9 @@ export const sweepExtendCommand: CommandModule<object, ExtendArgs> = {
     const client = await connectClient();
     const out = await extendSweep(client, args.id, { seeds: args.seeds, axes, budget: args.budget });
     if (args.json) printJson({ sweepId: args.id, ...out });
-    else process.stdout.write(`${args.id}: ${out.added} new trials, ${out.total} in all${out.restarted ? ' (the finished sweep restarted for them)' : ''}\n`);
+    else
+      process.stdout.write(
+        `${args.id}: ${out.added} new trials, ${out.total} in all${out.restarted ? ' (the finished sweep restarted for them)' : ''}\n`,
+      );
   },
 };

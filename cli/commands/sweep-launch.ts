@@ -31,9 +31,15 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
       .option('profile', { type: 'string', describe: 'apply a profile of the spec' })
       .option('wait', { type: 'boolean', default: false, describe: 'follow progress until the sweep ends' })
       .option('json', { type: 'boolean', default: false })
-      .option('heartbeat-timeout', { type: 'number', describe: 'seconds without a heartbeat before a trial moves to another worker (default 60)' })
+      .option('heartbeat-timeout', {
+        type: 'number',
+        describe: 'seconds without a heartbeat before a trial moves to another worker (default 60)',
+      })
       .option('checkpoint-every', { type: 'number', describe: 'checkpoint every N steps (default: each evaluation)' })
-      .option('continue-as-new-after', { type: 'number', describe: 'trial starts per workflow run before continue-as-new (default 500)' })
+      .option('continue-as-new-after', {
+        type: 'number',
+        describe: 'trial starts per workflow run before continue-as-new (default 500)',
+      })
       .option('max-attempts', { type: 'number', describe: 'attempts per trial on retryable failures (default 5)' })
       .example('$0 sweep launch sweeps/smoke.yaml --profile quick --wait', ''),
   handler: async (args) => {
@@ -51,7 +57,14 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     if (args['max-attempts'] !== undefined) options.maxAttempts = args['max-attempts'];
     // The input as it will travel, with an id of the real one's length: a spec too big for
     // Temporal fails here, naming the file, not after the server's retries.
-    const input: SweepInput = { spec, sweepId: newSweepId(spec), profile, options, specText: text, dataPath: DATA_PATH_VERSION };
+    const input: SweepInput = {
+      spec,
+      sweepId: newSweepId(spec),
+      profile,
+      options,
+      specText: text,
+      dataPath: DATA_PATH_VERSION,
+    };
     checkWorkflowInputSize(args.spec, input);
     const client = await connectClient();
     let sweepId: string;
@@ -64,10 +77,13 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     const ui = sweepUiLink(sweepId);
     if (!args.json) {
       process.stdout.write(`${sweepId}\n`);
-      process.stderr.write(`launched ${trials} trials on ${d.taskQueue}, at most ${d.maxConcurrentTrials} at once\n${ui}\n`);
+      process.stderr.write(
+        `launched ${trials} trials on ${d.taskQueue}, at most ${d.maxConcurrentTrials} at once\n${ui}\n`,
+      );
     }
     if (!args.wait) {
-      if (args.json) printJson({ sweepId, trials, taskQueue: d.taskQueue, maxConcurrentTrials: d.maxConcurrentTrials, ui });
+      if (args.json)
+        printJson({ sweepId, trials, taskQueue: d.taskQueue, maxConcurrentTrials: d.maxConcurrentTrials, ui });
       return;
     }
     let last = '';

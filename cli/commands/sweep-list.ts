@@ -12,10 +12,12 @@ interface Args {
 export const sweepListCommand: CommandModule<object, Args> = {
   command: 'list',
   describe: 'Sweeps known to Temporal, newest first: one line per sweep, its latest workflow run',
-  builder: (y) => y.option('json', { type: 'boolean', default: false }).option('limit', { type: 'number', default: 50 }),
+  builder: (y) =>
+    y.option('json', { type: 'boolean', default: false }).option('limit', { type: 'number', default: 50 }),
   handler: async (args) => {
     const client = await connectClient();
-    const rows: { sweepId: string; status: string; study: string | null; started: string; closed: string | null }[] = [];
+    const rows: { sweepId: string; status: string; study: string | null; started: string; closed: string | null }[] =
+      [];
     // A sweep is a chain of runs (continue-as-new every few hundred starts, a new run per
     // rerun-failed); Temporal lists each. The runs that continued as new are left out by
     // the query, and of what remains the newest run of each sweep is kept.
@@ -35,6 +37,7 @@ export const sweepListCommand: CommandModule<object, Args> = {
     }
     if (args.json) return printJson(rows);
     if (rows.length === 0) return void process.stdout.write('no sweeps\n');
-    for (const r of rows) process.stdout.write(`${r.sweepId}  ${r.status.toLowerCase().padEnd(16)} ${r.study ?? ''}  ${r.started}\n`);
+    for (const r of rows)
+      process.stdout.write(`${r.sweepId}  ${r.status.toLowerCase().padEnd(16)} ${r.study ?? ''}  ${r.started}\n`);
   },
 };

@@ -26,10 +26,15 @@ export function renderStatus(status: string, p: SweepProgress): string {
   const matching = p.page?.matching ?? p.trials.length;
   if (shown < matching || (p.page?.offset ?? 0) > 0) {
     const which = p.page?.states ? `${p.page.states.join('/')} trials` : 'trials';
-    lines.push(`  (${which} ${(p.page?.offset ?? 0) + 1}-${shown} of ${matching}; --state, --offset and --limit show others)`);
+    lines.push(
+      `  (${which} ${(p.page?.offset ?? 0) + 1}-${shown} of ${matching}; --state, --offset and --limit show others)`,
+    );
   }
   const closed = p.trials.filter((t) => t.liveness?.closed).length;
-  if (closed > 0) lines.push(`  ${closed} trial(s) closed in Temporal without reaching the sweep: \`mirl sweep reconcile ${p.sweepId}\` tells it`);
+  if (closed > 0)
+    lines.push(
+      `  ${closed} trial(s) closed in Temporal without reaching the sweep: \`mirl sweep reconcile ${p.sweepId}\` tells it`,
+    );
   return lines.join('\n');
 }
 
@@ -37,7 +42,11 @@ export function renderStatus(status: string, p: SweepProgress): string {
 const AXIS_VALUES_LISTED = 12;
 
 function axisLine(values: SweepProgress['axes'][string]): string {
-  const entries = Object.entries(values).map(([v, c]) => ({ v, done: c.done, total: c.done + c.running + c.pending + c.failed + c.cancelled + c.pruned }));
+  const entries = Object.entries(values).map(([v, c]) => ({
+    v,
+    done: c.done,
+    total: c.done + c.running + c.pending + c.failed + c.cancelled + c.pruned,
+  }));
   if (entries.length <= AXIS_VALUES_LISTED) return entries.map((e) => `${e.v} ${e.done}/${e.total}`).join(', ');
   return summaryLine(summariseAxis(values));
 }

@@ -29,7 +29,14 @@ export const sweepValidateCommand: CommandModule<object, Args> = {
     // What launch would refuse as too big for Temporal, validate refuses too (the id is a
     // stand-in of the real one's length; launch options add a few bytes at most).
     const sweepId = makeSweepId(spec.name, makeLaunchToken(new Date(), '00000'));
-    checkWorkflowInputSize(args.spec, { spec, sweepId, profile: args.profile ?? null, options: {}, specText: text, dataPath: DATA_PATH_VERSION });
+    checkWorkflowInputSize(args.spec, {
+      spec,
+      sweepId,
+      profile: args.profile ?? null,
+      options: {},
+      specText: text,
+      dataPath: DATA_PATH_VERSION,
+    });
     if (args.json) printJson(d);
     else process.stdout.write(renderValidateText(d, args.spec) + '\n');
   },

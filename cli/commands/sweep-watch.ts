@@ -45,8 +45,13 @@ export const sweepWatchCommand: CommandModule<object, Args> = {
     try {
       for (;;) {
         // The running trials and the newest outcomes: what changes between looks, whatever the sweep's size.
-        const { status, progress } = await readSweep(client, args.id, true, { states: ['running'], limit: WATCH_RUNNING });
-        const steps = Object.fromEntries(progress.trials.flatMap((t) => (stepsOf(t.index) !== undefined ? [[t.index, stepsOf(t.index)!]] : [])));
+        const { status, progress } = await readSweep(client, args.id, true, {
+          states: ['running'],
+          limit: WATCH_RUNNING,
+        });
+        const steps = Object.fromEntries(
+          progress.trials.flatMap((t) => (stepsOf(t.index) !== undefined ? [[t.index, stepsOf(t.index)!]] : [])),
+        );
         const view: WatchView = { status, progress, now: Date.now(), startedAt: started, steps };
         if (tty) frames.draw(renderFrame(view, process.stdout.columns || 100));
         else for (const line of changeLines(prev, view)) process.stdout.write(`${clock(view.now)} ${line}\n`);

@@ -20,7 +20,11 @@ export const trialRunCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('spec', { type: 'string', demandOption: true, describe: 'sweep spec YAML' })
-      .option('index', { type: 'number', demandOption: true, describe: 'trial index in the expansion (see `mirl sweep validate`)' })
+      .option('index', {
+        type: 'number',
+        demandOption: true,
+        describe: 'trial index in the expansion (see `mirl sweep validate`)',
+      })
       .option('profile', { type: 'string', describe: 'a profile of the spec, e.g. quick' })
       .option('backend', { choices: BACKENDS, default: 'auto' as BackendRequest, describe: 'TensorFlow.js backend' })
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
@@ -28,7 +32,12 @@ export const trialRunCommand: CommandModule<object, Args> = {
       .example('$0 trial run sweeps/smoke.yaml --index 1 --profile quick --json', 'a quick trial, JSON result'),
   handler: async (args) => {
     const spec = loadSpecFile(args.spec);
-    const trial = trialAt(spec, args.index, { sweepId: `${spec.name}-local`, profile: args.profile ?? null, file: args.spec, dataPath: DATA_PATH_VERSION });
+    const trial = trialAt(spec, args.index, {
+      sweepId: `${spec.name}-local`,
+      profile: args.profile ?? null,
+      file: args.spec,
+      dataPath: DATA_PATH_VERSION,
+    });
     const log = (line: string): void => {
       if (!args.json) process.stderr.write(line + '\n');
     };

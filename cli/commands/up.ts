@@ -45,7 +45,7 @@ export const upCommand: CommandModule<object, Args> = {
       .option('temporal-port', { type: 'number', describe: 'Temporal gRPC port (default 7233)' })
       .option('temporal-ui-port', { type: 'number', describe: 'Temporal UI port (default: gRPC port + 1000)' })
       .option('mlflow-port', { type: 'number', describe: 'MLflow server and UI port (default 5000)' })
-      .option('task-queue', { type: 'string', default: TASK_QUEUES.cpu, describe: 'the worker\'s trial queue' })
+      .option('task-queue', { type: 'string', default: TASK_QUEUES.cpu, describe: "the worker's trial queue" })
       .option('max-concurrent', { type: 'number', describe: 'trials at once on the worker' })
       .option('backend', { choices: BACKENDS, describe: 'TensorFlow.js backend for the worker' })
       .option('json', { type: 'boolean', default: false })
@@ -56,7 +56,11 @@ export const upCommand: CommandModule<object, Args> = {
     if (args['temporal-port'] !== undefined) ports.temporal = args['temporal-port'];
     if (args['temporal-ui-port'] !== undefined) ports.temporalUi = args['temporal-ui-port'];
     if (args['mlflow-port'] !== undefined) ports.mlflow = args['mlflow-port'];
-    for (const [key, flag] of [['temporal', '--temporal-port'], ['temporalUi', '--temporal-ui-port'], ['mlflow', '--mlflow-port']] as const) {
+    for (const [key, flag] of [
+      ['temporal', '--temporal-port'],
+      ['temporalUi', '--temporal-ui-port'],
+      ['mlflow', '--mlflow-port'],
+    ] as const) {
       if (ports[key] !== undefined) checkPortNumber(ports[key]!, flag);
     }
     const report = await stackUp({

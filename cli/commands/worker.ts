@@ -20,18 +20,39 @@ export const workerCommand: CommandModule<object, Args> = {
   describe: `Run trials from a task queue (and the sweep workflows from ${SWEEP_TASK_QUEUE})`,
   builder: (y) =>
     y
-      .option('task-queue', { type: 'string', default: TASK_QUEUES.cpu, describe: `${TASK_QUEUES.cpu} or ${TASK_QUEUES.gpu}` })
-      .option('max-concurrent', { type: 'number', describe: 'trials at once (default: cores on mirl-cpu, 1 on mirl-gpu)' })
-      .option('backend', { choices: BACKENDS, describe: 'TensorFlow.js backend for trainers (default: MIRL_BACKEND or auto)' })
-      .option('workflows', { type: 'boolean', default: true, describe: `also run sweep workflows (${SWEEP_TASK_QUEUE}); --no-workflows for trial-only workers` })
+      .option('task-queue', {
+        type: 'string',
+        default: TASK_QUEUES.cpu,
+        describe: `${TASK_QUEUES.cpu} or ${TASK_QUEUES.gpu}`,
+      })
+      .option('max-concurrent', {
+        type: 'number',
+        describe: 'trials at once (default: cores on mirl-cpu, 1 on mirl-gpu)',
+      })
+      .option('backend', {
+        choices: BACKENDS,
+        describe: 'TensorFlow.js backend for trainers (default: MIRL_BACKEND or auto)',
+      })
+      .option('workflows', {
+        type: 'boolean',
+        default: true,
+        describe: `also run sweep workflows (${SWEEP_TASK_QUEUE}); --no-workflows for trial-only workers`,
+      })
       .option('tracking', {
         choices: TRACKING_MODES,
         default: 'auto' as TrackingMode,
         describe: 'MLflow tracking: auto = mlflow when MLFLOW_TRACKING_URI is set, else off',
       })
-      .option('supervise', { type: 'boolean', default: false, describe: 'run the worker as a child and restart it whenever it dies (what `mirl up` does)' }),
+      .option('supervise', {
+        type: 'boolean',
+        default: false,
+        describe: 'run the worker as a child and restart it whenever it dies (what `mirl up` does)',
+      }),
   handler: async (args) => {
-    if (args['max-concurrent'] !== undefined && (!Number.isInteger(args['max-concurrent']) || args['max-concurrent'] < 1)) {
+    if (
+      args['max-concurrent'] !== undefined &&
+      (!Number.isInteger(args['max-concurrent']) || args['max-concurrent'] < 1)
+    ) {
       throw new RangeError(`--max-concurrent must be a positive integer, got ${args['max-concurrent']}`);
     }
     if (args.supervise) return superviseWorker();
@@ -61,7 +82,11 @@ async function superviseWorker(): Promise<void> {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
   });
   process.exitCode = await supervise({
-    spawn: () => spawn(process.execPath, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: { ...process.env, MIRL_SUPERVISOR_PID: String(process.pid) } }),
+    spawn: () =>
+      spawn(process.execPath, argv, {
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, MIRL_SUPERVISOR_PID: String(process.pid) },
+      }),
     log: (line) => process.stderr.write(line + '\n'),
     stopRequested,
   });

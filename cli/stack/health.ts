@@ -44,7 +44,11 @@ export async function workerPolling(temporalPort: number, pid: number, activityQ
   try {
     connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}`, connectTimeout: 1_000 });
     const polled = async (name: string, taskQueueType: number) => {
-      const r = await connection!.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name }, taskQueueType });
+      const r = await connection!.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name },
+        taskQueueType,
+      });
       return (r.pollers ?? []).some((p) => p.identity?.endsWith(`:${pid}`));
     };
     const [workflows, activities] = await Promise.all([

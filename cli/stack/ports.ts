@@ -12,5 +12,6 @@ export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 export function checkPortNumber(port: number, flag: string): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`${flag} must be a port number (1-65535), got ${port}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RangeError(`${flag} must be a port number (1-65535), got ${port}`);
 }

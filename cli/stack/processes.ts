@@ -69,7 +69,12 @@ function readStat(pid: number): ProcStat | undefined {
 
 function ps(pid: number, field: string): string | undefined {
   try {
-    return execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -185,7 +190,11 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /** `signal` once, again with SIGKILL after the grace period; resolves when `remaining` reaches 0 (or 5 s after SIGKILL). */
-async function stopUntilGone(signal: (s: NodeJS.Signals) => void, remaining: () => number, graceMs: number): Promise<'stopped' | 'killed'> {
+async function stopUntilGone(
+  signal: (s: NodeJS.Signals) => void,
+  remaining: () => number,
+  graceMs: number,
+): Promise<'stopped' | 'killed'> {
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
@@ -200,7 +209,11 @@ async function stopUntilGone(signal: (s: NodeJS.Signals) => void, remaining: () 
 
 /** SIGTERM to the group, SIGKILL after the grace period; resolves when nothing of it runs. */
 export function stopGroup(pgid: number, graceMs: number): Promise<'stopped' | 'killed'> {
-  return stopUntilGone((s) => signalGroup(pgid, s), () => groupMembers(pgid).length, graceMs);
+  return stopUntilGone(
+    (s) => signalGroup(pgid, s),
+    () => groupMembers(pgid).length,
+    graceMs,
+  );
 }
 
 /**

@@ -42,7 +42,10 @@ export interface ServiceDef {
 
 function venvExecutable(name: string, env: NodeJS.ProcessEnv): string {
   const exe = path.resolve(REPO_ROOT, env.MIRL_VENV ?? '.venv', 'bin', name);
-  if (!existsSync(exe)) throw new Error(`${exe} not found: run \`bash scripts/install.sh\` (builds the Python venv with the Temporal CLI and MLflow)`);
+  if (!existsSync(exe))
+    throw new Error(
+      `${exe} not found: run \`bash scripts/install.sh\` (builds the Python venv with the Temporal CLI and MLflow)`,
+    );
   return exe;
 }
 
@@ -61,16 +64,25 @@ const temporalService: ServiceDef = {
   command: (ctx) => ({
     argv: [
       venvExecutable('temporal', ctx.env),
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', String(ctx.ports.temporal),
-      '--ui-port', String(ctx.ports.temporalUi),
-      '--db-filename', ctx.paths.temporalDb,
-      '--namespace', 'default',
-      '--log-level', 'warn',
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(ctx.ports.temporal),
+      '--ui-port',
+      String(ctx.ports.temporalUi),
+      '--db-filename',
+      ctx.paths.temporalDb,
+      '--namespace',
+      'default',
+      '--log-level',
+      'warn',
       '--ui-disable-news-fetch',
-      '--search-attribute', 'MirlSweep=Keyword',
-      '--search-attribute', 'MirlStudy=Keyword',
+      '--search-attribute',
+      'MirlSweep=Keyword',
+      '--search-attribute',
+      'MirlStudy=Keyword',
     ],
     env: ctx.env,
     marker: ctx.paths.temporalDb,
@@ -87,12 +99,17 @@ const mlflowService: ServiceDef = {
     argv: [
       venvExecutable('mlflow', ctx.env),
       'server',
-      '--backend-store-uri', `sqlite:///${ctx.paths.mlflowDb}`,
+      '--backend-store-uri',
+      `sqlite:///${ctx.paths.mlflowDb}`,
       '--serve-artifacts',
-      '--artifacts-destination', ctx.paths.mlflowArtifacts,
-      '--host', '127.0.0.1',
-      '--port', String(ctx.ports.mlflow),
-      '--workers', '1',
+      '--artifacts-destination',
+      ctx.paths.mlflowArtifacts,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(ctx.ports.mlflow),
+      '--workers',
+      '1',
     ],
     // The job runner only serves MLflow's GenAI features; without it start-up is quicker.
     env: { ...ctx.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false', PYTHONUNBUFFERED: '1' },
@@ -100,7 +117,6 @@ const mlflowService: ServiceDef = {
   }),
   ready: (ctx) => mlflowReady(ctx.ports.mlflow),
 };
-
 
 const WORKER_MARKER = 'bin/mirl.js worker';
 
@@ -118,7 +134,8 @@ const workerService: ServiceDef = {
         path.join(REPO_ROOT, 'bin', 'mirl.js'),
         'worker',
         '--supervise',
-        '--task-queue', w.taskQueue,
+        '--task-queue',
+        w.taskQueue,
         ...(w.maxConcurrent !== undefined ? ['--max-concurrent', String(w.maxConcurrent)] : []),
         ...(w.backend ? ['--backend', w.backend] : []),
       ],
@@ -136,4 +153,8 @@ const workerService: ServiceDef = {
 };
 
 /** By name; stackUp starts the two servers side by side, then the worker, which needs both. */
-export const SERVICE_DEFS: Record<ServiceName, ServiceDef> = { temporal: temporalService, mlflow: mlflowService, worker: workerService };
+export const SERVICE_DEFS: Record<ServiceName, ServiceDef> = {
+  temporal: temporalService,
+  mlflow: mlflowService,
+  worker: workerService,
+};

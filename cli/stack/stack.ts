@@ -4,9 +4,26 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { portFree } from './ports.js';
 import { isOurs, ourGroupMembers, startDetached, stopRecorded } from './processes.js';
-import { SERVICE_DEFS, mlflowUrl, temporalAddress, temporalUiUrl, type ServiceDef, type StackContext, type WorkerSettings } from './services.js';
+import {
+  SERVICE_DEFS,
+  mlflowUrl,
+  temporalAddress,
+  temporalUiUrl,
+  type ServiceDef,
+  type StackContext,
+  type WorkerSettings,
+} from './services.js';
 import { stackPaths, type StackPaths } from './home.js';
-import { DEFAULT_PORTS, SERVICES, readState, writeState, type ProcessRecord, type ServiceName, type StackPorts, type StackState } from './state.js';
+import {
+  DEFAULT_PORTS,
+  SERVICES,
+  readState,
+  writeState,
+  type ProcessRecord,
+  type ServiceName,
+  type StackPorts,
+  type StackState,
+} from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,17 +62,26 @@ export interface UpReport extends StackAddresses {
 }
 
 export function addresses(home: string, ports: StackPorts): StackAddresses {
-  return { home, ports, temporalAddress: temporalAddress(ports), temporalUi: temporalUiUrl(ports), mlflowUri: mlflowUrl(ports) };
+  return {
+    home,
+    ports,
+    temporalAddress: temporalAddress(ports),
+    temporalUi: temporalUiUrl(ports),
+    mlflowUri: mlflowUrl(ports),
+  };
 }
 
 /** Explicit flags win; an unchanged stack keeps its ports; the UI port follows the gRPC port as in Temporal. */
 export function resolvePorts(explicit: Partial<StackPorts>, saved: StackPorts | undefined): StackPorts {
   const base = saved ?? DEFAULT_PORTS;
   const temporal = explicit.temporal ?? base.temporal;
-  const temporalUi = explicit.temporalUi ?? (explicit.temporal !== undefined ? explicit.temporal + 1000 : base.temporalUi);
+  const temporalUi =
+    explicit.temporalUi ?? (explicit.temporal !== undefined ? explicit.temporal + 1000 : base.temporalUi);
   const ports = { temporal, temporalUi, mlflow: explicit.mlflow ?? base.mlflow };
   if (new Set(Object.values(ports)).size < 3) {
-    throw new StackError(`the stack needs three different ports, got Temporal ${temporal}, Temporal UI ${temporalUi}, MLflow ${ports.mlflow}`);
+    throw new StackError(
+      `the stack needs three different ports, got Temporal ${temporal}, Temporal UI ${temporalUi}, MLflow ${ports.mlflow}`,
+    );
   }
   return ports;
 }
@@ -69,7 +95,12 @@ function logTail(file: string, lines = 5): string {
   }
 }
 
-async function waitReady(def: ServiceDef, ctx: StackContext, rec: ProcessRecord, timeoutMs: number): Promise<'ready' | 'exited' | 'timeout'> {
+async function waitReady(
+  def: ServiceDef,
+  ctx: StackContext,
+  rec: ProcessRecord,
+  timeoutMs: number,
+): Promise<'ready' | 'exited' | 'timeout'> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isOurs(rec)) return 'exited';
@@ -90,7 +121,9 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
   const running = SERVICES.filter((n) => state.services[n]);
   const ports = resolvePorts(opts.ports, saved?.ports);
   if (running.length > 0) {
-    const changed = (Object.keys(opts.ports) as (keyof StackPorts)[]).filter((k) => opts.ports[k] !== undefined && opts.ports[k] !== state.ports[k]);
+    const changed = (Object.keys(opts.ports) as (keyof StackPorts)[]).filter(
+      (k) => opts.ports[k] !== undefined && opts.ports[k] !== state.ports[k],
+    );
     if (changed.length > 0) {
       const now = addresses(paths.home, state.ports);
       throw new StackError(
@@ -104,7 +137,9 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
   for (const name of wanted.filter((n) => !state.services[n])) {
     for (const claim of SERVICE_DEFS[name].ports(ctx)) {
       if (!(await portFree(claim.port))) {
-        throw new StackError(`port ${claim.port} (${claim.what}) is already in use by another program; pick a free one with ${claim.flag} <port>`);
+        throw new StackError(
+          `port ${claim.port} (${claim.what}) is already in use by another program; pick a free one with ${claim.flag} <port>`,
+        );
       }
     }
   }
@@ -112,7 +147,9 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
   writeState(paths.stateFile, state);
   const bring = (name: ServiceName) => bringUp(SERVICE_DEFS[name], ctx, state, paths, progress);
   // The two servers start side by side; the worker needs both.
-  const servers = await Promise.allSettled((['temporal', 'mlflow'] as const).filter((n) => wanted.includes(n)).map(bring));
+  const servers = await Promise.allSettled(
+    (['temporal', 'mlflow'] as const).filter((n) => wanted.includes(n)).map(bring),
+  );
   const failed = servers.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const reports = servers.map((r) => (r as PromiseFulfilledResult<ServiceReport>).value);
@@ -125,13 +162,19 @@ export async function stackUp(opts: UpOptions): Promise<UpReport> {
  * otherwise hold the port (MLflow's uvicorn child outlives a killed leader), so it is
  * stopped first and the service starts afresh, instead of its port being refused as taken.
  */
-async function clearDeadServices(state: StackState, paths: StackPaths, progress: (line: string) => void): Promise<void> {
+async function clearDeadServices(
+  state: StackState,
+  paths: StackPaths,
+  progress: (line: string) => void,
+): Promise<void> {
   for (const name of SERVICES) {
     const rec = state.services[name];
     if (!rec || isOurs(rec)) continue;
     const left = ourGroupMembers(rec).length;
     if (left > 0) {
-      progress(`${name}: leader (pid ${rec.pid}) gone, stopping ${left} leftover process${left === 1 ? '' : 'es'} of its group`);
+      progress(
+        `${name}: leader (pid ${rec.pid}) gone, stopping ${left} leftover process${left === 1 ? '' : 'es'} of its group`,
+      );
       await stopRecorded(rec, SERVICE_DEFS[name].stopGraceMs);
     }
     delete state.services[name];
@@ -139,13 +182,20 @@ async function clearDeadServices(state: StackState, paths: StackPaths, progress:
   }
 }
 
-async function bringUp(def: ServiceDef, ctx: StackContext, state: StackState, paths: StackPaths, progress: (line: string) => void): Promise<ServiceReport> {
+async function bringUp(
+  def: ServiceDef,
+  ctx: StackContext,
+  state: StackState,
+  paths: StackPaths,
+  progress: (line: string) => void,
+): Promise<ServiceReport> {
   const t0 = Date.now();
   const existing = state.services[def.name];
   if (existing) {
     // Ours and alive: a concurrent or interrupted `up` may still be starting it, so wait the full time.
     const outcome = await waitReady(def, ctx, existing, def.readyTimeoutMs);
-    if (outcome === 'ready') return { name: def.name, status: 'already running', pid: existing.pid, log: existing.log, seconds: 0 };
+    if (outcome === 'ready')
+      return { name: def.name, status: 'already running', pid: existing.pid, log: existing.log, seconds: 0 };
     throw new StackError(
       `${def.name} (pid ${existing.pid}) is running but not ${outcome === 'exited' ? 'alive any more' : 'answering'}; ` +
         `see ${existing.log}, then \`mirl down\` and \`mirl up\``,
@@ -168,14 +218,23 @@ async function bringUp(def: ServiceDef, ctx: StackContext, state: StackState, pa
   delete state.services[def.name];
   writeState(paths.stateFile, state);
   const why = outcome === 'exited' ? 'exited during start-up' : `was not ready within ${def.readyTimeoutMs / 1000} s`;
-  const tail = logTail(log, 3).split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
+  const tail = logTail(log, 3)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ');
   throw new StackError(`${def.name} ${why}; see ${log}${tail ? ` (last lines: ${tail.slice(-400)})` : ''}`);
 }
 
 export interface DownReport {
   home: string;
   /** leftovers: processes of the group still running after its leader had died (they were stopped). */
-  services: { name: ServiceName; pid: number; outcome: 'stopped' | 'killed' | 'not running' | 'not ours'; leftovers: number }[];
+  services: {
+    name: ServiceName;
+    pid: number;
+    outcome: 'stopped' | 'killed' | 'not running' | 'not ours';
+    leftovers: number;
+  }[];
 }
 
 export async function stackDown(opts: { home: string; progress?: (line: string) => void }): Promise<DownReport> {
@@ -192,7 +251,9 @@ export async function stackDown(opts: { home: string; progress?: (line: string) 
     const { outcome, leftovers } = await stopRecorded(rec, SERVICE_DEFS[name].stopGraceMs);
     if (leftovers > 0) {
       const how = outcome === 'killed' ? 'killed' : 'stopped';
-      progress(`${name}: leader (pid ${rec.pid}) gone, ${how} ${leftovers} leftover process${leftovers === 1 ? '' : 'es'} of its group`);
+      progress(
+        `${name}: leader (pid ${rec.pid}) gone, ${how} ${leftovers} leftover process${leftovers === 1 ? '' : 'es'} of its group`,
+      );
     }
     report.services.push({ name, pid: rec.pid, outcome, leftovers });
     delete state.services[name];

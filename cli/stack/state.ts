@@ -61,7 +61,8 @@ export function readState(file: string): StackState | undefined {
   } catch {
     throw new StackStateError(`${file} is not valid JSON; stop any stack processes by hand and delete it`);
   }
-  if (parsed.version !== 1 || typeof parsed.ports !== 'object') throw new StackStateError(`${file}: unknown state format`);
+  if (parsed.version !== 1 || typeof parsed.ports !== 'object')
+    throw new StackStateError(`${file}: unknown state format`);
   parsed.services ??= {};
   // Files from before pgid was recorded: every service was started as its group's leader.
   for (const rec of Object.values(parsed.services)) if (rec) rec.pgid ??= rec.pid;

@@ -13,7 +13,12 @@ export async function trialSteps(client: Client, sweepId: string): Promise<StepL
     const input = await startInput(client, sweepId);
     // A TPE sweep's points suggested before this run; later ones show bare step numbers.
     const carry = input.carry && 'format' in input.carry ? input.carry : undefined;
-    const source = trialSource(input.spec, { ...input, points: carry?.search?.points, dataPath: input.dataPath, extensions: carry?.extensions });
+    const source = trialSource(input.spec, {
+      ...input,
+      points: carry?.search?.points,
+      dataPath: input.dataPath,
+      extensions: carry?.extensions,
+    });
     const book = input.carry ? SweepBook.fromCarry(input.carry) : null;
     const cache = new Map<number, number | undefined>();
     return (index) => {

@@ -61,7 +61,9 @@ function bar(count: number, total: number): string {
 
 function headline(v: WatchView): string {
   const p = v.progress;
-  const parts = [`sweep ${p.sweepId} (${p.study}${p.profile ? `, profile ${p.profile}` : ''}): ${v.status.toLowerCase()}`];
+  const parts = [
+    `sweep ${p.sweepId} (${p.study}${p.profile ? `, profile ${p.profile}` : ''}): ${v.status.toLowerCase()}`,
+  ];
   if (p.paused) parts.push('paused');
   if (p.cancelRequested) parts.push('cancelling');
   if (v.startedAt !== null) parts.push(`${formatDuration(v.now - v.startedAt)} elapsed`);
@@ -104,7 +106,8 @@ export function renderFrame(v: WatchView, columns = 100): string[] {
 
 function trialLine(t: TrialProgress): string {
   const base = `trial ${t.index} ${t.runName}: ${t.state}`;
-  if (t.state === 'failed' || t.state === 'cancelled' || t.state === 'pruned') return t.error ? `${base} (${t.error})` : base;
+  if (t.state === 'failed' || t.state === 'cancelled' || t.state === 'pruned')
+    return t.error ? `${base} (${t.error})` : base;
   if (t.state === 'done' && Object.keys(t.metrics).length) return `${base} ${formatMetrics(t.metrics)}`;
   return base;
 }
@@ -118,9 +121,12 @@ const outcomeKey = (t: TrialProgress) => `${t.index}:${t.runs}:${t.state}`;
 export function changeLines(prev: WatchView | undefined, next: WatchView): string[] {
   const out: string[] = [];
   if (!prev) out.push(headline(next));
-  const wasRunning = new Set(prev?.progress.trials.filter((t) => t.state === 'running').map((t) => `${t.index}:${t.runs}`) ?? []);
+  const wasRunning = new Set(
+    prev?.progress.trials.filter((t) => t.state === 'running').map((t) => `${t.index}:${t.runs}`) ?? [],
+  );
   const seen = new Set((prev?.progress.recent ?? []).map(outcomeKey));
-  for (const t of next.progress.trials) if (t.state === 'running' && !wasRunning.has(`${t.index}:${t.runs}`)) out.push(trialLine(t));
+  for (const t of next.progress.trials)
+    if (t.state === 'running' && !wasRunning.has(`${t.index}:${t.runs}`)) out.push(trialLine(t));
   for (const t of next.progress.recent) if (!seen.has(outcomeKey(t))) out.push(trialLine(t));
   const line = progressLine(next.progress);
   if (!prev || line !== progressLine(prev.progress) || out.length > 0) {

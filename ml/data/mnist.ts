@@ -74,7 +74,9 @@ export function parseIdxLabels(buf: Buffer, expected: number, file: string): Uin
   }
   const n = buf.readUInt32BE(4);
   if (n !== expected || buf.length !== 8 + n) {
-    throw new MnistDataError(`${file}: ${buf.length} bytes for ${n} labels, expected ${expected} labels (truncated or corrupt)`);
+    throw new MnistDataError(
+      `${file}: ${buf.length} bytes for ${n} labels, expected ${expected} labels (truncated or corrupt)`,
+    );
   }
   const labels = new Uint8Array(buf.subarray(8));
   if (labels.some((l) => l >= CLASSES)) throw new MnistDataError(`${file}: label out of range 0-9`);

@@ -43,7 +43,8 @@ export function addNoise(values: Float32Array, std: number, rng: Rng): void {
  */
 export function addSharedNoise(x: Float32Array, y: Float32Array, std: number, rng: Rng): void {
   if (std === 0) return;
-  if (x.length !== y.length) throw new RangeError(`shared noise needs views of one shape, got ${x.length} and ${y.length} values`);
+  if (x.length !== y.length)
+    throw new RangeError(`shared noise needs views of one shape, got ${x.length} and ${y.length} values`);
   for (let i = 0; i < x.length; i++) {
     const e = std * rng.normal();
     x[i] += e;
@@ -73,7 +74,13 @@ export class MnistPairSource implements PairSource {
   private epoch = 0;
   private noiseRng: Rng;
 
-  constructor(split: MnistSplit, view1: ViewName, view2: ViewName, private readonly noise: number, seed: number) {
+  constructor(
+    split: MnistSplit,
+    view1: ViewName,
+    view2: ViewName,
+    private readonly noise: number,
+    seed: number,
+  ) {
     this.xs = extractView(split, view1);
     this.ys = extractView(split, view2);
     this.labels = split.labels;
@@ -129,8 +136,14 @@ export class MnistPairSource implements PairSource {
  * The non-i.i.d. study's 2-d Gaussian: (x_i, y_i) = Z + eps_i with Z shared by the
  * whole batch when `noniid`, or drawn per row (i.i.d. samples of the same marginal).
  */
-export const GAUSSIAN_COV_Z: [[number, number], [number, number]] = [[1, -0.5], [-0.5, 1]];
-export const GAUSSIAN_COV_EPS: [[number, number], [number, number]] = [[1, 0.9], [0.9, 1]];
+export const GAUSSIAN_COV_Z: [[number, number], [number, number]] = [
+  [1, -0.5],
+  [-0.5, 1],
+];
+export const GAUSSIAN_COV_EPS: [[number, number], [number, number]] = [
+  [1, 0.9],
+  [0.9, 1],
+];
 
 /** True MI of the (x, y) marginal: -0.5 log(1 - rho^2) of the summed covariance. */
 export function gaussianTrueMi(): number {
@@ -154,7 +167,11 @@ export class GaussianPairSource implements PairSource {
   readonly dimY = 1;
   private rng: Rng;
 
-  constructor(private readonly noniid: boolean, seed: number, stream = 1) {
+  constructor(
+    private readonly noniid: boolean,
+    seed: number,
+    stream = 1,
+  ) {
     this.rng = new Rng(seed, stream);
   }
 

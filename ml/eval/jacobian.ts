@@ -40,7 +40,11 @@ export function jacobians(
 }
 
 export function singularValues(m: Float32Array, rows: number, cols: number): number[] {
-  const svd = new SingularValueDecomposition(toMatrix(m, rows, cols), { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
+  const svd = new SingularValueDecomposition(toMatrix(m, rows, cols), {
+    computeLeftSingularVectors: false,
+    computeRightSingularVectors: false,
+    autoTranspose: true,
+  });
   return svd.diagonal;
 }
 
@@ -64,7 +68,11 @@ export interface ExtremeSingularValues {
  * column-strided in ml-matrix), and the inverse operator keeps sigma_min's relative
  * accuracy where eigenvalues of J^T J itself would square the condition number.
  */
-export function extremeSingularValues(m: Float32Array, n: number, options: Partial<LanczosOptions> = {}): ExtremeSingularValues {
+export function extremeSingularValues(
+  m: Float32Array,
+  n: number,
+  options: Partial<LanczosOptions> = {},
+): ExtremeSingularValues {
   const j = Float64Array.from(m);
   const tmp = new Float64Array(n);
   const top = largestEigenvalue(
@@ -129,7 +137,11 @@ export function extremeSingularValues(m: Float32Array, n: number, options: Parti
     n,
     options,
   );
-  return { max: Math.sqrt(top.value), min: 1 / Math.sqrt(bottom.value), iterations: [top.iterations, bottom.iterations] };
+  return {
+    max: Math.sqrt(top.value),
+    min: 1 / Math.sqrt(bottom.value),
+    iterations: [top.iterations, bottom.iterations],
+  };
 }
 
 /** log(sigma_max / sigma_min) of a rows x cols Jacobian; square ones skip the full SVD. */

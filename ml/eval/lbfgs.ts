@@ -54,7 +54,13 @@ export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions)
   let theta = Float64Array.from(theta0);
   let { value, grad } = f(theta);
   const values = [value];
-  const done = (iterations: number, stopped: LbfgsStop): LbfgsResult => ({ theta, value, iterations, converged: stopped === 'tolerance', stopped });
+  const done = (iterations: number, stopped: LbfgsStop): LbfgsResult => ({
+    theta,
+    value,
+    iterations,
+    converged: stopped === 'tolerance',
+    stopped,
+  });
   const sHist: Float64Array[] = [];
   const yHist: Float64Array[] = [];
   const rhoHist: number[] = [];
@@ -68,7 +74,10 @@ export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions)
       for (let j = 0; j < n; j++) q[j] -= alpha[i] * yHist[i][j];
     }
     const last = sHist.length - 1;
-    const gamma = last >= 0 ? dot(sHist[last], yHist[last]) / dot(yHist[last], yHist[last]) : 1 / Math.max(1, Math.sqrt(dot(grad, grad)));
+    const gamma =
+      last >= 0
+        ? dot(sHist[last], yHist[last]) / dot(yHist[last], yHist[last])
+        : 1 / Math.max(1, Math.sqrt(dot(grad, grad)));
     for (let j = 0; j < n; j++) q[j] *= gamma;
     for (let i = 0; i < sHist.length; i++) {
       const beta = rhoHist[i] * dot(yHist[i], q);

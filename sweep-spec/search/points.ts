@@ -28,12 +28,20 @@ const TRIES_PER_POINT = 30;
  * would run the same trials twice under the same trial ids. Validation rejects a budget
  * larger than the space, so running out of tries means a nearly full space.
  */
-export function streamPoints(method: StreamMethod, seed: number, params: readonly SearchParam[], count: number): number[][] {
+export function streamPoints(
+  method: StreamMethod,
+  seed: number,
+  params: readonly SearchParam[],
+  count: number,
+): number[][] {
   const points: number[][] = [];
   const seen = new Set<string>();
   const limit = count * TRIES_PER_POINT + 1000;
   for (let k = 0; points.length < count; k++) {
-    if (k >= limit) throw new RangeError(`found ${points.length} distinct points of ${count} in ${limit} draws; the search space is nearly exhausted`);
+    if (k >= limit)
+      throw new RangeError(
+        `found ${points.length} distinct points of ${count} in ${limit} draws; the search space is nearly exhausted`,
+      );
     const point = streamPoint(method, seed, params, k);
     const key = pointKey(point);
     if (seen.has(key)) continue;

@@ -96,7 +96,12 @@ export function runningMean(curve: readonly Report[], step: number): number | nu
  * have finished, stop a trial whose best value so far is strictly worse than the median,
  * over the finished trials, of their running means up to the same step.
  */
-export function medianDecide(es: PlannedEarlyStop, completed: readonly (readonly Report[])[], own: readonly Report[], report: Report): Decision {
+export function medianDecide(
+  es: PlannedEarlyStop,
+  completed: readonly (readonly Report[])[],
+  own: readonly Report[],
+  report: Report,
+): Decision {
   if (report.step < es.gracePeriod) return CONTINUE;
   const means = completed.map((curve) => runningMean(curve, report.step)).filter((m): m is number => m !== null);
   if (means.length < es.minTrials) return CONTINUE;

@@ -58,7 +58,8 @@ export class SearchLayers {
     if (!search) return;
     this.prefix ??= prefix;
     for (const field of FIELDS) {
-      if (search[field] !== undefined) this.fields.set(field, { value: search[field], path: `${prefix}search.${field}` });
+      if (search[field] !== undefined)
+        this.fields.set(field, { value: search[field], path: `${prefix}search.${field}` });
     }
     if (search.method !== undefined) this.prefix = prefix;
     for (const [key, dist] of Object.entries(search.params ?? {})) {
@@ -74,10 +75,16 @@ export class SearchLayers {
 
   resolve(file: string): ResolvedSearch {
     const objective = this.fields.get('objective') as Located<Objective> | undefined;
-    const none: ResolvedSearch = { search: null, objective: objective?.value ?? null, objectivePath: objective?.path ?? null, issues: [] };
+    const none: ResolvedSearch = {
+      search: null,
+      objective: objective?.value ?? null,
+      objectivePath: objective?.path ?? null,
+      issues: [],
+    };
     if (this.prefix === null) return none;
     const issues = this.shapeIssues(file);
-    for (const [key, { value, path }] of this.params) issues.push(...distributionIssues(key as SettingKey, value, path, file));
+    for (const [key, { value, path }] of this.params)
+      issues.push(...distributionIssues(key as SettingKey, value, path, file));
     const method = this.fields.get('method')?.value;
     if (issues.length || method === 'grid' || method === undefined) return { ...none, issues };
     const search = this.planned(method as SampledMethod);
@@ -101,7 +108,11 @@ export class SearchLayers {
   private planned(method: SampledMethod): PlannedSearch {
     const budget = this.fields.get('budget')!.value as number;
     const startup = (this.fields.get('startup')?.value as number | undefined) ?? Math.min(DEFAULT_TPE_STARTUP, budget);
-    const params = [...this.params].map(([key, { value }]) => ({ key, dist: value, integer: isIntegerSetting(key as SettingKey) }));
+    const params = [...this.params].map(([key, { value }]) => ({
+      key,
+      dist: value,
+      integer: isIntegerSetting(key as SettingKey),
+    }));
     return {
       method,
       budget,
@@ -120,24 +131,57 @@ export class SearchLayers {
     const at = (field: Field) => this.pathOf(field);
     const sampled = SEARCH_METHODS.filter((m) => m !== 'grid');
     if (method === undefined) {
-      issues.push({ file, path: at('method'), message: 'missing: the spec has no search for the profile to amend, so the profile must choose a method', allowed: SEARCH_METHODS });
+      issues.push({
+        file,
+        path: at('method'),
+        message: 'missing: the spec has no search for the profile to amend, so the profile must choose a method',
+        allowed: SEARCH_METHODS,
+      });
       return issues;
     }
     if (method === 'grid') {
-      if (this.params.size) issues.push({ file, path: `${this.prefix}search.params`, message: 'method grid samples nothing: vary settings with grid: or zip:, or choose a sampling method', allowed: sampled });
+      if (this.params.size)
+        issues.push({
+          file,
+          path: `${this.prefix}search.params`,
+          message: 'method grid samples nothing: vary settings with grid: or zip:, or choose a sampling method',
+          allowed: sampled,
+        });
       for (const field of ['budget', 'startup'] as const) {
-        if (this.fields.has(field)) issues.push({ file, path: at(field), message: `applies to a sampling method, not grid`, allowed: sampled });
+        if (this.fields.has(field))
+          issues.push({ file, path: at(field), message: `applies to a sampling method, not grid`, allowed: sampled });
       }
       return issues;
     }
-    if (!this.params.size) issues.push({ file, path: `${this.prefix}search.params`, message: `method ${method} needs at least one numeric setting to sample under search.params` });
-    if (!this.fields.has('budget')) issues.push({ file, path: at('budget'), message: `required for method ${method}: how many points to sample (an integer >= 1)` });
-    if (this.fields.has('startup') && method !== 'tpe') issues.push({ file, path: at('startup'), message: `applies to method tpe only, not ${method}` });
+    if (!this.params.size)
+      issues.push({
+        file,
+        path: `${this.prefix}search.params`,
+        message: `method ${method} needs at least one numeric setting to sample under search.params`,
+      });
+    if (!this.fields.has('budget'))
+      issues.push({
+        file,
+        path: at('budget'),
+        message: `required for method ${method}: how many points to sample (an integer >= 1)`,
+      });
+    if (this.fields.has('startup') && method !== 'tpe')
+      issues.push({ file, path: at('startup'), message: `applies to method tpe only, not ${method}` });
     if (method === 'tpe') {
-      if (!this.fields.has('objective')) issues.push({ file, path: at('objective'), message: 'required for method tpe: the metric to optimise and its mode (min or max)' });
+      if (!this.fields.has('objective'))
+        issues.push({
+          file,
+          path: at('objective'),
+          message: 'required for method tpe: the metric to optimise and its mode (min or max)',
+        });
       const budget = this.fields.get('budget')?.value as number | undefined;
       if (budget !== undefined && budget > MAX_TPE_BUDGET) {
-        issues.push({ file, path: at('budget'), value: String(budget), message: `method tpe allows a budget of at most ${MAX_TPE_BUDGET} points (its observations travel with the sweep); use sobol or random for more` });
+        issues.push({
+          file,
+          path: at('budget'),
+          value: String(budget),
+          message: `method tpe allows a budget of at most ${MAX_TPE_BUDGET} points (its observations travel with the sweep); use sobol or random for more`,
+        });
       }
     }
     return issues;
@@ -159,21 +203,37 @@ function distributionIssues(key: SettingKey, dist: Distribution, path: string, f
     dist.values.forEach((v, i) => {
       const problem = rangeProblem(key, v, file);
       if (problem) issues.push({ file, path: `${path}.values[${i}]`, value: String(v), message: problem });
-      else if (seen.has(v)) issues.push({ file, path: `${path}.values[${i}]`, value: String(v), message: `repeats ${path}.values[${seen.get(v)}]` });
+      else if (seen.has(v))
+        issues.push({
+          file,
+          path: `${path}.values[${i}]`,
+          value: String(v),
+          message: `repeats ${path}.values[${seen.get(v)}]`,
+        });
       seen.set(v, seen.get(v) ?? i);
     });
     return issues;
   }
   const { low, high } = dist;
-  for (const [name, bound] of [['low', low], ['high', high]] as const) {
+  for (const [name, bound] of [
+    ['low', low],
+    ['high', high],
+  ] as const) {
     const problem = rangeProblem(key, bound, file);
     if (problem) issues.push({ file, path: `${path}.${name}`, value: String(bound), message: problem });
-    else if (dist.distribution === 'int_uniform' && !Number.isInteger(bound)) issues.push({ file, path: `${path}.${name}`, value: String(bound), message: 'int_uniform takes integer bounds' });
+    else if (dist.distribution === 'int_uniform' && !Number.isInteger(bound))
+      issues.push({ file, path: `${path}.${name}`, value: String(bound), message: 'int_uniform takes integer bounds' });
   }
   if (dist.distribution === 'log_uniform' && low <= 0) {
-    issues.push({ file, path: `${path}.low`, value: String(low), message: 'log_uniform needs bounds > 0 (it samples the logarithm)' });
+    issues.push({
+      file,
+      path: `${path}.low`,
+      value: String(low),
+      message: 'log_uniform needs bounds > 0 (it samples the logarithm)',
+    });
   }
-  if (!(low < high)) issues.push({ file, path: `${path}.high`, value: String(high), message: `must be above low (${low})` });
+  if (!(low < high))
+    issues.push({ file, path: `${path}.high`, value: String(high), message: `must be above low (${low})` });
   if (dist.distribution === 'uniform' && integer) {
     issues.push({
       file,

@@ -97,8 +97,10 @@ function scrambled(seed: number | null, dims: number): Scrambled {
  * `seed` (null: the plain sequence, for tests against published values).
  */
 export function sobolPoint(seed: number | null, index: number, dims: number): number[] {
-  if (!Number.isInteger(dims) || dims < 1 || dims > SOBOL_MAX_DIMS) throw new RangeError(`sobolPoint: dims must be 1..${SOBOL_MAX_DIMS}, got ${dims}`);
-  if (!Number.isInteger(index) || index < 0 || index >= TWO_32) throw new RangeError(`sobolPoint: index must be 0..2^32-1, got ${index}`);
+  if (!Number.isInteger(dims) || dims < 1 || dims > SOBOL_MAX_DIMS)
+    throw new RangeError(`sobolPoint: dims must be 1..${SOBOL_MAX_DIMS}, got ${dims}`);
+  if (!Number.isInteger(index) || index < 0 || index >= TWO_32)
+    throw new RangeError(`sobolPoint: index must be 0..2^32-1, got ${index}`);
   const { dirs, shifts } = scrambled(seed, dims);
   const gray = (index ^ Math.floor(index / 2)) >>> 0;
   return dirs.map((v, d) => {

@@ -47,7 +47,9 @@ export function belowCount(n: number): number {
 function erf(x: number): number {
   const sign = x < 0 ? -1 : 1;
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return sign * y;
 }
 
@@ -70,14 +72,32 @@ interface Axis {
 function axisOf(param: SearchParam): Axis {
   const { dist } = param;
   if (dist.distribution === 'choice') {
-    return { low: 0, high: dist.values.length - 1, categorical: dist.values.length, toAxis: (v) => dist.values.indexOf(v), toValue: (x) => settle(param, x) };
+    return {
+      low: 0,
+      high: dist.values.length - 1,
+      categorical: dist.values.length,
+      toAxis: (v) => dist.values.indexOf(v),
+      toValue: (x) => settle(param, x),
+    };
   }
   if (dist.distribution === 'log_uniform') {
-    return { low: Math.log(dist.low), high: Math.log(dist.high), categorical: null, toAxis: Math.log, toValue: (x) => settle(param, Math.exp(x)) };
+    return {
+      low: Math.log(dist.low),
+      high: Math.log(dist.high),
+      categorical: null,
+      toAxis: Math.log,
+      toValue: (x) => settle(param, Math.exp(x)),
+    };
   }
   // Integers own the interval around them, so the ends are as likely as the middle.
   const pad = dist.distribution === 'int_uniform' ? 0.5 : 0;
-  return { low: dist.low - pad, high: dist.high + pad, categorical: null, toAxis: (v) => v, toValue: (x) => settle(param, x) };
+  return {
+    low: dist.low - pad,
+    high: dist.high + pad,
+    categorical: null,
+    toAxis: (v) => v,
+    toValue: (x) => settle(param, x),
+  };
 }
 
 function categoricalEstimator(categories: number, xs: readonly number[]): Estimator {
@@ -144,7 +164,9 @@ function gaussianEstimator(low: number, high: number, xs: readonly number[]): Es
 }
 
 function estimator(axis: Axis, xs: readonly number[]): Estimator {
-  return axis.categorical !== null ? categoricalEstimator(axis.categorical, xs) : gaussianEstimator(axis.low, axis.high, xs);
+  return axis.categorical !== null
+    ? categoricalEstimator(axis.categorical, xs)
+    : gaussianEstimator(axis.low, axis.high, xs);
 }
 
 /** The suggested point's values (in params order), distinct from every used point. */
@@ -156,14 +178,27 @@ export function suggestTpe(request: TpeRequest): number[] {
   const below = sorted.slice(0, split).map((o) => o.values);
   const above = [...sorted.slice(split).map((o) => o.values), ...pending];
   const axes = params.map(axisOf);
-  const l = axes.map((axis, d) => estimator(axis, below.map((v) => axis.toAxis(v[d]))));
-  const g = axes.map((axis, d) => estimator(axis, above.map((v) => axis.toAxis(v[d]))));
+  const l = axes.map((axis, d) =>
+    estimator(
+      axis,
+      below.map((v) => axis.toAxis(v[d])),
+    ),
+  );
+  const g = axes.map((axis, d) =>
+    estimator(
+      axis,
+      above.map((v) => axis.toAxis(v[d])),
+    ),
+  );
 
   const candidates = Array.from({ length: CANDIDATES }, () => {
     const xs = l.map((est) => est.sample(rng));
     const values = xs.map((x, d) => axes[d].toValue(x));
     // Scored where the value landed after rounding, so candidates that round alike score alike.
-    const score = values.reduce((sum, v, d) => sum + l[d].logPdf(axes[d].toAxis(v)) - g[d].logPdf(axes[d].toAxis(v)), 0);
+    const score = values.reduce(
+      (sum, v, d) => sum + l[d].logPdf(axes[d].toAxis(v)) - g[d].logPdf(axes[d].toAxis(v)),
+      0,
+    );
     return { values, score };
   });
   candidates.sort((a, b) => b.score - a.score);

@@ -19,22 +19,27 @@ after(async () => {
 
 const TRIALS = 200;
 
-test(`${TRIALS} one-step trials across continue-as-new every 7 starts: each once in Temporal and MLflow, the sweep's run FINISHED`, { timeout: 600_000 }, async () => {
-  const row = await measureScale({
-    client: stack.temporal.client,
-    mlflow: stack.mlflow,
-    trials: TRIALS,
-    concurrency: 4,
-    continueAsNewAfter: 7,
-    launch: (spec, options) => launchSweep(stack.temporal.client, spec, null, { ...options, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_S * 1000 }),
-    workerGroups: [],
-    auditRuns: TRIALS,
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  process.stderr.write(`sweep boundaries: ${JSON.stringify(row)}\n`);
-  assert.equal(row.every_trial_once, true, JSON.stringify(row));
-  assert.ok(Number(row.workflow_runs) >= TRIALS / 14, `${row.workflow_runs} workflow runs`);
-  const { parent } = await runsOf(stack, String(row.sweep_id), 'bench-scale');
-  assert.equal(parent.info.status, 'FINISHED', 'no boundary marked the sweep failed');
-  assert.equal(parent.data.tags['mirl.failure'], undefined);
-});
+test(
+  `${TRIALS} one-step trials across continue-as-new every 7 starts: each once in Temporal and MLflow, the sweep's run FINISHED`,
+  { timeout: 600_000 },
+  async () => {
+    const row = await measureScale({
+      client: stack.temporal.client,
+      mlflow: stack.mlflow,
+      trials: TRIALS,
+      concurrency: 4,
+      continueAsNewAfter: 7,
+      launch: (spec, options) =>
+        launchSweep(stack.temporal.client, spec, null, { ...options, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_S * 1000 }),
+      workerGroups: [],
+      auditRuns: TRIALS,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stderr.write(`sweep boundaries: ${JSON.stringify(row)}\n`);
+    assert.equal(row.every_trial_once, true, JSON.stringify(row));
+    assert.ok(Number(row.workflow_runs) >= TRIALS / 14, `${row.workflow_runs} workflow runs`);
+    const { parent } = await runsOf(stack, String(row.sweep_id), 'bench-scale');
+    assert.equal(parent.info.status, 'FINISHED', 'no boundary marked the sweep failed');
+    assert.equal(parent.data.tags['mirl.failure'], undefined);
+  },
+);

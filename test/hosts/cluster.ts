@@ -46,7 +46,12 @@ export interface Cluster {
   /** Starts `mirl worker ARGS` on `host` and resolves once it polls. */
   startWorker(host: HostName, args: string[], env?: NodeJS.ProcessEnv): Promise<HostWorker>;
   /** Runs `mirl worker ARGS` on `host` until it exits by itself (a worker expected to refuse to start). */
-  workerUntilExit(host: HostName, args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<{ code: number | null; output: string }>;
+  workerUntilExit(
+    host: HostName,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    timeoutMs?: number,
+  ): Promise<{ code: number | null; output: string }>;
   /** `mirl ARGS` on the client host. */
   client(args: string[]): SpawnSyncReturns<string>;
   stop(): Promise<void>;
@@ -99,7 +104,14 @@ export async function startCluster(): Promise<Cluster> {
 async function startControl(network: Network, dir: string, unguard: () => void): Promise<Cluster> {
   const control = network.hosts.control;
   const dbPassword = secret();
-  const postgres = await startPostgres(control, dir, 'mlflow', dbPassword, ['mlflow', 'mlflow_auth'], [control.address]);
+  const postgres = await startPostgres(
+    control,
+    dir,
+    'mlflow',
+    dbPassword,
+    ['mlflow', 'mlflow_auth'],
+    [control.address],
+  );
   const [temporal, mlflowServer] = await Promise.all([
     startTemporalServer({ placement: await temporalPlacement(control, dir) }),
     startMlflowWithAuth(control, dir, postgres),
@@ -123,7 +135,12 @@ async function startControl(network: Network, dir: string, unguard: () => void):
   const stack: Stack = {
     temporal,
     mlflowServer: mlflowServer.server,
-    mlflow: new MlflowClient({ trackingUri: mlflowServer.server.uri, username: 'admin', password: mlflowServer.adminPassword, logger: silentLogger }),
+    mlflow: new MlflowClient({
+      trackingUri: mlflowServer.server.uri,
+      username: 'admin',
+      password: mlflowServer.adminPassword,
+      logger: silentLogger,
+    }),
     // Workers of this suite run on hosts (cluster.startWorker), none in the root namespace.
     pool: new WorkerPool(dir, () => envFor('client')),
     dir,
@@ -138,7 +155,8 @@ async function startControl(network: Network, dir: string, unguard: () => void):
     stack,
     password,
     envFor,
-    startWorker: (host, args, env) => startHostWorker(network.hosts[host], host, args, env ?? envFor(host), dir, workers),
+    startWorker: (host, args, env) =>
+      startHostWorker(network.hosts[host], host, args, env ?? envFor(host), dir, workers),
     workerUntilExit: (host, args, env, timeoutMs) => workerUntilExit(network.hosts[host], args, env, timeoutMs),
     client: (args) => {
       const [exe, ...argv] = onHost(network.hosts.client, [process.execPath, 'bin/mirl.js', ...args]);
@@ -162,11 +180,22 @@ async function temporalPlacement(control: Host, dir: string) {
   // 0.0.0.0 inside control's namespace means its bridge address and its own loopback: the
   // dev server's services dial each other on 127.0.0.1, and with --ip set to the bridge
   // address alone they cannot, so no workflow would start.
-  return { bindIp: '0.0.0.0', host: control.address, port: TEMPORAL_PORT, uiPort: 8233, command: (argv: string[]) => onHost(control, argv), dataDir };
+  return {
+    bindIp: '0.0.0.0',
+    host: control.address,
+    port: TEMPORAL_PORT,
+    uiPort: 8233,
+    command: (argv: string[]) => onHost(control, argv),
+    dataDir,
+  };
 }
 
 /** MLflow's basic-auth app, its users in PostgreSQL next to the tracking data. */
-async function startMlflowWithAuth(control: Host, dir: string, postgres: Postgres): Promise<{ server: MlflowServer; adminPassword: string }> {
+async function startMlflowWithAuth(
+  control: Host,
+  dir: string,
+  postgres: Postgres,
+): Promise<{ server: MlflowServer; adminPassword: string }> {
   const dataDir = path.join(dir, 'mlflow');
   await mkdir(dataDir, { recursive: true });
   const adminPassword = secret();
@@ -191,14 +220,23 @@ async function startMlflowWithAuth(control: Host, dir: string, postgres: Postgre
       backendStoreUri: postgres.uri('mlflow'),
       command: (argv) => onHost(control, argv),
       extraArgs: ['--app-name', 'basic-auth'],
-      env: { MLFLOW_AUTH_CONFIG_PATH: authConfig, MLFLOW_AUTH_ADMIN_PASSWORD: adminPassword, MLFLOW_FLASK_SERVER_SECRET_KEY: secret() },
+      env: {
+        MLFLOW_AUTH_CONFIG_PATH: authConfig,
+        MLFLOW_AUTH_ADMIN_PASSWORD: adminPassword,
+        MLFLOW_FLASK_SERVER_SECRET_KEY: secret(),
+      },
     },
   });
   return { server, adminPassword };
 }
 
 /** A user without admin rights: it owns the experiments it creates, as a team's service account would. */
-async function createMlflowUser(server: MlflowServer, adminPassword: string, username: string, password: string): Promise<void> {
+async function createMlflowUser(
+  server: MlflowServer,
+  adminPassword: string,
+  username: string,
+  password: string,
+): Promise<void> {
   const res = await fetch(`${server.uri}/api/2.0/mlflow/users/create`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: basic('admin', adminPassword) },
@@ -210,11 +248,26 @@ async function createMlflowUser(server: MlflowServer, adminPassword: string, use
 /** Numbers the workers' logs: counted when a start is asked for, since starts run side by side. */
 let workersAsked = 0;
 
-async function startHostWorker(host: Host, name: HostName, args: string[], env: NodeJS.ProcessEnv, dir: string, workers: Set<ServerProcess>): Promise<HostWorker> {
+async function startHostWorker(
+  host: Host,
+  name: HostName,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  workers: Set<ServerProcess>,
+): Promise<HostWorker> {
   const logPath = path.join(dir, `worker-${name}-${++workersAsked}.log`);
   const [exe, ...argv] = onHost(host, [process.execPath, 'bin/mirl.js', 'worker', ...args]);
   const readyLine = async () => /mirl worker ready: (\S+)/.exec(await readFile(logPath, 'utf8').catch(() => ''))?.[1];
-  const proc = serverProcess({ name: `mirl worker on ${name}`, exe, args: argv, logPath, options: { cwd: REPO_ROOT, env }, ready: async () => (await readyLine()) !== undefined, readyTimeoutMs: 90_000 });
+  const proc = serverProcess({
+    name: `mirl worker on ${name}`,
+    exe,
+    args: argv,
+    logPath,
+    options: { cwd: REPO_ROOT, env },
+    ready: async () => (await readyLine()) !== undefined,
+    readyTimeoutMs: 90_000,
+  });
   await proc.start();
   workers.add(proc);
   return {
@@ -228,7 +281,12 @@ async function startHostWorker(host: Host, name: HostName, args: string[], env: 
   };
 }
 
-async function workerUntilExit(host: Host, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
+async function workerUntilExit(
+  host: Host,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 90_000,
+): Promise<{ code: number | null; output: string }> {
   const [exe, ...argv] = onHost(host, [process.execPath, 'bin/mirl.js', 'worker', ...args]);
   const child = spawn(exe, argv, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';

@@ -32,7 +32,10 @@ export interface Network {
 
 export function run(argv: string[], input?: string): string {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input, timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${argv.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`,
+    );
   return r.stdout;
 }
 
@@ -47,11 +50,19 @@ function alive(pid: number): boolean {
 
 const vethOf = (pid: number, index: number) => `mh${pid}${index}`;
 
-export const listNetns = (): string[] => run([IP, 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+export const listNetns = (): string[] =>
+  run([IP, 'netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
 
 /** Kills every process in `netns` (a deleted namespace lives on while one is in it), then deletes it. */
 export function removeNetns(netns: string): void {
-  const pids = spawnSync(IP, ['netns', 'pids', netns], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+  const pids = spawnSync(IP, ['netns', 'pids', netns], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -141,7 +152,20 @@ export function removeNetwork(network: Network): void {
  * Each step execs the next, so the spawned pid is the program's.
  */
 export function onHost(host: Host, argv: string[]): string[] {
-  return [IP, 'netns', 'exec', host.netns, 'unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', host.name, ...argv];
+  return [
+    IP,
+    'netns',
+    'exec',
+    host.netns,
+    'unshare',
+    '--uts',
+    '--',
+    'sh',
+    '-c',
+    'hostname "$0" && exec "$@"',
+    host.name,
+    ...argv,
+  ];
 }
 
 /**

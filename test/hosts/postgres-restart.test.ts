@@ -16,7 +16,10 @@ let cluster: Cluster;
 let workers: HostWorker[];
 before(async () => {
   cluster = await startCluster();
-  workers = await Promise.all([cluster.startWorker('worker-a', ['--max-concurrent', '2']), cluster.startWorker('worker-b', ['--max-concurrent', '2'])]);
+  workers = await Promise.all([
+    cluster.startWorker('worker-a', ['--max-concurrent', '2']),
+    cluster.startWorker('worker-b', ['--max-concurrent', '2']),
+  ]);
 });
 after(async () => {
   await cluster?.stop();
@@ -27,7 +30,10 @@ async function mlflowAnswers(): Promise<number> {
   const { uri } = cluster.stack.mlflowServer;
   const auth = `Basic ${Buffer.from(`mirl:${cluster.password}`).toString('base64')}`;
   try {
-    const res = await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default`, { headers: { Authorization: auth }, signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default`, {
+      headers: { Authorization: auth },
+      signal: AbortSignal.timeout(5_000),
+    });
     await res.arrayBuffer();
     return res.status;
   } catch {
@@ -35,23 +41,52 @@ async function mlflowAnswers(): Promise<number> {
   }
 }
 
-test('PostgreSQL under MLflow restarted mid-sweep: the sweep completes, every step once', { timeout: 600_000 }, async () => {
-  const sweepId = await launchFromClient(cluster, 'pg-restart', [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 4', 'max_concurrent_trials: 4'], '--checkpoint-every', '50');
-  // Trials mid-way, with steps and a checkpoint in the store that goes away.
-  await untilRunningPast(cluster, sweepId, 2, 60);
+test(
+  'PostgreSQL under MLflow restarted mid-sweep: the sweep completes, every step once',
+  { timeout: 600_000 },
+  async () => {
+    const sweepId = await launchFromClient(
+      cluster,
+      'pg-restart',
+      [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 4', 'max_concurrent_trials: 4'],
+      '--checkpoint-every',
+      '50',
+    );
+    // Trials mid-way, with steps and a checkpoint in the store that goes away.
+    await untilRunningPast(cluster, sweepId, 2, 60);
 
-  assert.equal(await mlflowAnswers(), 200);
-  await cluster.postgres.stop();
-  const during = await mlflowAnswers();
-  assert.ok(during >= 500, `MLflow without its database answers ${during}, not a success or a refusal the workers would give up on`);
-  await sleep(DOWN_MS);
-  await cluster.postgres.start();
-  await waitFor('MLflow answering again', async () => ((await mlflowAnswers()) === 200 ? true : undefined), 60_000, 500);
+    assert.equal(await mlflowAnswers(), 200);
+    await cluster.postgres.stop();
+    const during = await mlflowAnswers();
+    assert.ok(
+      during >= 500,
+      `MLflow without its database answers ${during}, not a success or a refusal the workers would give up on`,
+    );
+    await sleep(DOWN_MS);
+    await cluster.postgres.start();
+    await waitFor(
+      'MLflow answering again',
+      async () => ((await mlflowAnswers()) === 200 ? true : undefined),
+      60_000,
+      500,
+    );
 
-  const closed = await untilClosed(cluster.stack, sweepId, 420_000);
-  assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, countsDone(4), JSON.stringify(closed.progress.trials.map((t) => [t.state, t.error])));
-  await assertExactlyOnce(cluster.stack, sweepId, 'pg-restart', closed.progress.trials.map((t) => t.trialId), STEPS, EVAL_EVERY);
-  const logs = (await Promise.all(workers.map((w) => w.log()))).join('\n');
-  assert.match(logs, /\[mlflow\] \S+ \S+: HTTP 5\d\d \w+; retry \d+\//, 'the workers met the outage and retried');
-});
+    const closed = await untilClosed(cluster.stack, sweepId, 420_000);
+    assert.equal(closed.status, 'COMPLETED');
+    assert.deepEqual(
+      closed.progress.counts,
+      countsDone(4),
+      JSON.stringify(closed.progress.trials.map((t) => [t.state, t.error])),
+    );
+    await assertExactlyOnce(
+      cluster.stack,
+      sweepId,
+      'pg-restart',
+      closed.progress.trials.map((t) => t.trialId),
+      STEPS,
+      EVAL_EVERY,
+    );
+    const logs = (await Promise.all(workers.map((w) => w.log()))).join('\n');
+    assert.match(logs, /\[mlflow\] \S+ \S+: HTTP 5\d\d \w+; retry \d+\//, 'the workers met the outage and retried');
+  },
+);

@@ -16,21 +16,48 @@ const DOWN_MS = 15_000;
 let cluster: Cluster;
 before(async () => {
   cluster = await startCluster();
-  await Promise.all([cluster.startWorker('worker-a', ['--max-concurrent', '2']), cluster.startWorker('worker-b', ['--max-concurrent', '2'])]);
+  await Promise.all([
+    cluster.startWorker('worker-a', ['--max-concurrent', '2']),
+    cluster.startWorker('worker-b', ['--max-concurrent', '2']),
+  ]);
 });
 after(async () => {
   await cluster?.stop();
 });
 
-test('Temporal on control restarted mid-sweep: the workers on both hosts reconnect and the sweep completes, every step once', { timeout: 600_000 }, async () => {
-  const sweepId = await launchFromClient(cluster, 'temporal-restart', [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 4', 'max_concurrent_trials: 4'], '--checkpoint-every', '50');
-  await untilRunningPast(cluster, sweepId, 2, 20);
+test(
+  'Temporal on control restarted mid-sweep: the workers on both hosts reconnect and the sweep completes, every step once',
+  { timeout: 600_000 },
+  async () => {
+    const sweepId = await launchFromClient(
+      cluster,
+      'temporal-restart',
+      [...tinyTrial(STEPS, EVAL_EVERY), 'seeds: 4', 'max_concurrent_trials: 4'],
+      '--checkpoint-every',
+      '50',
+    );
+    await untilRunningPast(cluster, sweepId, 2, 20);
 
-  await cluster.stack.temporal.restart(DOWN_MS);
+    await cluster.stack.temporal.restart(DOWN_MS);
 
-  const closed = await untilClosed(cluster.stack, sweepId, 480_000);
-  assert.equal(closed.status, 'COMPLETED');
-  assert.deepEqual(closed.progress.counts, countsDone(4), JSON.stringify(closed.progress.trials.map((t) => [t.state, t.error])));
-  const runs = await assertExactlyOnce(cluster.stack, sweepId, 'temporal-restart', closed.progress.trials.map((t) => t.trialId), STEPS, EVAL_EVERY);
-  assert.ok(runs.every((r) => ['worker-a', 'worker-b'].includes(hostOf(r))), 'the trials ran on the worker hosts');
-});
+    const closed = await untilClosed(cluster.stack, sweepId, 480_000);
+    assert.equal(closed.status, 'COMPLETED');
+    assert.deepEqual(
+      closed.progress.counts,
+      countsDone(4),
+      JSON.stringify(closed.progress.trials.map((t) => [t.state, t.error])),
+    );
+    const runs = await assertExactlyOnce(
+      cluster.stack,
+      sweepId,
+      'temporal-restart',
+      closed.progress.trials.map((t) => t.trialId),
+      STEPS,
+      EVAL_EVERY,
+    );
+    assert.ok(
+      runs.every((r) => ['worker-a', 'worker-b'].includes(hostOf(r))),
+      'the trials ran on the worker hosts',
+    );
+  },
+);

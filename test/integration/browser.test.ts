@@ -44,7 +44,11 @@ after(async () => {
 });
 
 /** Opens `url` in a fresh page, runs `check` on it, and photographs it as `name` whether or not the check passed. */
-async function visit(name: string, url: string, check: (page: Page, problems: string[]) => Promise<void>): Promise<void> {
+async function visit(
+  name: string,
+  url: string,
+  check: (page: Page, problems: string[]) => Promise<void>,
+): Promise<void> {
   const page = await browser.newPage();
   const problems = watchPage(page);
   try {
@@ -64,7 +68,11 @@ test('the report opens in Chromium without an error, every figure drawn', async 
   assert.ok(figures.length > 0, 'a finished smoke sweep has figures to draw');
   await visit('report', pathToFileURL(path.join(out, 'index.html')).href, async (page, problems) => {
     assert.equal(await page.title(), `mirl report: ${sweep.sweepId}`);
-    assert.deepEqual(await page.$$eval('figure', (fs) => fs.map((f) => f.id)), figures, 'one figure per metric the CLI reported');
+    assert.deepEqual(
+      await page.$$eval('figure', (fs) => fs.map((f) => f.id)),
+      figures,
+      'one figure per metric the CLI reported',
+    );
     assert.deepEqual(await brokenFigures(page), []);
     assert.deepEqual(problems, []);
   });
@@ -77,7 +85,7 @@ test('the Temporal UI link that `mirl sweep launch` prints lists the sweep and i
   await visit('temporal-sweep', sweep.ui, (page) => waitForTexts(page, [sweep.sweepId, ...trialIds], UI_TIMEOUT_MS));
 });
 
-test('the Temporal UI shows the sweep\'s summary, details and current progress on its workflow page', async () => {
+test("the Temporal UI shows the sweep's summary, details and current progress on its workflow page", async () => {
   const description = await stack.temporal.client.workflow.getHandle(sweep.sweepId).describe();
   const summary = await description.staticSummary();
   assert.equal(summary, 'smoke (smoke, profile quick): 2 trials');
@@ -85,7 +93,9 @@ test('the Temporal UI shows the sweep\'s summary, details and current progress o
   assert.ok(digest, 'the details name the spec digest');
   const url = `${stack.env.TEMPORAL_UI_URL}/namespaces/default/workflows/${encodeURIComponent(sweep.sweepId)}/${description.runId}/user-metadata`;
   // Current details come live from the sweep's progress query, answered by the worker.
-  await visit('temporal-sweep-metadata', url, (page) => waitForTexts(page, [sweep.sweepId, summary, `spec digest ${digest}`, '2 done'], UI_TIMEOUT_MS));
+  await visit('temporal-sweep-metadata', url, (page) =>
+    waitForTexts(page, [sweep.sweepId, summary, `spec digest ${digest}`, '2 done'], UI_TIMEOUT_MS),
+  );
 });
 
 /**
@@ -95,7 +105,9 @@ test('the Temporal UI shows the sweep\'s summary, details and current progress o
  * scripts/setup-python.sh.
  */
 async function unfoldRuns(page: Page): Promise<void> {
-  const assistant = await page.waitForSelector('button[data-component-id="mlflow.assistant.chat_panel.close"]', { timeout: 5_000 }).catch(() => null);
+  const assistant = await page
+    .waitForSelector('button[data-component-id="mlflow.assistant.chat_panel.close"]', { timeout: 5_000 })
+    .catch(() => null);
   await assistant?.click();
   await page.click('button[data-component-id*="runnamecellrenderer"]');
   // Neither the focused cell's outline nor a hover button belongs in the screenshot.
@@ -110,6 +122,10 @@ test('the MLflow runs view of the sweep lists its parent run and, unfolded, its 
   await visit('mlflow-runs', url, async (page) => {
     await waitForTexts(page, [parent.info.runName, '3 matching runs'], UI_TIMEOUT_MS);
     await unfoldRuns(page);
-    await waitForTexts(page, children.map((r) => r.info.runName), UI_TIMEOUT_MS);
+    await waitForTexts(
+      page,
+      children.map((r) => r.info.runName),
+      UI_TIMEOUT_MS,
+    );
   });
 });

@@ -36,7 +36,11 @@ interface Result {
 /** Runs `node bin/mirl.js ...` without blocking the event loop (the test also serves a port). */
 function mirl(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 240_000): Promise<Result> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['bin/mirl.js', ...args], { cwd: REPO_ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['bin/mirl.js', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
@@ -65,7 +69,9 @@ before(async () => {
   home = path.join(dir, 'home');
   ports = { temporal: await freePort(), ui: await freePort(), mlflow: await freePort() };
   // Only the state file may tell the commands where the stack is.
-  env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')));
+  env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('MLFLOW_TRACKING_')),
+  );
   env.MIRL_HOME = home;
   env.MIRL_BACKEND = 'wasm';
 });
@@ -77,13 +83,22 @@ after(async () => {
 });
 
 test('mirl up starts Temporal, MLflow and a worker on the given ports, both UIs answer, up again does nothing', async () => {
-  const up = await mirl(['up', '--temporal-port', String(ports.temporal), '--temporal-ui-port', String(ports.ui), '--mlflow-port', String(ports.mlflow)]);
+  const up = await mirl([
+    'up',
+    '--temporal-port',
+    String(ports.temporal),
+    '--temporal-ui-port',
+    String(ports.ui),
+    '--mlflow-port',
+    String(ports.mlflow),
+  ]);
   assert.equal(up.status, 0, show(up));
   assert.match(up.stdout, new RegExp(`Temporal UI: http://127\\.0\\.0\\.1:${ports.ui}`));
   assert.match(up.stdout, new RegExp(`MLflow UI: +http://127\\.0\\.0\\.1:${ports.mlflow}`));
   const first = state();
   assert.deepEqual(Object.keys(first.services).sort(), ['mlflow', 'temporal', 'worker']);
-  for (const name of ['temporal', 'mlflow', 'worker'] as const) assert.ok(existsSync(first.services[name]!.log), `${name} log`);
+  for (const name of ['temporal', 'mlflow', 'worker'] as const)
+    assert.ok(existsSync(first.services[name]!.log), `${name} log`);
   assert.match(readFileSync(first.services.worker!.log, 'utf8'), /mirl worker ready/);
 
   for (const url of [`http://127.0.0.1:${ports.ui}/`, `http://127.0.0.1:${ports.mlflow}/`]) {
@@ -98,7 +113,8 @@ test('mirl up starts Temporal, MLflow and a worker on the given ports, both UIs 
   assert.match(again.stdout, /^stack already running in .*; nothing to do$/m);
   assert.equal((again.stdout.match(/already running \(pid/g) ?? []).length, 3);
   const second = state();
-  for (const name of ['temporal', 'mlflow', 'worker'] as const) assert.equal(second.services[name]!.pid, first.services[name]!.pid, name);
+  for (const name of ['temporal', 'mlflow', 'worker'] as const)
+    assert.equal(second.services[name]!.pid, first.services[name]!.pid, name);
 });
 
 test('a port held by another program is named with the flag that moves it, and nothing starts', async () => {
@@ -107,9 +123,28 @@ test('a port held by another program is named with the flag that moves it, and n
   const taken = (squatter.address() as net.AddressInfo).port;
   const otherHome = path.join(dir, 'other');
   try {
-    const r = await mirl(['up', '--temporal-port', String(await freePort()), '--temporal-ui-port', String(await freePort()), '--mlflow-port', String(taken)], { MIRL_HOME: otherHome });
-    assertOneLineError(r, 1, new RegExp(`port ${taken} \\(MLflow\\) is already in use by another program; pick a free one with --mlflow-port`));
-    assert.ok(!existsSync(path.join(otherHome, 'stack.json')) || Object.keys((JSON.parse(readFileSync(path.join(otherHome, 'stack.json'), 'utf8')) as StackState).services).length === 0);
+    const r = await mirl(
+      [
+        'up',
+        '--temporal-port',
+        String(await freePort()),
+        '--temporal-ui-port',
+        String(await freePort()),
+        '--mlflow-port',
+        String(taken),
+      ],
+      { MIRL_HOME: otherHome },
+    );
+    assertOneLineError(
+      r,
+      1,
+      new RegExp(`port ${taken} \\(MLflow\\) is already in use by another program; pick a free one with --mlflow-port`),
+    );
+    assert.ok(
+      !existsSync(path.join(otherHome, 'stack.json')) ||
+        Object.keys((JSON.parse(readFileSync(path.join(otherHome, 'stack.json'), 'utf8')) as StackState).services)
+          .length === 0,
+    );
     // Our own running stack's ports are not "another program": moving them needs `down` first.
     const move = await mirl(['up', '--mlflow-port', String(taken)]);
     assertOneLineError(move, 1, /already running .*run `mirl down` first/);
@@ -140,7 +175,12 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   );
   const launch = await mirl(['sweep', 'launch', spec, '--wait', '--json']);
   assert.equal(launch.status, 0, show(launch));
-  const launched = JSON.parse(launch.stdout) as { sweepId: string; ui: string; status: string; progress: SweepProgress };
+  const launched = JSON.parse(launch.stdout) as {
+    sweepId: string;
+    ui: string;
+    status: string;
+    progress: SweepProgress;
+  };
   sweepId = launched.sweepId;
   assert.equal(launched.status, 'COMPLETED');
   assert.equal(launched.progress.counts.done, 4);
@@ -155,9 +195,20 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   await assertTrialRuns(sweepId, launched.progress);
   const compare = await mirl(['compare', sweepId, '--json']);
   assert.equal(compare.status, 0, show(compare));
-  const c = JSON.parse(compare.stdout) as { axes: string[]; rows: { config: Record<string, unknown>; done: number; failed: number; metrics: Record<string, { mean: number | null; sd: number | null; n: number }> }[] };
+  const c = JSON.parse(compare.stdout) as {
+    axes: string[];
+    rows: {
+      config: Record<string, unknown>;
+      done: number;
+      failed: number;
+      metrics: Record<string, { mean: number | null; sd: number | null; n: number }>;
+    }[];
+  };
   assert.deepEqual(c.axes, ['critic']);
-  assert.deepEqual(c.rows.map((r) => r.config.critic), ['bilinear', 'separable']);
+  assert.deepEqual(
+    c.rows.map((r) => r.config.critic),
+    ['bilinear', 'separable'],
+  );
   for (const row of c.rows) {
     assert.equal(row.done, 2);
     assert.equal(row.failed, 0);
@@ -171,7 +222,10 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   assert.match(text.stdout, /^bilinear +2\/2 +0 +- +\S+ ± \S+ \(n=2\)$/m);
   const csv = await mirl(['compare', sweepId, '--csv', '--metric', 'i_est_test', '--sort', 'metric']);
   assert.equal(csv.status, 0, show(csv));
-  assert.equal(csv.stdout.split('\n')[0], 'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_n');
+  assert.equal(
+    csv.stdout.split('\n')[0],
+    'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_n',
+  );
 });
 
 /** The stack's worker logged every trial to the stack's MLflow (what compare reads). */
@@ -179,14 +233,23 @@ async function assertTrialRuns(id: string, progress: SweepProgress): Promise<voi
   const client = new MlflowClient({ trackingUri: `http://127.0.0.1:${ports.mlflow}`, logger: silentLogger });
   const experiment = await client.getExperimentByName('cli-tiny');
   assert.ok(experiment, 'the worker created the experiment');
-  const runs = await client.searchRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${id}' and tags.\`mirl.role\` = 'trial'` });
-  assert.deepEqual(runs.items.map((r) => r.data.tags['mirl.trial_id']).sort(), progress.trials.map((t) => t.trialId).sort());
+  const runs = await client.searchRuns({
+    experimentIds: [experiment.experimentId],
+    filter: `tags.\`mirl.sweep_id\` = '${id}' and tags.\`mirl.role\` = 'trial'`,
+  });
+  assert.deepEqual(
+    runs.items.map((r) => r.data.tags['mirl.trial_id']).sort(),
+    progress.trials.map((t) => t.trialId).sort(),
+  );
   assert.ok(runs.items.every((r) => r.info.status === 'FINISHED'));
 }
 
-test('the stack\'s worker runs supervised: killed, it is back polling within seconds', async () => {
+test("the stack's worker runs supervised: killed, it is back polling within seconds", async () => {
   const supervisor = state().services.worker!.pid;
-  const workerChild = () => groupMembers(supervisor).find((pid) => pid !== supervisor && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('bin/mirl.js\0worker'));
+  const workerChild = () =>
+    groupMembers(supervisor).find(
+      (pid) => pid !== supervisor && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('bin/mirl.js\0worker'),
+    );
   const before = workerChild();
   assert.ok(before, 'a worker process under the supervisor');
   process.kill(before, 'SIGKILL');
@@ -196,19 +259,41 @@ test('the stack\'s worker runs supervised: killed, it is back polling within sec
     after = workerChild();
   }
   assert.ok(after && after !== before, `a new worker process (was ${before}, now ${after})`);
-  assert.ok(await workerPolling(ports.temporal, supervisor, 'mirl-cpu'), 'polling both queues again under the supervisor\'s identity');
-  assert.match(readFileSync(state().services.worker!.log, 'utf8'), new RegExp(`worker ${before} exited \\(SIGKILL\\); restarting in 1 s`));
+  assert.ok(
+    await workerPolling(ports.temporal, supervisor, 'mirl-cpu'),
+    "polling both queues again under the supervisor's identity",
+  );
+  assert.match(
+    readFileSync(state().services.worker!.log, 'utf8'),
+    new RegExp(`worker ${before} exited \\(SIGKILL\\); restarting in 1 s`),
+  );
 });
 
 test('bad input: an unknown sweep id, a missing spec file, a spec error: one line each, non-zero', async () => {
-  assertOneLineError(await mirl(['sweep', 'status', 'cli-tiny-20000101-000000-zzzz']), 2, /no sweep with id cli-tiny-20000101-000000-zzzz .*mirl sweep list/);
+  assertOneLineError(
+    await mirl(['sweep', 'status', 'cli-tiny-20000101-000000-zzzz']),
+    2,
+    /no sweep with id cli-tiny-20000101-000000-zzzz .*mirl sweep list/,
+  );
   assertOneLineError(await mirl(['sweep', 'watch', 'nope']), 2, /no sweep with id nope/);
-  assertOneLineError(await mirl(['compare', 'cli-tiny-20000101-000000-zzzz']), 2, /no sweep cli-tiny-20000101-000000-zzzz in MLflow/);
+  assertOneLineError(
+    await mirl(['compare', 'cli-tiny-20000101-000000-zzzz']),
+    2,
+    /no sweep cli-tiny-20000101-000000-zzzz in MLflow/,
+  );
   assertOneLineError(await mirl(['compare', 'nope']), 2, /"nope" is not a sweep id/);
-  assertOneLineError(await mirl(['sweep', 'launch', path.join(dir, 'missing.yaml')]), 2, /missing\.yaml: cannot read the spec: no such file/);
+  assertOneLineError(
+    await mirl(['sweep', 'launch', path.join(dir, 'missing.yaml')]),
+    2,
+    /missing\.yaml: cannot read the spec: no such file/,
+  );
   const bad = path.join(dir, 'bad.yaml');
   await writeFile(bad, 'name: bad\nstudy: x\ngrid:\n  critic: [foo]\n');
-  assertOneLineError(await mirl(['sweep', 'launch', bad]), 2, /bad\.yaml: grid\.critic\[0\]: "foo" is not a valid critic; allowed: /);
+  assertOneLineError(
+    await mirl(['sweep', 'launch', bad]),
+    2,
+    /bad\.yaml: grid\.critic\[0\]: "foo" is not a valid critic; allowed: /,
+  );
 });
 
 test('mirl down stops exactly the stack; commands then say to run `mirl up`; up again finds the data', async () => {
@@ -218,11 +303,20 @@ test('mirl down stops exactly the stack; commands then say to run `mirl up`; up 
   assert.equal(down.status, 0, show(down));
   assert.match(down.stdout, /worker +stopped[\s\S]*mlflow +stopped[\s\S]*temporal +stopped/);
   for (const pid of pids) assert.deepEqual(groupMembers(pid), [], `process group ${pid} is gone`);
-  for (const file of ['temporal.db', 'mlflow.db', 'logs/temporal.log', 'logs/mlflow.log', 'logs/worker.log']) assert.ok(existsSync(path.join(home, file)), file);
+  for (const file of ['temporal.db', 'mlflow.db', 'logs/temporal.log', 'logs/mlflow.log', 'logs/worker.log'])
+    assert.ok(existsSync(path.join(home, file)), file);
   assert.deepEqual(state().services, {});
 
-  assertOneLineError(await mirl(['sweep', 'status', sweepId]), 1, new RegExp(`cannot reach the Temporal server at 127\\.0\\.0\\.1:${ports.temporal} .*\`mirl up\``));
-  assertOneLineError(await mirl(['compare', sweepId]), 1, new RegExp(`cannot reach the MLflow server at http://127\\.0\\.0\\.1:${ports.mlflow} .*\`mirl up\``));
+  assertOneLineError(
+    await mirl(['sweep', 'status', sweepId]),
+    1,
+    new RegExp(`cannot reach the Temporal server at 127\\.0\\.0\\.1:${ports.temporal} .*\`mirl up\``),
+  );
+  assertOneLineError(
+    await mirl(['compare', sweepId]),
+    1,
+    new RegExp(`cannot reach the MLflow server at http://127\\.0\\.0\\.1:${ports.mlflow} .*\`mirl up\``),
+  );
   const again = await mirl(['down']);
   assert.equal(again.status, 0, show(again));
   assert.match(again.stdout, /no stack running/);

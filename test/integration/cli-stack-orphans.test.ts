@@ -29,9 +29,18 @@ test('up replaces an MLflow whose leader was killed but whose child still serves
   home = path.join(await mkdtemp(path.join(os.tmpdir(), 'mirl-orphans-')), 'home');
   const ports = { temporal: await freePort(), temporalUi: await freePort(), mlflow: await freePort() };
   const lines: string[] = [];
-  const opts: UpOptions = { home, ports, services: ['mlflow'], worker: { taskQueue: 'unused' }, progress: (l) => lines.push(l) };
+  const opts: UpOptions = {
+    home,
+    ports,
+    services: ['mlflow'],
+    worker: { taskQueue: 'unused' },
+    progress: (l) => lines.push(l),
+  };
   const first = await stackUp(opts);
-  assert.deepEqual(first.services.map((s) => [s.name, s.status]), [['mlflow', 'started']]);
+  assert.deepEqual(
+    first.services.map((s) => [s.name, s.status]),
+    [['mlflow', 'started']],
+  );
   const stateFile = path.join(home, 'stack.json');
   const old = readState(stateFile)!.services.mlflow!;
   assert.equal(old.pgid, old.pid);
@@ -46,8 +55,16 @@ test('up replaces an MLflow whose leader was killed but whose child still serves
   assert.ok(await mlflowReady(ports.mlflow), 'and still serves the port');
 
   const again = await stackUp(opts);
-  assert.deepEqual(again.services.map((s) => [s.name, s.status]), [['mlflow', 'started']]);
-  assert.ok(lines.some((l) => new RegExp(`^mlflow: leader \\(pid ${old.pid}\\) gone, stopping ${orphans.length} leftover`).test(l)), lines.join('\n'));
+  assert.deepEqual(
+    again.services.map((s) => [s.name, s.status]),
+    [['mlflow', 'started']],
+  );
+  assert.ok(
+    lines.some((l) =>
+      new RegExp(`^mlflow: leader \\(pid ${old.pid}\\) gone, stopping ${orphans.length} leftover`).test(l),
+    ),
+    lines.join('\n'),
+  );
   const fresh = readState(stateFile)!.services.mlflow!;
   assert.notEqual(fresh.pid, old.pid);
   assert.ok(await mlflowReady(ports.mlflow), 'the new MLflow answers');

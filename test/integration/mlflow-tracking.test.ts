@@ -35,9 +35,19 @@ let pool: WorkerPool;
 
 async function launch(name: string, lines: string[], ...flags: string[]): Promise<{ id: string; text: string }> {
   const file = path.join(dir, `${name}.yaml`);
-  const text = [`# ${name}: a spec of the MLflow tracking test`, `name: ${name}`, 'study: tracking-test', ...lines, ''].join('\n');
+  const text = [
+    `# ${name}: a spec of the MLflow tracking test`,
+    `name: ${name}`,
+    'study: tracking-test',
+    ...lines,
+    '',
+  ].join('\n');
   await writeFile(file, text);
-  const r = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'launch', file, '--json', '--heartbeat-timeout', '4', ...flags], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['bin/mirl.js', 'sweep', 'launch', file, '--json', '--heartbeat-timeout', '4', ...flags],
+    { cwd: REPO_ROOT, env, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   return { id: JSON.parse(r.stdout).sweepId as string, text };
 }
@@ -45,24 +55,40 @@ async function launch(name: string, lines: string[], ...flags: string[]): Promis
 /** What a sweep waits on, for failure messages. */
 async function pendingOf(sweepId: string): Promise<string> {
   const d = await client.workflow.getHandle(sweepId).describe();
-  return JSON.stringify(d.raw.pendingActivities?.map((a) => ({ type: a.activityType?.name, attempt: a.attempt, state: a.state, lastFailure: a.lastFailure?.message })) ?? []);
+  return JSON.stringify(
+    d.raw.pendingActivities?.map((a) => ({
+      type: a.activityType?.name,
+      attempt: a.attempt,
+      state: a.state,
+      lastFailure: a.lastFailure?.message,
+    })) ?? [],
+  );
 }
 
 /** The first trial's id, once its workflow exists. */
 function firstTrial(sweepId: string): Promise<string> {
-  return waitFor('the trial to start', async () => {
-    const { progress } = await readSweep(client, sweepId, false);
-    return progress.trials[0]?.state === 'running' ? progress.trials[0].trialId : undefined;
-  }, 60_000).catch(async (err) => {
+  return waitFor(
+    'the trial to start',
+    async () => {
+      const { progress } = await readSweep(client, sweepId, false);
+      return progress.trials[0]?.state === 'running' ? progress.trials[0].trialId : undefined;
+    },
+    60_000,
+  ).catch(async (err) => {
     throw new Error(`${(err as Error).message}; the sweep waits on ${await pendingOf(sweepId)}`);
   });
 }
 
 const untilClosed = (id: string, timeoutMs = 150_000): Promise<SweepSnapshot> =>
-  waitFor(`sweep ${id} to close`, async () => {
-    const s = await readSweep(client, id, false);
-    return s.status !== 'RUNNING' ? s : undefined;
-  }, timeoutMs, 500);
+  waitFor(
+    `sweep ${id} to close`,
+    async () => {
+      const s = await readSweep(client, id, false);
+      return s.status !== 'RUNNING' ? s : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 
 /** The running trial's heartbeat and worker pid, once `ready` accepts it. */
 async function heartbeatOf(trialId: string): Promise<{ pid: number; beat: TrialHeartbeat } | undefined> {
@@ -70,14 +96,21 @@ async function heartbeatOf(trialId: string): Promise<{ pid: number; beat: TrialH
   const pending = d.raw.pendingActivities?.[0];
   const payload = pending?.heartbeatDetails?.payloads?.[0];
   if (!pending || !payload || !pending.lastWorkerIdentity) return undefined;
-  return { pid: Number(/:(\d+)$/.exec(pending.lastWorkerIdentity)?.[1]), beat: defaultPayloadConverter.fromPayload(payload) as TrialHeartbeat };
+  return {
+    pid: Number(/:(\d+)$/.exec(pending.lastWorkerIdentity)?.[1]),
+    beat: defaultPayloadConverter.fromPayload(payload) as TrialHeartbeat,
+  };
 }
 
 async function runsOf(sweepId: string, name: string): Promise<{ parent: Run; children: Run[] }> {
   const experiment = await mlflow.getExperimentByName(name);
   assert.ok(experiment, `experiment ${name}`);
   const runs: Run[] = [];
-  for await (const r of mlflow.searchAllRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${sweepId}'` })) runs.push(r);
+  for await (const r of mlflow.searchAllRuns({
+    experimentIds: [experiment.experimentId],
+    filter: `tags.\`mirl.sweep_id\` = '${sweepId}'`,
+  }))
+    runs.push(r);
   const parents = runs.filter((r) => r.data.tags['mirl.role'] === 'sweep');
   assert.equal(parents.length, 1, 'one parent run per sweep');
   return { parent: parents[0], children: runs.filter((r) => r.data.tags['mirl.role'] === 'trial') };
@@ -111,27 +144,47 @@ const STEPS = 8;
 /** A run's dataset inputs as (name, context) pairs: our client does not read inputs back, the raw API does. */
 async function datasetInputsOf(runId: string): Promise<[string, string | undefined][]> {
   const res = await fetch(`${mlflow.trackingUri}/api/2.0/mlflow/runs/get?run_id=${runId}`);
-  const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { name: string }; tags?: { key: string; value: string }[] }[] } } };
-  return (body.run.inputs?.dataset_inputs ?? []).map((i): [string, string | undefined] => [i.dataset.name, i.tags?.find((t) => t.key === 'mlflow.data.context')?.value]).sort();
+  const body = (await res.json()) as {
+    run: { inputs?: { dataset_inputs?: { dataset: { name: string }; tags?: { key: string; value: string }[] }[] } };
+  };
+  return (body.run.inputs?.dataset_inputs ?? [])
+    .map((i): [string, string | undefined] => [
+      i.dataset.name,
+      i.tags?.find((t) => t.key === 'mlflow.data.context')?.value,
+    ])
+    .sort();
 }
 
 test('a sweep leaves its experiment, parent run, spec, summary and one nested run per trial; a diverging trial fails its run', async () => {
-  const sweep = await launch('tracked', [
+  const sweep = await launch(
+    'tracked',
+    [
+      'trial:',
+      ...TINY,
+      `  steps: ${STEPS}`,
+      '  log_interval: 1',
+      '  eval_interval: 4',
+      '  evaluations: [i_est_test, linear_eval]',
+      '  linear_eval_train_size: 200',
+      '  linear_eval_test_size: 100',
+      '  linear_eval_max_iter: 10',
+      'grid:',
+      '  critic: [bilinear, separable]',
+      'seeds: 2',
+      'max_concurrent_trials: 2',
+    ],
+    '--continue-as-new-after',
+    '1',
+  );
+  const diverging = await launch('diverging', [
     'trial:',
     ...TINY,
-    `  steps: ${STEPS}`,
-    '  log_interval: 1',
-    '  eval_interval: 4',
-    '  evaluations: [i_est_test, linear_eval]',
-    '  linear_eval_train_size: 200',
-    '  linear_eval_test_size: 100',
-    '  linear_eval_max_iter: 10',
-    'grid:',
-    '  critic: [bilinear, separable]',
-    'seeds: 2',
-    'max_concurrent_trials: 2',
-  ], '--continue-as-new-after', '1');
-  const diverging = await launch('diverging', ['trial:', ...TINY, '  evaluations: [i_est_test]', '  estimator: nwj', '  learning_rate: 5', '  steps: 300', '  eval_interval: 100']);
+    '  evaluations: [i_est_test]',
+    '  estimator: nwj',
+    '  learning_rate: 5',
+    '  steps: 300',
+    '  eval_interval: 100',
+  ]);
   const [closed, closedDiverging] = await Promise.all([untilClosed(sweep.id), untilClosed(diverging.id)]);
   assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0, pruned: 0 });
 
@@ -142,20 +195,40 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   assert.equal(parent.info.status, 'FINISHED');
   assert.equal(parent.data.tags['mirl.failure'], undefined);
   // MLflow 3 opens the experiment on its training runs, not the GenAI overview.
-  assert.equal((await mlflow.getExperimentByName('tracked'))?.tags['mlflow.experimentKind'], 'custom_model_development');
+  assert.equal(
+    (await mlflow.getExperimentByName('tracked'))?.tags['mlflow.experimentKind'],
+    'custom_model_development',
+  );
   assert.deepEqual(
-    { study: parent.data.tags['mirl.study'], profile: parent.data.tags['mirl.profile'], dataPath: parent.data.tags['mirl.data_path'] },
+    {
+      study: parent.data.tags['mirl.study'],
+      profile: parent.data.tags['mirl.profile'],
+      dataPath: parent.data.tags['mirl.data_path'],
+    },
     { study: 'tracking-test', profile: '', dataPath: String(DATA_PATH_VERSION) },
   );
   assert.equal(parent.data.params.steps, String(STEPS));
   assert.equal(parent.data.params.evaluations, '["i_est_test","linear_eval"]');
   assert.equal(parent.data.params.max_concurrent_trials, '2');
   assert.equal(parent.data.params.critic, undefined, 'grid axes are not sweep params');
-  assert.equal((await mlflow.downloadArtifact(parent.info, 'spec.yaml')).toString('utf8'), sweep.text, 'the spec as launched, comments included');
-  const summary = JSON.parse((await mlflow.downloadArtifact(parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
+  assert.equal(
+    (await mlflow.downloadArtifact(parent.info, 'spec.yaml')).toString('utf8'),
+    sweep.text,
+    'the spec as launched, comments included',
+  );
+  const summary = JSON.parse(
+    (await mlflow.downloadArtifact(parent.info, 'summary.json')).toString('utf8'),
+  ) as SweepSummary;
   assert.equal(summary.status, 'FINISHED');
-  assert.deepEqual(summary.trials.map((t) => t.state), ['done', 'done', 'done', 'done']);
-  assert.ok(summary.trials.every((t) => typeof t.metrics.i_est_test === 'number' && typeof t.metrics.linear_eval_accuracy === 'number'));
+  assert.deepEqual(
+    summary.trials.map((t) => t.state),
+    ['done', 'done', 'done', 'done'],
+  );
+  assert.ok(
+    summary.trials.every(
+      (t) => typeof t.metrics.i_est_test === 'number' && typeof t.metrics.linear_eval_accuracy === 'number',
+    ),
+  );
   // The parent run carries the results MLflow's parallel-coordinates chart sets beside other sweeps'.
   const accuracies = summary.trials.map((t) => t.metrics.linear_eval_accuracy as number);
   const results = Object.fromEntries(parent.data.metrics.map((m) => [m.key, m.value]));
@@ -211,24 +284,50 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   assert.equal(fromSearch.source, 'search');
   const byTrial = (r: typeof fromSearch) => [...r.trials].sort((a, b) => a.trialId.localeCompare(b.trialId));
   assert.deepEqual(byTrial(fromSnapshot), byTrial(fromSearch));
-  assert.ok(fromSnapshot.trials.every((t) => t.status === 'FINISHED' && typeof t.metrics.linear_eval_accuracy === 'number'));
+  assert.ok(
+    fromSnapshot.trials.every((t) => t.status === 'FINISHED' && typeof t.metrics.linear_eval_accuracy === 'number'),
+  );
 
   assert.equal(closedDiverging.progress.counts.failed, 1);
   const failed = await runsOf(diverging.id, 'diverging');
   assert.equal(failed.children.length, 1);
   assert.equal(failed.children[0].info.status, 'FAILED');
-  assert.match(failed.children[0].data.tags['mirl.failure'], /^NonFiniteError: \S+ became (NaN|-?Infinity) at step \d+$/);
+  assert.match(
+    failed.children[0].data.tags['mirl.failure'],
+    /^NonFiniteError: \S+ became (NaN|-?Infinity) at step \d+$/,
+  );
   assert.equal(failed.parent.info.status, 'FINISHED', 'the sweep itself completed');
-  const failedSummary = JSON.parse((await mlflow.downloadArtifact(failed.parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
+  const failedSummary = JSON.parse(
+    (await mlflow.downloadArtifact(failed.parent.info, 'summary.json')).toString('utf8'),
+  ) as SweepSummary;
   assert.equal(failedSummary.trials[0].state, 'failed');
 
   // Other settings compute something else: the rerun gets a run of its own, the old one is marked superseded.
-  const rerun = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'rerun-failed', diverging.id, '--set', 'learning_rate=0.0001', '--set', 'steps=4', '--json'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  const rerun = spawnSync(
+    process.execPath,
+    [
+      'bin/mirl.js',
+      'sweep',
+      'rerun-failed',
+      diverging.id,
+      '--set',
+      'learning_rate=0.0001',
+      '--set',
+      'steps=4',
+      '--json',
+    ],
+    { cwd: REPO_ROOT, env, encoding: 'utf8' },
+  );
   assert.equal(rerun.status, 0, rerun.stderr);
-  await waitFor('the rerun to finish', async () => {
-    const s = await readSweep(client, diverging.id, false);
-    return s.status !== 'RUNNING' && s.progress.counts.done === 1 ? s : undefined;
-  }, 90_000, 500);
+  await waitFor(
+    'the rerun to finish',
+    async () => {
+      const s = await readSweep(client, diverging.id, false);
+      return s.status !== 'RUNNING' && s.progress.counts.done === 1 ? s : undefined;
+    },
+    90_000,
+    500,
+  );
   const again = await runsOf(diverging.id, 'diverging');
   assert.equal(again.children.length, 2);
   const [old, fresh] = [...again.children].sort((a, b) => (a.info.startTime ?? 0) - (b.info.startTime ?? 0));
@@ -244,19 +343,31 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
   // The sweep closed again after the rerun: its snapshot follows, the old run superseded.
   const rerunSnapshot = await readSweepRuns(mlflow, diverging.id);
   assert.equal(rerunSnapshot.source, 'snapshot');
-  assert.deepEqual(
-    rerunSnapshot.trials.map((t) => [t.status, t.superseded]).sort(),
-    [['FAILED', true], ['FINISHED', false]],
-  );
-  const rerunSummary = JSON.parse((await mlflow.downloadArtifact(again.parent.info, 'summary.json')).toString('utf8')) as SweepSummary;
+  assert.deepEqual(rerunSnapshot.trials.map((t) => [t.status, t.superseded]).sort(), [
+    ['FAILED', true],
+    ['FINISHED', false],
+  ]);
+  const rerunSummary = JSON.parse(
+    (await mlflow.downloadArtifact(again.parent.info, 'summary.json')).toString('utf8'),
+  ) as SweepSummary;
   assert.equal(rerunSummary.trials[0].runId, fresh.info.runId);
 });
 
 test('a cancelled sweep: its running trial run and its own run end KILLED', async () => {
-  const sweep = await launch('cancelled', ['trial:', ...TINY, '  evaluations: [i_est_test]', '  steps: 5000', '  eval_interval: 1000']);
+  const sweep = await launch('cancelled', [
+    'trial:',
+    ...TINY,
+    '  evaluations: [i_est_test]',
+    '  steps: 5000',
+    '  eval_interval: 1000',
+  ]);
   const trialId = await firstTrial(sweep.id);
   await waitFor('training', async () => ((await heartbeatOf(trialId))?.beat.step ?? 0) > 0 || undefined, 60_000, 200);
-  const r = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'cancel', sweep.id], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'cancel', sweep.id], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const closed = await untilClosed(sweep.id, 60_000);
   assert.equal(closed.progress.counts.cancelled, 1);
@@ -302,14 +413,21 @@ test('early_stop: ASHA prunes the trial that falls behind; its run ends KILLED t
   const steps = await stepsOnce(pruned, 'loss');
   assert.ok(steps.at(-1)! >= 40 && steps.at(-1)! < 80, `last logged step ${steps.at(-1)}`);
   assert.deepEqual(await stepsOnce(pruned, 'i_est_test'), [0, 40]);
-  assert.deepEqual(await stepsOnce(runOf(good.trialId), 'i_est_test'), range(0, 10).map((k) => k * 40));
+  assert.deepEqual(
+    await stepsOnce(runOf(good.trialId), 'i_est_test'),
+    range(0, 10).map((k) => k * 40),
+  );
 
   const metric = (key: string) => parent.data.metrics.find((m) => m.key === key)?.value;
   assert.equal(metric('trials_pruned'), 1);
   assert.equal(metric('trials_done'), 1);
   const runs = await readSweepRuns(mlflow, sweep.id);
   assert.deepEqual(runs.trials.map((t) => t.status).sort(), ['FINISHED', 'PRUNED']);
-  const status = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'status', sweep.id], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  const status = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'status', sweep.id], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+  });
   assert.match(status.stdout, /1\/2 done, 0 running, 0 pending, 0 failed, 0 cancelled, 1 pruned/);
 });
 
@@ -324,9 +442,26 @@ test('bytes that are a window into a larger buffer (as checkpoints arrive over I
 test('an MLflow outage mid-trial: the trial keeps training and every step lands exactly once', async () => {
   // Long enough (~10 s on 2 cores) for the per-attempt costs to be measured against real training.
   const steps = 900;
-  const sweep = await launch('outage', ['trial:', ...TINY, '  evaluations: [i_est_test]', `  steps: ${steps}`, '  log_interval: 1', '  eval_interval: 100'], '--checkpoint-every', '50');
+  const sweep = await launch(
+    'outage',
+    [
+      'trial:',
+      ...TINY,
+      '  evaluations: [i_est_test]',
+      `  steps: ${steps}`,
+      '  log_interval: 1',
+      '  eval_interval: 100',
+    ],
+    '--checkpoint-every',
+    '50',
+  );
   const trialId = await firstTrial(sweep.id);
-  await waitFor('training past step 30', async () => ((await heartbeatOf(trialId))?.beat.step ?? 0) >= 30 || undefined, 90_000, 200);
+  await waitFor(
+    'training past step 30',
+    async () => ((await heartbeatOf(trialId))?.beat.step ?? 0) >= 30 || undefined,
+    90_000,
+    200,
+  );
   await mlflowServer.kill();
   const downAt = (await heartbeatOf(trialId))!.beat.step;
   await new Promise((r) => setTimeout(r, 5_000));
@@ -339,7 +474,10 @@ test('an MLflow outage mid-trial: the trial keeps training and every step lands 
   assert.equal(children.length, 1);
   assert.equal(children[0].info.status, 'FINISHED');
   assert.deepEqual(await stepsOnce(children[0], 'loss'), range(1, steps));
-  assert.deepEqual(await stepsOnce(children[0], 'i_est_test'), range(0, 9).map((i) => i * 100));
+  assert.deepEqual(
+    await stepsOnce(children[0], 'i_est_test'),
+    range(0, 9).map((i) => i * 100),
+  );
   const outcome = (await client.workflow.getHandle(trialId).result()) as TrialOutcome;
   assert.equal(outcome.result!.attempt, 1, 'the outage cost no attempt');
   reportOverhead('outage trial (log_interval 1)', outcome);
@@ -347,19 +485,37 @@ test('an MLflow outage mid-trial: the trial keeps training and every step lands 
 
 test('a worker SIGKILLed mid-trial: another worker resumes from the MLflow checkpoint, in the same run, no step twice', async () => {
   const steps = 1500;
-  const sweep = await launch('resume', ['trial:', ...TINY, '  evaluations: [i_est_test]', `  steps: ${steps}`, '  log_interval: 1', '  eval_interval: 500'], '--checkpoint-every', '200');
+  const sweep = await launch(
+    'resume',
+    [
+      'trial:',
+      ...TINY,
+      '  evaluations: [i_est_test]',
+      `  steps: ${steps}`,
+      '  log_interval: 1',
+      '  eval_interval: 500',
+    ],
+    '--checkpoint-every',
+    '200',
+  );
   const trialId = await firstTrial(sweep.id);
   // Killed when the run holds steps past the newest checkpoint and the next one is far
   // off: the next attempt replays steps the first one logged, and must skip them.
-  const victim = await waitFor('logged steps past a checkpoint at step >= 200', async () => {
-    const h = await heartbeatOf(trialId);
-    if (!h && (await client.workflow.getHandle(trialId).describe()).status.name !== 'RUNNING') throw new Error('the trial ended before it could be killed');
-    const checkpoint = h?.beat.checkpointStep ?? 0;
-    if (!h || checkpoint < 200 || h.beat.step > checkpoint + 120) return undefined;
-    const { children } = await runsOf(sweep.id, 'resume');
-    const logged = children[0]?.data.metrics.find((m) => m.key === 'loss')?.step ?? 0;
-    return logged >= checkpoint + 10 ? h : undefined;
-  }, 90_000, 100);
+  const victim = await waitFor(
+    'logged steps past a checkpoint at step >= 200',
+    async () => {
+      const h = await heartbeatOf(trialId);
+      if (!h && (await client.workflow.getHandle(trialId).describe()).status.name !== 'RUNNING')
+        throw new Error('the trial ended before it could be killed');
+      const checkpoint = h?.beat.checkpointStep ?? 0;
+      if (!h || checkpoint < 200 || h.beat.step > checkpoint + 120) return undefined;
+      const { children } = await runsOf(sweep.id, 'resume');
+      const logged = children[0]?.data.metrics.find((m) => m.key === 'loss')?.step ?? 0;
+      return logged >= checkpoint + 10 ? h : undefined;
+    },
+    90_000,
+    100,
+  );
   await pool.stop(victim.pid, 'SIGKILL');
   const replacement = pool.start('worker-c');
   const closed = await untilClosed(sweep.id);
@@ -374,7 +530,11 @@ test('a worker SIGKILLed mid-trial: another worker resumes from the MLflow check
   const run = children[0];
   assert.equal(run.info.status, 'FINISHED');
   assert.equal(run.data.tags['mirl.attempt'], String(outcome.result!.attempt));
-  assert.equal(run.data.tags['mirl.resumed_from_step'], String(outcome.result!.resumedFrom), 'the run says where the resume started');
+  assert.equal(
+    run.data.tags['mirl.resumed_from_step'],
+    String(outcome.result!.resumedFrom),
+    'the run says where the resume started',
+  );
   assert.deepEqual(await stepsOnce(run, 'loss'), range(1, steps));
   assert.deepEqual(await stepsOnce(run, 'i_est_test'), [0, 500, 1000, 1500]);
   reportOverhead('resumed trial (log_interval 1)', outcome);

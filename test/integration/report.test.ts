@@ -49,7 +49,11 @@ const value = (metric: string, critic: string, seed: number, step: number) =>
 const plan = (t: Trial): 'finished' | 'failed' | 'missing' =>
   t.axes.seed === 2 ? (t.axes.critic === 'bilinear' ? 'failed' : 'missing') : 'finished';
 
-const stateOf: Record<ReturnType<typeof plan>, TrialStateName> = { finished: 'done', failed: 'failed', missing: 'pending' };
+const stateOf: Record<ReturnType<typeof plan>, TrialStateName> = {
+  finished: 'done',
+  failed: 'failed',
+  missing: 'pending',
+};
 
 before(async () => {
   server = await startMlflowServer();
@@ -58,11 +62,30 @@ before(async () => {
   const spec = parseSpec(SPEC_TEXT);
   trials = expandSpec(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP_ID });
   const mlflow = new MlflowTracking({ client, logger: silentLogger, buffer: { flushIntervalMs: 50 } });
-  tracking = await mlflow.ensureSweepRun({ sweepId: SWEEP_ID, spec, profile: null, specText: SPEC_TEXT, dataPath: DATA_PATH_VERSION });
+  tracking = await mlflow.ensureSweepRun({
+    sweepId: SWEEP_ID,
+    spec,
+    profile: null,
+    specText: SPEC_TEXT,
+    dataPath: DATA_PATH_VERSION,
+  });
   for (const t of trials) {
     if (plan(t) === 'missing') continue;
     const writer = await mlflow.sink.open(
-      { sweepId: SWEEP_ID, trialId: t.trialId, runName: t.runName, config: t.config, checkpointKey: t.trialId, checkpointEvery: 0, sweepName: spec.name, study: spec.study, index: t.index, axes: t.axes, tracking, dataPath: DATA_PATH_VERSION },
+      {
+        sweepId: SWEEP_ID,
+        trialId: t.trialId,
+        runName: t.runName,
+        config: t.config,
+        checkpointKey: t.trialId,
+        checkpointEvery: 0,
+        sweepName: spec.name,
+        study: spec.study,
+        index: t.index,
+        axes: t.axes,
+        tracking,
+        dataPath: DATA_PATH_VERSION,
+      },
       1,
     );
     const critic = String(t.axes.critic);
@@ -71,7 +94,8 @@ before(async () => {
       if (plan(t) === 'failed' && step === 20) break;
       writer.train(step, { i_est_train: value('i_est_train', critic, seed, step) });
       const evals: Record<string, number> = { i_est_test: value('i_est_test', critic, seed, step) };
-      if (!(critic === 'bilinear' && seed === 1 && step === 10)) evals.linear_eval_accuracy = value('linear_eval_accuracy', critic, seed, step);
+      if (!(critic === 'bilinear' && seed === 1 && step === 10))
+        evals.linear_eval_accuracy = value('linear_eval_accuracy', critic, seed, step);
       writer.eval(step, evals);
     }
     await writer.close(plan(t) === 'failed' ? { status: 'failed', error: 'diverged' } : { status: 'finished' });
@@ -105,7 +129,14 @@ before(async () => {
     generation: 0,
     startedTotal: 5,
     finished: true,
-    counts: { pending: count('pending'), running: 0, done: count('done'), failed: count('failed'), cancelled: 0, pruned: 0 },
+    counts: {
+      pending: count('pending'),
+      running: 0,
+      done: count('done'),
+      failed: count('failed'),
+      cancelled: 0,
+      pruned: 0,
+    },
     axes: {},
     durations: { count: 0, totalMs: 0 },
     trials: progressTrials,
@@ -123,21 +154,38 @@ after(async () => {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-const close = (a: number | null | undefined, b: number, what: string) => assert.ok(a != null && Math.abs(a - b) < 1e-9, `${what}: ${a} != ${b}`);
+const close = (a: number | null | undefined, b: number, what: string) =>
+  assert.ok(a != null && Math.abs(a - b) < 1e-9, `${what}: ${a} != ${b}`);
 
 function checkReport(report: Report): void {
   assert.equal(report.study, 'critic-capacity');
   assert.equal(report.expected, 6);
   assert.deepEqual(report.trialStates, { FINISHED: 4, FAILED: 1, MISSING: 1 });
-  assert.deepEqual(report.figures.map((f) => f.name), ['linear_eval_accuracy', 'i_est_test']);
+  assert.deepEqual(
+    report.figures.map((f) => f.name),
+    ['linear_eval_accuracy', 'i_est_test'],
+  );
   const [accuracy, iEst] = report.figures;
   const [bilinear, separable] = accuracy.data.configs;
   assert.deepEqual([bilinear.label, separable.label], ['bilinear', 'separable']);
   assert.deepEqual([bilinear.finished, separable.finished], [2, 2]);
-  assert.deepEqual(bilinear.excluded.map((e) => [e.seed, e.status]), [[2, 'FAILED']]);
-  assert.deepEqual(separable.excluded.map((e) => [e.seed, e.status]), [[2, 'MISSING']]);
+  assert.deepEqual(
+    bilinear.excluded.map((e) => [e.seed, e.status]),
+    [[2, 'FAILED']],
+  );
+  assert.deepEqual(
+    separable.excluded.map((e) => [e.seed, e.status]),
+    [[2, 'MISSING']],
+  );
   // Step 10: only seed 0 of bilinear logged accuracy.
-  assert.deepEqual(bilinear.curves.linear_eval_accuracy.map((p) => [p.x, p.n]), [[0, 2], [10, 1], [20, 2]]);
+  assert.deepEqual(
+    bilinear.curves.linear_eval_accuracy.map((p) => [p.x, p.n]),
+    [
+      [0, 2],
+      [10, 1],
+      [20, 2],
+    ],
+  );
   const at20 = [0, 1].map((s) => value('linear_eval_accuracy', 'bilinear', s, 20));
   close(bilinear.curves.linear_eval_accuracy[2].mean, mean(at20), 'bilinear accuracy mean at 20');
   close(bilinear.curves.linear_eval_accuracy[2].sd, sd(at20), 'bilinear accuracy sd at 20');
@@ -145,19 +193,33 @@ function checkReport(report: Report): void {
   const sepEst = [0, 1].map((s) => value('i_est_test', 'separable', s, 10));
   close(iEst.data.configs[1].curves.i_est_test[1].mean, mean(sepEst), 'separable I_EST mean at 10');
   const finalRow = report.final.rows.find((r) => r.config.critic === 'separable')!;
-  close(finalRow.metrics.i_est_test.mean, mean([0, 1].map((s) => value('i_est_test', 'separable', s, 20))), 'final I_EST');
+  close(
+    finalRow.metrics.i_est_test.mean,
+    mean([0, 1].map((s) => value('i_est_test', 'separable', s, 20))),
+    'final I_EST',
+  );
 }
 
-test('the sweep\'s closing activity logs the report on the parent run, and MLflow serves it back', async () => {
+test("the sweep's closing activity logs the report on the parent run, and MLflow serves it back", async () => {
   assert.deepEqual(warnings, []);
   let parent: Run | undefined;
-  for await (const r of client.searchAllRuns({ experimentIds: [tracking.experimentId], filter: `tags.\`mirl.role\` = 'sweep'` })) parent = r;
+  for await (const r of client.searchAllRuns({
+    experimentIds: [tracking.experimentId],
+    filter: `tags.\`mirl.role\` = 'sweep'`,
+  }))
+    parent = r;
   assert.ok(parent);
   assert.equal(parent.info.status, 'FINISHED');
   const listed = (await client.listArtifacts(parent.info, 'report')).map((f) => f.path).sort();
-  const figures = ['i_est_test', 'linear_eval_accuracy'].flatMap((n) => [`report/${n}.png`, `report/${n}.svg`, `report/${n}.vl.json`]);
+  const figures = ['i_est_test', 'linear_eval_accuracy'].flatMap((n) => [
+    `report/${n}.png`,
+    `report/${n}.svg`,
+    `report/${n}.vl.json`,
+  ]);
   assert.deepEqual(listed, [...figures, 'report/index.html', 'report/report.json'].sort());
-  const report = JSON.parse((await client.downloadArtifact(parent.info, 'report/report.json')).toString('utf8')) as Report;
+  const report = JSON.parse(
+    (await client.downloadArtifact(parent.info, 'report/report.json')).toString('utf8'),
+  ) as Report;
   checkReport(report);
   assert.equal(report.status, 'FINISHED');
   const png = await client.downloadArtifact(parent.info, 'report/linear_eval_accuracy.png');
@@ -171,19 +233,36 @@ test('the sweep\'s closing activity logs the report on the parent run, and MLflo
 test('mirl report ID --out DIR writes the same report into the folder and logs it again', async () => {
   const out = path.join(dir, 'out');
   const env = { ...process.env, MLFLOW_TRACKING_URI: server.uri, MIRL_HOME: path.join(dir, 'no-stack') };
-  const r = spawnSync(process.execPath, ['bin/mirl.js', 'report', SWEEP_ID, '--out', out, '--json'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/mirl.js', 'report', SWEEP_ID, '--out', out, '--json'], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const printed = JSON.parse(r.stdout);
   assert.deepEqual(printed.figures, ['linear_eval_accuracy', 'i_est_test']);
   assert.equal(printed.artifacts.length, 8);
   const files = (await readdir(out)).sort();
-  assert.deepEqual(files, ['i_est_test.png', 'i_est_test.svg', 'i_est_test.vl.json', 'index.html', 'linear_eval_accuracy.png', 'linear_eval_accuracy.svg', 'linear_eval_accuracy.vl.json', 'report.json']);
+  assert.deepEqual(files, [
+    'i_est_test.png',
+    'i_est_test.svg',
+    'i_est_test.vl.json',
+    'index.html',
+    'linear_eval_accuracy.png',
+    'linear_eval_accuracy.svg',
+    'linear_eval_accuracy.vl.json',
+    'report.json',
+  ]);
   checkReport(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as Report);
   const svg = await readFile(path.join(out, 'linear_eval_accuracy.svg'), 'utf8');
   assert.match(svg, />bilinear</);
   assert.match(svg, />separable</);
 
-  const missing = spawnSync(process.execPath, ['bin/mirl.js', 'report', 'critic-capacity-20260101-120000-none', '--out', out], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  const missing = spawnSync(
+    process.execPath,
+    ['bin/mirl.js', 'report', 'critic-capacity-20260101-120000-none', '--out', out],
+    { cwd: REPO_ROOT, env, encoding: 'utf8' },
+  );
   assert.equal(missing.status, 2);
   assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
   assert.match(missing.stderr, /no sweep critic-capacity-20260101-120000-none/);

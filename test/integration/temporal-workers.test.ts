@@ -43,10 +43,15 @@ function launch(file: string, ...flags: string[]): string {
 
 const snapshot = (id: string) => readSweep(client, id);
 const untilClosed = (id: string, timeoutMs = 120_000) =>
-  waitFor(`sweep ${id} to close`, async () => {
-    const s = await readSweep(client, id, false);
-    return s.status !== 'RUNNING' ? s : undefined;
-  }, timeoutMs, 500);
+  waitFor(
+    `sweep ${id} to close`,
+    async () => {
+      const s = await readSweep(client, id, false);
+      return s.status !== 'RUNNING' ? s : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 
 const trialOutcome = (trialId: string) => client.workflow.getHandle(trialId).result() as Promise<TrialOutcome>;
 
@@ -106,11 +111,16 @@ test('12 trials through two worker processes: window, pause/resume, setConcurren
   assert.deepEqual(closed.progress.counts, { pending: 0, running: 0, done: 9, failed: 3, cancelled: 0, pruned: 0 });
   assert.equal(closed.progress.maxConcurrent, 2);
   const failed = closed.progress.trials.filter((t) => t.state === 'failed');
-  assert.deepEqual(failed.map((t) => t.index), [9, 10, 11]);
+  assert.deepEqual(
+    failed.map((t) => t.index),
+    [9, 10, 11],
+  );
   for (const t of failed) {
     assert.match(t.error ?? '', /NonFiniteError/);
     const history = await client.workflow.getHandle(t.trialId).fetchHistory();
-    const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const attempts = history
+      .events!.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     assert.deepEqual(attempts, [1], 'a non-retryable failure runs once');
   }
   const done = closed.progress.trials.filter((t) => t.state === 'done');
@@ -129,24 +139,35 @@ test('12 trials through two worker processes: window, pause/resume, setConcurren
   assert.deepEqual(JSON.parse(rerun.stdout).requeued, [9, 10, 11]);
   const again = await untilClosed(id);
   assert.deepEqual(again.progress.counts, { pending: 0, running: 0, done: 12, failed: 0, cancelled: 0, pruned: 0 });
-  assert.deepEqual(again.progress.trials.filter((t) => t.runs === 2).map((t) => t.index), [9, 10, 11], 'only the failed trials ran again');
+  assert.deepEqual(
+    again.progress.trials.filter((t) => t.runs === 2).map((t) => t.index),
+    [9, 10, 11],
+    'only the failed trials ran again',
+  );
   const list = mirl('sweep', 'list', '--json');
   const listed = (JSON.parse(list.stdout) as { sweepId: string; status: string }[]).filter((s) => s.sweepId === id);
-  assert.deepEqual(listed.map((s) => s.status), ['COMPLETED'], 'one line per sweep, though the rerun started another run');
+  assert.deepEqual(
+    listed.map((s) => s.status),
+    ['COMPLETED'],
+    'one line per sweep, though the rerun started another run',
+  );
 });
 
 function reportOverhead(progress: SweepProgress, outcomes: TrialOutcome[], wallMs: number): void {
   const byId = new Map(outcomes.map((o) => [o.trialId, o.result!]));
-  const rows = progress.trials.filter((t) => byId.has(t.trialId)).map((t) => {
-    const r = byId.get(t.trialId)!;
-    return {
-      childStartToActivity: r.activityStartedAt - t.startedAt!,
-      trainerSpawn: r.trainerStartedAt - r.activityStartedAt,
-      training: r.seconds * 1000,
-      resultToRecorded: t.recordedAt! - r.finishedAt,
-    };
-  });
-  const median = (k: keyof (typeof rows)[number]) => Math.round([...rows.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rows.length / 2)]);
+  const rows = progress.trials
+    .filter((t) => byId.has(t.trialId))
+    .map((t) => {
+      const r = byId.get(t.trialId)!;
+      return {
+        childStartToActivity: r.activityStartedAt - t.startedAt!,
+        trainerSpawn: r.trainerStartedAt - r.activityStartedAt,
+        training: r.seconds * 1000,
+        resultToRecorded: t.recordedAt! - r.finishedAt,
+      };
+    });
+  const median = (k: keyof (typeof rows)[number]) =>
+    Math.round([...rows.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(rows.length / 2)]);
   process.stderr.write(
     `real-worker overhead (median ms over ${rows.length} trials): ${JSON.stringify({
       childStartToActivity: median('childStartToActivity'),
@@ -170,7 +191,15 @@ async function runningOn(trialId: string): Promise<{ pid: number; checkpointStep
 
 for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
   test(`a worker stopped by ${signal} mid-trial: the trial resumes from its checkpoint on another worker`, async () => {
-    const file = await writeSpec(`long-${signal}`, ['name: long', 'study: orchestration-test', 'trial:', ...TINY, '  log_interval: 10', '  steps: 1200', '  eval_interval: 1200']);
+    const file = await writeSpec(`long-${signal}`, [
+      'name: long',
+      'study: orchestration-test',
+      'trial:',
+      ...TINY,
+      '  log_interval: 10',
+      '  steps: 1200',
+      '  eval_interval: 1200',
+    ]);
     const id = launch(file, '--checkpoint-every', '50');
     const trialId = await waitFor('the trial to start', async () => (await snapshot(id)).progress.trials[0]?.trialId);
     const victim = await waitFor('a checkpoint at step >= 100', () => runningOn(trialId), 90_000, 300);
@@ -180,11 +209,17 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     const proc = await pool.stop(victim.pid, signal);
     if (signal === 'SIGTERM') assert.equal(proc.exitCode, 0, 'a graceful shutdown exits cleanly');
     // SIGTERM: the trial stopped, checkpointed and failed retryably at once; SIGKILL: the heartbeat timed out.
-    const lastFailure = await waitFor('the failed attempt to be recorded', async () => {
-      const d = await client.workflow.getHandle(trialId).describe();
-      return d.raw.pendingActivities?.[0]?.lastFailure ?? undefined;
-    }, 30_000, 200);
-    if (signal === 'SIGTERM') assert.equal(lastFailure.applicationFailureInfo?.type, 'WorkerShutdown', JSON.stringify(lastFailure));
+    const lastFailure = await waitFor(
+      'the failed attempt to be recorded',
+      async () => {
+        const d = await client.workflow.getHandle(trialId).describe();
+        return d.raw.pendingActivities?.[0]?.lastFailure ?? undefined;
+      },
+      30_000,
+      200,
+    );
+    if (signal === 'SIGTERM')
+      assert.equal(lastFailure.applicationFailureInfo?.type, 'WorkerShutdown', JSON.stringify(lastFailure));
     else assert.ok(lastFailure.timeoutFailureInfo, JSON.stringify(lastFailure));
     const replacement = pool.start(`worker-after-${signal}`);
     const closed = await untilClosed(id, 150_000);

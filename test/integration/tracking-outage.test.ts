@@ -52,7 +52,10 @@ describe('server outage', () => {
     const [{ requests }] = await Promise.all([logging, flushing]);
 
     assert.equal(requests, 3);
-    assert.ok(warnings.some((w) => /ECONNREFUSED/.test(w)), 'the client did retry');
+    assert.ok(
+      warnings.some((w) => /ECONNREFUSED/.test(w)),
+      'the client did retry',
+    );
     assert.equal(buffer.size, 0);
     await assertStepsOnce(client, batchRun, 'i_est_train', 2300);
     await assertStepsOnce(client, bufferRun, 'i_est_test', 1800);
@@ -72,7 +75,10 @@ describe('server outage', () => {
     for (let step = 0; step < 1200; step++) buffer.add('linear_eval_accuracy', step / 1200, step);
 
     await server.kill();
-    await assert.rejects(buffer.flush(), (err: unknown) => err instanceof MlflowNetworkError && err.code === 'ECONNREFUSED');
+    await assert.rejects(
+      buffer.flush(),
+      (err: unknown) => err instanceof MlflowNetworkError && err.code === 'ECONNREFUSED',
+    );
     assert.equal(buffer.size, 1200);
     for (let step = 1200; step < 1500; step++) buffer.add('linear_eval_accuracy', step / 1200, step);
 

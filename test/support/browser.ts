@@ -13,23 +13,32 @@ import { waitFor } from './temporal-server.js';
 export const VIEWPORT = { width: 1280, height: 800 };
 
 /** Where tests leave screenshots (gitignored): CI keeps them beside the log, a developer looks at them. */
-export const SCREENSHOT_DIR = process.env.MIRL_TEST_OUTPUT ? path.resolve(process.env.MIRL_TEST_OUTPUT) : path.join(REPO_ROOT, 'test-output', 'browser');
+export const SCREENSHOT_DIR = process.env.MIRL_TEST_OUTPUT
+  ? path.resolve(process.env.MIRL_TEST_OUTPUT)
+  : path.join(REPO_ROOT, 'test-output', 'browser');
 
-const onPath = (name: string): string | undefined => spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim() || undefined;
+const onPath = (name: string): string | undefined =>
+  spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim() || undefined;
 
 /** The Chromium binary: MIRL_CHROMIUM, else `chromium` on PATH, installed first when this machine can install it. */
 export function chromiumExecutable(): string {
   const named = process.env.MIRL_CHROMIUM;
   if (named) {
-    if (spawnSync('test', ['-x', named]).status !== 0) throw new Error(`MIRL_CHROMIUM=${named} is not an executable file`);
+    if (spawnSync('test', ['-x', named]).status !== 0)
+      throw new Error(`MIRL_CHROMIUM=${named} is not an executable file`);
     return named;
   }
   const found = onPath('chromium');
   if (found) return found;
-  const setup = spawnSync('bash', ['scripts/setup-chromium.sh'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const setup = spawnSync('bash', ['scripts/setup-chromium.sh'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const installed = onPath('chromium');
   if (setup.status !== 0 || !installed) {
-    throw new Error('the browser test needs Chromium: `bash scripts/setup-chromium.sh` installs Debian\'s chromium package (as root), or set MIRL_CHROMIUM to a Chromium binary');
+    throw new Error(
+      "the browser test needs Chromium: `bash scripts/setup-chromium.sh` installs Debian's chromium package (as root), or set MIRL_CHROMIUM to a Chromium binary",
+    );
   }
   return installed;
 }
@@ -54,7 +63,9 @@ export function watchPage(page: Page): string[] {
     if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location().url ?? 'no url'})`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err instanceof Error ? err.message : String(err)}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url().slice(0, 200)} (${r.failure()?.errorText ?? 'unknown'})`));
+  page.on('requestfailed', (r) =>
+    problems.push(`request failed: ${r.url().slice(0, 200)} (${r.failure()?.errorText ?? 'unknown'})`),
+  );
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url().slice(0, 200)}`);
   });
@@ -74,7 +85,8 @@ export function brokenFigures(page: Page): Promise<string[]> {
     }
     for (const el of Array.from(document.querySelectorAll('body > svg, figure svg, object'))) {
       const box = el.getBoundingClientRect();
-      if (box.width === 0 || box.height === 0) broken.push(`${el.tagName.toLowerCase()} ${el.id || el.getAttribute('data') || ''}`);
+      if (box.width === 0 || box.height === 0)
+        broken.push(`${el.tagName.toLowerCase()} ${el.id || el.getAttribute('data') || ''}`);
     }
     return broken;
   });
@@ -82,7 +94,9 @@ export function brokenFigures(page: Page): Promise<string[]> {
 
 /** The visible text of the page and of every frame in it (the Temporal UI renders markdown in iframes). */
 async function pageText(page: Page): Promise<string> {
-  const texts = await Promise.all(page.frames().map((f) => f.evaluate(() => document.body?.innerText ?? '').catch(() => '')));
+  const texts = await Promise.all(
+    page.frames().map((f) => f.evaluate(() => document.body?.innerText ?? '').catch(() => '')),
+  );
   return texts.join('\n');
 }
 
@@ -92,12 +106,17 @@ async function pageText(page: Page): Promise<string> {
  * names what is missing and what the page showed instead.
  */
 export async function waitForTexts(page: Page, texts: string[], timeoutMs: number): Promise<void> {
-  await waitFor(`${page.url()} to show ${texts.join(', ')}`, async () => {
-    const shown = await pageText(page);
-    const missing = texts.filter((t) => !shown.includes(t));
-    if (missing.length) throw new Error(`${missing.join(', ')} not shown; the page shows:\n${shown.slice(0, 3000)}`);
-    return true;
-  }, timeoutMs, 500);
+  await waitFor(
+    `${page.url()} to show ${texts.join(', ')}`,
+    async () => {
+      const shown = await pageText(page);
+      const missing = texts.filter((t) => !shown.includes(t));
+      if (missing.length) throw new Error(`${missing.join(', ')} not shown; the page shows:\n${shown.slice(0, 3000)}`);
+      return true;
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 /** Saves what the page shows now, at the viewport's size, as SCREENSHOT_DIR/NAME.png. */

@@ -66,18 +66,26 @@ async function loopbackPlacement(): Promise<MlflowPlacement> {
   };
 }
 
-export async function startMlflowServer(options: { readyTimeoutMs?: number; placement?: MlflowPlacement } = {}): Promise<MlflowServer> {
-  const { host, port, dataDir, backendStoreUri, command, extraArgs, env } = options.placement ?? (await loopbackPlacement());
+export async function startMlflowServer(
+  options: { readyTimeoutMs?: number; placement?: MlflowPlacement } = {},
+): Promise<MlflowServer> {
+  const { host, port, dataDir, backendStoreUri, command, extraArgs, env } =
+    options.placement ?? (await loopbackPlacement());
   const uri = `http://${host}:${port}`;
   const [exe, ...args] = command([
     mlflowExecutable(),
     'server',
-    '--backend-store-uri', backendStoreUri,
-    '--artifacts-destination', path.join(dataDir, 'artifacts'),
+    '--backend-store-uri',
+    backendStoreUri,
+    '--artifacts-destination',
+    path.join(dataDir, 'artifacts'),
     '--serve-artifacts',
-    '--host', host,
-    '--port', String(port),
-    '--workers', '1',
+    '--host',
+    host,
+    '--port',
+    String(port),
+    '--workers',
+    '1',
     ...extraArgs,
   ]);
   const server = serverProcess({

@@ -24,6 +24,10 @@ export async function alive(pid: number): Promise<boolean> {
 }
 
 export async function assertGone(pids: number[], what: string): Promise<void> {
-  await waitFor(`${what} (${pids.join(', ')}) to exit`, async () => ((await Promise.all(pids.map(alive))).some(Boolean) ? undefined : true), 15_000, 200);
+  await waitFor(
+    `${what} (${pids.join(', ')}) to exit`,
+    async () => ((await Promise.all(pids.map(alive))).some(Boolean) ? undefined : true),
+    15_000,
+    200,
+  );
 }
-

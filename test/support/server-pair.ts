@@ -4,9 +4,14 @@
 import { startMlflowServer, type MlflowServer } from './mlflow-server.js';
 import { startTemporalServer, type TemporalServer } from './temporal-server.js';
 
-export async function startServerPair(options: { temporalUi?: boolean } = {}): Promise<{ temporal: TemporalServer; mlflowServer: MlflowServer }> {
+export async function startServerPair(
+  options: { temporalUi?: boolean } = {},
+): Promise<{ temporal: TemporalServer; mlflowServer: MlflowServer }> {
   const [t, m] = await Promise.allSettled([startTemporalServer({ ui: options.temporalUi }), startMlflowServer()]);
   if (t.status === 'fulfilled' && m.status === 'fulfilled') return { temporal: t.value, mlflowServer: m.value };
-  await Promise.all([t.status === 'fulfilled' ? t.value.stop() : null, m.status === 'fulfilled' ? m.value.stop() : null]);
+  await Promise.all([
+    t.status === 'fulfilled' ? t.value.stop() : null,
+    m.status === 'fulfilled' ? m.value.stop() : null,
+  ]);
   throw t.status === 'rejected' ? t.reason : (m as PromiseRejectedResult).reason;
 }

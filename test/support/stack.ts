@@ -61,16 +61,26 @@ export async function startStack(name: string, options: StackOptions = {}): Prom
 }
 
 export function mirl(stack: Stack, args: string[], env: NodeJS.ProcessEnv = stack.env): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['bin/mirl.js', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['bin/mirl.js', ...args], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 export const snapshot = (stack: Stack, id: string) => readSweep(stack.temporal.client, id, false);
 
 export function untilClosed(stack: Stack, id: string, timeoutMs = 180_000): Promise<SweepSnapshot> {
-  return waitFor(`sweep ${id} to close`, async () => {
-    const s = await snapshot(stack, id);
-    return s.status !== 'RUNNING' ? s : undefined;
-  }, timeoutMs, 500);
+  return waitFor(
+    `sweep ${id} to close`,
+    async () => {
+      const s = await snapshot(stack, id);
+      return s.status !== 'RUNNING' ? s : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 /** The sweep's parent run and its trial runs, all of them (superseded ones too). */
@@ -78,7 +88,11 @@ export async function runsOf(stack: Stack, sweepId: string, name: string): Promi
   const experiment = await stack.mlflow.getExperimentByName(name);
   assert.ok(experiment, `experiment ${name}`);
   const runs: Run[] = [];
-  for await (const r of stack.mlflow.searchAllRuns({ experimentIds: [experiment.experimentId], filter: `tags.\`mirl.sweep_id\` = '${sweepId}'` })) runs.push(r);
+  for await (const r of stack.mlflow.searchAllRuns({
+    experimentIds: [experiment.experimentId],
+    filter: `tags.\`mirl.sweep_id\` = '${sweepId}'`,
+  }))
+    runs.push(r);
   const parents = runs.filter((r) => r.data.tags['mirl.role'] === 'sweep');
   assert.equal(parents.length, 1, 'one parent run per sweep');
   return { parent: parents[0], children: runs.filter((r) => r.data.tags['mirl.role'] === 'trial') };

@@ -15,7 +15,10 @@ export interface Case {
 }
 
 export const FILE = 'test/fixtures/specs/critic-capacity.yaml';
-export const validText = readFileSync(fileURLToPath(new URL('../fixtures/specs/critic-capacity.yaml', import.meta.url)), 'utf8');
+export const validText = readFileSync(
+  fileURLToPath(new URL('../fixtures/specs/critic-capacity.yaml', import.meta.url)),
+  'utf8',
+);
 const valid = YAML.parse(validText) as Record<string, any>;
 const DEFAULTS = trialConfigSchema.parse({}) as Record<string, unknown>;
 
@@ -53,7 +56,8 @@ for (const key of SETTING_KEYS) {
 for (const key of SETTING_KEYS) {
   mutated(`grid.${key} = []`, (s) => (s.grid[key] = []), `grid.${key}`);
   mutated(`zip[0].${key} = []`, (s) => (s.zip[0] = { [key]: [] }), `zip[0].${key}`);
-  if (!Array.isArray(DEFAULTS[key])) mutated(`grid.${key} is a scalar`, (s) => (s.grid[key] = DEFAULTS[key]), `grid.${key}`);
+  if (!Array.isArray(DEFAULTS[key]))
+    mutated(`grid.${key} is a scalar`, (s) => (s.grid[key] = DEFAULTS[key]), `grid.${key}`);
 }
 
 // 3. Unknown keys at every level.
@@ -72,25 +76,76 @@ for (const [where, at] of unknownAt) {
     const plain = /^[A-Za-z_][\w-]*$/.test(key);
     const path = plain ? (where ? `${where}.${key}` : key) : `${where}[${JSON.stringify(key)}]`;
     if (where === '' && key === 'seed') continue; // `seed` at the top level is simply unknown, covered by foo
-    mutated(`unknown key ${path}`, (s) => Object.defineProperty(at(s), key, { value: 1, enumerable: true, writable: true, configurable: true }), path);
+    mutated(
+      `unknown key ${path}`,
+      (s) => Object.defineProperty(at(s), key, { value: 1, enumerable: true, writable: true, configurable: true }),
+      path,
+    );
   }
 }
 
 // 4. Top-level fields of the wrong type or out of range.
 const topLevel: [string, unknown][] = [
-  ['name', 5], ['name', ''], ['name', 'Has Spaces'], ['name', 'a'.repeat(64)], ['name', null], ['name', '-lead'], ['name', 'double--hyphen'],
-  ['study', []], ['study', 'UPPER'], ['study', { a: 1 }],
-  ['description', { a: 1 }], ['description', 7], ['description', ['x']],
-  ['trial', []], ['trial', 'x'], ['trial', null], ['trial', 3],
-  ['grid', 'x'], ['grid', []], ['grid', null], ['grid', 12],
-  ['zip', {}], ['zip', 'x'], ['zip', [[]]], ['zip', [{}]], ['zip', [null]], ['zip', null],
-  ['seeds', 0], ['seeds', -3], ['seeds', 1.5], ['seeds', []], ['seeds', ['a']], ['seeds', [-1]], ['seeds', [1, 1]], ['seeds', 1e9],
-  ['seeds', 'two'], ['seeds', null], ['seeds', [0.5]], ['seeds', [2 ** 40]], ['seeds', { n: 2 }],
-  ['profiles', []], ['profiles', 'quick'], ['profiles', { quick: 3 }], ['profiles', { 'Bad Name': {} }], ['profiles', { q: { seeds: 0 } }],
-  ['profiles', { q: { trial: { critic: 'nope' } } }], ['profiles', { q: { grid: { critic: [] } } }], ['profiles', { q: { zip: [{ target: [1], estimator: [] }] } }],
-  ['profiles', { q: { max_concurrent_trials: 0 } }], ['profiles', { q: { resources: { queue: 'tpu' } } }], ['profiles', { q: null }],
-  ['max_concurrent_trials', 0], ['max_concurrent_trials', -1], ['max_concurrent_trials', 1e6], ['max_concurrent_trials', '4'], ['max_concurrent_trials', 2.5],
-  ['resources', 'gpu'], ['resources', { queue: 'tpu' }], ['resources', { queue: null }], ['resources', []],
+  ['name', 5],
+  ['name', ''],
+  ['name', 'Has Spaces'],
+  ['name', 'a'.repeat(64)],
+  ['name', null],
+  ['name', '-lead'],
+  ['name', 'double--hyphen'],
+  ['study', []],
+  ['study', 'UPPER'],
+  ['study', { a: 1 }],
+  ['description', { a: 1 }],
+  ['description', 7],
+  ['description', ['x']],
+  ['trial', []],
+  ['trial', 'x'],
+  ['trial', null],
+  ['trial', 3],
+  ['grid', 'x'],
+  ['grid', []],
+  ['grid', null],
+  ['grid', 12],
+  ['zip', {}],
+  ['zip', 'x'],
+  ['zip', [[]]],
+  ['zip', [{}]],
+  ['zip', [null]],
+  ['zip', null],
+  ['seeds', 0],
+  ['seeds', -3],
+  ['seeds', 1.5],
+  ['seeds', []],
+  ['seeds', ['a']],
+  ['seeds', [-1]],
+  ['seeds', [1, 1]],
+  ['seeds', 1e9],
+  ['seeds', 'two'],
+  ['seeds', null],
+  ['seeds', [0.5]],
+  ['seeds', [2 ** 40]],
+  ['seeds', { n: 2 }],
+  ['profiles', []],
+  ['profiles', 'quick'],
+  ['profiles', { quick: 3 }],
+  ['profiles', { 'Bad Name': {} }],
+  ['profiles', { q: { seeds: 0 } }],
+  ['profiles', { q: { trial: { critic: 'nope' } } }],
+  ['profiles', { q: { grid: { critic: [] } } }],
+  ['profiles', { q: { zip: [{ target: [1], estimator: [] }] } }],
+  ['profiles', { q: { max_concurrent_trials: 0 } }],
+  ['profiles', { q: { resources: { queue: 'tpu' } } }],
+  ['profiles', { q: null }],
+  ['max_concurrent_trials', 0],
+  ['max_concurrent_trials', -1],
+  ['max_concurrent_trials', 1e6],
+  ['max_concurrent_trials', '4'],
+  ['max_concurrent_trials', 2.5],
+  ['resources', 'gpu'],
+  ['resources', { queue: 'tpu' }],
+  ['resources', { queue: null }],
+  ['resources', []],
 ];
 for (const [key, value] of topLevel) {
   mutated(`${key} = ${JSON.stringify(value)}`, (s) => (s[key] = value), key);

@@ -18,15 +18,23 @@ export class WorkerPool {
   async start(name: string, options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
     const log = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
-    const proc = spawn(process.execPath, ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm', ...(options.args ?? [])], {
-      cwd: REPO_ROOT,
-      env: { ...this.env(), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      ['bin/mirl.js', 'worker', '--max-concurrent', '2', '--backend', 'wasm', ...(options.args ?? [])],
+      {
+        cwd: REPO_ROOT,
+        env: { ...this.env(), ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     proc.stdout!.pipe(out);
     proc.stderr!.pipe(out);
     this.workers.set(proc.pid!, { proc, log });
-    await waitFor(`${name} ready`, async () => ((await readFile(log, 'utf8')).includes('mirl worker ready') ? true : undefined), 60_000);
+    await waitFor(
+      `${name} ready`,
+      async () => ((await readFile(log, 'utf8')).includes('mirl worker ready') ? true : undefined),
+      60_000,
+    );
     return proc.pid!;
   }
 

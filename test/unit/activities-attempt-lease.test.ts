@@ -41,7 +41,11 @@ describe('AttemptLease', () => {
 
   it('is lost when no heartbeat reaches the server, before the heartbeat timeout could start a retry', async () => {
     const lost: string[] = [];
-    const lease = new AttemptLease({ heartbeatTimeoutMs: T, renew: () => Promise.reject(new Error('unreachable')), onLost: (r) => lost.push(r) });
+    const lease = new AttemptLease({
+      heartbeatTimeoutMs: T,
+      renew: () => Promise.reject(new Error('unreachable')),
+      onLost: (r) => lost.push(r),
+    });
     const at = await run(lease, 2 * T);
     assert.ok(at !== null && at >= T - marginMs && at <= T - marginMs + renewEveryMs, `lost at ${at} ms`);
     assert.ok(at! < T, 'before the server could time the attempt out');
@@ -84,7 +88,10 @@ describe('AttemptLease', () => {
 
   it('without a heartbeat timeout it never runs out, and is lost only when told', async () => {
     const lost: string[] = [];
-    const lease = new AttemptLease({ renew: () => Promise.reject(new Error('never called')), onLost: (r) => lost.push(r) });
+    const lease = new AttemptLease({
+      renew: () => Promise.reject(new Error('never called')),
+      onLost: (r) => lost.push(r),
+    });
     assert.equal(await run(lease, 10 * T), null);
     lease.lose('Temporal cancelled the attempt as timed out');
     lease.lose('twice');

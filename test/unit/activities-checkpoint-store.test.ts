@@ -10,7 +10,12 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { encodeCheckpoint } from '../../ml/checkpoint.js';
 import { parseTrialConfig } from '../../ml/config.js';
-import { describeFallback, LocalCheckpointStore, newestIntact, type DamagedCheckpoint } from '../../activities/checkpoint-store.js';
+import {
+  describeFallback,
+  LocalCheckpointStore,
+  newestIntact,
+  type DamagedCheckpoint,
+} from '../../activities/checkpoint-store.js';
 import { createActivities } from '../../activities/run-trial.js';
 import type { MetricsSink } from '../../activities/metrics-sink.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
@@ -24,7 +29,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const bytesAt = (step: number) => encodeCheckpoint({ step, arrays: [{ name: 'w', shape: [2], values: new Float32Array([step, 1]) }], state: {} });
+const bytesAt = (step: number) =>
+  encodeCheckpoint({ step, arrays: [{ name: 'w', shape: [2], values: new Float32Array([step, 1]) }], state: {} });
 
 describe('checkpoint stores pass over damaged checkpoints', () => {
   it('a truncated newest checkpoint: the older intact one is returned and the damaged one reported', async () => {
@@ -36,7 +42,10 @@ describe('checkpoint stores pass over damaged checkpoints', () => {
     const latest = await store.latest('k', (d) => damaged.push(d));
     assert.equal(latest?.step, 100);
     assert.deepEqual(Buffer.from(latest!.bytes), bytesAt(100));
-    assert.deepEqual(damaged.map((d) => [d.step, d.ref]), [[200, newest]]);
+    assert.deepEqual(
+      damaged.map((d) => [d.step, d.ref]),
+      [[200, newest]],
+    );
     assert.match(damaged[0].reason, /checksum mismatch.*60 bytes/);
   });
 
@@ -50,21 +59,38 @@ describe('checkpoint stores pass over damaged checkpoints', () => {
     await writeFile(newer, Buffer.from('not a checkpoint'));
     const damaged: DamagedCheckpoint[] = [];
     assert.equal(await store.latest('k', (d) => damaged.push(d)), null);
-    assert.deepEqual(damaged.map((d) => d.step), [200, 100]);
+    assert.deepEqual(
+      damaged.map((d) => d.step),
+      [200, 100],
+    );
     assert.match(damaged[0].reason, /bad magic/);
     assert.match(damaged[1].reason, /checksum mismatch/);
   });
 
   it('reads no older candidate once an intact one is found', async () => {
     const reads: number[] = [];
-    const candidate = (step: number, bytes: Uint8Array) => ({ step, ref: `r${step}`, read: async () => (reads.push(step), bytes) });
-    const found = await newestIntact([candidate(3, bytesAt(3).subarray(0, 10)), candidate(2, bytesAt(2)), candidate(1, bytesAt(1))]);
+    const candidate = (step: number, bytes: Uint8Array) => ({
+      step,
+      ref: `r${step}`,
+      read: async () => (reads.push(step), bytes),
+    });
+    const found = await newestIntact([
+      candidate(3, bytesAt(3).subarray(0, 10)),
+      candidate(2, bytesAt(2)),
+      candidate(1, bytesAt(1)),
+    ]);
     assert.equal(found?.step, 2);
     assert.deepEqual(reads, [3, 2]);
   });
 
   it('describes the fallback in one line', () => {
-    const d = [{ step: 200, ref: 'runs:/r/checkpoints/step-0000000200.ckpt', reason: 'checkpoint checksum mismatch (truncated or corrupt), 60 bytes' }];
+    const d = [
+      {
+        step: 200,
+        ref: 'runs:/r/checkpoints/step-0000000200.ckpt',
+        reason: 'checkpoint checksum mismatch (truncated or corrupt), 60 bytes',
+      },
+    ];
     assert.equal(
       describeFallback(d, 100),
       'passed over damaged checkpoint step 200 (runs:/r/checkpoints/step-0000000200.ckpt): checkpoint checksum mismatch (truncated or corrupt), 60 bytes; resumed from step 100',
@@ -77,7 +103,12 @@ describe('the runTrial activity with a damaged checkpoint', () => {
   const notes: string[] = [];
   const sink: MetricsSink = {
     async open() {
-      return { train() {}, eval() {}, async close() {}, noteCheckpointFallback: async (text: string) => void notes.push(text) };
+      return {
+        train() {},
+        eval() {},
+        async close() {},
+        noteCheckpointFallback: async (text: string) => void notes.push(text),
+      };
     },
   };
   const input = (steps: number): RunTrialActivityInput => ({
@@ -86,7 +117,16 @@ describe('the runTrial activity with a damaged checkpoint', () => {
     runName: 'trial-fallback',
     checkpointKey: 'fallback-key',
     checkpointEvery: 4,
-    config: parseTrialConfig({ encoder: 'mlp', critic: 'bilinear', batch_size: 16, steps, log_interval: 4, eval_interval: 1000, evaluations: [], seed: 3 }),
+    config: parseTrialConfig({
+      encoder: 'mlp',
+      critic: 'bilinear',
+      batch_size: 16,
+      steps,
+      log_interval: 4,
+      eval_interval: 1000,
+      evaluations: [],
+      seed: 3,
+    }),
     dataPath: DATA_PATH_VERSION,
   });
   const run = (steps: number, attempt: number) => {
@@ -94,7 +134,10 @@ describe('the runTrial activity with a damaged checkpoint', () => {
     const { runTrial } = createActivities({ store, sink, backend: 'wasm', identity: 'test' });
     return new MockActivityEnvironment({ attempt }).run(runTrial, input(steps)) as Promise<RunTrialActivityResult>;
   };
-  const files = async () => (await readdir(path.join(dir, 'activity', 'fallback-key'))).sort().map((f) => path.join(dir, 'activity', 'fallback-key', f));
+  const files = async () =>
+    (await readdir(path.join(dir, 'activity', 'fallback-key')))
+      .sort()
+      .map((f) => path.join(dir, 'activity', 'fallback-key', f));
 
   it('resumes from the previous good checkpoint, then from scratch when none is left, and notes each', async () => {
     const first = await run(8, 1);
@@ -109,7 +152,10 @@ describe('the runTrial activity with a damaged checkpoint', () => {
     assert.equal(second.resumedFrom, 4, 'the previous good checkpoint');
     assert.equal(second.step, 12);
     assert.equal(notes.length, 1);
-    assert.match(notes[0], /^passed over damaged checkpoint step 8 \(.*step-0000000008\.ckpt\): checkpoint checksum mismatch \(truncated or corrupt\), 100 bytes; resumed from step 4$/);
+    assert.match(
+      notes[0],
+      /^passed over damaged checkpoint step 8 \(.*step-0000000008\.ckpt\): checkpoint checksum mismatch \(truncated or corrupt\), 100 bytes; resumed from step 4$/,
+    );
 
     for (const file of await files()) await truncate(file, 10);
     const third = await run(16, 3);

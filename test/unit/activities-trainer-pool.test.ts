@@ -31,7 +31,17 @@ after(async () => {
 });
 
 const config = (overrides: Record<string, unknown> = {}) =>
-  parseTrialConfig({ encoder: 'mlp', critic: 'bilinear', batch_size: 16, steps: 6, log_interval: 2, eval_interval: 1000, evaluations: [], seed: 5, ...overrides });
+  parseTrialConfig({
+    encoder: 'mlp',
+    critic: 'bilinear',
+    batch_size: 16,
+    steps: 6,
+    log_interval: 2,
+    eval_interval: 1000,
+    evaluations: [],
+    seed: 5,
+    ...overrides,
+  });
 const input = (key: string, overrides: Record<string, unknown> = {}): RunTrialActivityInput => ({
   sweepId: 'sweep-pool',
   trialId: `trial-${key}`,
@@ -43,13 +53,21 @@ const input = (key: string, overrides: Record<string, unknown> = {}): RunTrialAc
 });
 
 const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
-const waitExit = (c: ChildProcess) => (exited(c) ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
+const waitExit = (c: ChildProcess) =>
+  exited(c) ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()));
 
 describe('the trainer pool under the runTrial activity', () => {
   it('reuses one trainer for consecutive trials, with results identical to a fresh trainer', async () => {
     const trainers = new TrainerPool({ maxTrialsPerTrainer: 3, spawn: trackedSpawn });
-    const { runTrial } = createActivities({ store: new LocalCheckpointStore(path.join(dir, 'a')), sink: nullMetricsSink, backend: 'wasm', identity: 't', trainers });
-    const run = (key: string, overrides: Record<string, unknown> = {}) => new MockActivityEnvironment().run(runTrial, input(key, overrides)) as Promise<RunTrialActivityResult>;
+    const { runTrial } = createActivities({
+      store: new LocalCheckpointStore(path.join(dir, 'a')),
+      sink: nullMetricsSink,
+      backend: 'wasm',
+      identity: 't',
+      trainers,
+    });
+    const run = (key: string, overrides: Record<string, unknown> = {}) =>
+      new MockActivityEnvironment().run(runTrial, input(key, overrides)) as Promise<RunTrialActivityResult>;
 
     const first = await run('one');
     assert.equal(spawned.length, 1);
@@ -65,7 +83,13 @@ describe('the trainer pool under the runTrial activity', () => {
 
     // A fresh process (reuse off) gives the same numbers as the reused one did.
     const fresh = new TrainerPool({ maxTrialsPerTrainer: 1, spawn: trackedSpawn });
-    const { runTrial: runFresh } = createActivities({ store: new LocalCheckpointStore(path.join(dir, 'b')), sink: nullMetricsSink, backend: 'wasm', identity: 't', trainers: fresh });
+    const { runTrial: runFresh } = createActivities({
+      store: new LocalCheckpointStore(path.join(dir, 'b')),
+      sink: nullMetricsSink,
+      backend: 'wasm',
+      identity: 't',
+      trainers: fresh,
+    });
     const alone = (await new MockActivityEnvironment().run(runFresh, input('four'))) as RunTrialActivityResult;
     assert.equal(spawned.length, 2);
     assert.deepEqual(alone.train, first.train);
@@ -74,7 +98,13 @@ describe('the trainer pool under the runTrial activity', () => {
 
   it('an idle trainer exits once it has waited idleMs for a trial', async () => {
     const trainers = new TrainerPool({ spawn: trackedSpawn, idleMs: 300 });
-    const { runTrial } = createActivities({ store: new LocalCheckpointStore(path.join(dir, 'idle')), sink: nullMetricsSink, backend: 'wasm', identity: 't', trainers });
+    const { runTrial } = createActivities({
+      store: new LocalCheckpointStore(path.join(dir, 'idle')),
+      sink: nullMetricsSink,
+      backend: 'wasm',
+      identity: 't',
+      trainers,
+    });
     await new MockActivityEnvironment().run(runTrial, input('idle-1'));
     const child = spawned.at(-1)!;
     assert.equal(trainers.idleCount, 1);
@@ -89,10 +119,22 @@ describe('the trainer pool under the runTrial activity', () => {
 
   it('a failed trial retires its trainer', async () => {
     const trainers = new TrainerPool({ spawn: trackedSpawn });
-    const { runTrial } = createActivities({ store: new LocalCheckpointStore(path.join(dir, 'c')), sink: nullMetricsSink, backend: 'wasm', identity: 't', trainers });
+    const { runTrial } = createActivities({
+      store: new LocalCheckpointStore(path.join(dir, 'c')),
+      sink: nullMetricsSink,
+      backend: 'wasm',
+      identity: 't',
+      trainers,
+    });
     const before = spawned.length;
     // A learning rate this large diverges: the trainer reports NonFiniteError.
-    await assert.rejects(new MockActivityEnvironment().run(runTrial, input('nan', { estimator: 'nwj', learning_rate: 5, steps: 200, log_interval: 1 })), /loss became (NaN|-?Infinity) at step/);
+    await assert.rejects(
+      new MockActivityEnvironment().run(
+        runTrial,
+        input('nan', { estimator: 'nwj', learning_rate: 5, steps: 200, log_interval: 1 }),
+      ),
+      /loss became (NaN|-?Infinity) at step/,
+    );
     assert.equal(spawned.length, before + 1);
     assert.equal(trainers.idleCount, 0);
     await waitExit(spawned.at(-1)!);
@@ -110,6 +152,9 @@ describe('trainer pool settings', () => {
   it('reads MIRL_TRAINER_IDLE_S', () => {
     assert.equal(idleMsFromEnv({}), 120_000);
     assert.equal(idleMsFromEnv({ MIRL_TRAINER_IDLE_S: '5' }), 5_000);
-    assert.throws(() => idleMsFromEnv({ MIRL_TRAINER_IDLE_S: '-1' }), /MIRL_TRAINER_IDLE_S="-1" must be a positive integer/);
+    assert.throws(
+      () => idleMsFromEnv({ MIRL_TRAINER_IDLE_S: '-1' }),
+      /MIRL_TRAINER_IDLE_S="-1" must be a positive integer/,
+    );
   });
 });

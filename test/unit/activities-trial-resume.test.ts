@@ -28,22 +28,23 @@ const CHECKPOINT_EVERY = 5;
 // The plain-JS backend is ten times slower a step: fewer steps keep it short, and its slow
 // steps still give the kill time to land before the trial ends.
 const STEPS: Record<BackendName, number> = { tensorflow: 30, wasm: 30, cpu: 12 };
-const configFor = (steps: number) => parseTrialConfig({
-  encoder: 'mlp',
-  critic: 'bilinear',
-  estimator: 'nce',
-  batch_size: 16,
-  steps,
-  log_interval: 1,
-  eval_interval: 10,
-  evaluations: ['i_est_test', 'linear_eval'],
-  i_est_test_batches: 2,
-  linear_eval_train_size: 300,
-  linear_eval_test_size: 200,
-  linear_eval_max_iter: 20,
-  learning_rate: 1e-3,
-  seed: 11,
-});
+const configFor = (steps: number) =>
+  parseTrialConfig({
+    encoder: 'mlp',
+    critic: 'bilinear',
+    estimator: 'nce',
+    batch_size: 16,
+    steps,
+    log_interval: 1,
+    eval_interval: 10,
+    evaluations: ['i_est_test', 'linear_eval'],
+    i_est_test_batches: 2,
+    linear_eval_train_size: 300,
+    linear_eval_test_size: 200,
+    linear_eval_max_iter: 20,
+    learning_rate: 1e-3,
+    seed: 11,
+  });
 
 interface Logged {
   kind: 'train' | 'eval' | 'resume';
@@ -97,17 +98,27 @@ after(async () => {
 const BACKENDS_HERE = await availableBackends();
 
 // The killed attempt's failure is expected: keep its warning out of the test output.
-const env = (info: { attempt?: number } = {}) => new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
+const env = (info: { attempt?: number } = {}) =>
+  new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
 
 function input(key: string, backend: BackendName): RunTrialActivityInput {
   const config = configFor(STEPS[backend]);
-  return { sweepId: 'sweep-resume', trialId: `trial-${key}`, runName: key, checkpointKey: key, checkpointEvery: CHECKPOINT_EVERY, config, dataPath: DATA_PATH_VERSION };
+  return {
+    sweepId: 'sweep-resume',
+    trialId: `trial-${key}`,
+    runName: key,
+    checkpointKey: key,
+    checkpointEvery: CHECKPOINT_EVERY,
+    config,
+    dataPath: DATA_PATH_VERSION,
+  };
 }
 
 async function killedThenResumed(backend: BackendName) {
   const trainers = new TrainerPool({ spawn });
   const store = new LocalCheckpointStore(path.join(dir, backend));
-  const activity = (into: Logged[]) => createActivities({ store, sink: recordingSink(into), backend, identity: 't', trainers }).runTrial;
+  const activity = (into: Logged[]) =>
+    createActivities({ store, sink: recordingSink(into), backend, identity: 't', trainers }).runTrial;
 
   const killed: Logged[] = [];
   killAtCheckpoint = true;
@@ -130,12 +141,22 @@ describe('resume through the trainer process', () => {
       const { killed, straight, whole, resumed, retried } = await killedThenResumed(backend);
       const from = retried.resumedFrom;
       assert.ok(from !== null && from >= CHECKPOINT_EVERY && from < STEPS[backend], `resumed from ${from}`);
-      assert.ok(killed.some((m) => m.step >= from!), 'the killed attempt got as far as its checkpoint');
+      assert.ok(
+        killed.some((m) => m.step >= from!),
+        'the killed attempt got as far as its checkpoint',
+      );
 
       const expected = straight.filter((m) => m.step > from!);
-      assert.ok(expected.filter((m) => m.kind === 'train').length >= STEPS[backend] - from!, 'a training value at every step after the resume');
+      assert.ok(
+        expected.filter((m) => m.kind === 'train').length >= STEPS[backend] - from!,
+        'a training value at every step after the resume',
+      );
       assert.ok(expected.some((m) => m.kind === 'eval' && 'linear_eval_accuracy' in m.metrics));
-      assert.deepStrictEqual(resumed[0], { kind: 'resume', step: from, metrics: {} }, 'the record notes the resume before any value');
+      assert.deepStrictEqual(
+        resumed[0],
+        { kind: 'resume', step: from, metrics: {} },
+        'the record notes the resume before any value',
+      );
       // deepStrictEqual compares numbers with Object.is: equal bits, not merely close.
       assert.deepStrictEqual(resumed.slice(1), expected);
       assert.deepStrictEqual(retried.train, whole.train);
@@ -165,8 +186,14 @@ describe('checkpoints written before the beta powers were stored', () => {
     const straight = await record();
     const c = decodeCheckpoint(straight.checkpoints.get(CHECKPOINT_EVERY)!);
     const legacy = encodeCheckpoint({ ...c, arrays: c.arrays.filter((a) => !a.name.startsWith('adam-beta-powers:')) });
-    assert.ok(legacy.length < straight.checkpoints.get(CHECKPOINT_EVERY)!.length, 'the beta powers were in the checkpoint');
+    assert.ok(
+      legacy.length < straight.checkpoints.get(CHECKPOINT_EVERY)!.length,
+      'the beta powers were in the checkpoint',
+    );
     const resumed = await record(legacy);
-    assert.deepStrictEqual(resumed.logged, straight.logged.filter((m) => m.step > CHECKPOINT_EVERY));
+    assert.deepStrictEqual(
+      resumed.logged,
+      straight.logged.filter((m) => m.step > CHECKPOINT_EVERY),
+    );
   });
 });

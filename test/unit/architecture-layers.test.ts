@@ -7,7 +7,19 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BELOW_CLI = ['activities', 'bench', 'client', 'ml', 'report', 'results', 'servers', 'sweep-spec', 'tracking', 'workers', 'workflows'];
+const BELOW_CLI = [
+  'activities',
+  'bench',
+  'client',
+  'ml',
+  'report',
+  'results',
+  'servers',
+  'sweep-spec',
+  'tracking',
+  'workers',
+  'workflows',
+];
 
 function sources(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
@@ -23,7 +35,11 @@ function importsOf(file: string): string[] {
 }
 
 test('no module below the CLI imports cli/', () => {
-  const upward = BELOW_CLI.flatMap(sources).flatMap((file) => importsOf(file).filter((t) => t.startsWith(`cli${path.sep}`)).map((t) => `${file} -> ${t}`));
+  const upward = BELOW_CLI.flatMap(sources).flatMap((file) =>
+    importsOf(file)
+      .filter((t) => t.startsWith(`cli${path.sep}`))
+      .map((t) => `${file} -> ${t}`),
+  );
   assert.deepEqual(upward, [], 'upward imports');
 });
 

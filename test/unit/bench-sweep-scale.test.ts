@@ -7,7 +7,11 @@ import type { Run } from '../../tracking/index.js';
 const run = (startTime: number, endTime?: number) => ({ info: { startTime, endTime } as Run['info'] });
 
 test('wall time runs from the first start to the last end', () => {
-  assert.deepEqual(activeTime([run(1_000, 3_000), run(2_000, 9_000), run(4_000, 5_000)]), { wallS: 8, activeS: 8, gaps: 0 });
+  assert.deepEqual(activeTime([run(1_000, 3_000), run(2_000, 9_000), run(4_000, 5_000)]), {
+    wallS: 8,
+    activeS: 8,
+    gaps: 0,
+  });
 });
 
 test('a stretch with no trial ending for longer than the gap (the stack was down) is left out of the active time', () => {

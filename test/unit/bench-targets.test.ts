@@ -7,7 +7,14 @@ import { countTrials } from '../../sweep-spec/index.js';
 
 test('least-squares slope recovers a line and is NaN without spread in x', () => {
   const xs = [0, 1, 2, 3, 4];
-  assert.ok(Math.abs(leastSquaresSlope(xs, xs.map((x) => 3 * x - 2)) - 3) < 1e-12);
+  assert.ok(
+    Math.abs(
+      leastSquaresSlope(
+        xs,
+        xs.map((x) => 3 * x - 2),
+      ) - 3,
+    ) < 1e-12,
+  );
   assert.ok(Math.abs(leastSquaresSlope(xs, [1, -1, 1, -1, 1])) < 1e-12);
   assert.ok(Number.isNaN(leastSquaresSlope([2, 2], [1, 5])));
   assert.throws(() => leastSquaresSlope([1, 2], [1]), RangeError);
@@ -15,7 +22,11 @@ test('least-squares slope recovers a line and is NaN without spread in x', () =>
 
 test('memory trend ignores warm-up growth and reports a leak per 1000 steps', () => {
   // Fast growth over the first 1,000 steps, then flat: the fitted slope is zero.
-  const flat = Array.from({ length: 51 }, (_, i) => ({ step: i * 100, rssMb: 500 + Math.min(i * 100, 1000) / 10, tensors: 40 }));
+  const flat = Array.from({ length: 51 }, (_, i) => ({
+    step: i * 100,
+    rssMb: 500 + Math.min(i * 100, 1000) / 10,
+    tensors: 40,
+  }));
   const t = memoryTrend(flat, 1000);
   assert.equal(t.start_mb, 500);
   assert.equal(t.end_mb, 600);
@@ -36,16 +47,37 @@ function rows(overrides: Partial<Record<string, Record<string, unknown>>> = {}):
     nativeConcat: { measure: 'train_step', case: 'mlp+concat', backend: 'tensorflow', ms_per_step: 26 },
     wasmBilinear: { measure: 'train_step', case: 'mlp+bilinear', backend: 'wasm', ms_per_step: 21 },
     wasmConcat: { measure: 'train_step', case: 'mlp+concat', backend: 'wasm', ms_per_step: 30 },
-    nativeLinear: { measure: 'linear_eval_60000x100', backend: 'tensorflow', fit_s: 6, gap_points: -0.2, reference_converged: 1 },
-    wasmLinear: { measure: 'linear_eval_60000x100', backend: 'wasm', fit_s: 14, gap_points: 0.3, reference_converged: 0 },
+    nativeLinear: {
+      measure: 'linear_eval_60000x100',
+      backend: 'tensorflow',
+      fit_s: 6,
+      gap_points: -0.2,
+      reference_converged: 1,
+    },
+    wasmLinear: {
+      measure: 'linear_eval_60000x100',
+      backend: 'wasm',
+      fit_s: 14,
+      gap_points: 0.3,
+      reference_converged: 0,
+    },
     orchestration: { measure: 'orchestration', backend: 'tensorflow', trials: 100, done: 100, seconds_per_trial: 1.4 },
-    memory: { measure: 'worker_memory', backend: 'tensorflow', slope_mb_per_1000_steps: 0.5, tensors_start: 42, tensors_end: 42 },
+    memory: {
+      measure: 'worker_memory',
+      backend: 'tensorflow',
+      slope_mb_per_1000_steps: 0.5,
+      tensors_start: 42,
+      tensors_end: 42,
+    },
   };
   return Object.entries(base).map(([k, r]) => ({ ...r, ...(overrides[k] ?? {}) }) as BenchRow);
 }
 
 function verdicts(rs: BenchRow[], seconds = 600) {
-  return evaluateTargets(rs, seconds).map((t) => `${t.target}${t.backend ? ` [${t.backend}]` : ''} ${t.pass} ${t.measured === null ? null : Number(t.measured.toFixed(3))}`);
+  return evaluateTargets(rs, seconds).map(
+    (t) =>
+      `${t.target}${t.backend ? ` [${t.backend}]` : ''} ${t.pass} ${t.measured === null ? null : Number(t.measured.toFixed(3))}`,
+  );
 }
 
 test('targets: each measured value is checked against its limit', () => {

@@ -25,16 +25,22 @@ test('the stamp follows the sources: a new source changes it, removing it restor
   assert.equal(sourceStamp(), before);
 });
 
-test('the bundle keeps each module\'s own import.meta.url and runs the CLI', async () => {
+test("the bundle keeps each module's own import.meta.url and runs the CLI", async () => {
   const entry = (await builtCli()) as string | null;
   assert.ok(entry, 'the bundle builds here');
   assert.ok(entry.startsWith(pathToFileURL(BUILD_DIR).href), entry);
   const dir = path.dirname(new URL(entry).pathname);
-  const code = readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  const code = readdirSync(dir)
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
   // The trainer is found beside trainer-pool.ts, not beside the bundle.
   assert.ok(code.includes(JSON.stringify(pathToFileURL(path.join(ROOT, 'activities', 'trainer-pool.ts')).href)));
-  assert.ok(!/import\.meta\.url/.test(code), 'no module reads the bundle\'s own URL');
-  const run = spawnSync(process.execPath, ['bin/mirl.js', '--version'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MIRL_CLI_BUILD: '1' } });
+  assert.ok(!/import\.meta\.url/.test(code), "no module reads the bundle's own URL");
+  const run = spawnSync(process.execPath, ['bin/mirl.js', '--version'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, MIRL_CLI_BUILD: '1' },
+  });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
 });

@@ -4,7 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SweepProgress, TrialProgress, TrialStateName } from '../../workflows/types.js';
-import { changeLines, estimateRemainingMs, exitCodeFor, finalLine, formatDuration, renderFrame, type WatchView } from '../../cli/watch/view.js';
+import {
+  changeLines,
+  estimateRemainingMs,
+  exitCodeFor,
+  finalLine,
+  formatDuration,
+  renderFrame,
+  type WatchView,
+} from '../../cli/watch/view.js';
 import { FrameWriter } from '../../cli/watch/terminal.js';
 
 const T0 = 1_700_000_000_000;
@@ -48,14 +56,25 @@ function progress(trials: TrialProgress[], maxConcurrent = 2): SweepProgress {
     counts,
     axes: {},
     // As the sweep reports them: running totals of done trials' time, its log of outcomes.
-    durations: done.reduce((d, t) => ({ count: d.count + 1, totalMs: d.totalMs + (t.recordedAt! - t.startedAt!) }), { count: 0, totalMs: 0 }),
+    durations: done.reduce((d, t) => ({ count: d.count + 1, totalMs: d.totalMs + (t.recordedAt! - t.startedAt!) }), {
+      count: 0,
+      totalMs: 0,
+    }),
     trials,
     page: { offset: 0, limit: 1000, states: null, matching: trials.length },
-    recent: trials.filter((t) => t.state !== 'running' && t.state !== 'pending').sort((a, b) => (a.recordedAt ?? 0) - (b.recordedAt ?? 0)),
+    recent: trials
+      .filter((t) => t.state !== 'running' && t.state !== 'pending')
+      .sort((a, b) => (a.recordedAt ?? 0) - (b.recordedAt ?? 0)),
   };
 }
 
-const view = (status: string, p: SweepProgress, now = T0 + 90_000): WatchView => ({ status, progress: p, now, startedAt: T0, steps: { 0: 200, 1: 200, 2: 200, 3: 200 } });
+const view = (status: string, p: SweepProgress, now = T0 + 90_000): WatchView => ({
+  status,
+  progress: p,
+  now,
+  startedAt: T0,
+  steps: { 0: 200, 1: 200, 2: 200, 3: 200 },
+});
 
 test('formatDuration: m:ss below an hour, h:mm:ss above', () => {
   assert.equal(formatDuration(0), '0:00');
@@ -80,7 +99,12 @@ test('ETA: unknown before a trial completes; running trials finish their share, 
   const over = progress([trial(0, 'done', { startedAt: T0, recordedAt: T0 + 1000 }), trial(1, 'failed')]);
   assert.equal(estimateRemainingMs(over, T0 + 5000), 0);
   // Pending trials with no running ones use the sweep's concurrency as slots: 3 trials of 10 s on 2 slots.
-  const queued = progress([trial(0, 'done', { startedAt: T0, recordedAt: T0 + 10_000 }), trial(1, 'pending'), trial(2, 'pending'), trial(3, 'pending')]);
+  const queued = progress([
+    trial(0, 'done', { startedAt: T0, recordedAt: T0 + 10_000 }),
+    trial(1, 'pending'),
+    trial(2, 'pending'),
+    trial(3, 'pending'),
+  ]);
   assert.equal(estimateRemainingMs(queued, T0 + 20_000), 20_000);
 });
 
@@ -101,7 +125,10 @@ test('frame: a bar per state, running trials with step/total and metrics, lines 
   assert.equal(frame[7], '      1 mlp|separable|seed=0  step 120/200  loss=-1.2500 i_est_test=2.5000');
   assert.equal(frame[8], '  failed 3 mlp|separable|seed=1: NonFiniteError: loss is NaN at step 7');
   const narrow = renderFrame(view('RUNNING', p), 40);
-  assert.ok(narrow.every((l) => [...l].length <= 39), narrow.join('\n'));
+  assert.ok(
+    narrow.every((l) => [...l].length <= 39),
+    narrow.join('\n'),
+  );
   assert.ok(narrow[0].endsWith('…'));
   const before = renderFrame(view('RUNNING', progress([trial(0, 'running', { startedAt: T0 }), trial(1, 'pending')])));
   assert.match(before[0], /ETA after the first trial/);

@@ -16,13 +16,31 @@ test('every available backend gives the same loss on the same seeded steps', asy
   for (const backend of available) {
     const seen: MetricsReport[] = [];
     await runTrial(
-      { encoder: 'mlp', critic: 'concat', critic_hidden: [32], estimator: 'nwj', batch_size: 16, steps: 3, log_interval: 1, evaluations: [], seed: 11 },
+      {
+        encoder: 'mlp',
+        critic: 'concat',
+        critic_hidden: [32],
+        estimator: 'nwj',
+        batch_size: 16,
+        steps: 3,
+        log_interval: 1,
+        evaluations: [],
+        seed: 11,
+      },
       { backend, onTrainMetrics: (m) => void seen.push(m) },
     );
-    losses.set(backend, seen.map((m) => m.metrics.loss));
+    losses.set(
+      backend,
+      seen.map((m) => m.metrics.loss),
+    );
   }
   const ref = losses.get('wasm')!;
   for (const [backend, values] of losses) {
-    values.forEach((v, i) => assert.ok(Math.abs(v - ref[i]) <= TOLERANCE * Math.max(1, Math.abs(ref[i])), `${backend} step ${i + 1}: ${v} vs wasm ${ref[i]}`));
+    values.forEach((v, i) =>
+      assert.ok(
+        Math.abs(v - ref[i]) <= TOLERANCE * Math.max(1, Math.abs(ref[i])),
+        `${backend} step ${i + 1}: ${v} vs wasm ${ref[i]}`,
+      ),
+    );
   }
 });

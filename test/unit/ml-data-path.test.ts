@@ -36,7 +36,12 @@ test('a trial of an older data path that no change since touches runs on (a swee
   const untouched = parseTrialConfig({ noise: 0, evaluations: ['i_est_test'] });
   assert.equal(computesAsLaunched(untouched, LEGACY_DATA_PATH_VERSION), true);
   assert.equal(dataPathRefusal({ trialId: 't', dataPath: undefined, config: untouched }), null);
-  for (const touched of [{ noise: 0.1, evaluations: ['i_est_test'] }, { evaluations: ['linear_eval'] }, { evaluations: ['jacobian'] }, { procedure: 'adversarial', encoder: 'realnvp', evaluations: [] }]) {
+  for (const touched of [
+    { noise: 0.1, evaluations: ['i_est_test'] },
+    { evaluations: ['linear_eval'] },
+    { evaluations: ['jacobian'] },
+    { procedure: 'adversarial', encoder: 'realnvp', evaluations: [] },
+  ]) {
     const config = parseTrialConfig(touched);
     assert.equal(computesAsLaunched(config, LEGACY_DATA_PATH_VERSION), false, JSON.stringify(touched));
     assert.ok(dataPathRefusal({ trialId: 't', dataPath: LEGACY_DATA_PATH_VERSION, config }), JSON.stringify(touched));
@@ -45,7 +50,17 @@ test('a trial of an older data path that no change since touches runs on (a swee
 
 test("a trial's MLflow run is tagged with its data path, and runs read back their version", async () => {
   const run = (tags: Record<string, string>) => ({
-    info: { run_id: 'r1', run_uuid: 'r1', experiment_id: '7', run_name: 'x', user_id: '', status: 'RUNNING', start_time: 1, artifact_uri: 'a', lifecycle_stage: 'active' },
+    info: {
+      run_id: 'r1',
+      run_uuid: 'r1',
+      experiment_id: '7',
+      run_name: 'x',
+      user_id: '',
+      status: 'RUNNING',
+      start_time: 1,
+      artifact_uri: 'a',
+      lifecycle_stage: 'active',
+    },
     data: { tags: Object.entries(tags).map(([key, value]) => ({ key, value })) },
   });
   let created: Record<string, string> = {};
@@ -55,10 +70,16 @@ test("a trial's MLflow run is tagged with its data path, and runs read back thei
       created = Object.fromEntries((body.tags ?? []).map((t) => [t.key, t.value]));
       return { status: 200, json: { run: run(created) } };
     }
-    if (req.path.endsWith('/runs/search')) return { status: 200, json: Object.keys(created).length ? { runs: [run(created)] } : {} };
+    if (req.path.endsWith('/runs/search'))
+      return { status: 200, json: Object.keys(created).length ? { runs: [run(created)] } : {} };
     return { status: 200, json: {} };
   });
-  const client = new MlflowClient({ transport: fake.transport, logger: silentLogger, now: () => 1, sleep: async () => {} });
+  const client = new MlflowClient({
+    transport: fake.transport,
+    logger: silentLogger,
+    now: () => 1,
+    sleep: async () => {},
+  });
   const tracking = new MlflowTracking({ client, logger: silentLogger });
   const input: RunTrialActivityInput = {
     sweepId: 'demo-20261129-031955-ab12',
@@ -72,8 +93,13 @@ test("a trial's MLflow run is tagged with its data path, and runs read back thei
   };
   const writer = await tracking.sink.open(input, 1);
   assert.equal(created[TAGS.dataPath], String(DATA_PATH_VERSION));
-  const logged = fake.requests.filter((r) => r.path.endsWith('/runs/log-batch')).flatMap((r) => (r.json as { tags?: { key: string; value: string }[] }).tags ?? []);
-  assert.ok(logged.some((t) => t.key === TAGS.dataPath && t.value === String(DATA_PATH_VERSION)), JSON.stringify(logged));
+  const logged = fake.requests
+    .filter((r) => r.path.endsWith('/runs/log-batch'))
+    .flatMap((r) => (r.json as { tags?: { key: string; value: string }[] }).tags ?? []);
+  assert.ok(
+    logged.some((t) => t.key === TAGS.dataPath && t.value === String(DATA_PATH_VERSION)),
+    JSON.stringify(logged),
+  );
   await writer.close({ status: 'finished' }).catch(() => {});
   const asRun = (tags: Record<string, string>) => ({ data: { tags } }) as unknown as Run;
   assert.equal(dataPathOfRun(asRun({ [TAGS.dataPath]: '2' })), 2);

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadMnist, extractView, parseIdxImages, parseIdxLabels, MnistDataError, defaultMnistDir, VIEW_PIXELS } from '../../ml/data/mnist.js';
+import {
+  loadMnist,
+  extractView,
+  parseIdxImages,
+  parseIdxLabels,
+  MnistDataError,
+  defaultMnistDir,
+  VIEW_PIXELS,
+} from '../../ml/data/mnist.js';
 import { MnistPairSource, GaussianPairSource, gaussianTrueMi, addSharedNoise } from '../../ml/data/pairs.js';
 import { Rng } from '../../ml/rng.js';
 import { mnistEvalData } from '../../ml/eval-data.js';
@@ -14,7 +22,11 @@ import { parseTrialConfig } from '../../ml/config.js';
  * (to float32 rounding of the sums), of standard deviation near `std`, drawn afresh for
  * every entry rather than repeated across rows.
  */
-function assertSharedNoise(noisy: { x: Float32Array; y: Float32Array }, clean: { x: Float32Array; y: Float32Array }, std: number): void {
+function assertSharedNoise(
+  noisy: { x: Float32Array; y: Float32Array },
+  clean: { x: Float32Array; y: Float32Array },
+  std: number,
+): void {
   assert.equal(noisy.x.length, noisy.y.length);
   let worst = 0;
   let sq = 0;
@@ -28,7 +40,8 @@ function assertSharedNoise(noisy: { x: Float32Array; y: Float32Array }, clean: {
   const sd = Math.sqrt(sq / noisy.x.length);
   assert.ok(Math.abs(sd - std) < 0.1 * std, `noise sd ${sd}, expected ${std}`);
   const d = VIEW_PIXELS;
-  const row = (a: Float32Array, b: Float32Array, r: number) => Array.from(a.subarray(r * d, (r + 1) * d), (v, j) => v - b[r * d + j]);
+  const row = (a: Float32Array, b: Float32Array, r: number) =>
+    Array.from(a.subarray(r * d, (r + 1) * d), (v, j) => v - b[r * d + j]);
   assert.notDeepEqual(row(noisy.x, clean.x, 0), row(noisy.x, clean.x, 1), 'one noise row repeated for every image');
 }
 
@@ -42,7 +55,10 @@ test('MNIST loads 60,000 train and 10,000 test images in [0, 1] with labels 0-9'
   assert.equal(max, 1);
   const counts = new Array(10).fill(0);
   for (const l of m.train.labels) counts[l]++;
-  assert.ok(counts.every((c) => c > 5000), `class counts ${counts}`);
+  assert.ok(
+    counts.every((c) => c > 5000),
+    `class counts ${counts}`,
+  );
 });
 
 test('views are the top and bottom 392 pixels of each image', () => {
@@ -51,8 +67,14 @@ test('views are the top and bottom 392 pixels of each image', () => {
   const bottom = extractView(m.test, 'bottom');
   assert.equal(top.length, 10_000 * VIEW_PIXELS);
   const i = 7;
-  assert.deepEqual(Array.from(top.subarray(i * 392, i * 392 + 392)), Array.from(m.test.images.subarray(i * 784, i * 784 + 392)));
-  assert.deepEqual(Array.from(bottom.subarray(i * 392, i * 392 + 392)), Array.from(m.test.images.subarray(i * 784 + 392, i * 784 + 784)));
+  assert.deepEqual(
+    Array.from(top.subarray(i * 392, i * 392 + 392)),
+    Array.from(m.test.images.subarray(i * 784, i * 784 + 392)),
+  );
+  assert.deepEqual(
+    Array.from(bottom.subarray(i * 392, i * 392 + 392)),
+    Array.from(m.test.images.subarray(i * 784 + 392, i * 784 + 784)),
+  );
 });
 
 test('truncated, corrupt or missing IDX files give a clear error', () => {
@@ -66,7 +88,10 @@ test('truncated, corrupt or missing IDX files give a clear error', () => {
   assert.throws(() => parseIdxImages(images.subarray(0, images.length - 1), 10_000, 'x'), /truncated or corrupt/);
   assert.throws(() => parseIdxImages(images, 60_000, 'x'), /expected 60000/);
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'mirl-mnist-'));
-  assert.throws(() => loadMnist(empty), (e: unknown) => e instanceof MnistDataError && /MNIST file missing/.test(e.message));
+  assert.throws(
+    () => loadMnist(empty),
+    (e: unknown) => e instanceof MnistDataError && /MNIST file missing/.test(e.message),
+  );
 });
 
 test('the generator restores its exact stream from its state', () => {
@@ -119,8 +144,14 @@ test('the Gaussian study: true MI and shared Z within a non-i.i.d. batch', () =>
   const iid = new GaussianPairSource(false, 0);
   const n = 200_000;
   const b = iid.next(n);
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) { sxy += b.x[i] * b.y[i]; sxx += b.x[i] ** 2; syy += b.y[i] ** 2; }
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += b.x[i] * b.y[i];
+    sxx += b.x[i] ** 2;
+    syy += b.y[i] ** 2;
+  }
   assert.ok(Math.abs(sxx / n - 2) < 0.05 && Math.abs(syy / n - 2) < 0.05, `variances ${sxx / n} ${syy / n}`);
   assert.ok(Math.abs(sxy / n - 0.4) < 0.05, `covariance ${sxy / n}`);
   // Within one non-i.i.d. batch, x - E[x | Z] has the eps variance only (1, not 2).

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { useTestBackend } from '../support/tf.js';
-import { jacobians, singularValues, logConditionNumber, conditionPercentiles, extremeSingularValues, jacobianLogCondition, jacobianConditionMetrics } from '../../ml/eval/jacobian.js';
+import {
+  jacobians,
+  singularValues,
+  logConditionNumber,
+  conditionPercentiles,
+  extremeSingularValues,
+  jacobianLogCondition,
+  jacobianConditionMetrics,
+} from '../../ml/eval/jacobian.js';
 import { largestEigenvalue } from '../../ml/eval/lanczos.js';
 import { floorIndexPercentile, percentile } from '../../ml/eval/stats.js';
 import { lbfgs, stopRuleMet } from '../../ml/eval/lbfgs.js';
@@ -27,7 +35,8 @@ test('singular values of a matrix built as U diag(s) V^T are recovered', () => {
   const s = Array.from({ length: n }, (_, i) => Math.exp(-i / 3));
   const m = orthogonal(n, r).mmul(Matrix.diag(s)).mmul(orthogonal(n, r).transpose());
   const sv = singularValues(Float32Array.from(m.to1DArray()), n, n).sort((a, b) => b - a);
-  for (let i = 0; i < n; i++) assert.ok(Math.abs(sv[i] - s[i]) < 1e-5 * Math.max(1, s[i]) + 1e-6, `sigma_${i}: ${sv[i]} vs ${s[i]}`);
+  for (let i = 0; i < n; i++)
+    assert.ok(Math.abs(sv[i] - s[i]) < 1e-5 * Math.max(1, s[i]) + 1e-6, `sigma_${i}: ${sv[i]} vs ${s[i]}`);
   assert.ok(Math.abs(logConditionNumber(sv) - (n - 1) / 3) < 1e-2);
 });
 
@@ -41,7 +50,7 @@ test('extreme singular values of a signed permuted diagonal with condition numbe
     [perm[i], perm[j]] = [perm[j], perm[i]];
   }
   const m = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) m[i * n + perm[i]] = (r.uniform() < 0.5 ? -1 : 1) * 2 ** (-24 * i / (n - 1));
+  for (let i = 0; i < n; i++) m[i * n + perm[i]] = (r.uniform() < 0.5 ? -1 : 1) * 2 ** ((-24 * i) / (n - 1));
   const e = extremeSingularValues(m, n);
   assert.ok(Math.abs(e.max - 1) < 1e-12, `sigma_max ${e.max}`);
   assert.ok(Math.abs(e.min / 2 ** -24 - 1) < 1e-9, `sigma_min ${e.min}`);
@@ -51,7 +60,7 @@ test('extreme singular values of a signed permuted diagonal with condition numbe
 test('extreme singular values of a dense matrix with condition number 1e6 agree with the full SVD', () => {
   const r = new Rng(5);
   const n = 80;
-  const s = Array.from({ length: n }, (_, i) => 10 ** (-6 * i / (n - 1)));
+  const s = Array.from({ length: n }, (_, i) => 10 ** ((-6 * i) / (n - 1)));
   const m = Float32Array.from(orthogonal(n, r).mmul(Matrix.diag(s)).mmul(orthogonal(n, r).transpose()).to1DArray());
   // Float32 rounding moves sigma_min of the stored matrix: the SVD of that same matrix is the reference.
   const sv = singularValues(m, n, n);
@@ -81,7 +90,10 @@ test('Lanczos finds the largest eigenvalue of a diagonal operator', () => {
 test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {
   const r = new Rng(2);
   const d = 6;
-  const a = tf.tensor2d(Array.from({ length: d * 4 }, () => r.normal()), [d, 4]);
+  const a = tf.tensor2d(
+    Array.from({ length: d * 4 }, () => r.normal()),
+    [d, 4],
+  );
   const g = (x: tf.Tensor2D) => tf.tanh(tf.matMul(x, a)) as tf.Tensor2D;
   const inputs = Float32Array.from({ length: 3 * d }, () => r.normal());
   const js = jacobians(g, inputs, 3, d, 4, 2);
@@ -101,10 +113,16 @@ test('percentile interpolates like numpy (timings); the floor-index rule never d
   assert.equal(percentile([1, 2, 3, 4, 5], 20), 1.8);
   // Six values: p * (n - 1) = 1, 2, 3, 4 at 20..80, so both rules agree only there.
   const six = [60, 10, 50, 20, 40, 30];
-  assert.deepEqual([0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(six, q)), [10, 20, 30, 40, 50, 60]);
+  assert.deepEqual(
+    [0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(six, q)),
+    [10, 20, 30, 40, 50, 60],
+  );
   // Eight values: p * 7 = 1.4, 2.8, 4.2, 5.6 -> indices 1, 2, 4, 5 (rounding 2.8 would give 3).
   const eight = [7, 0, 6, 1, 5, 2, 4, 3].map((v) => v * 1.5);
-  assert.deepEqual([0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(eight, q)), [0, 1.5, 3, 6, 7.5, 10.5]);
+  assert.deepEqual(
+    [0, 20, 40, 60, 80, 100].map((q) => floorIndexPercentile(eight, q)),
+    [0, 1.5, 3, 6, 7.5, 10.5],
+  );
   assert.ok(Number.isNaN(floorIndexPercentile([], 50)));
 });
 
@@ -112,7 +130,14 @@ test('condition-number percentiles take the sorted value at floor(p * (n - 1)), 
   // 128 inputs, as in a training batch: p * 127 = 25.4, 50.8, 76.2, 101.6.
   const logConds = Array.from({ length: 128 }, (_, i) => (i * 37) % 128);
   const p = conditionPercentiles(logConds);
-  assert.deepEqual(Object.keys(p), ['log_condition_number_p0', 'log_condition_number_p20', 'log_condition_number_p40', 'log_condition_number_p60', 'log_condition_number_p80', 'log_condition_number_p100']);
+  assert.deepEqual(Object.keys(p), [
+    'log_condition_number_p0',
+    'log_condition_number_p20',
+    'log_condition_number_p40',
+    'log_condition_number_p60',
+    'log_condition_number_p80',
+    'log_condition_number_p100',
+  ]);
   assert.deepEqual(Object.values(p), [0, 25, 50, 76, 101, 127]);
   // Interpolation would have given 25.4, 50.8, 76.2 and 101.6.
   assert.notEqual(p.log_condition_number_p40, percentile(logConds, 40));
@@ -127,7 +152,10 @@ test('the Jacobian evaluation conditions g at exactly the inputs it is given', (
   Object.values(p).forEach((v, i) => assert.ok(Math.abs(v - i) < 1e-5, `p${20 * i} = ${v}`));
   // Only the first n rows count: rows with r = 3, 0, 5.
   const first = jacobianConditionMetrics(g, inputs, 3, 2, 2);
-  assert.ok(Math.abs(first.log_condition_number_p0) < 1e-5 && Math.abs(first.log_condition_number_p100 - 5) < 1e-5, JSON.stringify(first));
+  assert.ok(
+    Math.abs(first.log_condition_number_p0) < 1e-5 && Math.abs(first.log_condition_number_p100 - 5) < 1e-5,
+    JSON.stringify(first),
+  );
 });
 
 test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {

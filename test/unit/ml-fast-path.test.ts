@@ -27,7 +27,14 @@ import { initBackend } from '../../ml/backend.js';
 const TOLERANCE = 1e-4;
 const STEPS = 50;
 
-const base: TrialConfigInput = { batch_size: 8, steps: STEPS, log_interval: 1, eval_interval: 1_000_000, evaluations: [], seed: 5 };
+const base: TrialConfigInput = {
+  batch_size: 8,
+  steps: STEPS,
+  log_interval: 1,
+  eval_interval: 1_000_000,
+  evaluations: [],
+  seed: 5,
+};
 const CASES: Record<string, TrialConfigInput> = {
   'mlp+bilinear': { encoder: 'mlp', critic: 'bilinear' },
   'mlp+separable': { encoder: 'mlp', critic: 'separable' },
@@ -35,12 +42,36 @@ const CASES: Record<string, TrialConfigInput> = {
   'mlp+inner': { encoder: 'mlp', critic: 'inner' },
   'mlp-shortcut+bilinear': { encoder: 'mlp-shortcut', critic: 'bilinear', noise: 0.05 },
   'convnet+bilinear': { encoder: 'convnet', critic: 'bilinear', objective: 'target', target: 2 },
-  'realnvp-shift+bilinear': { encoder: 'realnvp', critic: 'bilinear', coupling: 'shift', realnvp_layers: 3, realnvp_hidden: 32 },
-  'realnvp-affine+separable': { encoder: 'realnvp', critic: 'separable', coupling: 'affine', realnvp_layers: 3, realnvp_hidden: 32 },
-  'gaussian+concat5x10': { data: 'gaussian', encoder: 'identity', critic: 'concat', critic_hidden: [10, 10, 10, 10, 10] },
+  'realnvp-shift+bilinear': {
+    encoder: 'realnvp',
+    critic: 'bilinear',
+    coupling: 'shift',
+    realnvp_layers: 3,
+    realnvp_hidden: 32,
+  },
+  'realnvp-affine+separable': {
+    encoder: 'realnvp',
+    critic: 'separable',
+    coupling: 'affine',
+    realnvp_layers: 3,
+    realnvp_hidden: 32,
+  },
+  'gaussian+concat5x10': {
+    data: 'gaussian',
+    encoder: 'identity',
+    critic: 'concat',
+    critic_hidden: [10, 10, 10, 10, 10],
+  },
   adversarial: {
-    procedure: 'adversarial', encoder: 'realnvp', coupling: 'affine', realnvp_layers: 2, realnvp_hidden: 32,
-    adv_warmup_steps: 10, adv_rounds: 6, adv_classifier_steps: 2, adv_eval_every_rounds: 1_000,
+    procedure: 'adversarial',
+    encoder: 'realnvp',
+    coupling: 'affine',
+    realnvp_layers: 2,
+    realnvp_hidden: 32,
+    adv_warmup_steps: 10,
+    adv_rounds: 6,
+    adv_classifier_steps: 2,
+    adv_eval_every_rounds: 1_000,
   },
 };
 
@@ -50,7 +81,11 @@ async function losses(backend: BackendName, path: StepPath, cfg: TrialConfigInpu
   setStepPath(path);
   const seen: MetricsReport[] = [];
   await runTrial({ ...base, ...cfg }, { backend, onTrainMetrics: (m) => void seen.push(m) });
-  return seen.map((m) => Object.keys(m.metrics).sort().map((k) => m.metrics[k]));
+  return seen.map((m) =>
+    Object.keys(m.metrics)
+      .sort()
+      .map((k) => m.metrics[k]),
+  );
 }
 
 const backends = (await availableBackends()).filter((b): b is BackendName => b === 'tensorflow' || b === 'wasm');
@@ -83,7 +118,13 @@ test('a checkpoint of the fast path resumes on the reference path with the same 
     setStepPath(path);
     let bytes: Buffer | null = null;
     const seen: number[] = [];
-    await runTrial(cfg, { backend, resumeFrom, checkpointEvery: 3, onCheckpoint: (s, b) => void (s === 3 && (bytes = b)), onTrainMetrics: (m) => void seen.push(m.metrics.loss) });
+    await runTrial(cfg, {
+      backend,
+      resumeFrom,
+      checkpointEvery: 3,
+      onCheckpoint: (s, b) => void (s === 3 && (bytes = b)),
+      onTrainMetrics: (m) => void seen.push(m.metrics.loss),
+    });
     return { bytes: bytes! as Buffer, seen };
   };
   const fast = await capture('fast');
@@ -94,7 +135,9 @@ test('a checkpoint of the fast path resumes on the reference path with the same 
   const resumedOnRef = await capture('reference', fast.bytes);
   const resumedOnFast = await capture('fast', ref.bytes);
   for (const run of [resumedOnRef, resumedOnFast]) {
-    run.seen.forEach((v, i) => assert.ok(Math.abs(v - fast.seen[i + 3]) <= TOLERANCE * Math.max(1, Math.abs(v)), `step ${i + 4}`));
+    run.seen.forEach((v, i) =>
+      assert.ok(Math.abs(v - fast.seen[i + 3]) <= TOLERANCE * Math.max(1, Math.abs(v)), `step ${i + 4}`),
+    );
   }
 });
 

@@ -49,8 +49,14 @@ test('log K - I_NCE equals the K-pair loss for a separable critic on the same sc
   const store = new ParamStore(new Rng(5));
   const critic = buildCritic('separable', store, 20, 20, cfg);
   const r = new Rng(6);
-  const x = tf.tensor2d(Array.from({ length: 32 * 20 }, () => r.normal()), [32, 20]);
-  const y = tf.tensor2d(Array.from({ length: 32 * 20 }, () => r.normal()), [32, 20]);
+  const x = tf.tensor2d(
+    Array.from({ length: 32 * 20 }, () => r.normal()),
+    [32, 20],
+  );
+  const y = tf.tensor2d(
+    Array.from({ length: 32 * 20 }, () => r.normal()),
+    [32, 20],
+  );
   const scores = critic.scores(x, y);
   const lhs = Math.log(32) - infoNce(scores).dataSync()[0];
   const rhs = kPairLoss(scores).dataSync()[0];
@@ -71,8 +77,14 @@ test('unknown names are refused where the config is parsed, listing the valid on
     return issue?.path[0] === field && JSON.stringify(issue.values) === JSON.stringify(values);
   };
   assert.throws(() => parseTrialConfig({ estimator: 'mine' }), refused('estimator', ['nce', 'nwj']));
-  assert.throws(() => parseTrialConfig({ critic: 'deep' }), refused('critic', ['inner', 'bilinear', 'separable', 'concat']));
-  assert.throws(() => parseTrialConfig({ encoder: 'vit' }), refused('encoder', ['identity', 'mlp', 'mlp-shortcut', 'convnet', 'realnvp']));
+  assert.throws(
+    () => parseTrialConfig({ critic: 'deep' }),
+    refused('critic', ['inner', 'bilinear', 'separable', 'concat']),
+  );
+  assert.throws(
+    () => parseTrialConfig({ encoder: 'vit' }),
+    refused('encoder', ['identity', 'mlp', 'mlp-shortcut', 'convnet', 'realnvp']),
+  );
 });
 
 test('a critic whose shapes cannot meet says so', () => {
@@ -85,8 +97,14 @@ test('the split concat critic equals phi([x_i, y_j]) built naively', () => {
   const store = new ParamStore(new Rng(3));
   const critic = buildCritic('concat', store, 3, 4, cfg);
   const r = new Rng(4);
-  const x = tf.tensor2d(Array.from({ length: 6 * 3 }, () => r.normal()), [6, 3]);
-  const y = tf.tensor2d(Array.from({ length: 5 * 4 }, () => r.normal()), [5, 4]);
+  const x = tf.tensor2d(
+    Array.from({ length: 6 * 3 }, () => r.normal()),
+    [6, 3],
+  );
+  const y = tf.tensor2d(
+    Array.from({ length: 5 * 4 }, () => r.normal()),
+    [5, 4],
+  );
   const fast = toArray(critic.scores(x, y));
   // Naive: all 30 concatenated pairs through the same weights.
   const wx = store.get('critic/concat/first/kernel_x');
@@ -106,20 +124,33 @@ test('the concat critic hand-written gradients equal autodiff through phi([x_i, 
     const store = new ParamStore(new Rng(3));
     const critic = buildCritic('concat', store, 3, 4, cfg);
     const r = new Rng(5);
-    const x = tf.tensor2d(Array.from({ length: 6 * 3 }, () => r.normal()), [6, 3]);
-    const y = tf.tensor2d(Array.from({ length: 5 * 4 }, () => r.normal()), [5, 4]);
-    const weights = tf.tensor2d(Array.from({ length: 30 }, () => r.normal()), [6, 5]);
+    const x = tf.tensor2d(
+      Array.from({ length: 6 * 3 }, () => r.normal()),
+      [6, 3],
+    );
+    const y = tf.tensor2d(
+      Array.from({ length: 5 * 4 }, () => r.normal()),
+      [5, 4],
+    );
+    const weights = tf.tensor2d(
+      Array.from({ length: 30 }, () => r.normal()),
+      [6, 5],
+    );
     const naive = (xs: tf.Tensor2D, ys: tf.Tensor2D): tf.Tensor2D => {
       const w0 = tf.concat([store.get('critic/concat/first/kernel_x'), store.get('critic/concat/first/kernel_y')], 0);
       const pairs = tf.concat([tf.reshape(tf.tile(tf.expandDims(xs, 1), [1, 5, 1]), [30, 3]), tf.tile(ys, [6, 1])], 1);
       let h = tf.relu(tf.add(tf.matMul(pairs, w0), store.get('critic/concat/first/bias')));
       hidden.forEach((_, i) => {
-        h = tf.add(tf.matMul(h, store.get(`critic/concat/dense${i}/kernel`)), store.get(`critic/concat/dense${i}/bias`));
+        h = tf.add(
+          tf.matMul(h, store.get(`critic/concat/dense${i}/kernel`)),
+          store.get(`critic/concat/dense${i}/bias`),
+        );
         if (i < hidden.length - 1) h = tf.relu(h);
       });
       return tf.reshape(h, [6, 5]);
     };
-    const loss = (f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, b as tf.Tensor2D), weights)) as tf.Scalar;
+    const loss = (f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) => (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(f(a as tf.Tensor2D, b as tf.Tensor2D), weights)) as tf.Scalar;
     const fastLoss = loss((a, b) => critic.scores(a, b));
     const naiveLoss = loss(naive);
     const [fx, fy] = tf.grads(fastLoss)([x, y]);
@@ -141,7 +172,13 @@ test('the concat critic hand-written gradients equal autodiff through phi([x_i, 
 test('encoders produce the documented code sizes', () => {
   const cfg = parseTrialConfig({ realnvp_layers: 2, realnvp_hidden: 16 });
   const x = tf.randomUniform([3, 392]) as tf.Tensor2D;
-  const sizes: Record<EncoderName, number> = { identity: 392, mlp: 100, 'mlp-shortcut': 392, convnet: 100, realnvp: 392 };
+  const sizes: Record<EncoderName, number> = {
+    identity: 392,
+    mlp: 100,
+    'mlp-shortcut': 392,
+    convnet: 100,
+    realnvp: 392,
+  };
   for (const [name, out] of Object.entries(sizes) as [EncoderName, number][]) {
     const store = new ParamStore(new Rng(0));
     const enc = buildEncoder(name, store, 'g1', 392, cfg, new Rng(1));
@@ -168,7 +205,13 @@ for (const coupling of ['shift', 'affine'] as const) {
     const enc = buildEncoder('realnvp', store, 'g1', 392, cfg, new Rng(1));
     // Move the weights away from their near-zero initialisation so the test means something.
     const r = new Rng(9);
-    for (const v of store.list()) v.assign(tf.tensor(Array.from({ length: v.size }, () => 0.05 * r.normal()), v.shape));
+    for (const v of store.list())
+      v.assign(
+        tf.tensor(
+          Array.from({ length: v.size }, () => 0.05 * r.normal()),
+          v.shape,
+        ),
+      );
     const x = tf.randomUniform([8, 392]) as tf.Tensor2D;
     const z = enc.apply(x);
     assert.ok(maxAbsDiff(toArray(z), toArray(x)) > 1e-2, 'the flow should move its inputs');
@@ -181,12 +224,20 @@ for (const coupling of ['shift', 'affine'] as const) {
 
 test('the rewritten convolution gradients equal the reference gradients', async () => {
   const r = new Rng(2);
-  const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b) }, () => r.normal()), shape);
-  for (const [shape, k, ci, co] of [[[2, 14, 28, 1], 5, 1, 3], [[2, 7, 14, 3], 5, 3, 4]] as const) {
+  const rand = (shape: number[]) =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((a, b) => a * b) }, () => r.normal()),
+      shape,
+    );
+  for (const [shape, k, ci, co] of [
+    [[2, 14, 28, 1], 5, 1, 3],
+    [[2, 7, 14, 3], 5, 3, 4],
+  ] as const) {
     const x = rand([...shape]) as tf.Tensor4D;
     const w = rand([k, k, ci, co]) as tf.Tensor4D;
     const dy = rand([shape[0], Math.ceil(shape[1] / 2), Math.ceil(shape[2] / 2), co]);
-    const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy));
+    const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy));
     const mine = tf.grads(loss((a, b) => conv2dSameRewritten(a, b, 2)))([x, w]);
     const fwdMine = toArray(conv2dSameRewritten(x, w, 2));
     // The reference: the plain JS backend's built-in convolution gradients.
@@ -205,23 +256,38 @@ test('the rewritten convolution gradients equal the reference gradients', async 
 test('matMul and dense with explicit-transpose gradients equal the reference gradients', async () => {
   const { matMul, dense } = await import('../../ml/ops.js');
   const r = new Rng(12);
-  const rand = (shape: number[]) => tf.tensor2d(Array.from({ length: shape[0] * shape[1] }, () => r.normal()), [shape[0], shape[1]]);
-  const cases: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+  const rand = (shape: number[]) =>
+    tf.tensor2d(
+      Array.from({ length: shape[0] * shape[1] }, () => r.normal()),
+      [shape[0], shape[1]],
+    );
+  const cases: [boolean, boolean][] = [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ];
   for (const [ta, tb] of cases) {
     const a = rand(ta ? [5, 4] : [4, 5]);
     const b = rand(tb ? [3, 5] : [5, 3]);
     const dy = rand([4, 3]);
-    const mine = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), dy)))([a, b]);
+    const mine = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), dy)),
+    )([a, b]);
     const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), dy)))([a, b]);
     assert.ok(maxAbsDiff(toArray(matMul(a, b, ta, tb)), toArray(tf.matMul(a, b, ta, tb))) < 1e-4);
-    mine.forEach((g, i) => assert.ok(maxAbsDiff(toArray(g), toArray(ref[i])) < 1e-4, `transpose ${ta},${tb} input ${i}`));
+    mine.forEach((g, i) =>
+      assert.ok(maxAbsDiff(toArray(g), toArray(ref[i])) < 1e-4, `transpose ${ta},${tb} input ${i}`),
+    );
   }
   const x = rand([6, 4]);
   const w = rand([4, 3]);
   const bias = tf.tensor1d([0.1, -2, 0.3]);
   const dy = rand([6, 3]);
   for (const relu of [false, true]) {
-    const mine = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(dense(p as tf.Tensor2D, q as tf.Tensor2D, s as tf.Tensor1D, relu), dy)))([x, w, bias]);
+    const mine = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) =>
+      tf.sum(tf.mul(dense(p as tf.Tensor2D, q as tf.Tensor2D, s as tf.Tensor1D, relu), dy)),
+    )([x, w, bias]);
     const ref = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => {
       const pre = tf.add(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), s);
       return tf.sum(tf.mul(relu ? tf.relu(pre) : pre, dy));

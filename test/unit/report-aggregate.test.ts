@@ -18,12 +18,19 @@ function trial(
   extra: Partial<ReportTrial> = {},
 ): ReportTrial {
   const index = next++;
-  const h = Object.fromEntries(Object.entries(histories).map(([k, pts]) => [k, pts.map(([step, value]) => ({ step, value }))]));
-  const metrics = Object.fromEntries(Object.entries(h).flatMap(([k, pts]) => (pts.length ? [[k, pts[pts.length - 1].value]] : [])));
+  const h = Object.fromEntries(
+    Object.entries(histories).map(([k, pts]) => [k, pts.map(([step, value]) => ({ step, value }))]),
+  );
+  const metrics = Object.fromEntries(
+    Object.entries(h).flatMap(([k, pts]) => (pts.length ? [[k, pts[pts.length - 1].value]] : [])),
+  );
   return {
     trialId: `trial-${index}`,
     index,
-    axes: [['critic', critic], ['seed', seed]],
+    axes: [
+      ['critic', critic],
+      ['seed', seed],
+    ],
     status,
     metrics,
     params: { critic, seed: String(seed) },
@@ -38,11 +45,36 @@ const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(
 
 test('curveOf: mean and sample sd over seeds at each step; a step some seeds lack uses the others and says n', () => {
   next = 0;
-  const a = trial('bilinear', 0, 'FINISHED', { acc: [[0, 0.1], [100, 0.5], [200, 0.7]] });
-  const b = trial('bilinear', 1, 'FINISHED', { acc: [[0, 0.3], [100, 0.7]] });
-  const c = trial('bilinear', 2, 'FINISHED', { acc: [[0, 0.2], [150, 0.9], [200, 0.8]] });
+  const a = trial('bilinear', 0, 'FINISHED', {
+    acc: [
+      [0, 0.1],
+      [100, 0.5],
+      [200, 0.7],
+    ],
+  });
+  const b = trial('bilinear', 1, 'FINISHED', {
+    acc: [
+      [0, 0.3],
+      [100, 0.7],
+    ],
+  });
+  const c = trial('bilinear', 2, 'FINISHED', {
+    acc: [
+      [0, 0.2],
+      [150, 0.9],
+      [200, 0.8],
+    ],
+  });
   const curve = curveOf([a, b, c], 'acc');
-  assert.deepEqual(curve.map((p) => [p.x, p.n]), [[0, 3], [100, 2], [150, 1], [200, 2]]);
+  assert.deepEqual(
+    curve.map((p) => [p.x, p.n]),
+    [
+      [0, 3],
+      [100, 2],
+      [150, 1],
+      [200, 2],
+    ],
+  );
   close(curve[0].mean, 0.2);
   close(curve[0].sd, 0.1);
   close(curve[1].mean, 0.6);
@@ -54,18 +86,50 @@ test('curveOf: mean and sample sd over seeds at each step; a step some seeds lac
 
 test('curveOf: a step logged twice counts once (last value), non-finite values are dropped', () => {
   next = 0;
-  const a = trial('inner', 0, 'FINISHED', { i: [[10, 1], [10, 2], [20, NaN]] });
-  const b = trial('inner', 1, 'FINISHED', { i: [[10, 4], [20, 3]] });
+  const a = trial('inner', 0, 'FINISHED', {
+    i: [
+      [10, 1],
+      [10, 2],
+      [20, NaN],
+    ],
+  });
+  const b = trial('inner', 1, 'FINISHED', {
+    i: [
+      [10, 4],
+      [20, 3],
+    ],
+  });
   const curve = curveOf([a, b], 'i');
-  assert.deepEqual(curve.map((p) => [p.x, p.mean, p.n]), [[10, 3, 2], [20, 3, 1]]);
+  assert.deepEqual(
+    curve.map((p) => [p.x, p.mean, p.n]),
+    [
+      [10, 3, 2],
+      [20, 3, 1],
+    ],
+  );
 });
 
 test('aggregateCurves: one configuration per axis values without the seed; failed, running and missing trials listed, not averaged', () => {
   next = 0;
   const trials = [
-    trial('bilinear', 0, 'FINISHED', { acc: [[0, 0.5], [10, 0.8]] }),
-    trial('bilinear', 1, 'FINISHED', { acc: [[0, 0.7], [10, 0.9]] }),
-    trial('bilinear', 2, 'FAILED', { acc: [[0, 0.0], [10, 0.0]] }),
+    trial('bilinear', 0, 'FINISHED', {
+      acc: [
+        [0, 0.5],
+        [10, 0.8],
+      ],
+    }),
+    trial('bilinear', 1, 'FINISHED', {
+      acc: [
+        [0, 0.7],
+        [10, 0.9],
+      ],
+    }),
+    trial('bilinear', 2, 'FAILED', {
+      acc: [
+        [0, 0.0],
+        [10, 0.0],
+      ],
+    }),
     trial('separable', 0, 'FINISHED', { acc: [[0, 0.6]] }),
     trial('separable', 1, 'RUNNING', { acc: [[0, 0.1]] }),
     trial('separable', 2, MISSING, {}, { runId: undefined }),
@@ -73,14 +137,33 @@ test('aggregateCurves: one configuration per axis values without the seed; faile
   ];
   const set = aggregateCurves(trials, ['acc', 'absent']);
   assert.deepEqual(set.axes, ['critic']);
-  assert.deepEqual(set.configs.map((c) => [c.label, c.trials, c.finished]), [['bilinear', 3, 2], ['separable', 3, 1], ['concat', 1, 0]]);
+  assert.deepEqual(
+    set.configs.map((c) => [c.label, c.trials, c.finished]),
+    [
+      ['bilinear', 3, 2],
+      ['separable', 3, 1],
+      ['concat', 1, 0],
+    ],
+  );
   const [bil, sep, con] = set.configs;
-  assert.deepEqual(bil.curves.acc.map((p) => [p.x, p.n]), [[0, 2], [10, 2]]);
+  assert.deepEqual(
+    bil.curves.acc.map((p) => [p.x, p.n]),
+    [
+      [0, 2],
+      [10, 2],
+    ],
+  );
   close(bil.curves.acc[0].mean, 0.6);
   close(bil.curves.acc[1].sd, Math.sqrt(0.005));
   assert.deepEqual(bil.excluded, [{ trialId: 'trial-2', index: 2, seed: 2, status: 'FAILED' }]);
   assert.deepEqual(sep.curves.acc, [{ x: 0, mean: 0.6, sd: null, n: 1 }]);
-  assert.deepEqual(sep.excluded.map((e) => [e.seed, e.status]), [[1, 'RUNNING'], [2, MISSING]]);
+  assert.deepEqual(
+    sep.excluded.map((e) => [e.seed, e.status]),
+    [
+      [1, 'RUNNING'],
+      [2, MISSING],
+    ],
+  );
   assert.deepEqual(con.curves, { acc: [], absent: [] });
   assert.deepEqual(bil.curves.absent, []);
 });
@@ -96,10 +179,37 @@ test('aggregateCurves: a superseded run and an older run of the same trial do no
 test('the adversarial figure puts rounds on x: the step minus the warm-up steps', () => {
   next = 0;
   const params = { adv_warmup_steps: '200' };
-  const a = trial('x', 0, 'FINISHED', { linear_eval_accuracy: [[200, 0.9], [250, 0.6], [300, 0.4]] }, { params });
-  const b = trial('x', 1, 'FINISHED', { linear_eval_accuracy: [[200, 0.8], [250, 0.5], [300, 0.2]] }, { params });
+  const a = trial(
+    'x',
+    0,
+    'FINISHED',
+    {
+      linear_eval_accuracy: [
+        [200, 0.9],
+        [250, 0.6],
+        [300, 0.4],
+      ],
+    },
+    { params },
+  );
+  const b = trial(
+    'x',
+    1,
+    'FINISHED',
+    {
+      linear_eval_accuracy: [
+        [200, 0.8],
+        [250, 0.5],
+        [300, 0.2],
+      ],
+    },
+    { params },
+  );
   const set = aggregateCurves([a, b], ['linear_eval_accuracy'], { x: roundOf });
-  assert.deepEqual(set.configs[0].curves.linear_eval_accuracy.map((p) => p.x), [0, 50, 100]);
+  assert.deepEqual(
+    set.configs[0].curves.linear_eval_accuracy.map((p) => p.x),
+    [0, 50, 100],
+  );
   close(set.configs[0].curves.linear_eval_accuracy[2].mean, 0.3);
   const [accuracy] = CATALOGUE.adversarial;
   assert.equal(accuracy.x, 'round');
@@ -111,7 +221,14 @@ test('configLabel: enum values bare, other values named', () => {
 });
 
 test('catalogue: each of the six studies has figures; unknown studies get one per logged metric, evaluations first', () => {
-  for (const study of ['invertible', 'adversarial', 'hard-to-invert', 'critic-capacity', 'encoder-architecture', 'noniid']) {
+  for (const study of [
+    'invertible',
+    'adversarial',
+    'hard-to-invert',
+    'critic-capacity',
+    'encoder-architecture',
+    'noniid',
+  ]) {
     assert.ok(figuresFor(study, []).length > 0, study);
   }
   assert.deepEqual(
@@ -120,10 +237,21 @@ test('catalogue: each of the six studies has figures; unknown studies get one pe
   );
   // A trainer's system/ metrics are no figure; a name with a slash still makes one file.
   assert.deepEqual(
-    figuresFor('smoke', ['system/process_cpu_percent', 'loss', 'system/steps_per_second', 'custom/score']).map((f) => [f.name, f.kind === 'curves' && f.metric]),
-    [['loss', 'loss'], ['custom_score', 'custom/score']],
+    figuresFor('smoke', ['system/process_cpu_percent', 'loss', 'system/steps_per_second', 'custom/score']).map((f) => [
+      f.name,
+      f.kind === 'curves' && f.metric,
+    ]),
+    [
+      ['loss', 'loss'],
+      ['custom_score', 'custom/score'],
+    ],
   );
-  assert.deepEqual(reportMetrics('hard-to-invert', []).filter((m) => m.startsWith('log_condition')).sort(), [0, 100, 20, 40, 60, 80].map((p) => `log_condition_number_p${p}`));
+  assert.deepEqual(
+    reportMetrics('hard-to-invert', [])
+      .filter((m) => m.startsWith('log_condition'))
+      .sort(),
+    [0, 100, 20, 40, 60, 80].map((p) => `log_condition_number_p${p}`),
+  );
 });
 
 test('true MI: the Gaussian study has it in closed form (rho = 0.4 / 2 in the summed covariance), MNIST has none', () => {
@@ -137,11 +265,35 @@ test('true MI: the Gaussian study has it in closed form (rho = 0.4 / 2 in the su
 
 test('chart rows: mean ± sd band per configuration; condition bands join each percentile pair on x', () => {
   next = 0;
-  const pcts = (base: number) => Object.fromEntries([0, 20, 40, 60, 80, 100].map((p) => [`log_condition_number_p${p}`, [[0, base + p / 10], [5, base + 1 + p / 10]] as [number, number][]]));
-  const trials = [trial('nce', 0, 'FINISHED', { ...pcts(1), acc: [[0, 1], [5, 3]] }), trial('nce', 1, 'FINISHED', { ...pcts(3), acc: [[0, 3]] })];
+  const pcts = (base: number) =>
+    Object.fromEntries(
+      [0, 20, 40, 60, 80, 100].map((p) => [
+        `log_condition_number_p${p}`,
+        [
+          [0, base + p / 10],
+          [5, base + 1 + p / 10],
+        ] as [number, number][],
+      ]),
+    );
+  const trials = [
+    trial('nce', 0, 'FINISHED', {
+      ...pcts(1),
+      acc: [
+        [0, 1],
+        [5, 3],
+      ],
+    }),
+    trial('nce', 1, 'FINISHED', { ...pcts(3), acc: [[0, 3]] }),
+  ];
   const set = aggregateCurves(trials, ['acc', ...reportMetrics('hard-to-invert', [])]);
   const rows = curveRows(set.configs, 'acc');
-  assert.deepEqual(rows.map((r) => [r.x, r.n]), [[0, 2], [5, 1]]);
+  assert.deepEqual(
+    rows.map((r) => [r.x, r.n]),
+    [
+      [0, 2],
+      [5, 1],
+    ],
+  );
   close(rows[0].lo, 2 - Math.SQRT2);
   close(rows[0].hi, 2 + Math.SQRT2);
   assert.deepEqual([rows[1].lo, rows[1].hi], [3, 3]);
@@ -159,7 +311,12 @@ test('chart rows: mean ± sd band per configuration; condition bands join each p
 test('buildReport: figures with data, skipped figures named, trial states counted, final values as mirl compare gives them', () => {
   next = 0;
   const trials = [
-    trial('bilinear', 0, 'FINISHED', { linear_eval_accuracy: [[0, 0.5], [10, 0.8]] }),
+    trial('bilinear', 0, 'FINISHED', {
+      linear_eval_accuracy: [
+        [0, 0.5],
+        [10, 0.8],
+      ],
+    }),
     trial('bilinear', 1, 'FAILED', { linear_eval_accuracy: [[0, 0.5]] }),
     trial('bilinear', 2, MISSING, {}, { runId: undefined }),
   ];
@@ -175,8 +332,14 @@ test('buildReport: figures with data, skipped figures named, trial states counte
     notes: [],
   };
   const { report, specs } = buildReport(data, new Date(0));
-  assert.deepEqual(report.figures.map((f) => f.name), ['linear_eval_accuracy']);
-  assert.deepEqual(specs.map((s) => s.name), ['linear_eval_accuracy']);
+  assert.deepEqual(
+    report.figures.map((f) => f.name),
+    ['linear_eval_accuracy'],
+  );
+  assert.deepEqual(
+    specs.map((s) => s.name),
+    ['linear_eval_accuracy'],
+  );
   assert.deepEqual(report.skipped, [{ name: 'i_est_test', reason: 'no finished trial logged i_est_test' }]);
   assert.deepEqual(report.trialStates, { FINISHED: 1, FAILED: 1, [MISSING]: 1 });
   assert.deepEqual(report.final.metrics, ['linear_eval_accuracy']);

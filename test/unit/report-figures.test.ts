@@ -19,7 +19,10 @@ const STUDIES: Record<string, { axes: Record<string, string[]>; params?: Record<
 };
 
 function combos(axes: Record<string, string[]>): Record<string, string>[] {
-  return Object.entries(axes).reduce<Record<string, string>[]>((acc, [k, vs]) => acc.flatMap((c) => vs.map((v) => ({ ...c, [k]: v }))), [{}]);
+  return Object.entries(axes).reduce<Record<string, string>[]>(
+    (acc, [k, vs]) => acc.flatMap((c) => vs.map((v) => ({ ...c, [k]: v }))),
+    [{}],
+  );
 }
 
 /** Two seeds per configuration; every metric the study draws, at three steps, distinct per configuration. */
@@ -32,7 +35,10 @@ function sweep(study: string): SweepData {
     for (const seed of [0, 1]) {
       const index = trials.length;
       const histories = Object.fromEntries(
-        metrics.map((m, i) => [m, [100, 200, 300].map((step, s) => ({ step, value: c + seed * 0.1 + s * 0.2 + i * 0.01 }))]),
+        metrics.map((m, i) => [
+          m,
+          [100, 200, 300].map((step, s) => ({ step, value: c + seed * 0.1 + s * 0.2 + i * 0.01 })),
+        ]),
       );
       trials.push({
         trialId: `t${index}`,
@@ -46,7 +52,17 @@ function sweep(study: string): SweepData {
       });
     }
   });
-  return { sweepId: `${study}-20260101-000000-abcd`, experiment: { id: '1', name: study }, study, profile: null, parentRun: null, status: 'FINISHED', trials, expected: trials.length, notes: [] };
+  return {
+    sweepId: `${study}-20260101-000000-abcd`,
+    experiment: { id: '1', name: study },
+    study,
+    profile: null,
+    parentRun: null,
+    status: 'FINISHED',
+    trials,
+    expected: trials.length,
+    notes: [],
+  };
 }
 
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
@@ -56,7 +72,10 @@ for (const study of Object.keys(STUDIES)) {
     const data = sweep(study);
     const built = buildReport(data, new Date(0));
     const expected = (CATALOGUE[study] ?? [{ name: 'linear_eval_accuracy' }, { name: 'loss' }]).map((f) => f.name);
-    assert.deepEqual(built.report.figures.map((f) => f.name), expected);
+    assert.deepEqual(
+      built.report.figures.map((f) => f.name),
+      expected,
+    );
     const files = new Map((await renderReportFiles(built)).map((f) => [f.path, f.data]));
     const labels = built.report.figures[0].data.configs.map((c) => c.label);
     assert.equal(labels.length, combos(STUDIES[study].axes).length);
@@ -66,9 +85,15 @@ for (const study of Object.keys(STUDIES)) {
       const shown = texts(svg);
       assert.ok(shown.includes(f.title), `${f.name}: title missing in ${shown.join(' | ')}`);
       // One legend entry or facet header per configuration (a single configuration needs no legend).
-      if (labels.length > 1) for (const label of labels) assert.ok(shown.includes(label), `${f.name}: no series ${label}`);
-      if (f.kind === 'bands') for (const b of CONDITION_BANDS) assert.ok(shown.includes(b.label), `${f.name}: no band ${b.label}`);
-      if (f.trueMi !== null) assert.ok(shown.some((t) => t.startsWith('true MI = ')), `${f.name}: no true-MI rule`);
+      if (labels.length > 1)
+        for (const label of labels) assert.ok(shown.includes(label), `${f.name}: no series ${label}`);
+      if (f.kind === 'bands')
+        for (const b of CONDITION_BANDS) assert.ok(shown.includes(b.label), `${f.name}: no band ${b.label}`);
+      if (f.trueMi !== null)
+        assert.ok(
+          shown.some((t) => t.startsWith('true MI = ')),
+          `${f.name}: no true-MI rule`,
+        );
       const png = files.get(`${f.name}.png`) as Buffer;
       assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
       assert.ok(png.length > 2000, `${f.name}.png is ${png.length} bytes`);

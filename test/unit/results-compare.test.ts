@@ -8,9 +8,27 @@ import { requireSweepName, toTrialRun } from '../../results/sweep-runs.js';
 import type { Run } from '../../tracking/index.js';
 
 let next = 0;
-function run(critic: string, seed: number, status: string, metrics: Record<string, number>, extra: Partial<TrialRun> = {}): TrialRun {
+function run(
+  critic: string,
+  seed: number,
+  status: string,
+  metrics: Record<string, number>,
+  extra: Partial<TrialRun> = {},
+): TrialRun {
   const index = next++;
-  return { trialId: `trial-${index}`, index, axes: [['encoder', 'mlp'], ['critic', critic], ['seed', seed]], status, metrics, startTime: 1000 + index, ...extra };
+  return {
+    trialId: `trial-${index}`,
+    index,
+    axes: [
+      ['encoder', 'mlp'],
+      ['critic', critic],
+      ['seed', seed],
+    ],
+    status,
+    metrics,
+    startTime: 1000 + index,
+    ...extra,
+  };
 }
 
 test('summarise: mean, sample sd (n - 1), n; sd needs two values; non-finite values are dropped', () => {
@@ -57,17 +75,33 @@ test('rows follow the spec order (smallest trial index) or the first metric, bes
     run('separable', 0, 'FINISHED', { linear_eval_accuracy: 0.8 }),
   ];
   const shuffled = [runs[2], runs[3], runs[0], runs[1]];
-  assert.deepEqual(aggregate(shuffled).rows.map((r) => r.config.critic), ['inner', 'bilinear', 'concat', 'separable']);
-  assert.deepEqual(aggregate(shuffled, { sort: 'metric' }).rows.map((r) => r.config.critic), ['bilinear', 'separable', 'inner', 'concat']);
+  assert.deepEqual(
+    aggregate(shuffled).rows.map((r) => r.config.critic),
+    ['inner', 'bilinear', 'concat', 'separable'],
+  );
+  assert.deepEqual(
+    aggregate(shuffled, { sort: 'metric' }).rows.map((r) => r.config.critic),
+    ['bilinear', 'separable', 'inner', 'concat'],
+  );
   const byMi = aggregate(shuffled, { metrics: ['i_est_test'], sort: 'metric' });
   assert.deepEqual(byMi.metrics, ['i_est_test']);
-  assert.deepEqual(byMi.rows.map((r) => r.config.critic), ['inner', 'bilinear', 'concat', 'separable'], 'all unknown: spec order');
+  assert.deepEqual(
+    byMi.rows.map((r) => r.config.critic),
+    ['inner', 'bilinear', 'concat', 'separable'],
+    'all unknown: spec order',
+  );
 });
 
 test('a trial logged twice counts once (its latest run); superseded runs do not count', () => {
   next = 0;
   const first = run('bilinear', 0, 'FAILED', {}, { index: 0, trialId: 'trial-a', startTime: 1 });
-  const again = run('bilinear', 0, 'FINISHED', { linear_eval_accuracy: 0.5 }, { index: 0, trialId: 'trial-a', startTime: 2 });
+  const again = run(
+    'bilinear',
+    0,
+    'FINISHED',
+    { linear_eval_accuracy: 0.5 },
+    { index: 0, trialId: 'trial-a', startTime: 2 },
+  );
   const old = run('bilinear', 1, 'FAILED', {}, { index: 1, trialId: 'trial-b', superseded: true });
   const rerun = run('bilinear', 1, 'FINISHED', { linear_eval_accuracy: 0.7 }, { index: 1, trialId: 'trial-c' });
   const [row] = aggregate([again, first, old, rerun]).rows;
@@ -76,9 +110,34 @@ test('a trial logged twice counts once (its latest run); superseded runs do not 
 });
 
 test('axes that are lists or numbers group by value; a sweep without axes gives one row', () => {
-  const mk = (i: number, axes: [string, unknown][]): TrialRun => ({ trialId: `t${i}`, index: i, axes, status: 'FINISHED', metrics: { i_est_test: i } });
-  const c = aggregate([mk(0, [['hidden', [64, 64]], ['seed', 0]]), mk(1, [['hidden', [64, 64]], ['seed', 1]]), mk(2, [['hidden', [128]], ['seed', 0]])]);
-  assert.deepEqual(c.rows.map((r) => [r.config.hidden, r.trials]), [[[64, 64], 2], [[128], 1]]);
+  const mk = (i: number, axes: [string, unknown][]): TrialRun => ({
+    trialId: `t${i}`,
+    index: i,
+    axes,
+    status: 'FINISHED',
+    metrics: { i_est_test: i },
+  });
+  const c = aggregate([
+    mk(0, [
+      ['hidden', [64, 64]],
+      ['seed', 0],
+    ]),
+    mk(1, [
+      ['hidden', [64, 64]],
+      ['seed', 1],
+    ]),
+    mk(2, [
+      ['hidden', [128]],
+      ['seed', 0],
+    ]),
+  ]);
+  assert.deepEqual(
+    c.rows.map((r) => [r.config.hidden, r.trials]),
+    [
+      [[64, 64], 2],
+      [[128], 1],
+    ],
+  );
   const single = aggregate([mk(0, [['seed', 0]]), mk(1, [['seed', 1]])]);
   assert.deepEqual(single.axes, []);
   assert.equal(single.rows.length, 1);
@@ -99,7 +158,10 @@ test('table and CSV: mean ± sd (n), dashes for nothing, CSV cells quoted when n
   assert.match(table[1], /^mlp\s+bi,linear\s+2\/2\s+0\s+0\.850 ± 0\.0707 \(n=2\)\s+2\.250 ± 0\.354 \(n=2\)$/);
   assert.match(table[2], /^mlp\s+sep\s+0\/1\s+1\s+-\s+-$/);
   const csv = renderCsv(c).trimEnd().split('\n');
-  assert.equal(csv[0], 'encoder,critic,trials,done,failed,cancelled,pruned,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_n');
+  assert.equal(
+    csv[0],
+    'encoder,critic,trials,done,failed,cancelled,pruned,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_n',
+  );
   assert.match(csv[1], /^mlp,"bi,linear",2,2,0,0,0,0\.85\d*,0\.0707\d*,2,2\.25,0\.353\d*,2$/);
   assert.equal(csv[2], 'mlp,sep,1,0,1,0,0,,,0,,,0');
 });
@@ -129,17 +191,35 @@ test('sweep ids name their experiment; MLflow runs become trial runs by the trac
   assert.throws(() => requireSweepName('smoke'), /not a sweep id/);
   assert.throws(() => requireSweepName("x-20250101-000000-ab' or 1=1"), /not a sweep id/);
   const r: Run = {
-    info: { runId: 'r1', experimentId: '1', runName: 'mlp|bilinear|seed=3', userId: '', status: 'FINISHED', startTime: 5, artifactUri: '', lifecycleStage: 'active' },
+    info: {
+      runId: 'r1',
+      experimentId: '1',
+      runName: 'mlp|bilinear|seed=3',
+      userId: '',
+      status: 'FINISHED',
+      startTime: 5,
+      artifactUri: '',
+      lifecycleStage: 'active',
+    },
     data: {
       metrics: [{ key: 'i_est_test', value: 2.5, timestamp: 0, step: 20 }],
       params: {},
-      tags: { 'mirl.trial_id': 'trial-x', 'mirl.index': '7', 'mirl.axes': '{"encoder":"mlp","critic":"bilinear","seed":3}', 'mirl.role': 'trial' },
+      tags: {
+        'mirl.trial_id': 'trial-x',
+        'mirl.index': '7',
+        'mirl.axes': '{"encoder":"mlp","critic":"bilinear","seed":3}',
+        'mirl.role': 'trial',
+      },
     },
   };
   assert.deepEqual(toTrialRun(r), {
     trialId: 'trial-x',
     index: 7,
-    axes: [['encoder', 'mlp'], ['critic', 'bilinear'], ['seed', 3]],
+    axes: [
+      ['encoder', 'mlp'],
+      ['critic', 'bilinear'],
+      ['seed', 3],
+    ],
     status: 'FINISHED',
     metrics: { i_est_test: 2.5 },
     startTime: 5,
@@ -159,22 +239,41 @@ test('a snapshot is trusted only from a closed sweep run, for that sweep, and pa
   const { readTrialRunsSnapshot, trialRunsSnapshot } = await import('../../results/sweep-runs.js');
   const trialRun = (id: string): Run => ({
     info: { runId: id, status: 'FINISHED', startTime: 1 } as Run['info'],
-    data: { metrics: [{ key: 'i_est_test', value: 2, step: 4, timestamp: 0 }], params: {}, tags: { 'mirl.role': 'trial', 'mirl.trial_id': id, 'mirl.index': '0', 'mirl.axes': '{"seed":0}' } },
+    data: {
+      metrics: [{ key: 'i_est_test', value: 2, step: 4, timestamp: 0 }],
+      params: {},
+      tags: { 'mirl.role': 'trial', 'mirl.trial_id': id, 'mirl.index': '0', 'mirl.axes': '{"seed":0}' },
+    },
   });
   const sweepRun = { ...trialRun('p'), data: { metrics: [], params: {}, tags: { 'mirl.role': 'sweep' } } };
   const snap = trialRunsSnapshot('s-20261130-000000-ab', [trialRun('t1'), sweepRun]);
-  assert.deepEqual(snap.trials.map((t) => [t.trialId, t.metrics.i_est_test]), [['t1', 2]], 'the sweep run itself is not a trial');
+  assert.deepEqual(
+    snap.trials.map((t) => [t.trialId, t.metrics.i_est_test]),
+    [['t1', 2]],
+    'the sweep run itself is not a trial',
+  );
   let text = JSON.stringify(snap);
   const client = {
-    listArtifacts: async () => [{ path: 'summary.json', isDir: false }, { path: 'trial-runs.json', isDir: false }],
+    listArtifacts: async () => [
+      { path: 'summary.json', isDir: false },
+      { path: 'trial-runs.json', isDir: false },
+    ],
     downloadArtifact: async () => Buffer.from(text),
   } as unknown as Parameters<typeof readTrialRunsSnapshot>[0];
   const parent = (status: string) => ({ info: { runId: 'p', status } }) as Run;
   assert.deepEqual(await readTrialRunsSnapshot(client, parent('FINISHED'), 's-20261130-000000-ab'), snap);
-  assert.equal(await readTrialRunsSnapshot(client, parent('RUNNING'), 's-20261130-000000-ab'), undefined, 'trials still change');
+  assert.equal(
+    await readTrialRunsSnapshot(client, parent('RUNNING'), 's-20261130-000000-ab'),
+    undefined,
+    'trials still change',
+  );
   assert.equal(await readTrialRunsSnapshot(client, parent('KILLED'), 'other-20261130-000000-ab'), undefined);
   text = text.slice(0, 20);
-  assert.equal(await readTrialRunsSnapshot(client, parent('FINISHED'), 's-20261130-000000-ab'), undefined, 'a truncated file means search');
+  assert.equal(
+    await readTrialRunsSnapshot(client, parent('FINISHED'), 's-20261130-000000-ab'),
+    undefined,
+    'a truncated file means search',
+  );
 });
 
 test('sweepSummaryMetrics: counts, and mean/min/max of each result over finished trials; system/ metrics and superseded runs left out', () => {
@@ -186,7 +285,18 @@ test('sweepSummaryMetrics: counts, and mean/min/max of each result over finished
     run('separable', 2, 'FINISHED', { linear_eval_accuracy: 0.5 }, { superseded: true }),
   ];
   const m = sweepSummaryMetrics(runs);
-  assert.deepEqual(Object.keys(m).sort(), ['linear_eval_accuracy_max', 'linear_eval_accuracy_mean', 'linear_eval_accuracy_min', 'loss_max', 'loss_mean', 'loss_min', 'trials_cancelled', 'trials_done', 'trials_failed', 'trials_pruned']);
+  assert.deepEqual(Object.keys(m).sort(), [
+    'linear_eval_accuracy_max',
+    'linear_eval_accuracy_mean',
+    'linear_eval_accuracy_min',
+    'loss_max',
+    'loss_mean',
+    'loss_min',
+    'trials_cancelled',
+    'trials_done',
+    'trials_failed',
+    'trials_pruned',
+  ]);
   assert.equal(m.trials_done, 2);
   assert.equal(m.trials_failed, 1);
   assert.equal(m.trials_cancelled, 1);

@@ -21,20 +21,38 @@ import { MlflowCheckpointStore } from '../../activities/mlflow-checkpoint-store.
 import { trackingFor } from '../../workers/worker.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { parseSpec } from '../../sweep-spec/index.js';
-import { MlflowApiError, runsViewUrl, silentLogger, type ArtifactRunRef, type FileInfo, type Run } from '../../tracking/index.js';
+import {
+  MlflowApiError,
+  runsViewUrl,
+  silentLogger,
+  type ArtifactRunRef,
+  type FileInfo,
+  type Run,
+} from '../../tracking/index.js';
 import { SweepBook } from '../../workflows/sweep-state.js';
 import { buildProgress } from '../../workflows/progress.js';
 import { trialSource } from '../../sweep-spec/index.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const run = (runId: string, startTime: number, metrics: { key: string; step: number }[] = []): Run => ({
-  info: { runId, experimentId: '1', runName: runId, userId: '', status: 'RUNNING', startTime, artifactUri: '', lifecycleStage: 'active' },
+  info: {
+    runId,
+    experimentId: '1',
+    runName: runId,
+    userId: '',
+    status: 'RUNNING',
+    startTime,
+    artifactUri: '',
+    lifecycleStage: 'active',
+  },
   data: { metrics: metrics.map((m) => ({ ...m, value: 0, timestamp: 0 })), params: {}, tags: {} },
 });
 
 describe('params and filters', () => {
   it('encodes every resolved setting: text as is, numbers, null and lists as JSON', () => {
-    const params = configParams(parseTrialConfig({ critic: 'concat', learning_rate: 0.0001, critic_hidden: [200, 100] }));
+    const params = configParams(
+      parseTrialConfig({ critic: 'concat', learning_rate: 0.0001, critic_hidden: [200, 100] }),
+    );
     assert.equal(params.critic, 'concat');
     assert.equal(params.learning_rate, '0.0001');
     assert.equal(params.critic_hidden, '[200,100]');
@@ -45,15 +63,29 @@ describe('params and filters', () => {
 
   it('sweep params are the fixed settings after the profile, plus the window', () => {
     const spec = parseSpec(
-      ['name: s', 'study: t', 'trial: {steps: 200, evaluations: [i_est_test]}', 'grid: {critic: [bilinear, inner]}', 'max_concurrent_trials: 3', 'profiles: {quick: {trial: {steps: 20}}}'].join('\n'),
+      [
+        'name: s',
+        'study: t',
+        'trial: {steps: 200, evaluations: [i_est_test]}',
+        'grid: {critic: [bilinear, inner]}',
+        'max_concurrent_trials: 3',
+        'profiles: {quick: {trial: {steps: 20}}}',
+      ].join('\n'),
       's.yaml',
     );
-    assert.deepEqual(sweepParams(spec, 'quick'), { steps: '20', evaluations: '["i_est_test"]', max_concurrent_trials: '3' });
+    assert.deepEqual(sweepParams(spec, 'quick'), {
+      steps: '20',
+      evaluations: '["i_est_test"]',
+      max_concurrent_trials: '3',
+    });
     assert.equal(sweepParams(spec, null).steps, '200');
   });
 
   it('search filters quote ids and refuse quotes', () => {
-    assert.equal(trialRunFilter('s-1', 'trial-ab'), "tags.`mirl.trial_id` = 'trial-ab' and tags.`mirl.sweep_id` = 's-1'");
+    assert.equal(
+      trialRunFilter('s-1', 'trial-ab'),
+      "tags.`mirl.trial_id` = 'trial-ab' and tags.`mirl.sweep_id` = 's-1'",
+    );
     assert.match(sweepRunFilter('s-1'), /tags.`mirl.role` = 'sweep'/);
     assert.throws(() => literal("a'b"), /quotes/);
   });
@@ -71,7 +103,12 @@ describe('params and filters', () => {
 
 describe('StepFilter', () => {
   it('skips, per key, every step up to the last one the server has', () => {
-    const f = StepFilter.fromRun(run('r', 0, [{ key: 'loss', step: 40 }, { key: 'i_est_test', step: 30 }]));
+    const f = StepFilter.fromRun(
+      run('r', 0, [
+        { key: 'loss', step: 40 },
+        { key: 'i_est_test', step: 30 },
+      ]),
+    );
     assert.equal(f.fresh(30, { i_est_test: 1, linear_eval_accuracy: 0.5 })?.i_est_test, undefined);
     assert.deepEqual(f.fresh(40, { loss: 1, i_est_train: 2 }), { i_est_train: 2 });
     assert.equal(f.fresh(40, { loss: 1 }), null);
@@ -87,10 +124,23 @@ describe('sweep summary', () => {
     const book = SweepBook.create(2, 2);
     book.markStarted(0, 0);
     book.markStarted(1, 0);
-    book.applyOutcome({ index: 0, trialId: '', run: 1, state: 'done', result: { step: 4, train: { loss: 1 }, eval: {} } as never }, 1);
-    book.applyOutcome({ index: 1, trialId: '', run: 1, state: 'failed', error: 'NonFiniteError: loss became NaN at step 3' }, 1);
+    book.applyOutcome(
+      { index: 0, trialId: '', run: 1, state: 'done', result: { step: 4, train: { loss: 1 }, eval: {} } as never },
+      1,
+    );
+    book.applyOutcome(
+      { index: 1, trialId: '', run: 1, state: 'failed', error: 'NonFiniteError: loss became NaN at step 3' },
+      1,
+    );
     const source = trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: 's-1' });
-    const progress = buildProgress(book, source, { sweepId: 's-1', name: spec.name, study: spec.study, profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 });
+    const progress = buildProgress(book, source, {
+      sweepId: 's-1',
+      name: spec.name,
+      study: spec.study,
+      profile: null,
+      taskQueue: 'mirl-cpu',
+      heartbeatTimeoutMs: 60_000,
+    });
     const summary = sweepSummary(progress, 'FINISHED', new Map([[source.at(1).trialId, 'run-b']]));
     assert.equal(summary.trials[0].trialId, source.at(0).trialId);
     assert.equal(summary.trials[0].runId, null, 'no MLflow run known for this trial');
@@ -121,7 +171,12 @@ function memoryArtifacts(options: { deleteUnsupported?: boolean } = {}) {
     async deleteArtifact(_run: ArtifactRunRef, path: string) {
       deletes.push(path);
       if (options.deleteUnsupported) {
-        throw new MlflowApiError({ errorCode: 'ENDPOINT_NOT_FOUND', httpStatus: 404, message: 'not found', endpoint: `DELETE /x/${path}` });
+        throw new MlflowApiError({
+          errorCode: 'ENDPOINT_NOT_FOUND',
+          httpStatus: 404,
+          message: 'not found',
+          endpoint: `DELETE /x/${path}`,
+        });
       }
       files.delete(path);
     },
@@ -136,7 +191,8 @@ describe('MlflowCheckpointStore', () => {
     const { client, files } = memoryArtifacts();
     const store = new MlflowCheckpointStore(client, resolver, silentLogger);
     assert.equal(await store.latest('k'), null);
-    for (const step of [50, 100, 150, 200]) assert.equal(await store.save('k', step, checkpointBytes(step)), `runs:/r1/${checkpointArtifactPath(step)}`);
+    for (const step of [50, 100, 150, 200])
+      assert.equal(await store.save('k', step, checkpointBytes(step)), `runs:/r1/${checkpointArtifactPath(step)}`);
     assert.deepEqual([...files.keys()].sort(), [checkpointArtifactPath(150), checkpointArtifactPath(200)]);
     const latest = await store.latest('k');
     assert.equal(latest?.step, 200);
@@ -165,10 +221,16 @@ describe('MlflowCheckpointStore', () => {
 describe('worker tracking mode', () => {
   it('auto tracks only when MLFLOW_TRACKING_URI is set, and says so once when it is not', () => {
     const lines: string[] = [];
-    assert.equal(trackingFor('auto', {}, {}, (l) => lines.push(l)), null);
+    assert.equal(
+      trackingFor('auto', {}, {}, (l) => lines.push(l)),
+      null,
+    );
     assert.equal(lines.length, 1);
     assert.match(lines[0], /MLFLOW_TRACKING_URI is not set/);
-    assert.equal(trackingFor('off', {}, { MLFLOW_TRACKING_URI: 'http://127.0.0.1:1' }, (l) => lines.push(l)), null);
+    assert.equal(
+      trackingFor('off', {}, { MLFLOW_TRACKING_URI: 'http://127.0.0.1:1' }, (l) => lines.push(l)),
+      null,
+    );
     const on = trackingFor('auto', {}, { MLFLOW_TRACKING_URI: 'http://127.0.0.1:1' }, (l) => lines.push(l));
     assert.equal(on?.trackingUri, 'http://127.0.0.1:1');
     assert.equal(lines.length, 1);

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { temporalSettings } from '../../servers/temporal-connection.js';
 
 test('defaults: local dev server, no TLS, no key', () => {
-  assert.deepEqual(temporalSettings({}), { address: '127.0.0.1:7233', namespace: 'default', tls: undefined, apiKey: undefined });
+  assert.deepEqual(temporalSettings({}), {
+    address: '127.0.0.1:7233',
+    namespace: 'default',
+    tls: undefined,
+    apiKey: undefined,
+  });
 });
 
 test('an API key turns TLS on; TEMPORAL_TLS=false turns it off again', () => {
@@ -17,5 +22,8 @@ test('an API key turns TLS on; TEMPORAL_TLS=false turns it off again', () => {
 });
 
 test('TEMPORAL_TLS=false with a certificate is refused, naming both variables', () => {
-  assert.throws(() => temporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: '/dev/null' }), /TEMPORAL_TLS=false contradicts TEMPORAL_TLS_CERT\/TEMPORAL_TLS_CA/);
+  assert.throws(
+    () => temporalSettings({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: '/dev/null' }),
+    /TEMPORAL_TLS=false contradicts TEMPORAL_TLS_CERT\/TEMPORAL_TLS_CA/,
+  );
 });

@@ -10,7 +10,14 @@ import { expandSpec, seedList } from '../../sweep-spec/index.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
-const STUDIES = ['invertible', 'adversarial', 'hard-to-invert', 'critic-capacity', 'encoder-architecture', 'noniid'] as const;
+const STUDIES = [
+  'invertible',
+  'adversarial',
+  'hard-to-invert',
+  'critic-capacity',
+  'encoder-architecture',
+  'noniid',
+] as const;
 const pathOf = (study: string) => fileURLToPath(new URL(`../../sweeps/${study}.yaml`, import.meta.url));
 
 describe('study specs', () => {
@@ -20,7 +27,10 @@ describe('study specs', () => {
 
       it('names its study after its file and points editors at the schema', () => {
         assert.equal(spec.study, study);
-        assert.equal(readFileSync(pathOf(study), 'utf8').split('\n')[0], '# yaml-language-server: $schema=./schema.json');
+        assert.equal(
+          readFileSync(pathOf(study), 'utf8').split('\n')[0],
+          '# yaml-language-server: $schema=./schema.json',
+        );
       });
 
       it("is the paper's size by default: 20 seeds and full linear evaluation", () => {
@@ -31,7 +41,10 @@ describe('study specs', () => {
           assert.equal(t.config.linear_eval_test_size, null);
           assert.equal(t.config.batch_size, 128);
           if (t.config.procedure === 'adversarial') {
-            assert.deepEqual([t.config.adv_warmup_steps, t.config.adv_rounds, t.config.adv_eval_every_rounds], [1_000, 4_000, 400]);
+            assert.deepEqual(
+              [t.config.adv_warmup_steps, t.config.adv_rounds, t.config.adv_eval_every_rounds],
+              [1_000, 4_000, 400],
+            );
           } else {
             assert.equal(t.config.steps, t.config.data === 'gaussian' ? 20_000 : 21_000);
             assert.equal(t.config.eval_interval, 1_000);

@@ -50,7 +50,9 @@ describe('malformed spec corpus', () => {
       }
       checkIssues(outcome.err, c.name);
       if (c.expectPath && !outcome.err.issues.some((i) => i.path.startsWith(c.expectPath!))) {
-        failures.push(`${c.name}: no issue under ${c.expectPath}; got ${outcome.err.issues.map((i) => i.path).join(', ')}`);
+        failures.push(
+          `${c.name}: no issue under ${c.expectPath}; got ${outcome.err.issues.map((i) => i.path).join(', ')}`,
+        );
       }
     }
     assert.deepEqual(failures, []);
@@ -71,7 +73,12 @@ describe('malformed spec corpus', () => {
         const at = random(out.length);
         const op = random(3);
         if (op === 0) out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1)]);
-        else if (op === 1) out = Buffer.concat([out.subarray(0, at), Buffer.from([alphabet[random(alphabet.length)]]), out.subarray(at)]);
+        else if (op === 1)
+          out = Buffer.concat([
+            out.subarray(0, at),
+            Buffer.from([alphabet[random(alphabet.length)]]),
+            out.subarray(at),
+          ]);
         else out[at] = random(256);
       }
       const outcome = parseOutcome(out);

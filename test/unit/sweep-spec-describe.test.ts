@@ -28,7 +28,12 @@ describe('describeSpec', () => {
       ],
     );
     assert.deepEqual(d.axes[0].values, ['bilinear', 'separable', 'concat']);
-    assert.deepEqual(d.fixed, { encoder: 'mlp', steps: 21000, eval_interval: 1000, evaluations: ['i_est_test', 'linear_eval'] });
+    assert.deepEqual(d.fixed, {
+      encoder: 'mlp',
+      steps: 21000,
+      eval_interval: 1000,
+      evaluations: ['i_est_test', 'linear_eval'],
+    });
     assert.deepEqual(d.profiles, [
       { name: 'quick', description: 'tiny run', trialCount: 24 },
       { name: 'bilinear-only', description: '', trialCount: 12 },
@@ -45,7 +50,10 @@ describe('describeSpec', () => {
     assert.equal(d.trialCount, 12);
     assert.equal(d.fixed.critic, 'bilinear');
     assert.equal(d.taskQueue, 'mirl-cpu');
-    assert.deepEqual(d.axes.map((a) => a.source), ['profiles.bilinear-only.grid.estimator', 'profiles.bilinear-only.grid.noise', 'zip[0]', 'zip[0]', 'seeds']);
+    assert.deepEqual(
+      d.axes.map((a) => a.source),
+      ['profiles.bilinear-only.grid.estimator', 'profiles.bilinear-only.grid.noise', 'zip[0]', 'zip[0]', 'seeds'],
+    );
   });
 
   it('rejects an unknown profile', () => {

@@ -11,13 +11,33 @@ import { formatSpecError, isSpecError, type SpecError } from '../../sweep-spec/e
 import { parseSpec } from '../../sweep-spec/parse.js';
 import { loadSpecFile } from '../../sweep-spec/load.js';
 import { planSpec } from '../../sweep-spec/plan.js';
-import { ashaDecide, medianDecide, percentile, rungsReached, type PlannedEarlyStop } from '../../sweep-spec/search/pruning.js';
+import {
+  ashaDecide,
+  medianDecide,
+  percentile,
+  rungsReached,
+  type PlannedEarlyStop,
+} from '../../sweep-spec/search/pruning.js';
 import { EarlyStopBook } from '../../workflows/early-stop-state.js';
 import { EvaluationRelay, temporalJudge, type EvaluationJudge } from '../../activities/evaluation-relay.js';
 import type { EvaluationReport } from '../../workflows/types.js';
 
-const ASHA: PlannedEarlyStop = { method: 'asha', metric: 'linear_eval_accuracy', mode: 'max', gracePeriod: 10, reductionFactor: 2, minTrials: 3 };
-const MEDIAN: PlannedEarlyStop = { method: 'median', metric: 'linear_eval_accuracy', mode: 'max', gracePeriod: 10, reductionFactor: 3, minTrials: 2 };
+const ASHA: PlannedEarlyStop = {
+  method: 'asha',
+  metric: 'linear_eval_accuracy',
+  mode: 'max',
+  gracePeriod: 10,
+  reductionFactor: 2,
+  minTrials: 3,
+};
+const MEDIAN: PlannedEarlyStop = {
+  method: 'median',
+  metric: 'linear_eval_accuracy',
+  mode: 'max',
+  gracePeriod: 10,
+  reductionFactor: 3,
+  minTrials: 2,
+};
 
 describe('percentile', () => {
   it('interpolates between ranks as numpy.percentile does', () => {
@@ -49,8 +69,22 @@ describe('ASHA (grace 10, reduction factor 2, max)', () => {
       const d = ashaDecide(ASHA, rungs, trial, { step, value });
       assert.equal(d.stop, stopped, `trial ${trial} at step ${step}`);
     }
-    assert.deepEqual([...rungs.get(10)!], [[0, 0.5], [1, 0.3], [2, 0.7], [3, 0.4]]);
-    assert.deepEqual([...rungs.get(20)!], [[0, 0.6], [2, 0.55]]);
+    assert.deepEqual(
+      [...rungs.get(10)!],
+      [
+        [0, 0.5],
+        [1, 0.3],
+        [2, 0.7],
+        [3, 0.4],
+      ],
+    );
+    assert.deepEqual(
+      [...rungs.get(20)!],
+      [
+        [0, 0.6],
+        [2, 0.55],
+      ],
+    );
   });
 
   it('mirrors for a metric to minimise, and records a trial that skips rungs at its highest one only', () => {
@@ -60,7 +94,10 @@ describe('ASHA (grace 10, reduction factor 2, max)', () => {
     assert.equal(ashaDecide(min, rungs, 1, { step: 10, value: 0.3 }).stop, false); // lower is better
     const d = ashaDecide(min, rungs, 2, { step: 10, value: 0.45 }); // cutoff median(0.5, 0.3) = 0.4
     assert.equal(d.stop, true);
-    assert.match(d.stop ? d.reason : '', /0\.45 at step 10 is outside the best 1\/2 of rung 10 \(cutoff 0\.4, 2 trials before it\)/);
+    assert.match(
+      d.stop ? d.reason : '',
+      /0\.45 at step 10 is outside the best 1\/2 of rung 10 \(cutoff 0\.4, 2 trials before it\)/,
+    );
     // Evaluated first at step 40: recorded at rung 40 alone (Ray Tune's rule), never at 10 or 20.
     ashaDecide(min, rungs, 3, { step: 40, value: 0.2 });
     assert.equal(rungs.get(20), undefined);
@@ -71,14 +108,25 @@ describe('ASHA (grace 10, reduction factor 2, max)', () => {
 describe('median stopping rule (grace 10, min_trials 2, max)', () => {
   // Running means at step 10: A (0.1 + 0.5) / 2 = 0.3, B (0.1 + 0.3) / 2 = 0.2, median 0.25;
   // at step 20: A 1.3 / 3 = 0.4333, B 0.9 / 3 = 0.3, median 0.3667.
-  const A = [{ step: 0, value: 0.1 }, { step: 10, value: 0.5 }, { step: 20, value: 0.7 }];
-  const B = [{ step: 0, value: 0.1 }, { step: 10, value: 0.3 }, { step: 20, value: 0.5 }];
+  const A = [
+    { step: 0, value: 0.1 },
+    { step: 10, value: 0.5 },
+    { step: 20, value: 0.7 },
+  ];
+  const B = [
+    { step: 0, value: 0.1 },
+    { step: 10, value: 0.3 },
+    { step: 20, value: 0.5 },
+  ];
 
   it('stops a trial whose best so far is below the median of finished running means', () => {
     assert.equal(medianDecide(MEDIAN, [A, B], [], { step: 0, value: 0.0 }).stop, false); // before the grace period
     const c = medianDecide(MEDIAN, [A, B], [{ step: 0, value: 0.1 }], { step: 10, value: 0.2 });
     assert.equal(c.stop, true);
-    assert.match(c.stop ? c.reason : '', /best linear_eval_accuracy 0\.2 by step 10 is worse than the median 0\.25 of 2 finished/);
+    assert.match(
+      c.stop ? c.reason : '',
+      /best linear_eval_accuracy 0\.2 by step 10 is worse than the median 0\.25 of 2 finished/,
+    );
     assert.equal(medianDecide(MEDIAN, [A, B], [], { step: 10, value: 0.26 }).stop, false);
     assert.equal(medianDecide(MEDIAN, [A, B], [{ step: 10, value: 0.26 }], { step: 20, value: 0.3 }).stop, true);
     // Its best, not its latest: 0.4 earlier keeps it above 0.3667.
@@ -94,7 +142,13 @@ describe('median stopping rule (grace 10, min_trials 2, max)', () => {
 });
 
 describe('EarlyStopBook', () => {
-  const report = (index: number, step: number, value: number, last = false): EvaluationReport => ({ index, run: 1, step, value, last });
+  const report = (index: number, step: number, value: number, last = false): EvaluationReport => ({
+    index,
+    run: 1,
+    step,
+    value,
+    last,
+  });
 
   it('answers a resumed attempt as before and never stops a trial at its last step', () => {
     const book = new EarlyStopBook(ASHA);
@@ -111,7 +165,14 @@ describe('EarlyStopBook', () => {
   });
 
   it('decides the same after a carry round trip (continue-as-new)', () => {
-    const reports = [report(0, 0, 0.1), report(0, 10, 0.5), report(0, 20, 0.7), report(1, 0, 0.1), report(1, 10, 0.3), report(1, 20, 0.5)];
+    const reports = [
+      report(0, 0, 0.1),
+      report(0, 10, 0.5),
+      report(0, 20, 0.7),
+      report(1, 0, 0.1),
+      report(1, 10, 0.3),
+      report(1, 20, 0.5),
+    ];
     const straight = new EarlyStopBook(MEDIAN);
     for (const r of reports) straight.report(r);
     straight.settle({ index: 0, state: 'done' });
@@ -140,12 +201,19 @@ describe('evaluation schedule', () => {
     const configs = [
       parseTrialConfig({ steps: 25, eval_interval: 10 }),
       parseTrialConfig({ steps: 30, eval_interval: 10 }),
-      parseTrialConfig({ procedure: 'adversarial', encoder: 'realnvp', adv_warmup_steps: 7, adv_rounds: 11, adv_eval_every_rounds: 4 }),
+      parseTrialConfig({
+        procedure: 'adversarial',
+        encoder: 'realnvp',
+        adv_warmup_steps: 7,
+        adv_rounds: 11,
+        adv_eval_every_rounds: 4,
+      }),
     ];
     for (const cfg of configs) {
       const steps = Array.from({ length: totalSteps(cfg) + 1 }, (_, s) => s).filter((s) => isEvaluationStep(cfg, s));
       assert.equal(evaluationCount(cfg), steps.length);
-      for (let s = 0; s <= totalSteps(cfg) + 1; s++) assert.equal(evaluationAtOrAfter(cfg, s), steps.find((e) => e >= s) ?? null, `step ${s}`);
+      for (let s = 0; s <= totalSteps(cfg) + 1; s++)
+        assert.equal(evaluationAtOrAfter(cfg, s), steps.find((e) => e >= s) ?? null, `step ${s}`);
     }
   });
 });
@@ -163,17 +231,32 @@ describe('EvaluationRelay', () => {
       },
     };
     const stops: [number, string][] = [];
-    const relay = new EvaluationRelay(judge, 'sweep-1', 3, { metric: 'i_est_test', run: 2 }, config, (step, reason) => stops.push([step, reason]));
+    const relay = new EvaluationRelay(judge, 'sweep-1', 3, { metric: 'i_est_test', run: 2 }, config, (step, reason) =>
+      stops.push([step, reason]),
+    );
     for (const step of [0, 10, 20, 30]) relay.evaluated(step, { i_est_test: step / 10, loss: 1 });
     relay.evaluated(25, { loss: 1 }); // no metric: nothing to report
     await relay.drained();
-    assert.deepEqual(seen.map((r) => [r.step, r.run, r.index, r.last]), [[0, 2, 3, false], [10, 2, 3, false], [20, 2, 3, false]]);
+    assert.deepEqual(
+      seen.map((r) => [r.step, r.run, r.index, r.last]),
+      [
+        [0, 2, 3, false],
+        [10, 2, 3, false],
+        [20, 2, 3, false],
+      ],
+    );
     assert.deepEqual(stops, [[20, 'behind']]);
   });
 
   it('goes on training when the sweep cannot be asked', async () => {
     const warnings: string[] = [];
-    const failing = temporalJudge(() => { throw new Error('unreachable'); }, { deadlineMs: 50, firstDelayMs: 10 }, (l) => warnings.push(l));
+    const failing = temporalJudge(
+      () => {
+        throw new Error('unreachable');
+      },
+      { deadlineMs: 50, firstDelayMs: 10 },
+      (l) => warnings.push(l),
+    );
     const verdict = await failing.judge('sweep-1', { index: 0, run: 1, step: 10, value: 1, last: false });
     assert.deepEqual(verdict, { stop: false });
     assert.match(warnings.join('\n'), /no verdict for trial 0 at step 10 \(Error: unreachable\); it goes on/);
@@ -201,33 +284,85 @@ describe('early_stop in a spec', () => {
   };
 
   it('plans the rule with its defaults, and a profile amends it per field', () => {
-    const spec = parseSpec(HEAD + ok + 'profiles:\n  quick: {trial: {steps: 300, eval_interval: 50}, early_stop: {grace_period: 50, reduction_factor: 4}}\n', 'x.yaml');
-    assert.deepEqual(planSpec(spec, null).earlyStop, { method: 'asha', metric: 'linear_eval_accuracy', mode: 'max', gracePeriod: 500, reductionFactor: 3, minTrials: 3 });
-    assert.deepEqual(planSpec(spec, 'quick').earlyStop, { method: 'asha', metric: 'linear_eval_accuracy', mode: 'max', gracePeriod: 50, reductionFactor: 4, minTrials: 3 });
+    const spec = parseSpec(
+      HEAD +
+        ok +
+        'profiles:\n  quick: {trial: {steps: 300, eval_interval: 50}, early_stop: {grace_period: 50, reduction_factor: 4}}\n',
+      'x.yaml',
+    );
+    assert.deepEqual(planSpec(spec, null).earlyStop, {
+      method: 'asha',
+      metric: 'linear_eval_accuracy',
+      mode: 'max',
+      gracePeriod: 500,
+      reductionFactor: 3,
+      minTrials: 3,
+    });
+    assert.deepEqual(planSpec(spec, 'quick').earlyStop, {
+      method: 'asha',
+      metric: 'linear_eval_accuracy',
+      mode: 'max',
+      gracePeriod: 50,
+      reductionFactor: 4,
+      minTrials: 3,
+    });
     assert.equal(planSpec(parseSpec(HEAD, 'x.yaml'), null).earlyStop, null);
   });
 
   it('refuses each kind of bad section in one line naming the field', () => {
-    assert.match(line('early_stop: {method: hyperband, metric: loss, mode: min, grace_period: 5}\n', 'early_stop.method'), /median.*asha/);
-    assert.match(line('early_stop: {method: asha, metric: loss, mode: min, grace_period: 500}\n', 'early_stop.metric'), /"loss" is not reported by the evaluations of any trial.*allowed: i_est_test, linear_eval_accuracy/);
-    assert.match(line('early_stop: {method: asha, metric: i_est_test, mode: max, grace_period: 3000}\n', 'early_stop.grace_period'), /no evaluation between step 3000 and the last step \(3000\).*eval_interval/);
-    assert.match(line('early_stop: {method: median, metric: i_est_test, mode: max, grace_period: 500, reduction_factor: 3}\n', 'early_stop.reduction_factor'), /asha only/);
-    assert.match(line('early_stop: {method: asha, metric: i_est_test, mode: max}\n', 'early_stop.grace_period'), /required but missing/);
-    assert.match(line('early_stop: {method: asha, metric: i_est_test, mode: max, grace_period: 500, grace: 2}\n', 'early_stop.grace'), /grace_period/);
-    assert.match(line('profiles:\n  quick: {early_stop: {grace_period: 10}}\n', 'profiles.quick.early_stop'), /missing method, metric, mode: .*allowed: median, asha/);
+    assert.match(
+      line('early_stop: {method: hyperband, metric: loss, mode: min, grace_period: 5}\n', 'early_stop.method'),
+      /median.*asha/,
+    );
+    assert.match(
+      line('early_stop: {method: asha, metric: loss, mode: min, grace_period: 500}\n', 'early_stop.metric'),
+      /"loss" is not reported by the evaluations of any trial.*allowed: i_est_test, linear_eval_accuracy/,
+    );
+    assert.match(
+      line(
+        'early_stop: {method: asha, metric: i_est_test, mode: max, grace_period: 3000}\n',
+        'early_stop.grace_period',
+      ),
+      /no evaluation between step 3000 and the last step \(3000\).*eval_interval/,
+    );
+    assert.match(
+      line(
+        'early_stop: {method: median, metric: i_est_test, mode: max, grace_period: 500, reduction_factor: 3}\n',
+        'early_stop.reduction_factor',
+      ),
+      /asha only/,
+    );
+    assert.match(
+      line('early_stop: {method: asha, metric: i_est_test, mode: max}\n', 'early_stop.grace_period'),
+      /required but missing/,
+    );
+    assert.match(
+      line(
+        'early_stop: {method: asha, metric: i_est_test, mode: max, grace_period: 500, grace: 2}\n',
+        'early_stop.grace',
+      ),
+      /grace_period/,
+    );
+    assert.match(
+      line('profiles:\n  quick: {early_stop: {grace_period: 10}}\n', 'profiles.quick.early_stop'),
+      /missing method, metric, mode: .*allowed: median, asha/,
+    );
     const many = 'name: demo\nstudy: demo-study\ntrial: {steps: 3000, eval_interval: 10}\nseeds: 100\n';
     assert.match(line(ok.replace('500}', '10}'), 'early_stop', many), /report 30100 evaluations in all.*at most 20000/);
   });
 });
 
 describe('sweeps/adversarial-search.yaml', () => {
-  it('searches the encoder rate around the paper\'s 1e-5 and prunes with ASHA on accuracy, minimised; its quick profile is small', () => {
+  it("searches the encoder rate around the paper's 1e-5 and prunes with ASHA on accuracy, minimised; its quick profile is small", () => {
     const spec = loadSpecFile(fileURLToPath(new URL('../../sweeps/adversarial-search.yaml', import.meta.url)));
     const full = planSpec(spec, null);
     assert.equal(full.search?.method, 'tpe');
     const lr = full.search?.params.find((p) => p.key === 'adv_encoder_lr')?.dist;
     assert.ok(lr?.distribution === 'log_uniform' && lr.low < 1e-5 && lr.high > 1e-5, JSON.stringify(lr));
-    assert.deepEqual([full.earlyStop?.method, full.earlyStop?.metric, full.earlyStop?.mode], ['asha', 'linear_eval_accuracy', 'min']);
+    assert.deepEqual(
+      [full.earlyStop?.method, full.earlyStop?.metric, full.earlyStop?.mode],
+      ['asha', 'linear_eval_accuracy', 'min'],
+    );
     assert.deepEqual(full.objective, { metric: 'linear_eval_accuracy', mode: 'min', step: 'last' });
     const quick = planSpec(spec, 'quick');
     assert.equal(quick.trialCount, 6);

@@ -18,11 +18,25 @@ describe('sweeps/schema.json', () => {
       properties: Record<string, unknown>;
       required: string[];
       additionalProperties: boolean;
-      definitions: Record<string, { properties: Record<string, { enum?: string[]; items?: { enum?: string[] } }>; additionalProperties: boolean }>;
+      definitions: Record<
+        string,
+        { properties: Record<string, { enum?: string[]; items?: { enum?: string[] } }>; additionalProperties: boolean }
+      >;
     };
     assert.deepEqual(schema.required, ['name', 'study']);
     assert.equal(schema.additionalProperties, false);
-    for (const key of ['name', 'study', 'description', 'trial', 'grid', 'zip', 'seeds', 'profiles', 'max_concurrent_trials', 'resources']) {
+    for (const key of [
+      'name',
+      'study',
+      'description',
+      'trial',
+      'grid',
+      'zip',
+      'seeds',
+      'profiles',
+      'max_concurrent_trials',
+      'resources',
+    ]) {
       assert.ok(key in schema.properties, key);
     }
     assert.deepEqual(schema.definitions.TrialSettings.properties.critic.enum, [...CRITICS]);

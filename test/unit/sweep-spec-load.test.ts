@@ -12,7 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { ServiceError } from '@temporalio/client';
 import { formatSpecError, isSpecError } from '../../sweep-spec/errors.js';
 import { loadSpecFile, readSpecFile } from '../../sweep-spec/load.js';
-import { checkWorkflowInputSize, formatBytes, MAX_SPEC_FILE_BYTES, MAX_WORKFLOW_INPUT_BYTES } from '../../sweep-spec/limits.js';
+import {
+  checkWorkflowInputSize,
+  formatBytes,
+  MAX_SPEC_FILE_BYTES,
+  MAX_WORKFLOW_INPUT_BYTES,
+} from '../../sweep-spec/limits.js';
 import { describeFailure, EXIT, ServerCallError } from '../../cli/errors.js';
 
 const VALID = readFileSync(fileURLToPath(new URL('../fixtures/specs/critic-capacity.yaml', import.meta.url)), 'utf8');
@@ -66,7 +71,10 @@ describe('loadSpecFile refuses what is not a regular file, without opening it', 
   it('a directory', QUICK, () => {
     const sub = path.join(dir, 'a-directory.yaml');
     mkdirSync(sub);
-    assert.equal(refusal(() => loadSpecFile(sub)), `${sub}: cannot read the spec: not a regular file (a directory)`);
+    assert.equal(
+      refusal(() => loadSpecFile(sub)),
+      `${sub}: cannot read the spec: not a regular file (a directory)`,
+    );
   });
 
   it('a socket', QUICK, async () => {
@@ -74,19 +82,28 @@ describe('loadSpecFile refuses what is not a regular file, without opening it', 
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(sock, resolve));
     try {
-      assert.equal(refusal(() => loadSpecFile(sock)), `${sock}: cannot read the spec: not a regular file (a socket)`);
+      assert.equal(
+        refusal(() => loadSpecFile(sock)),
+        `${sock}: cannot read the spec: not a regular file (a socket)`,
+      );
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
   });
 
   it('a character device that never ends (/dev/zero)', { ...QUICK, skip: !existsSync('/dev/zero') }, () => {
-    assert.equal(refusal(() => loadSpecFile('/dev/zero')), '/dev/zero: cannot read the spec: not a regular file (a character device)');
+    assert.equal(
+      refusal(() => loadSpecFile('/dev/zero')),
+      '/dev/zero: cannot read the spec: not a regular file (a character device)',
+    );
   });
 
   it('a missing file still says so', QUICK, () => {
     const missing = path.join(dir, 'missing.yaml');
-    assert.equal(refusal(() => loadSpecFile(missing)), `${missing}: cannot read the spec: no such file`);
+    assert.equal(
+      refusal(() => loadSpecFile(missing)),
+      `${missing}: cannot read the spec: no such file`,
+    );
   });
 });
 
@@ -104,7 +121,10 @@ describe('loadSpecFile refuses a spec file over MAX_SPEC_FILE_BYTES before readi
     const big = path.join(dir, 'big.yaml');
     writeFileSync(big, VALID);
     truncateSync(big, 5 * 1024 * 1024 + 100);
-    assert.equal(refusal(() => loadSpecFile(big)), `${big}: the spec file is 5.0 MiB; a spec file may be at most 1 MiB`);
+    assert.equal(
+      refusal(() => loadSpecFile(big)),
+      `${big}: the spec file is 5.0 MiB; a spec file may be at most 1 MiB`,
+    );
   });
 
   it('a valid spec of exactly the limit loads; one byte more does not', QUICK, () => {
@@ -115,7 +135,10 @@ describe('loadSpecFile refuses a spec file over MAX_SPEC_FILE_BYTES before readi
     assert.equal(loaded.text.length, MAX_SPEC_FILE_BYTES);
     const over = path.join(dir, 'over-limit.yaml');
     writeFileSync(over, paddedSpec(MAX_SPEC_FILE_BYTES + 1));
-    assert.match(refusal(() => loadSpecFile(over)), /^.*over-limit\.yaml: the spec file is 1\.0 MiB; a spec file may be at most 1 MiB$/);
+    assert.match(
+      refusal(() => loadSpecFile(over)),
+      /^.*over-limit\.yaml: the spec file is 1\.0 MiB; a spec file may be at most 1 MiB$/,
+    );
   });
 });
 
@@ -125,13 +148,22 @@ describe('the workflow input is sized before launch', () => {
     return { spec, sweepId: 'critic-capacity-20260101-000000-abcde', profile: null, options: {}, specText: text };
   };
 
-  it('a spec under the file limit whose text puts the input over MAX_WORKFLOW_INPUT_BYTES is refused, naming file and limit', QUICK, () => {
-    const file = path.join(dir, 'comments.yaml');
-    writeFileSync(file, paddedSpec(600 * 1024));
-    const input = inputOf(file); // the file itself is fine
-    const line = refusal(() => checkWorkflowInputSize(file, input));
-    assert.match(line, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the sweep's workflow input .* would be 6\\d\\d\\.\\d KiB; it may be at most 512 KiB`));
-  });
+  it(
+    'a spec under the file limit whose text puts the input over MAX_WORKFLOW_INPUT_BYTES is refused, naming file and limit',
+    QUICK,
+    () => {
+      const file = path.join(dir, 'comments.yaml');
+      writeFileSync(file, paddedSpec(600 * 1024));
+      const input = inputOf(file); // the file itself is fine
+      const line = refusal(() => checkWorkflowInputSize(file, input));
+      assert.match(
+        line,
+        new RegExp(
+          `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the sweep's workflow input .* would be 6\\d\\d\\.\\d KiB; it may be at most 512 KiB`,
+        ),
+      );
+    },
+  );
 
   it('an ordinary spec is far under the budget', QUICK, () => {
     const file = path.join(dir, 'ordinary.yaml');
@@ -141,7 +173,10 @@ describe('the workflow input is sized before launch', () => {
 
   it('multi-byte text counts in UTF-8 bytes, as it travels', () => {
     const input = { specText: 'é'.repeat(300 * 1024) }; // 300 Ki characters, 600 KiB
-    assert.match(refusal(() => checkWorkflowInputSize('x.yaml', input)), /^x\.yaml: .* would be 600\.0 KiB; it may be at most 512 KiB/);
+    assert.match(
+      refusal(() => checkWorkflowInputSize('x.yaml', input)),
+      /^x\.yaml: .* would be 600\.0 KiB; it may be at most 512 KiB/,
+    );
   });
 });
 
@@ -151,7 +186,10 @@ describe('a Temporal error at launch prints its cause', () => {
     Object.assign(new Error(`8 RESOURCE_EXHAUSTED: ${DETAILS}`), { code: 8, details: DETAILS, metadata: {} });
 
   it('ServerCallError > ServiceError > gRPC error: one line with the gRPC status and details, exit 1', () => {
-    const err = new ServerCallError('could not start the sweep on Temporal', new ServiceError('Failed to start Workflow', { cause: grpcError() }));
+    const err = new ServerCallError(
+      'could not start the sweep on Temporal',
+      new ServiceError('Failed to start Workflow', { cause: grpcError() }),
+    );
     assert.deepEqual(describeFailure(err), {
       message: `could not start the sweep on Temporal: RESOURCE_EXHAUSTED: ${DETAILS}`,
       code: EXIT.failed,
@@ -169,7 +207,10 @@ describe('a Temporal error at launch prints its cause', () => {
     const outer = new Error('transport failed', { cause: inner });
     (inner as { cause?: unknown }).cause = outer;
     const { message } = describeFailure(new ServerCallError('could not start the sweep on Temporal', outer));
-    assert.equal(message, 'could not start the sweep on Temporal: transport failed: connect ECONNREFUSED 127.0.0.1:7233');
+    assert.equal(
+      message,
+      'could not start the sweep on Temporal: transport failed: connect ECONNREFUSED 127.0.0.1:7233',
+    );
   });
 
   it('spec and usage errors keep exit 2', () => {

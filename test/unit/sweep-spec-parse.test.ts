@@ -60,11 +60,16 @@ describe('parseSpec: valid specs', () => {
     assert.equal(spec.max_concurrent_trials, 8);
     assert.equal(spec.resources.queue, 'gpu');
     assert.deepEqual(Object.keys(spec.profiles), ['quick', 'bilinear-only']);
-    assert.equal(spec.description.trim(), 'MLP encoders with bilinear, separable and concat critics under NCE and NWJ.');
+    assert.equal(
+      spec.description.trim(),
+      'MLP encoders with bilinear, separable and concat critics under NCE and NWJ.',
+    );
   });
 
   it('keeps grid axes, zip settings and trial settings in written order, not schema order', () => {
-    const spec = parseSpec(`${HEAD}trial: {steps: 5, noise: 0.1}\ngrid:\n  estimator: [nce]\n  critic: [inner]\n  batch_size: [64]\n`);
+    const spec = parseSpec(
+      `${HEAD}trial: {steps: 5, noise: 0.1}\ngrid:\n  estimator: [nce]\n  critic: [inner]\n  batch_size: [64]\n`,
+    );
     assert.deepEqual(Object.keys(spec.grid), ['estimator', 'critic', 'batch_size']);
     assert.deepEqual(Object.keys(spec.trial), ['steps', 'noise']);
     const zipped = parseSpec(`${HEAD}zip:\n  - {target: [1, 2], estimator: [nce, nwj]}\n`);
@@ -72,12 +77,17 @@ describe('parseSpec: valid specs', () => {
   });
 
   it('accepts bytes with a UTF-8 byte-order mark and non-ASCII text', () => {
-    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${HEAD}description: "µ-law, naïve, 互信息"\n`, 'utf8')]);
+    const bytes = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`${HEAD}description: "µ-law, naïve, 互信息"\n`, 'utf8'),
+    ]);
     assert.equal(parseSpec(bytes).description, 'µ-law, naïve, 互信息');
   });
 
   it('accepts nullable settings as grid values and lists as values of list settings', () => {
-    const spec = parseSpec(`${HEAD}grid:\n  linear_eval_train_size: [null, 5000]\n  critic_hidden: [[200], [100, 100]]\n`);
+    const spec = parseSpec(
+      `${HEAD}grid:\n  linear_eval_train_size: [null, 5000]\n  critic_hidden: [[200], [100, 100]]\n`,
+    );
     assert.deepEqual(spec.grid.linear_eval_train_size, [null, 5000]);
     assert.deepEqual(spec.grid.critic_hidden, [[200], [100, 100]]);
   });
@@ -138,7 +148,9 @@ describe('parseSpec: errors name the field', () => {
   });
 
   it('unknown keys at every level, with a suggestion when one is close', () => {
-    const err = rejects(`${HEAD}trial:\n  foo: 1\n  critc: bilinear\ngird: {}\nprofiles:\n  quick: {seedz: 1}\nresources: {queue: cpu, gpus: 1}\n`);
+    const err = rejects(
+      `${HEAD}trial:\n  foo: 1\n  critc: bilinear\ngird: {}\nprofiles:\n  quick: {seedz: 1}\nresources: {queue: cpu, gpus: 1}\n`,
+    );
     assert.match(issueAt(err, 'trial.foo').message, /unknown trial setting "foo"/);
     assert.ok(issueAt(err, 'trial.foo').allowed?.includes('critic'));
     assert.match(issueAt(err, 'trial.critc').message, /did you mean "critic"/);
@@ -176,15 +188,24 @@ describe('parseSpec: errors name the field', () => {
   });
 
   it('a repeated grid value and a repeated zip row', () => {
-    assert.match(issueAt(rejects(`${HEAD}grid: {critic: [inner, concat, inner]}\n`), 'grid.critic[2]').message, /repeats grid\.critic\[0\]/);
+    assert.match(
+      issueAt(rejects(`${HEAD}grid: {critic: [inner, concat, inner]}\n`), 'grid.critic[2]').message,
+      /repeats grid\.critic\[0\]/,
+    );
     const err = rejects(`${HEAD}zip:\n  - {estimator: [nce, nce], target: [2, 2]}\n`);
     assert.match(issueAt(err, 'zip[0]').message, /row 1 repeats row 0/);
   });
 
   it('a setting both fixed and varied, or varied twice', () => {
-    assert.match(issueAt(rejects(`${HEAD}trial: {critic: inner}\ngrid: {critic: [inner, concat]}\n`), 'grid.critic').message, /also fixed in trial\.critic/);
     assert.match(
-      issueAt(rejects(`${HEAD}grid: {estimator: [nce, nwj]}\nzip: [{estimator: [nce, nwj], target: [1, 2]}]\n`), 'zip[0].estimator').message,
+      issueAt(rejects(`${HEAD}trial: {critic: inner}\ngrid: {critic: [inner, concat]}\n`), 'grid.critic').message,
+      /also fixed in trial\.critic/,
+    );
+    assert.match(
+      issueAt(
+        rejects(`${HEAD}grid: {estimator: [nce, nwj]}\nzip: [{estimator: [nce, nwj], target: [1, 2]}]\n`),
+        'zip[0].estimator',
+      ).message,
       /also a grid axis/,
     );
     assert.match(
@@ -202,7 +223,9 @@ describe('parseSpec: errors name the field', () => {
   });
 
   it('too many trials, with the count and the factors', () => {
-    const err = rejects(`${HEAD}grid:\n  noise: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n  log_interval: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nseeds: 101\n`);
+    const err = rejects(
+      `${HEAD}grid:\n  noise: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n  log_interval: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nseeds: 101\n`,
+    );
     const issue = issueAt(err, ROOT_PATH);
     assert.match(issue.message, /101,000 trials \(noise 10 x steps 10 x log_interval 10 x seeds 101\)/);
     assert.match(issue.message, new RegExp(`limit of ${MAX_TRIALS.toLocaleString('en-US')}`));
@@ -236,7 +259,9 @@ describe('parseSpec: errors name the field', () => {
     const err = rejects(`${HEAD}profiles:\n  tgt:\n    trial: {objective: target}\n`);
     const issue = issueAt(err, 'trial.target');
     assert.match(issue.message, /^with profile "tgt": objective "target"/);
-    const pinned = rejects(`${HEAD}trial: {objective: target, target: 2}\nprofiles:\n  tgt:\n    trial: {target: null}\n`);
+    const pinned = rejects(
+      `${HEAD}trial: {objective: target, target: 2}\nprofiles:\n  tgt:\n    trial: {target: null}\n`,
+    );
     assert.equal(pinned.issues[0].path, 'profiles.tgt.trial.target');
   });
 
@@ -279,7 +304,9 @@ describe('parseSpec: errors name the field', () => {
     for (let i = 1; i < 8; i++) {
       const prev = String.fromCharCode(96 + i);
       const cur = String.fromCharCode(97 + i);
-      lines.push(`${cur}: &${cur} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`);
+      lines.push(
+        `${cur}: &${cur} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`,
+      );
     }
     assert.match(rejects(`${lines.join('\n')}\n`).issues[0].message, /alias/i);
   });
@@ -297,7 +324,10 @@ describe('parseSpec: errors name the field', () => {
   });
 
   it('loadSpecFile reports an unreadable file as a SpecError', () => {
-    assert.throws(() => loadSpecFile(fixture('no-such-file.yaml')), (err: unknown) => isSpecError(err) && /no such file/.test(err.message));
+    assert.throws(
+      () => loadSpecFile(fixture('no-such-file.yaml')),
+      (err: unknown) => isSpecError(err) && /no such file/.test(err.message),
+    );
   });
 
   it('the fixture files are valid', () => {

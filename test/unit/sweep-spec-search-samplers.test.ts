@@ -29,8 +29,10 @@ describe('sobolPoint', () => {
     assert.deepEqual(sobolPoint(null, 2, 2), [0.75, 0.25]);
     assert.deepEqual(sobolPoint(null, 4, 3), [0.375, 0.375, 0.625]);
     // scipy 1.17: Sobol(21, scramble=False).random(1001)[1000], to six places.
-    const expected = [0.219727, 0.09668, 0.518555, 0.676758, 0.280273, 0.907227, 0.045898, 0.899414, 0.500977, 0.069336, 0.084961,
-      0.254883, 0.161133, 0.383789, 0.143555, 0.370117, 0.719727, 0.344727, 0.991211, 0.725586, 0.522461];
+    const expected = [
+      0.219727, 0.09668, 0.518555, 0.676758, 0.280273, 0.907227, 0.045898, 0.899414, 0.500977, 0.069336, 0.084961,
+      0.254883, 0.161133, 0.383789, 0.143555, 0.370117, 0.719727, 0.344727, 0.991211, 0.725586, 0.522461,
+    ];
     sobolPoint(null, 1000, 21).forEach((v, d) => assert.ok(Math.abs(v - expected[d]) < 1e-6, `dimension ${d}: ${v}`));
   });
 
@@ -131,7 +133,10 @@ describe('suggestTpe', () => {
     const observed: Observation[] = [];
     const used = new Set<string>();
     for (let point = 0; point < 40; point++) {
-      const values = point < 10 ? streamPoint('sobol', seed, [uniform01], point) : suggestTpe({ params: [uniform01], observed, pending: [], used, seed, point });
+      const values =
+        point < 10
+          ? streamPoint('sobol', seed, [uniform01], point)
+          : suggestTpe({ params: [uniform01], observed, pending: [], used, seed, point });
       used.add(pointKey(values));
       observed.push({ values, y: f(values[0]) });
     }
@@ -144,16 +149,25 @@ describe('suggestTpe', () => {
     const tpe: number[] = [];
     const random: number[] = [];
     for (const seed of [0, 1, 2, 3, 4]) {
-      tpe.push(...tpeRun(seed).slice(20).map((x) => Math.abs(x - 0.3)));
-      random.push(...Array.from({ length: 20 }, (_, k) => Math.abs(streamPoint('random', seed, [uniform01], 20 + k)[0] - 0.3)));
+      tpe.push(
+        ...tpeRun(seed)
+          .slice(20)
+          .map((x) => Math.abs(x - 0.3)),
+      );
+      random.push(
+        ...Array.from({ length: 20 }, (_, k) => Math.abs(streamPoint('random', seed, [uniform01], 20 + k)[0] - 0.3)),
+      );
     }
     assert.ok(median(tpe) < median(random) / 2, `median distance: tpe ${median(tpe)}, random ${median(random)}`);
   });
 
   it('is deterministic for its inputs and differs per point (each point has its own stream)', () => {
     assert.deepEqual(tpeRun(5), tpeRun(5));
-    const observed = tpeRun(5).slice(0, 15).map((x) => ({ values: [x], y: f(x) }));
-    const ask = (point: number) => suggestTpe({ params: [uniform01], observed, pending: [], used: new Set(), seed: 5, point });
+    const observed = tpeRun(5)
+      .slice(0, 15)
+      .map((x) => ({ values: [x], y: f(x) }));
+    const ask = (point: number) =>
+      suggestTpe({ params: [uniform01], observed, pending: [], used: new Set(), seed: 5, point });
     assert.notDeepEqual(ask(15), ask(16));
   });
 
@@ -171,8 +185,15 @@ describe('suggestTpe', () => {
   });
 
   it('never suggests a used point, even in a tiny discrete space', () => {
-    const choice: SearchParam = { key: 'realnvp_layers', dist: { distribution: 'choice', values: [1, 2, 3] }, integer: true };
-    const observed = [{ values: [1], y: 0 }, { values: [2], y: 1 }];
+    const choice: SearchParam = {
+      key: 'realnvp_layers',
+      dist: { distribution: 'choice', values: [1, 2, 3] },
+      integer: true,
+    };
+    const observed = [
+      { values: [1], y: 0 },
+      { values: [2], y: 1 },
+    ];
     const used = new Set(['1', '2']);
     assert.deepEqual(suggestTpe({ params: [choice], observed, pending: [], used, seed: 0, point: 2 }), [3]);
   });

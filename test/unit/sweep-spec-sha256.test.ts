@@ -5,8 +5,19 @@ import { sha256Hex, utf8Encode } from '../../sweep-spec/sha256.js';
 
 describe('sha256Hex (pure, for the workflow sandbox)', () => {
   it('matches node:crypto on block boundaries and non-ASCII text', () => {
-    const inputs = ['', 'abc', 'a'.repeat(55), 'a'.repeat(56), 'a'.repeat(63), 'a'.repeat(64), 'a'.repeat(65), 'x'.repeat(10_000), 'µ 互信息 𝄞'];
-    for (const text of inputs) assert.equal(sha256Hex(text), createHash('sha256').update(text, 'utf8').digest('hex'), `length ${text.length}`);
+    const inputs = [
+      '',
+      'abc',
+      'a'.repeat(55),
+      'a'.repeat(56),
+      'a'.repeat(63),
+      'a'.repeat(64),
+      'a'.repeat(65),
+      'x'.repeat(10_000),
+      'µ 互信息 𝄞',
+    ];
+    for (const text of inputs)
+      assert.equal(sha256Hex(text), createHash('sha256').update(text, 'utf8').digest('hex'), `length ${text.length}`);
   });
 
   it('matches node:crypto on random bytes', () => {

@@ -20,7 +20,16 @@ const now = () => 1_700_000_000_000;
 
 describe('key validation', () => {
   it('accepts the characters the server accepts', () => {
-    for (const key of ['loss', 'i_est_train', 'log_condition_number_p20', 'mirl.trial_id', 'a/b/c', 'a-b c', 'x.y.z', 'é_ü']) {
+    for (const key of [
+      'loss',
+      'i_est_train',
+      'log_condition_number_p20',
+      'mirl.trial_id',
+      'a/b/c',
+      'a-b c',
+      'x.y.z',
+      'é_ü',
+    ]) {
       assert.doesNotThrow(() => validateKey('metric', key), key);
     }
   });
@@ -91,10 +100,29 @@ describe('prepareBatch', () => {
   });
 
   it('drops identical param repeats and refuses conflicting ones', () => {
-    const same = prepareBatch({ params: [{ key: 'a', value: '1' }, { key: 'a', value: '1' }] }, capturingLogger(), now);
+    const same = prepareBatch(
+      {
+        params: [
+          { key: 'a', value: '1' },
+          { key: 'a', value: '1' },
+        ],
+      },
+      capturingLogger(),
+      now,
+    );
     assert.equal(same.params.length, 1);
     assert.throws(
-      () => prepareBatch({ params: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] }, capturingLogger(), now),
+      () =>
+        prepareBatch(
+          {
+            params: [
+              { key: 'a', value: '1' },
+              { key: 'a', value: '2' },
+            ],
+          },
+          capturingLogger(),
+          now,
+        ),
       /param 'a' given twice/,
     );
   });
@@ -112,8 +140,14 @@ describe('chunkBatch', () => {
 
   it('splits metrics at 1000 per request, keeping order', () => {
     const bodies = chunkBatch('r', { metrics: metrics(2500), params: [], tags: [] });
-    assert.deepEqual(bodies.map((b) => b.metrics.length), [1000, 1000, 500]);
-    assert.deepEqual(bodies.flatMap((b) => b.metrics.map((m) => m.step)), [...Array(2500).keys()]);
+    assert.deepEqual(
+      bodies.map((b) => b.metrics.length),
+      [1000, 1000, 500],
+    );
+    assert.deepEqual(
+      bodies.flatMap((b) => b.metrics.map((m) => m.step)),
+      [...Array(2500).keys()],
+    );
     assert.ok(bodies.every((b) => b.run_id === 'r'));
   });
 
@@ -124,9 +158,18 @@ describe('chunkBatch', () => {
       assert.ok(body.tags.length <= 100);
       assert.ok(body.metrics.length + body.params.length + body.tags.length <= 1000);
     }
-    assert.equal(bodies.reduce((n, b) => n + b.params.length, 0), 250);
-    assert.equal(bodies.reduce((n, b) => n + b.tags.length, 0), 30);
-    assert.equal(bodies.reduce((n, b) => n + b.metrics.length, 0), 950);
+    assert.equal(
+      bodies.reduce((n, b) => n + b.params.length, 0),
+      250,
+    );
+    assert.equal(
+      bodies.reduce((n, b) => n + b.tags.length, 0),
+      30,
+    );
+    assert.equal(
+      bodies.reduce((n, b) => n + b.metrics.length, 0),
+      950,
+    );
     // params are sent before the metrics
     assert.equal(bodies[0].metrics.length, 0);
   });
@@ -136,7 +179,10 @@ describe('chunkBatch', () => {
     const bodies = chunkBatch('r', { metrics: [], params: [], tags: big });
     assert.ok(bodies.length >= 3);
     for (const body of bodies) assert.ok(Buffer.byteLength(JSON.stringify(body)) <= SERVER_LIMITS.requestBytes);
-    assert.equal(bodies.reduce((n, b) => n + b.tags.length, 0), 300);
+    assert.equal(
+      bodies.reduce((n, b) => n + b.tags.length, 0),
+      300,
+    );
   });
 
   it('honours lower limits (used to exercise chunking cheaply)', () => {
@@ -145,7 +191,10 @@ describe('chunkBatch', () => {
       { metrics: metrics(10), params: [], tags: [] },
       { ...SERVER_LIMITS, metricsPerBatch: 3 },
     );
-    assert.deepEqual(bodies.map((b) => b.metrics.length), [3, 3, 3, 1]);
+    assert.deepEqual(
+      bodies.map((b) => b.metrics.length),
+      [3, 3, 3, 1],
+    );
   });
 
   it('encodes non-finite values as MLflow strings', () => {
@@ -158,6 +207,9 @@ describe('chunkBatch', () => {
       params: [],
       tags: [],
     });
-    assert.deepEqual(body.metrics.map((m) => m.value), ['NaN', 'Infinity', '-Infinity']);
+    assert.deepEqual(
+      body.metrics.map((m) => m.value),
+      ['NaN', 'Infinity', '-Infinity'],
+    );
   });
 });

@@ -94,7 +94,10 @@ describe('MlflowClient requests', () => {
   });
 
   it('updateRun and endRun send status, end time and name', async () => {
-    const { client, requests } = clientWith(() => ({ status: 200, json: { run_info: { ...runInfo, status: 'FAILED' } } }));
+    const { client, requests } = clientWith(() => ({
+      status: 200,
+      json: { run_info: { ...runInfo, status: 'FAILED' } },
+    }));
     const info = await client.endRun('abc', 'FAILED');
     assert.equal(info.status, 'FAILED');
     assert.deepEqual(requests[0].json, { run_id: 'abc', status: 'FAILED', end_time: 1234, run_name: undefined });
@@ -149,7 +152,10 @@ describe('MlflowClient requests', () => {
 
   it('a server malfunction in the response shape is reported, not passed on', async () => {
     const { client } = clientWith(() => ({ status: 200, json: { run: { info: { status: 'WEIRD' } } } }));
-    await assert.rejects(client.getRun('abc'), (err: unknown) => err instanceof MlflowApiError && err.errorCode === 'MALFORMED_RESPONSE');
+    await assert.rejects(
+      client.getRun('abc'),
+      (err: unknown) => err instanceof MlflowApiError && err.errorCode === 'MALFORMED_RESPONSE',
+    );
   });
 });
 
@@ -158,11 +164,14 @@ describe('an aborted writer (a fenced trial attempt)', () => {
     const { client, requests } = clientWith(() => ({ status: 200, json: {} }));
     const controller = new AbortController();
     controller.abort('lease lost');
-    await assert.rejects(client.logBatch('abc', { metrics: [{ key: 'loss', value: 1, step: 1 }] }, { signal: controller.signal }), (err: unknown) => {
-      assert.ok(err instanceof MlflowAbortedError);
-      assert.match(err.message, /POST \/api\/2\.0\/mlflow\/runs\/log-batch not sent: lease lost/);
-      return true;
-    });
+    await assert.rejects(
+      client.logBatch('abc', { metrics: [{ key: 'loss', value: 1, step: 1 }] }, { signal: controller.signal }),
+      (err: unknown) => {
+        assert.ok(err instanceof MlflowAbortedError);
+        assert.match(err.message, /POST \/api\/2\.0\/mlflow\/runs\/log-batch not sent: lease lost/);
+        return true;
+      },
+    );
     assert.equal(requests.length, 0);
   });
 
@@ -172,7 +181,10 @@ describe('an aborted writer (a fenced trial attempt)', () => {
       if (i === 1) controller.abort('lease lost');
       return mlflowErrorReply(503, 'TEMPORARILY_UNAVAILABLE');
     });
-    await assert.rejects(client.logBatch('abc', { metrics: [{ key: 'loss', value: 1, step: 1 }] }, { signal: controller.signal }), MlflowAbortedError);
+    await assert.rejects(
+      client.logBatch('abc', { metrics: [{ key: 'loss', value: 1, step: 1 }] }, { signal: controller.signal }),
+      MlflowAbortedError,
+    );
     assert.equal(requests.length, 2, 'the retry after the abort was not sent');
   });
 });
@@ -181,7 +193,13 @@ describe('log-inputs', () => {
   const dataset = { name: 'mnist-train', digest: 'abc', sourceType: 'npm', source: '{}', context: 'training' };
   it('asks again after losing the dataset insert race, and gives up on other 400s', async () => {
     const race = clientWith((_req, i) =>
-      i === 0 ? mlflowErrorReply(400, 'BAD_REQUEST', '(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.digest') : { status: 200, json: {} },
+      i === 0
+        ? mlflowErrorReply(
+            400,
+            'BAD_REQUEST',
+            '(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.digest',
+          )
+        : { status: 200, json: {} },
     );
     await race.client.logInputs('abc', [dataset]);
     assert.equal(race.requests.length, 2);
@@ -210,7 +228,11 @@ describe('artifacts through the proxy', () => {
 
   it('accepts a host in the artifact URI and falls back to the default layout without one', async () => {
     const { client, requests } = clientWith(() => ({ status: 200, json: {} }));
-    await client.uploadArtifact({ runId: 'r', experimentId: '1', artifactUri: 'mlflow-artifacts://srv:5000/1/r/artifacts' }, 'a', 'x');
+    await client.uploadArtifact(
+      { runId: 'r', experimentId: '1', artifactUri: 'mlflow-artifacts://srv:5000/1/r/artifacts' },
+      'a',
+      'x',
+    );
     await client.uploadArtifact({ runId: 'r', experimentId: '1' }, 'a', 'x');
     assert.equal(requests[0].path, requests[1].path);
   });
@@ -218,7 +240,12 @@ describe('artifacts through the proxy', () => {
   it('lists with paths relative to the run root', async () => {
     const { client, requests } = clientWith(() => ({
       status: 200,
-      json: { files: [{ path: 'a.bin', is_dir: false, file_size: 3 }, { path: 'sub', is_dir: true }] },
+      json: {
+        files: [
+          { path: 'a.bin', is_dir: false, file_size: 3 },
+          { path: 'sub', is_dir: true },
+        ],
+      },
     }));
     const files = await client.listArtifacts({ runId: 'abc', experimentId: '7' }, 'ckpt');
     assert.deepEqual(requests[0].query, { path: '7/abc/artifacts/ckpt' });
@@ -234,6 +261,9 @@ describe('artifacts through the proxy', () => {
       client.uploadArtifact({ runId: 'r', experimentId: '1', artifactUri: 's3://bucket/1/r/artifacts' }, 'a', 'x'),
       /--serve-artifacts/,
     );
-    await assert.rejects(client.uploadArtifact({ runId: 'r', experimentId: '1' }, '../other/a', 'x'), MlflowValidationError);
+    await assert.rejects(
+      client.uploadArtifact({ runId: 'r', experimentId: '1' }, '../other/a', 'x'),
+      MlflowValidationError,
+    );
   });
 });

@@ -6,7 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import axios from 'axios';
 import { MlflowClient } from '../../tracking/client.js';
 import { authorizationHeader, connectionInputFromEnv, resolveConnection } from '../../tracking/config.js';
-import { MlflowApiError, MlflowNetworkError, MlflowValidationError, redactError, redactText } from '../../tracking/errors.js';
+import {
+  MlflowApiError,
+  MlflowNetworkError,
+  MlflowValidationError,
+  redactError,
+  redactText,
+} from '../../tracking/errors.js';
 import { silentLogger } from '../../tracking/logger.js';
 import { freePort } from '../support/processes.js';
 
@@ -53,7 +59,10 @@ describe('configuration from the environment', () => {
     const basic = resolveConnection(
       connectionInputFromEnv({ MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: PASSWORD }),
     );
-    assert.equal(authorizationHeader(basic.credentials), `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`);
+    assert.equal(
+      authorizationHeader(basic.credentials),
+      `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`,
+    );
 
     const fromUri = resolveConnection({ trackingUri: `http://alice:${PASSWORD}@mlflow.local:5000` });
     assert.equal(fromUri.baseUrl, 'http://mlflow.local:5000');
@@ -66,7 +75,10 @@ describe('configuration from the environment', () => {
   });
 
   it('fromEnv lets explicit options win', () => {
-    const client = MlflowClient.fromEnv({ trackingUri: 'http://127.0.0.1:1' }, { MLFLOW_TRACKING_URI: 'http://other:5000' });
+    const client = MlflowClient.fromEnv(
+      { trackingUri: 'http://127.0.0.1:1' },
+      { MLFLOW_TRACKING_URI: 'http://other:5000' },
+    );
     assert.equal(client.trackingUri, 'http://127.0.0.1:1');
   });
 });
@@ -105,7 +117,12 @@ describe('credentials never reach errors', () => {
 
   it('a network failure with a token configured leaks nothing', async () => {
     const port = await freePort();
-    const client = new MlflowClient({ trackingUri: `http://127.0.0.1:${port}`, token: TOKEN, retry: quick, logger: silentLogger });
+    const client = new MlflowClient({
+      trackingUri: `http://127.0.0.1:${port}`,
+      token: TOKEN,
+      retry: quick,
+      logger: silentLogger,
+    });
     const err = await client.getRun('r1').catch((e: unknown) => e);
     assert.ok(err instanceof MlflowNetworkError);
     assert.equal(err.code, 'ECONNREFUSED');

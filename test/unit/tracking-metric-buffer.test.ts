@@ -61,10 +61,17 @@ describe('MetricBuffer', () => {
       buffer.add('m', step, step);
       await wait(5);
     }
-    assert.deepEqual(state.calls.map((c) => c.length), [3], 'the third add triggered a flush; two wait');
+    assert.deepEqual(
+      state.calls.map((c) => c.length),
+      [3],
+      'the third add triggered a flush; two wait',
+    );
     assert.equal(buffer.size, 2);
     await buffer.close();
-    assert.deepEqual(state.calls.map((c) => c.length), [3, 2]);
+    assert.deepEqual(
+      state.calls.map((c) => c.length),
+      [3, 2],
+    );
   });
 
   it('flushes by itself flushIntervalMs after the first pending metric', async () => {
@@ -75,7 +82,13 @@ describe('MetricBuffer', () => {
     assert.equal(state.calls.length, 0);
     await wait(80);
     assert.equal(state.calls.length, 1);
-    assert.deepEqual(state.calls[0].map((m) => [m.key, m.step]), [['a', 7], ['b', 7]]);
+    assert.deepEqual(
+      state.calls[0].map((m) => [m.key, m.step]),
+      [
+        ['a', 7],
+        ['b', 7],
+      ],
+    );
     await buffer.close();
   });
 
@@ -129,10 +142,17 @@ describe('MetricBuffer', () => {
 
   it('sends at most 1000 metrics per logBatch call, so a failure returns only that chunk', async () => {
     const { client, state } = fakeClient();
-    const buffer = new MetricBuffer(client, 'run', { maxEntries: 10_000, flushIntervalMs: 60_000, logger: silentLogger });
+    const buffer = new MetricBuffer(client, 'run', {
+      maxEntries: 10_000,
+      flushIntervalMs: 60_000,
+      logger: silentLogger,
+    });
     for (let step = 0; step < 2500; step++) buffer.add('m', step, step);
     await buffer.flush();
-    assert.deepEqual(state.calls.map((c) => c.length), [1000, 1000, 500]);
+    assert.deepEqual(
+      state.calls.map((c) => c.length),
+      [1000, 1000, 500],
+    );
   });
 
   it('a background flush that fails logs a warning and retries later', async () => {

@@ -27,7 +27,11 @@ function fakeClock() {
   };
 }
 
-function client(replies: (i: number) => FakeReply, policy: Partial<RetryPolicy> = {}, logger: TrackingLogger = silentLogger) {
+function client(
+  replies: (i: number) => FakeReply,
+  policy: Partial<RetryPolicy> = {},
+  logger: TrackingLogger = silentLogger,
+) {
   const clock = fakeClock();
   const fake = fakeTransport((_, i) => replies(i));
   const http = new HttpClient({
@@ -70,8 +74,14 @@ describe('backoff', () => {
   });
 
   it('draws uniformly inside the window (full jitter)', () => {
-    assert.equal(backoffDelayMs(3, policy, () => 0), 0);
-    assert.equal(backoffDelayMs(3, policy, () => 0.5), 200);
+    assert.equal(
+      backoffDelayMs(3, policy, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelayMs(3, policy, () => 0.5),
+      200,
+    );
   });
 
   it('reads Retry-After as seconds or as a date', () => {
@@ -161,7 +171,10 @@ describe('HttpClient retries', () => {
   });
 
   it('waits at least as long as Retry-After asks, within the delay cap', async () => {
-    const script: FakeReply[] = [{ ...mlflowErrorReply(429, 'REQUEST_LIMIT_EXCEEDED'), headers: { 'Retry-After': '3' } }, ok];
+    const script: FakeReply[] = [
+      { ...mlflowErrorReply(429, 'REQUEST_LIMIT_EXCEEDED'), headers: { 'Retry-After': '3' } },
+      ok,
+    ];
     const { http, clock } = client((i) => script[i]);
     await http.json(get);
     assert.deepEqual(clock.sleeps, [3000]);
@@ -178,6 +191,9 @@ describe('HttpClient retries', () => {
 
   it('reports a non-JSON success body as a malformed response', async () => {
     const { http } = client(() => ({ status: 200, body: 'not json' }));
-    await assert.rejects(http.json(get), (err: unknown) => err instanceof MlflowApiError && err.errorCode === 'MALFORMED_RESPONSE');
+    await assert.rejects(
+      http.json(get),
+      (err: unknown) => err instanceof MlflowApiError && err.errorCode === 'MALFORMED_RESPONSE',
+    );
   });
 });

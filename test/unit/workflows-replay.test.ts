@@ -11,7 +11,9 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { bundleWorkflows } from '../../workers/bundle.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 let code: string;
 
 // @temporalio/common's historyFromJSON fails here ("type must be a Type"): npm installed
@@ -20,8 +22,12 @@ let code: string;
 // with the copy that built the proto types sidesteps that; the enum fix-ups mirror
 // historyFromJSON's for JSON written by older tools.
 const requireProto = createRequire(createRequire(import.meta.url).resolve('@temporalio/proto'));
-const { fromJson } = requireProto('protobufjs/ext/protojson') as { fromJson(type: unknown, json: unknown, opts: unknown): unknown };
-const { patchProtobufRoot } = requireProto('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot(p: unknown): { lookupType(n: string): unknown } };
+const { fromJson } = requireProto('protobufjs/ext/protojson') as {
+  fromJson(type: unknown, json: unknown, opts: unknown): unknown;
+};
+const { patchProtobufRoot } = requireProto('@temporalio/proto/lib/patch-protobuf-root') as {
+  patchProtobufRoot(p: unknown): { lookupType(n: string): unknown };
+};
 const historyType = patchProtobufRoot(requireProto('@temporalio/proto')).lookupType('temporal.api.history.v1.History');
 
 function withPrefix(value: unknown, prefix: string): unknown {

@@ -44,8 +44,19 @@ function tpeSpec(lines: string[] = []): Spec {
 function result(config: { noise: number; batch_size: number }): RunTrialActivityResult {
   const value = 1 - (config.noise - 0.3) ** 2 - ((config.batch_size - 40) / 48) ** 2;
   return {
-    status: 'finished', step: 1, backend: 'fake', resumedFrom: null, train: { loss: 0 }, eval: { i_est_test: value },
-    seconds: 0, msPerStep: 0, attempt: 1, worker: 'w', activityStartedAt: 0, trainerStartedAt: 0, finishedAt: 0,
+    status: 'finished',
+    step: 1,
+    backend: 'fake',
+    resumedFrom: null,
+    train: { loss: 0 },
+    eval: { i_est_test: value },
+    seconds: 0,
+    msPerStep: 0,
+    attempt: 1,
+    worker: 'w',
+    activityStartedAt: 0,
+    trainerStartedAt: 0,
+    finishedAt: 0,
   };
 }
 
@@ -85,7 +96,13 @@ function runSweep(spec: Spec, continueEvery = Infinity): { configs: string[]; id
     }
     const [oldest] = [...run.book.running.keys()].sort((a, b) => a - b);
     const trial = run.source.at(oldest);
-    const outcome: TrialOutcome = { index: oldest, trialId: trial.trialId, run: 1, state: 'done', result: result(trial.config) };
+    const outcome: TrialOutcome = {
+      index: oldest,
+      trialId: trial.trialId,
+      run: 1,
+      state: 'done',
+      result: result(trial.config),
+    };
     assert.equal(applyTrialOutcome(run.book, run.search, outcome, t), true);
     assert.equal(applyTrialOutcome(run.book, run.search, outcome, t), false, 'the second report is ignored');
     if (startedThisRun >= continueEvery) {
@@ -123,23 +140,44 @@ test('every point is distinct, including those suggested while others were still
   assert.equal(new Set(points).size, 24);
   for (let p = 0; p < 24; p++) assert.equal(points[2 * p], points[2 * p + 1]);
   assert.equal(Object.keys(carry.search!.points).length, 24 - 5, 'only model-suggested points are carried');
-  assert.deepEqual(Object.values(carry.search!.objectives).map(([, n]) => n), new Array(24).fill(2), 'each point observed once per trial');
+  assert.deepEqual(
+    Object.values(carry.search!.objectives).map(([, n]) => n),
+    new Array(24).fill(2),
+    'each point observed once per trial',
+  );
 });
 
 test('the search moves towards the optimum: the last points beat the quasi-random start', () => {
   const { configs } = runSweep(tpeSpec());
   const values = configs.map((c) => result(JSON.parse(c)).eval.i_est_test);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  assert.ok(mean(values.slice(-16)) > mean(values.slice(0, 10)), `start ${mean(values.slice(0, 10))}, end ${mean(values.slice(-16))}`);
+  assert.ok(
+    mean(values.slice(-16)) > mean(values.slice(0, 10)),
+    `start ${mean(values.slice(0, 10))}, end ${mean(values.slice(-16))}`,
+  );
 });
 
 test('a sweep restarted from its final carry shows every trial with its point; one without search carries nothing new', () => {
   const spec = tpeSpec();
   const { carry, ids } = runSweep(spec);
   const reopened = openRun(spec, JSON.parse(JSON.stringify(carry)) as SweepCarry);
-  const meta = { sweepId: SWEEP_ID, name: 'tpe', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 };
-  const progress = buildProgress(reopened.book, trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP_ID, points: carry.search!.points }), meta);
-  assert.deepEqual(progress.trials.map((t) => t.trialId), ids);
+  const meta = {
+    sweepId: SWEEP_ID,
+    name: 'tpe',
+    study: 't',
+    profile: null,
+    taskQueue: 'mirl-cpu',
+    heartbeatTimeoutMs: 60_000,
+  };
+  const progress = buildProgress(
+    reopened.book,
+    trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: SWEEP_ID, points: carry.search!.points }),
+    meta,
+  );
+  assert.deepEqual(
+    progress.trials.map((t) => t.trialId),
+    ids,
+  );
   assert.deepEqual(Object.keys(progress.axes), ['critic', 'seed'], 'sampled values are not counted as axes');
 
   const plain = parseSpec('name: p\nstudy: t\ngrid: {critic: [bilinear, concat]}\n', 'inline.yaml');
@@ -161,13 +199,27 @@ test('a failed trial adds no observation and its point counts as pending, the wo
 
 test('the objective is read at the end, or at a step when the trial probed it', () => {
   const done = (extra: Partial<RunTrialActivityResult>): TrialOutcome => ({
-    index: 0, trialId: 'x', run: 1, state: 'done', result: { ...result({ noise: 0.3, batch_size: 40 }), ...extra },
+    index: 0,
+    trialId: 'x',
+    run: 1,
+    state: 'done',
+    result: { ...result({ noise: 0.3, batch_size: 40 }), ...extra },
   });
   assert.equal(objectiveValue(done({}), { metric: 'i_est_test', mode: 'max', step: 'last' }), 1);
   assert.equal(objectiveValue(done({}), { metric: 'loss', mode: 'min', step: 'last' }), 0);
-  assert.equal(objectiveValue(done({ objective: { step: 500, value: 0.25 } }), { metric: 'i_est_test', mode: 'max', step: 500 }), 0.25);
-  assert.equal(objectiveValue(done({}), { metric: 'i_est_test', mode: 'max', step: 500 }), undefined, 'never reached the step');
-  assert.equal(objectiveValue(done({ eval: { i_est_test: Number.NaN } }), { metric: 'i_est_test', mode: 'max', step: 'last' }), undefined);
+  assert.equal(
+    objectiveValue(done({ objective: { step: 500, value: 0.25 } }), { metric: 'i_est_test', mode: 'max', step: 500 }),
+    0.25,
+  );
+  assert.equal(
+    objectiveValue(done({}), { metric: 'i_est_test', mode: 'max', step: 500 }),
+    undefined,
+    'never reached the step',
+  );
+  assert.equal(
+    objectiveValue(done({ eval: { i_est_test: Number.NaN } }), { metric: 'i_est_test', mode: 'max', step: 'last' }),
+    undefined,
+  );
 });
 
 test('a trial probes its objective at the first report at or after the step, once, and keeps it across a retry', () => {
@@ -177,16 +229,31 @@ test('a trial probes its objective at the first report at or after the step, onc
   assert.deepEqual(probeObjective(probe, beat, { step: 310, metrics: { loss: 1 } }), {}, 'a report without the metric');
   const reached = probeObjective(probe, beat, { step: 400, metrics: { linear_eval_accuracy: 0.7 } });
   assert.deepEqual(reached, { objective: { step: 400, value: 0.7 } });
-  assert.deepEqual(probeObjective(probe, { ...beat, ...reached }, { step: 500, metrics: { linear_eval_accuracy: 0.5 } }), {}, 'the first one stays');
-  assert.deepEqual(probeObjective(undefined, beat, { step: 400, metrics: { linear_eval_accuracy: 0.7 } }), {}, 'not asked for');
+  assert.deepEqual(
+    probeObjective(probe, { ...beat, ...reached }, { step: 500, metrics: { linear_eval_accuracy: 0.5 } }),
+    {},
+    'the first one stays',
+  );
+  assert.deepEqual(
+    probeObjective(undefined, beat, { step: 400, metrics: { linear_eval_accuracy: 0.7 } }),
+    {},
+    'not asked for',
+  );
 });
 
 test('the carry of the largest TPE search stays small', () => {
   const spec = parseSpec(
     [
-      'name: big', 'study: t', 'search:', '  method: tpe', `  budget: ${MAX_TPE_BUDGET}`, '  objective: {metric: loss, mode: min}',
+      'name: big',
+      'study: t',
+      'search:',
+      '  method: tpe',
+      `  budget: ${MAX_TPE_BUDGET}`,
+      '  objective: {metric: loss, mode: min}',
       '  params:',
-      ...['noise', 'learning_rate', 'linear_eval_c', 'adv_encoder_lr', 'adv_classifier_lr'].map((k) => `    ${k}: {distribution: uniform, low: 0.001, high: 1}`),
+      ...['noise', 'learning_rate', 'linear_eval_c', 'adv_encoder_lr', 'adv_classifier_lr'].map(
+        (k) => `    ${k}: {distribution: uniform, low: 0.001, high: 1}`,
+      ),
     ].join('\n'),
     'inline.yaml',
   );
@@ -197,7 +264,13 @@ test('the carry of the largest TPE search stays small', () => {
     run.book.markStarted(i, 0);
   }
   for (let i = 0; i < MAX_TPE_BUDGET; i++) {
-    const outcome: TrialOutcome = { index: i, trialId: 'x', run: 1, state: 'done', result: { ...result({ noise: 0, batch_size: 40 }), train: { loss: 0.123456789 * i } } };
+    const outcome: TrialOutcome = {
+      index: i,
+      trialId: 'x',
+      run: 1,
+      state: 'done',
+      result: { ...result({ noise: 0, batch_size: 40 }), train: { loss: 0.123456789 * i } },
+    };
     applyTrialOutcome(run.book, run.search, outcome, 0);
   }
   const carried = sweepCarry(run).search!;
@@ -213,7 +286,14 @@ test('progress answers while TPE points are still unsuggested (`sweep status` on
     run.search?.ensurePoint(index);
     run.book.markStarted(index, 0);
   }
-  const meta = { sweepId: SWEEP_ID, name: 'tpe', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 };
+  const meta = {
+    sweepId: SWEEP_ID,
+    name: 'tpe',
+    study: 't',
+    profile: null,
+    taskQueue: 'mirl-cpu',
+    heartbeatTimeoutMs: 60_000,
+  };
   const progress = buildProgress(run.book, run.source, meta, {});
   assert.deepEqual([progress.counts.running, progress.counts.pending], [6, 42]);
   assert.equal(progress.axes.critic.bilinear.running + progress.axes.critic.concat.running, 6);

@@ -7,11 +7,26 @@ import type { LegacySweepCarry, TrialStateName } from '../../workflows/types.js'
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 
 const spec = parseSpec(
-  ['name: s', 'study: t', 'trial: {steps: 1}', 'grid:', '  critic: [bilinear, separable, inner]', 'seeds: 2', 'max_concurrent_trials: 2'].join('\n'),
+  [
+    'name: s',
+    'study: t',
+    'trial: {steps: 1}',
+    'grid:',
+    '  critic: [bilinear, separable, inner]',
+    'seeds: 2',
+    'max_concurrent_trials: 2',
+  ].join('\n'),
   'inline.yaml',
 );
 const source = trialSource(spec, { dataPath: DATA_PATH_VERSION, sweepId: 's-1' });
-const meta = { sweepId: 's-1', name: 's', study: 't', profile: null, taskQueue: 'mirl-cpu', heartbeatTimeoutMs: 60_000 };
+const meta = {
+  sweepId: 's-1',
+  name: 's',
+  study: 't',
+  profile: null,
+  taskQueue: 'mirl-cpu',
+  heartbeatTimeoutMs: 60_000,
+};
 const roundTrip = (book: SweepBook) => SweepBook.fromCarry(JSON.parse(JSON.stringify(book.toCarry())));
 
 test('trials built one at a time equal the full expansion', () => {
@@ -19,7 +34,10 @@ test('trials built one at a time equal the full expansion', () => {
   assert.equal(source.count, all.length);
   all.forEach((t, i) => {
     assert.deepEqual(source.at(i), t);
-    assert.deepEqual(source.axisLabels(i), Object.entries(t.axes).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    assert.deepEqual(
+      source.axisLabels(i),
+      Object.entries(t.axes).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    );
   });
 });
 
@@ -47,7 +65,13 @@ test('the window starts the lowest pending trials up to the concurrency limit', 
 test('outcomes apply once, to the current start only; reruns carry their overrides', () => {
   const book = SweepBook.create(source.count, 2);
   assert.equal(book.markStarted(0, 10), 1);
-  const outcome = { index: 0, trialId: source.at(0).trialId, run: 1, state: 'failed' as const, error: 'NonFiniteError: loss became NaN' };
+  const outcome = {
+    index: 0,
+    trialId: source.at(0).trialId,
+    run: 1,
+    state: 'failed' as const,
+    error: 'NonFiniteError: loss became NaN',
+  };
   assert.equal(book.applyOutcome(outcome, 20), true);
   assert.equal(book.applyOutcome(outcome, 21), false, 'the second path (child result) is ignored');
   assert.equal(book.state(0), 'failed');
@@ -95,10 +119,16 @@ test('progress pages filter by state and never exceed the page limit', () => {
   for (const i of book.nextToStart()) book.markStarted(i, 0);
   book.applyOutcome({ index: 4, trialId: '', run: 1, state: 'failed', error: 'boom' }, 1);
   const failed = buildProgress(book, source, meta, { states: ['failed'] });
-  assert.deepEqual(failed.trials.map((t) => [t.index, t.error]), [[4, 'boom']]);
+  assert.deepEqual(
+    failed.trials.map((t) => [t.index, t.error]),
+    [[4, 'boom']],
+  );
   assert.equal(failed.page.matching, 1);
   const paged = buildProgress(book, source, meta, { offset: 2, limit: 2 });
-  assert.deepEqual(paged.trials.map((t) => t.index), [2, 3]);
+  assert.deepEqual(
+    paged.trials.map((t) => t.index),
+    [2, 3],
+  );
   assert.equal(paged.page.matching, 6);
   assert.equal(buildProgress(book, source, meta, { limit: 10 ** 9 }).page.limit, PROGRESS_PAGE_MAX);
   assert.equal(buildProgress(book, source, meta, { limit: 0 }).trials.length, 0);
@@ -121,7 +151,10 @@ test('a legacy carry (one record per trial) converts without losing state', () =
     generation: 2,
   };
   const book = SweepBook.fromCarry(legacy);
-  assert.deepEqual(legacy.trials.map((t, i) => [book.state(i), book.runsOf(i)]), legacy.trials.map((t) => [t.state, t.runs]));
+  assert.deepEqual(
+    legacy.trials.map((t, i) => [book.state(i), book.runsOf(i)]),
+    legacy.trials.map((t) => [t.state, t.runs]),
+  );
   assert.deepEqual(book.overridesOf(1), { learning_rate: 1e-4 });
   assert.equal(book.errorOf(1), 'x');
   assert.deepEqual(book.running.get(2), { run: 1, startedAt: 7 });
@@ -137,7 +170,17 @@ test('the carry of a 100,000-trial sweep stays small whatever happens to it', ()
     for (const i of book.nextToStart()) book.markStarted(i, now);
     for (const [i, { run }] of [...book.running].slice(0, 150)) {
       const state = i % 97 === 0 ? 'failed' : 'done';
-      book.applyOutcome({ index: i, trialId: '', run, state, error: state === 'failed' ? 'E'.repeat(2000) : undefined, result: fakeResult(1) }, ++now);
+      book.applyOutcome(
+        {
+          index: i,
+          trialId: '',
+          run,
+          state,
+          error: state === 'failed' ? 'E'.repeat(2000) : undefined,
+          result: fakeResult(1),
+        },
+        ++now,
+      );
     }
   }
   assert.equal(book.counts.done + book.counts.failed, total);
@@ -145,7 +188,11 @@ test('the carry of a 100,000-trial sweep stays small whatever happens to it', ()
   assert.ok(carry.length < 512 * 1024, `carry is ${carry.length} bytes`);
   assert.equal(book.toCarry().recent.length, MAX_RECENT);
   assert.equal(Object.keys(book.toCarry().errors).length, MAX_ERRORS);
-  const result = JSON.stringify(buildProgress(book, trialSource(bigSpec(), { dataPath: DATA_PATH_VERSION, sweepId: 'big-1' }), meta, { limit: 500 }));
+  const result = JSON.stringify(
+    buildProgress(book, trialSource(bigSpec(), { dataPath: DATA_PATH_VERSION, sweepId: 'big-1' }), meta, {
+      limit: 500,
+    }),
+  );
   assert.ok(result.length < 1024 * 1024, `a result page is ${result.length} bytes`);
 });
 
@@ -163,18 +210,38 @@ test('an axis of more values than replies can list (seeds: 100000) is summed up,
   assert.deepEqual(p.axisSummaries?.seed, { values: 100_000, complete: 10, partly: 0, untouched: 99_990 });
   assert.ok(JSON.stringify(p).length < 16 * 1024, `a reply of ${JSON.stringify(p).length} bytes`);
   // At the limit an axis is still listed value by value (the 100,000-trial grid's 1,000 seeds).
-  const listed = buildProgress(SweepBook.create(2000, 1), trialSource(parseSpec(['name: s2', 'study: t', 'trial: {steps: 1}', 'grid: {learning_rate: [0.001, 0.002]}', `seeds: ${AXIS_VALUES_MAX}`].join('\n'), 's2.yaml'), { dataPath: DATA_PATH_VERSION, sweepId: 's2-1' }), meta, { limit: 0 });
+  const listed = buildProgress(
+    SweepBook.create(2000, 1),
+    trialSource(
+      parseSpec(
+        [
+          'name: s2',
+          'study: t',
+          'trial: {steps: 1}',
+          'grid: {learning_rate: [0.001, 0.002]}',
+          `seeds: ${AXIS_VALUES_MAX}`,
+        ].join('\n'),
+        's2.yaml',
+      ),
+      { dataPath: DATA_PATH_VERSION, sweepId: 's2-1' },
+    ),
+    meta,
+    { limit: 0 },
+  );
   assert.equal(Object.keys(listed.axes.seed).length, AXIS_VALUES_MAX);
   assert.equal(listed.axisSummaries, undefined);
 });
 
 test('random interleavings: the book agrees with a plain per-trial model, across round trips', () => {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let round = 0; round < 30; round++) {
     const total = 1 + Math.floor(rand() * 60);
     let book = SweepBook.create(total, 1 + Math.floor(rand() * 5));
-    const model: { state: TrialStateName; runs: number }[] = Array.from({ length: total }, () => ({ state: 'pending', runs: 0 }));
+    const model: { state: TrialStateName; runs: number }[] = Array.from({ length: total }, () => ({
+      state: 'pending',
+      runs: 0,
+    }));
     let cancelling = false;
     for (let op = 0; op < 400; op++) {
       const r = rand();
@@ -208,14 +275,21 @@ test('random interleavings: the book agrees with a plain per-trial model, across
       } else {
         book = roundTrip(book);
       }
-      model.forEach((m, i) => assert.deepEqual([book.state(i), book.runsOf(i)], [m.state, m.runs], `round ${round} op ${op} trial ${i}`));
+      model.forEach((m, i) =>
+        assert.deepEqual([book.state(i), book.runsOf(i)], [m.state, m.runs], `round ${round} op ${op} trial ${i}`),
+      );
     }
   }
 });
 
 function bigSpec() {
   const values = Array.from({ length: 100 }, (_, i) => 0.0001 * (i + 1));
-  return parseSpec(['name: big', 'study: t', 'trial: {steps: 1}', `grid: {learning_rate: [${values.join(', ')}]}`, 'seeds: 1000'].join('\n'), 'big.yaml');
+  return parseSpec(
+    ['name: big', 'study: t', 'trial: {steps: 1}', `grid: {learning_rate: [${values.join(', ')}]}`, 'seeds: 1000'].join(
+      '\n',
+    ),
+    'big.yaml',
+  );
 }
 
 function fakeResult(step: number) {
@@ -237,18 +311,35 @@ function fakeResult(step: number) {
 }
 
 test('axis counts agree with counting each trial by its own labels', () => {
-  const three = parseSpec(['name: a', 'study: t', 'trial: {steps: 1}', 'grid: {critic: [bilinear, separable], learning_rate: [0.001, 0.002, 0.003]}', 'seeds: 3'].join('\n'), 'a.yaml');
+  const three = parseSpec(
+    [
+      'name: a',
+      'study: t',
+      'trial: {steps: 1}',
+      'grid: {critic: [bilinear, separable], learning_rate: [0.001, 0.002, 0.003]}',
+      'seeds: 3',
+    ].join('\n'),
+    'a.yaml',
+  );
   const src = trialSource(three, { dataPath: DATA_PATH_VERSION, sweepId: 'a-1' });
   const book = SweepBook.create(src.count, 5);
   let now = 0;
   for (let round = 0; round < 4; round++) {
     for (const i of book.nextToStart()) book.markStarted(i, now++);
-    for (const [i, { run }] of [...book.running].filter((_, k) => k % 2 === 0)) book.applyOutcome({ index: i, trialId: '', run, state: i % 3 ? 'done' : 'failed' }, now++);
+    for (const [i, { run }] of [...book.running].filter((_, k) => k % 2 === 0))
+      book.applyOutcome({ index: i, trialId: '', run, state: i % 3 ? 'done' : 'failed' }, now++);
   }
   const naive: Record<string, Record<string, Record<string, number>>> = {};
   for (let i = 0; i < src.count; i++) {
     for (const [axis, label] of src.axisLabels(i)) {
-      const c = ((naive[axis] ??= {})[label] ??= { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0, pruned: 0 });
+      const c = ((naive[axis] ??= {})[label] ??= {
+        pending: 0,
+        running: 0,
+        done: 0,
+        failed: 0,
+        cancelled: 0,
+        pruned: 0,
+      });
       c[book.state(i)]++;
     }
   }
