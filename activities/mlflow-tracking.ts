@@ -24,7 +24,7 @@ import {
   type MetricBufferOptions,
   type MlflowClient,
   type Run,
-  type RunStatus,
+  type FinalRunStatus,
   type TrackingLogger,
 } from '../tracking/index.js';
 import type {
@@ -60,7 +60,6 @@ import {
   sweepSummary,
   TAGS,
   trialRunFilter,
-  type FinalStatus,
 } from '../results/mlflow-contract.js';
 import type { MetricsSink, TrialAttemptContext, TrialMetricsWriter } from './metrics-sink.js';
 
@@ -445,7 +444,7 @@ class MlflowTrialWriter implements TrialMetricsWriter {
       await this.deliver();
       const tags: Record<string, string> = {};
       if (outcome.result) tags[TAGS.backend] = outcome.result.backend;
-      let status: FinalStatus | null;
+      let status: FinalRunStatus | null;
       if (outcome.willRetry) {
         status = null;
         if (outcome.error) tags[TAGS.lastError] = outcome.error;
@@ -462,7 +461,7 @@ class MlflowTrialWriter implements TrialMetricsWriter {
       this.stats.closeMs = performance.now() - t0;
       tags[TAGS.overhead] = JSON.stringify(roundStats(this.stats));
       await client.logBatch(this.runId, { tags });
-      if (status) await client.endRun(this.runId, status as Exclude<RunStatus, 'RUNNING' | 'SCHEDULED'>);
+      if (status) await client.endRun(this.runId, status as FinalRunStatus);
     } finally {
       this.release();
       this.stats.closeMs = performance.now() - t0;

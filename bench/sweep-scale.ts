@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { searchSweepRuns } from '../results/sweep-runs.js';
+import { TAGS } from '../results/mlflow-contract.js';
 import { parseSpecData, type Spec } from '../sweep-spec/index.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/types.js';
@@ -162,7 +163,7 @@ async function auditMlflow(
   sweepId: string,
 ): Promise<Record<string, number>> {
   const runs = await trialRuns(o.mlflow, sweepId);
-  const trialIds = new Set(runs.map((r) => r.data.tags['mirl.trial_id']));
+  const trialIds = new Set(runs.map((r) => r.data.tags[TAGS.trialId]));
   const finished = runs.filter((r) => r.info.status === 'FINISHED').length;
   let duplicateSteps = 0;
   let missingSteps = 0;

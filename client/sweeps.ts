@@ -15,6 +15,7 @@ import { MIRL_STUDY, MIRL_SWEEP } from '../workflows/search-attributes.js';
 import { SweepBook } from '../workflows/sweep-state.js';
 import { buildProgress, normalizeRequest, PROGRESS_PAGE_MAX, RESULT_PAGE } from '../workflows/progress.js';
 import { addLiveness } from './sweep-liveness.js';
+import type { sweepWorkflow } from '../workflows/sweep.js';
 import {
   DEFAULT_SWEEP_OPTIONS,
   SWEEP_TASK_QUEUE,
@@ -47,14 +48,19 @@ export function newSweepId(spec: Spec, now = new Date()): string {
   return makeSweepId(spec.name, makeLaunchToken(now, entropy));
 }
 
-export async function startSweep(client: Client, input: SweepInput, reuse = false): Promise<WorkflowHandle> {
+export async function startSweep(
+  client: Client,
+  input: SweepInput,
+  reuse = false,
+): Promise<WorkflowHandle<typeof sweepWorkflow>> {
   const extensions = input.carry && 'format' in input.carry ? (input.carry.extensions ?? []) : [];
   const latest = extensions[extensions.length - 1] ?? input.spec;
   const plan = planSpec(latest, input.profile);
   const count = extensions.length
     ? trialSource(input.spec, { ...input, dataPath: input.dataPath, extensions }).count
     : plan.trialCount;
-  return client.workflow.start(SWEEP_WORKFLOW_TYPE, {
+  // Typed by the workflow function (imported as a type only: clients never load workflow code).
+  return client.workflow.start<typeof sweepWorkflow>(SWEEP_WORKFLOW_TYPE, {
     staticSummary: sweepStaticSummary(latest, input.profile, count),
     staticDetails: sweepStaticDetails(latest, input.profile, plan),
     workflowId: input.sweepId,

@@ -3,7 +3,7 @@
 // seeds at one x value. Points align on exact x values; where some seeds lack a point
 // the others still give one, and n says how many. Only finished trials contribute;
 // the others (failed, cancelled, running, never started) are listed with the configuration.
-import { groupConfigurations, summarise, type TrialRun } from '../results/aggregate.js';
+import { groupConfigurations, MISSING, summarise, type TrialRun } from '../results/aggregate.js';
 
 export interface Point {
   step: number;
@@ -20,7 +20,7 @@ export interface ReportTrial extends TrialRun {
 }
 
 /** A trial the spec expects whose run MLflow does not have (never started, or lost). */
-export const MISSING = 'MISSING';
+export { MISSING };
 
 export interface CurvePoint {
   x: number;

@@ -1,14 +1,18 @@
 // Pure aggregation behind `mirl compare`: trial runs in, one row per configuration
 // (the axis values except the seed) out, each metric as mean and sample sd over seeds.
 // Only finished trials contribute metrics; failed ones are counted, never averaged.
+import type { RunStatus } from '../tracking/index.js';
 import { SYSTEM_PREFIX } from './mlflow-contract.js';
 
 export const SEED_AXIS = 'seed';
 export const DEFAULT_METRICS = ['linear_eval_accuracy', 'i_est_test'];
 
-export type TrialStatus = 'FINISHED' | 'FAILED' | 'KILLED' | 'RUNNING' | 'SCHEDULED' | string;
 /** Not an MLflow status: a KILLED run tagged mirl.pruned (stopped early by the sweep's early_stop). */
-export const PRUNED = 'PRUNED';
+export const PRUNED = 'PRUNED' as const;
+/** Not an MLflow status either: a trial the spec expects but MLflow has no run of (reports list it). */
+export const MISSING = 'MISSING' as const;
+/** A trial run's MLflow status, PRUNED or MISSING. */
+export type TrialStatus = RunStatus | typeof PRUNED | typeof MISSING;
 
 export interface TrialRun {
   trialId: string;

@@ -4,7 +4,7 @@
 import { planSpec, type Spec } from '../sweep-spec/index.js';
 import type { TrialConfig } from '../ml/config.js';
 import { dataPathOf } from '../ml/data-path.js';
-import type { Run } from '../tracking/index.js';
+import type { FinalRunStatus, Run } from '../tracking/index.js';
 import type { SweepProgress, TrialStateName } from '../workflows/types.js';
 
 export const TAGS = {
@@ -154,10 +154,8 @@ export class StepFilter {
   }
 }
 
-export type FinalStatus = 'FINISHED' | 'FAILED' | 'KILLED';
-
 /** A settled trial state's run status; null while it may still run. */
-export function statusOfTrialState(state: TrialStateName): FinalStatus | null {
+export function statusOfTrialState(state: TrialStateName): FinalRunStatus | null {
   switch (state) {
     case 'done':
       return 'FINISHED';
@@ -176,7 +174,7 @@ export interface SweepSummary {
   name: string;
   study: string;
   profile: string | null;
-  status: FinalStatus;
+  status: FinalRunStatus;
   error?: string;
   counts: SweepProgress['counts'];
   trials: {
@@ -197,7 +195,7 @@ export interface SweepSummary {
 
 export function sweepSummary(
   progress: SweepProgress,
-  status: FinalStatus,
+  status: FinalRunStatus,
   runIds: ReadonlyMap<string, string>,
   error?: string,
 ): SweepSummary {

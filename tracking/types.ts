@@ -2,6 +2,8 @@
 // params as records (the natural lookup for `run.data.tags['mirl.trial_id']`).
 
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+/** The statuses a run can be closed with. */
+export type FinalRunStatus = Exclude<RunStatus, 'RUNNING' | 'SCHEDULED'>;
 export type LifecycleStage = 'active' | 'deleted';
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 

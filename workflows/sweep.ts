@@ -47,6 +47,7 @@ import { EarlyStopBook } from './early-stop-state.js';
 import { trialStaticDetails, trialStaticSummary } from './summaries.js';
 import { describeFailure, trialWorkflow } from './trial.js';
 import type { createSweepActivities } from '../activities/mlflow-sweep-activities.js';
+import type { FinalRunStatus } from '../tracking/index.js';
 import {
   DEFAULT_SWEEP_OPTIONS,
   type RerunRequest,
@@ -365,7 +366,7 @@ function showDetails(r: SweepRun): void {
   );
 }
 
-async function finishTracking(r: SweepRun, status: 'FINISHED' | 'FAILED' | 'KILLED', error?: string): Promise<void> {
+async function finishTracking(r: SweepRun, status: FinalRunStatus, error?: string): Promise<void> {
   if (!r.tracking) return;
   try {
     // Counts and axes only: the activity expands the trials it needs from the spec and the carry.

@@ -16,7 +16,13 @@ import {
 import type { createActivities } from '../activities/run-trial.js';
 import { trialFinishedSignal } from './messages.js';
 import { MIRL_STUDY, MIRL_SWEEP } from './search-attributes.js';
-import { NON_RETRYABLE_ERROR_TYPES, type TrialInput, type TrialOutcome } from './types.js';
+import {
+  ACTIVITY_INPUT_KEYS,
+  NON_RETRYABLE_ERROR_TYPES,
+  type RunTrialActivityInput,
+  type TrialInput,
+  type TrialOutcome,
+} from './types.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -35,6 +41,13 @@ async function report(sweepId: string, outcome: TrialOutcome): Promise<void> {
     // The sweep may be closed (cancelled, or run without one in tests): nothing to tell.
     log.warn('could not report to the sweep', { sweepId, error: String(err) });
   }
+}
+
+/** The activity's slice of the trial input; absent optional fields stay absent on the wire. */
+export function activityInputOf(input: TrialInput): RunTrialActivityInput {
+  const slice: Partial<Record<keyof RunTrialActivityInput, unknown>> = {};
+  for (const key of ACTIVITY_INPUT_KEYS) if (input[key] !== undefined) slice[key] = input[key];
+  return slice as RunTrialActivityInput;
 }
 
 export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
@@ -59,24 +72,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
   });
   const base = { index: input.index, trialId: input.trialId, run: input.run };
   try {
-    const result = await runTrial({
-      sweepId: input.sweepId,
-      trialId: input.trialId,
-      runName: input.runName,
-      config: input.config,
-      checkpointKey: input.checkpointKey,
-      checkpointEvery: input.checkpointEvery,
-      sweepName: input.sweepName,
-      study: input.study,
-      index: input.index,
-      axes: input.axes,
-      tracking: input.tracking,
-      maxAttempts: input.maxAttempts,
-      // Only search trials carry it; other trials' activity input stays as it was.
-      ...(input.objective ? { objective: input.objective } : {}),
-      ...(input.earlyStop ? { earlyStop: input.earlyStop } : {}),
-      dataPath: input.dataPath,
-    });
+    const result = await runTrial(activityInputOf(input));
     // A pruned trial completes (the sweep stopped it on purpose): its reason travels as the outcome's error.
     const outcome: TrialOutcome = result.pruned
       ? { ...base, state: 'pruned', result, error: result.pruned.reason }

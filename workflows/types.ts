@@ -2,6 +2,7 @@
 // activity input and output). Plain JSON only: it is stored in Temporal's history.
 import type { AxisValues, Spec, TrialSettings } from '../sweep-spec/index.js';
 import type { TrialConfig } from '../ml/config.js';
+import type { FinalRunStatus } from '../tracking/index.js';
 
 /** Sweep and trial workflows live here; activity queues are per resource (mirl-cpu, mirl-gpu). */
 export const SWEEP_TASK_QUEUE = 'mirl-sweeps';
@@ -239,7 +240,7 @@ export interface EnsureSweepRunInput {
 export interface FinishSweepRunInput {
   sweepId: string;
   tracking: SweepTracking;
-  status: 'FINISHED' | 'FAILED' | 'KILLED';
+  status: FinalRunStatus;
   /** Counts and axes with no trial list: the activity reads each trial's state from `carry`. */
   progress: SweepProgress;
   /** Present from the compact carry on: the activity expands the trials it needs itself. */
@@ -268,41 +269,46 @@ export interface TrialInput {
   heartbeatTimeoutMs: number;
   maxAttempts: number;
   retryInitialIntervalMs: number;
-  /** The spec's name: the MLflow experiment (absent in trials started before tracking). */
-  sweepName?: string;
-  tracking?: SweepTracking | null;
+  /** The spec's name: the MLflow experiment. */
+  sweepName: string;
+  /** The sweep's MLflow run; null when tracking is off. */
+  tracking: SweepTracking | null | undefined;
   /** Set only for a search whose objective is read at a step (not at the end). */
   objective?: ObjectiveProbe;
   /** Set only for a sweep with early_stop. */
   earlyStop?: EarlyStopProbe;
-  /** The sweep's data path version; absent in trials started before versions existed (1). */
-  dataPath?: number;
-}
-
-export interface RunTrialActivityInput {
-  sweepId: string;
-  trialId: string;
-  runName: string;
-  config: TrialConfig;
-  checkpointKey: string;
-  checkpointEvery: number;
-  // What the MLflow run records; optional so activities scheduled before tracking decode.
-  sweepName?: string;
-  study?: string;
-  index?: number;
-  axes?: AxisValues;
-  tracking?: SweepTracking | null;
-  /** The retry policy's attempts: a retryable failure on the last one is final. */
-  maxAttempts?: number;
-  objective?: ObjectiveProbe;
-  earlyStop?: EarlyStopProbe;
   /**
    * What the trial must compute under; a worker of another version refuses it. Undefined
-   * in activities scheduled before versions existed (version 1). Required in the type, so
-   * a caller that builds this input states it rather than get version 1 by omission.
+   * only in trials started before versions existed (version 1); required, so whoever builds
+   * the input states it rather than get version 1 by omission.
    */
   dataPath: number | undefined;
 }
+
+/** What the trial's activity reads of its TrialInput: the activity input is this slice, never a copy by hand. */
+export const ACTIVITY_INPUT_KEYS = [
+  'sweepId',
+  'trialId',
+  'runName',
+  'config',
+  'checkpointKey',
+  'checkpointEvery',
+  'sweepName',
+  'study',
+  'index',
+  'axes',
+  'tracking',
+  'maxAttempts',
+  'objective',
+  'earlyStop',
+  'dataPath',
+] as const;
+
+type ActivityInputKey = (typeof ACTIVITY_INPUT_KEYS)[number];
+/** What only the MLflow run records, or the retry rule reads: an attempt run outside a sweep (tests, tools) may omit it. */
+type SweepContextKey = 'sweepName' | 'study' | 'index' | 'axes' | 'tracking' | 'maxAttempts';
+export type RunTrialActivityInput = Pick<TrialInput, Exclude<ActivityInputKey, SweepContextKey>> &
+  Partial<Pick<TrialInput, SweepContextKey>>;
 
 export interface RunTrialActivityResult {
   status: 'finished' | 'stopped';

@@ -13,7 +13,7 @@ let next = 0;
 function trial(
   critic: string,
   seed: number,
-  status: string,
+  status: ReportTrial['status'],
   histories: Record<string, [number, number][]>,
   extra: Partial<ReportTrial> = {},
 ): ReportTrial {

@@ -2,7 +2,7 @@
 // seeds, missing metrics, failed and superseded trials, ordering, CSV quoting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aggregate, summarise, sweepSummaryMetrics, type TrialRun } from '../../results/aggregate.js';
+import { aggregate, summarise, sweepSummaryMetrics, type TrialRun, type TrialStatus } from '../../results/aggregate.js';
 import { renderCsv, renderTable, formatSummary } from '../../results/render.js';
 import { requireSweepName, toTrialRun } from '../../results/sweep-runs.js';
 import type { Run } from '../../tracking/index.js';
@@ -11,7 +11,7 @@ let next = 0;
 function run(
   critic: string,
   seed: number,
-  status: string,
+  status: TrialStatus,
   metrics: Record<string, number>,
   extra: Partial<TrialRun> = {},
 ): TrialRun {
