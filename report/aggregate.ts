@@ -3,6 +3,7 @@
 // seeds at one x value. Points align on exact x values; where some seeds lack a point
 // the others still give one, and n says how many. Only finished trials contribute;
 // the others (failed, cancelled, running, never started) are listed with the configuration.
+import { settingText } from '../sweep-spec/index.js';
 import { groupConfigurations, MISSING, summarise, type TrialRun } from '../results/aggregate.js';
 
 export interface Point {
@@ -63,7 +64,7 @@ export interface CurveOptions {
 }
 
 export function configLabel(config: Record<string, unknown>): string {
-  const parts = Object.entries(config).map(([k, v]) => (typeof v === 'string' ? v : `${k}=${JSON.stringify(v)}`));
+  const parts = Object.entries(config).map(([k, v]) => (typeof v === 'string' ? v : `${k}=${settingText(v)}`));
   return parts.length ? parts.join(', ') : 'all trials';
 }
 

@@ -2,6 +2,7 @@
 // (the axis values except the seed) out, each metric as mean and sample sd over seeds.
 // Only finished trials contribute metrics; failed ones are counted, never averaged.
 import type { RunStatus } from '../tracking/index.js';
+import { settingText } from '../sweep-spec/index.js';
 import { SYSTEM_PREFIX } from './mlflow-contract.js';
 
 export const SEED_AXIS = 'seed';
@@ -86,8 +87,6 @@ export function latestPerTrial<T extends TrialRun>(runs: T[]): T[] {
   return [...byTrial.values()];
 }
 
-const valueKey = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-
 export interface ConfigGroup<T extends TrialRun> {
   config: Record<string, unknown>;
   members: T[];
@@ -108,7 +107,7 @@ export function groupConfigurations<T extends TrialRun>(runs: T[]): { axes: stri
   for (const t of trials) {
     const values = Object.fromEntries(t.axes);
     const config = Object.fromEntries(axes.map((a) => [a, values[a] ?? null]));
-    const key = JSON.stringify(axes.map((a) => valueKey(config[a])));
+    const key = JSON.stringify(axes.map((a) => settingText(config[a])));
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { config, members: [], order: groups.size }));
     g.members.push(t);

@@ -1,7 +1,7 @@
 // What mirl writes into MLflow, as pure functions: tag names, params, search filters,
 // checkpoint artifact names, the summary, and the rule that keeps a resumed attempt
 // from logging a step twice. `mirl compare` and the tests read these same names.
-import { planSpec, type Spec } from '../sweep-spec/index.js';
+import { planSpec, settingText, type Spec } from '../sweep-spec/index.js';
 import type { TrialConfig } from '../ml/config.js';
 import { dataPathOf } from '../ml/data-path.js';
 import type { FinalRunStatus, Run } from '../tracking/index.js';
@@ -49,19 +49,14 @@ export const SUMMARY_ARTIFACT = 'summary.json';
 export const TRIAL_RUNS_ARTIFACT = 'trial-runs.json';
 export const CHECKPOINT_DIR = 'checkpoints';
 
-/** Params are strings: text stays as is, everything else (numbers, null, lists) as JSON. */
-export function paramValue(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
 export function configParams(config: TrialConfig): Record<string, string> {
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, paramValue(v)]));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, settingText(v)]));
 }
 
 /** The spec's fixed settings after the profile, and the window size. */
 export function sweepParams(spec: Spec, profile: string | null): Record<string, string> {
   const plan = planSpec(spec, profile);
-  const params = Object.fromEntries(Object.entries(plan.fixed).map(([k, v]) => [k, paramValue(v)]));
+  const params = Object.fromEntries(Object.entries(plan.fixed).map(([k, v]) => [k, settingText(v)]));
   params.max_concurrent_trials = String(plan.maxConcurrentTrials);
   return params;
 }

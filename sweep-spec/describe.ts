@@ -1,4 +1,5 @@
 // What `mirl sweep validate` shows: how many trials a spec makes and from which axes.
+import { settingText } from './expand.js';
 import { formatCount, planSpec } from './plan.js';
 import { MAX_TRIALS, type Objective, type QueueName, type Spec, type TrialSettings } from './schema.js';
 import type { Distribution } from './search/space.js';
@@ -126,10 +127,6 @@ function searchLines(d: SpecDescription): string[] {
   return lines;
 }
 
-function show(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
 function table(rows: string[][], indent = '  '): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map(
@@ -145,7 +142,7 @@ function table(rows: string[][], indent = '  '): string[] {
 const MAX_VALUES_SHOWN = 12;
 
 function showValues(values: unknown[]): string {
-  const shown = values.slice(0, MAX_VALUES_SHOWN).map(show).join(', ');
+  const shown = values.slice(0, MAX_VALUES_SHOWN).map(settingText).join(', ');
   return values.length > MAX_VALUES_SHOWN ? `${shown}, ... (${values.length - MAX_VALUES_SHOWN} more)` : shown;
 }
 
@@ -172,7 +169,7 @@ export function renderValidateText(d: SpecDescription, file?: string): string {
       ? 'fixed settings (everything else takes its default):'
       : 'fixed settings: none (every setting takes its default)',
   );
-  if (fixed.length) lines.push(...table(fixed.map(([k, v]) => [k, show(v)])));
+  if (fixed.length) lines.push(...table(fixed.map(([k, v]) => [k, settingText(v)])));
   lines.push('');
 
   lines.push('axes (first varies slowest, seed fastest):');

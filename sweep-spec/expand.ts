@@ -67,11 +67,15 @@ interface Launch {
 /** Enum values read on their own (`bilinear`); anything else needs its name (`target=2`). */
 export function runNameOf(axes: AxisValues): string {
   return Object.entries(axes)
-    .map(([key, value]) => (typeof value === 'string' && key !== 'seed' ? value : `${key}=${compact(value)}`))
+    .map(([key, value]) => (typeof value === 'string' && key !== 'seed' ? value : `${key}=${settingText(value)}`))
     .join('|');
 }
 
-function compact(value: unknown): string {
+/**
+ * A setting's value as text, the one way mirl writes it everywhere (run names, axis
+ * labels, MLflow params, `compare` keys): text stays as is, anything else as JSON.
+ */
+export function settingText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -185,9 +189,8 @@ export interface TrialSource {
   rowsOf?(index: number): number[];
 }
 
-const labelOf = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 const rowLabels = (row: AxisValues | undefined): [string, string][] =>
-  Object.entries(row ?? {}).map(([k, v]) => [k, labelOf(v)]);
+  Object.entries(row ?? {}).map(([k, v]) => [k, settingText(v)]);
 
 /**
  * Like expandSpec without building every trial up front: a 100,000-trial sweep costs its

@@ -5,6 +5,7 @@ export * from './errors.js';
 export { parseSpec, parseSpecData, DEFAULT_SPEC_FILE } from './parse.js';
 export {
   expandSpec,
+  settingText,
   trialAt,
   trialSource,
   countTrials,
