@@ -101,41 +101,49 @@ function chosenProfile(spec: Spec, profileKey: string | null, file: string): Pro
   ]);
 }
 
-/** Applies the profile (later layer wins per setting) and orders the dimensions. */
-export function planSpec(spec: Spec, profileName?: string | null, file = `spec ${spec.name}`): Plan {
-  const profileKey = profileName ?? null;
-  const profile = chosenProfile(spec, profileKey, file);
+interface Layer {
+  layer: Profile;
+  prefix: PathSegment[];
+}
 
-  const fixed = new Map<string, Located<unknown>>();
-  const grid = new Map<string, Located<unknown[]>>();
-  let zips: ZipState[] = [];
-  let seeds: Located<Seeds> = { value: spec.seeds, path: 'seeds' };
+/** Where each setting ended up after every layer: fixed, a grid axis, a zip group or searched. */
+interface MergedLayers {
+  fixed: Map<string, Located<unknown>>;
+  grid: Map<string, Located<unknown[]>>;
+  zips: ZipState[];
+  seeds: Located<Seeds>;
+  search: SearchLayers;
+}
 
-  const search = new SearchLayers();
-  const layers: { layer: Profile; prefix: PathSegment[] }[] = [{ layer: spec, prefix: [] }];
-  if (profile && profileKey !== null) layers.push({ layer: profile, prefix: ['profiles', profileKey] });
-
+/** Applies the layers in order (the spec, then its profile): a later layer wins per setting. */
+function mergeLayers(layers: Layer[], specSeeds: Seeds): MergedLayers {
+  const m: MergedLayers = {
+    fixed: new Map(),
+    grid: new Map(),
+    zips: [],
+    seeds: { value: specSeeds, path: 'seeds' },
+    search: new SearchLayers(),
+  };
+  const { fixed, grid, search } = m;
   for (const { layer, prefix } of layers) {
     const at = (...segments: PathSegment[]) => formatPath([...prefix, ...segments]);
     if (layer.zip) {
-      zips = layer.zip.map((group: ZipGroup, g) => ({
+      m.zips = layer.zip.map((group: ZipGroup, g) => ({
         path: at('zip', g),
         lists: new Map(
           entries(group as Record<string, unknown[]>).map(([k, v]) => [k, { value: v, path: at('zip', g, k) }]),
         ),
       }));
-      for (const zip of zips) {
-        for (const key of zip.lists.keys()) {
-          fixed.delete(key);
-          grid.delete(key);
-          search.drop(key);
-        }
+      for (const key of m.zips.flatMap((zip) => [...zip.lists.keys()])) {
+        fixed.delete(key);
+        grid.delete(key);
+        search.drop(key);
       }
     }
     for (const [key, values] of entries(layer.grid as Record<string, unknown[]> | undefined)) {
       fixed.delete(key);
       if (prefix.length) {
-        removeFromZips(zips, key);
+        removeFromZips(m.zips, key);
         search.drop(key);
       }
       grid.set(key, { value: values, path: at('grid', key) }); // Map.set keeps an existing key's position
@@ -143,7 +151,7 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     for (const [key, value] of entries(layer.trial as Record<string, unknown> | undefined)) {
       if (prefix.length) {
         grid.delete(key);
-        removeFromZips(zips, key);
+        removeFromZips(m.zips, key);
         search.drop(key);
       }
       fixed.set(key, { value, path: at('trial', key) });
@@ -151,21 +159,17 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     search.apply(layer.search, prefix.length ? `${formatPath(prefix)}.` : '', (key) => {
       fixed.delete(key);
       grid.delete(key);
-      removeFromZips(zips, key);
+      removeFromZips(m.zips, key);
     });
-    if (layer.seeds !== undefined) seeds = { value: layer.seeds, path: at('seeds') };
+    if (layer.seeds !== undefined) m.seeds = { value: layer.seeds, path: at('seeds') };
   }
+  return m;
+}
 
-  const resolved = search.resolve(file);
-  const earlyStop = resolveEarlyStop(
-    layers.map(({ layer, prefix }) => ({
-      section: layer.early_stop,
-      prefix: prefix.length ? `${formatPath(prefix)}.` : '',
-    })),
-    file,
-  );
-  const dimensions: Dimension[] = resolved.search ? [searchDimension(resolved.search)] : [];
-  for (const [key, { value, path }] of grid) {
+/** The dimensions in expansion order: the search (slowest), grid axes as written, zip groups, seeds (fastest). */
+function dimensionsOf(m: MergedLayers, search: PlannedSearch | null, seedValues: number[]): Dimension[] {
+  const dimensions: Dimension[] = search ? [searchDimension(search)] : [];
+  for (const [key, { value, path }] of m.grid) {
     dimensions.push({
       kind: 'grid',
       source: path,
@@ -174,7 +178,7 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
       rows: value.map((v) => ({ [key]: v })),
     });
   }
-  for (const zip of zips) {
+  for (const zip of m.zips) {
     if (zip.lists.size === 0) continue;
     const keys = [...zip.lists.keys()];
     // Unequal lengths are reported by validation; expansion uses the common prefix.
@@ -183,20 +187,39 @@ export function planSpec(spec: Spec, profileName?: string | null, file = `spec $
     const keyPaths = Object.fromEntries(keys.map((k) => [k, zip.lists.get(k)!.path]));
     dimensions.push({ kind: 'zip', source: zip.path, keys, keyPaths, rows });
   }
-  const seedValues = seedList(seeds.value);
   dimensions.push({
     kind: 'seeds',
-    source: seeds.path,
+    source: m.seeds.path,
     keys: ['seed'],
-    keyPaths: { seed: seeds.path },
+    keyPaths: { seed: m.seeds.path },
     rows: seedValues.map((seed) => ({ seed })),
   });
+  return dimensions;
+}
 
+/** Applies the profile (later layer wins per setting) and orders the dimensions. */
+export function planSpec(spec: Spec, profileName?: string | null, file = `spec ${spec.name}`): Plan {
+  const profileKey = profileName ?? null;
+  const profile = chosenProfile(spec, profileKey, file);
+  const layers: Layer[] = [{ layer: spec, prefix: [] }];
+  if (profile && profileKey !== null) layers.push({ layer: profile, prefix: ['profiles', profileKey] });
+
+  const merged = mergeLayers(layers, spec.seeds);
+  const resolved = merged.search.resolve(file);
+  const earlyStop = resolveEarlyStop(
+    layers.map(({ layer, prefix }) => ({
+      section: layer.early_stop,
+      prefix: prefix.length ? `${formatPath(prefix)}.` : '',
+    })),
+    file,
+  );
+  const seedValues = seedList(merged.seeds.value);
+  const dimensions = dimensionsOf(merged, resolved.search, seedValues);
   const queue = profile?.resources?.queue ?? spec.resources.queue;
   return {
     profile: profileKey,
-    fixed: Object.fromEntries([...fixed].map(([k, v]) => [k, v.value])) as TrialSettings,
-    fixedPaths: Object.fromEntries([...fixed].map(([k, v]) => [k, v.path])),
+    fixed: Object.fromEntries([...merged.fixed].map(([k, v]) => [k, v.value])) as TrialSettings,
+    fixedPaths: Object.fromEntries([...merged.fixed].map(([k, v]) => [k, v.path])),
     dimensions,
     search: resolved.search,
     objective: resolved.objective,

@@ -111,8 +111,11 @@ describe('the trainer pool under the runTrial activity', () => {
     // Reused within idleMs: the timer restarts when it is handed back.
     await new MockActivityEnvironment().run(runTrial, input('idle-2'));
     assert.equal(spawned.at(-1), child, 'the idle trainer served the next trial');
-    // The pool's timer and the idle child do not hold the event loop; this wait does.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // The pool's timer and the idle child do not hold the event loop; this wait does. It
+    // polls (up to 30 s) because a loaded machine can take seconds to reap a process.
+    for (let waited = 0; !exited(child) && waited < 30_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     assert.ok(exited(child), 'the idle trainer exited');
     assert.equal(trainers.idleCount, 0, 'gone from the pool once it exited');
   });
