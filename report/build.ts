@@ -49,7 +49,29 @@ export interface Report {
   skipped: { name: string; reason: string }[];
   /** Final (latest-step) values: mean ± sd over finished seeds, as `mirl compare` gives them. */
   final: Comparison;
+  /** What the sweep cost: the trial runs' wall time summed (MLflow start to end), closed runs only. */
+  compute: ComputeSummary;
   notes: string[];
+}
+
+export interface ComputeSummary {
+  /** Closed trial runs counted (reruns count each run). */
+  runs: number;
+  trialSeconds: number;
+  /** The longest single run, seconds. */
+  longestSeconds: number;
+}
+
+/** Wall time of every closed trial run, each run once (a trial's earlier runs included: they cost too). */
+export function computeOf(trials: { startTime?: number; endTime?: number }[]): ComputeSummary {
+  const seconds = trials
+    .filter((t) => t.startTime !== undefined && t.endTime !== undefined && t.endTime >= t.startTime)
+    .map((t) => (t.endTime! - t.startTime!) / 1000);
+  return {
+    runs: seconds.length,
+    trialSeconds: Math.round(seconds.reduce((a, b) => a + b, 0)),
+    longestSeconds: Math.round(seconds.reduce((a, b) => Math.max(a, b), 0)),
+  };
 }
 
 export interface BuiltReport {
@@ -107,6 +129,7 @@ export function buildReport(data: SweepData, now: Date): BuiltReport {
       figures: out,
       skipped,
       final: aggregate(data.trials, { metrics: finalMetrics.length ? finalMetrics : undefined }),
+      compute: computeOf(data.trials),
       notes: data.notes,
     },
     specs,

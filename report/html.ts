@@ -55,6 +55,13 @@ figure img { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 0.9em; } th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; }
 th { background: #f4f4f4; } .note { color: #8a4b00; }`;
 
+/** 95 s, 12.5 min, 3.2 h: the unit a reader takes in at a glance. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): string {
   const states = Object.entries(report.trialStates)
     .map(([s, n]) => `${n} ${s.toLowerCase()}`)
@@ -73,6 +80,10 @@ export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): s
     .map((s) => `<p class="note">No figure ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}.</p>`)
     .join('\n');
   const notes = report.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n');
+  const { runs, trialSeconds, longestSeconds } = report.compute;
+  const compute = runs
+    ? `<p class="meta">Compute: ${runs} closed trial runs, ${formatDuration(trialSeconds)} of trial wall time in all (longest run ${formatDuration(longestSeconds)}).</p>`
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -83,6 +94,7 @@ export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): s
 <body>
 <h1>${escapeHtml(report.sweepId)}</h1>
 <p class="meta">study <b>${escapeHtml(report.study)}</b>${report.profile ? `, profile ${escapeHtml(report.profile)}` : ''}; MLflow experiment ${escapeHtml(report.experiment.name)}${report.status ? `, sweep run ${escapeHtml(report.status.toLowerCase())}` : ''}; trials: ${escapeHtml(states || 'none')}${escapeHtml(expected)}. Generated ${escapeHtml(report.generatedAt)}.</p>
+${compute}
 ${notes}
 ${figures}
 ${skipped}

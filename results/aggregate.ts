@@ -25,6 +25,8 @@ export interface TrialRun {
   /** The final (latest-step) value of each metric. */
   metrics: Record<string, number>;
   startTime?: number;
+  /** When the run closed (ms since epoch); absent while it runs. */
+  endTime?: number;
   /** A rerun with other settings got a run of its own (tag mirl.superseded_by): this one no longer counts. */
   superseded?: boolean;
 }

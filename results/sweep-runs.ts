@@ -50,6 +50,8 @@ export function toTrialRun(run: Run): TrialRun {
     status: run.info.status === 'KILLED' && run.data.tags[TAGS.pruned] !== undefined ? PRUNED : run.info.status,
     metrics: Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value])),
     startTime: run.info.startTime,
+    // Only closed runs have one; absent (not undefined) keeps snapshots and older ones alike.
+    ...(run.info.endTime !== undefined ? { endTime: run.info.endTime } : {}),
     superseded: run.data.tags[TAGS.supersededBy] !== undefined,
   };
 }

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregateCurves, configLabel, curveOf, MISSING, type ReportTrial } from '../../report/aggregate.js';
 import { CATALOGUE, figuresFor, roundOf, trueMiOf } from '../../report/catalogue.js';
-import { buildReport, reportMetrics, type SweepData } from '../../report/build.js';
+import { buildReport, computeOf, reportMetrics, type SweepData } from '../../report/build.js';
+import { formatDuration } from '../../report/html.js';
 import { bandRows, curveRows } from '../../report/vega-specs.js';
 import { gaussianTrueMi } from '../../ml/data/pairs.js';
 
@@ -311,13 +312,19 @@ test('chart rows: mean ± sd band per configuration; condition bands join each p
 test('buildReport: figures with data, skipped figures named, trial states counted, final values as mirl compare gives them', () => {
   next = 0;
   const trials = [
-    trial('bilinear', 0, 'FINISHED', {
-      linear_eval_accuracy: [
-        [0, 0.5],
-        [10, 0.8],
-      ],
-    }),
-    trial('bilinear', 1, 'FAILED', { linear_eval_accuracy: [[0, 0.5]] }),
+    trial(
+      'bilinear',
+      0,
+      'FINISHED',
+      {
+        linear_eval_accuracy: [
+          [0, 0.5],
+          [10, 0.8],
+        ],
+      },
+      { startTime: 1_000, endTime: 601_000 },
+    ),
+    trial('bilinear', 1, 'FAILED', { linear_eval_accuracy: [[0, 0.5]] }, { startTime: 0, endTime: 30_500 }),
     trial('bilinear', 2, MISSING, {}, { runId: undefined }),
   ];
   const data: SweepData = {
@@ -345,4 +352,18 @@ test('buildReport: figures with data, skipped figures named, trial states counte
   assert.deepEqual(report.final.metrics, ['linear_eval_accuracy']);
   assert.deepEqual(report.final.rows[0].metrics.linear_eval_accuracy, { mean: 0.8, sd: null, n: 1 });
   assert.equal(report.generatedAt, '1970-01-01T00:00:00.000Z');
+  // The failed run cost time too; the missing trial has no run.
+  assert.deepEqual(report.compute, { runs: 2, trialSeconds: 631, longestSeconds: 600 });
+});
+
+test('computeOf counts closed runs only, and formatDuration picks a readable unit', () => {
+  assert.deepEqual(computeOf([{ startTime: 0 }, { startTime: 0, endTime: 90_000 }, {}]), {
+    runs: 1,
+    trialSeconds: 90,
+    longestSeconds: 90,
+  });
+  assert.deepEqual(
+    [95, 750, 11_520].map((s) => formatDuration(s)),
+    ['95 s', '12.5 min', '3.2 h'],
+  );
 });
