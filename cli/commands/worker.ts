@@ -5,6 +5,7 @@ import type { BackendRequest } from '../../ml/backend.js';
 import { TASK_QUEUES } from '../../sweep-spec/index.js';
 import { TRACKING_MODES, type TrackingMode } from '../../workers/tracking-modes.js';
 import { SWEEP_TASK_QUEUE } from '../../workflows/types.js';
+import { UsageError } from '../errors.js';
 
 interface Args {
   'task-queue': string;
@@ -13,6 +14,7 @@ interface Args {
   workflows: boolean;
   tracking: TrackingMode;
   supervise: boolean;
+  'allow-cpu': boolean;
 }
 
 export const workerCommand: CommandModule<object, Args> = {
@@ -43,6 +45,11 @@ export const workerCommand: CommandModule<object, Args> = {
         default: 'auto' as TrackingMode,
         describe: 'MLflow tracking: auto = mlflow when MLFLOW_TRACKING_URI is set, else off',
       })
+      .option('allow-cpu', {
+        type: 'boolean',
+        default: false,
+        describe: `serve ${TASK_QUEUES.gpu} on a host without a usable GPU (tests, dry runs): its trials train on the CPU`,
+      })
       .option('supervise', {
         type: 'boolean',
         default: false,
@@ -55,6 +62,7 @@ export const workerCommand: CommandModule<object, Args> = {
     ) {
       throw new RangeError(`--max-concurrent must be a positive integer, got ${args['max-concurrent']}`);
     }
+    if (args['task-queue'] === TASK_QUEUES.gpu && !args['allow-cpu']) await refuseWithoutGpu(args.backend);
     if (args.supervise) return superviseWorker();
     watchSupervisor();
     // Loaded on use: every `mirl` command would otherwise pay for a worker's dependencies at start-up.
@@ -73,6 +81,18 @@ export const workerCommand: CommandModule<object, Args> = {
     });
   },
 };
+
+/** A GPU worker that would train on the CPU stops here, in one line, before connecting anywhere. */
+async function refuseWithoutGpu(backend: BackendRequest | undefined): Promise<void> {
+  const { gpuQueueProblem, probeGpu } = await import('../../workers/gpu-probe.js');
+  const { defaultBackendFor } = await import('../../workers/worker-defaults.js');
+  const problem = gpuQueueProblem(probeGpu(), backend ?? defaultBackendFor(TASK_QUEUES.gpu));
+  if (problem) {
+    throw new UsageError(
+      `--task-queue ${TASK_QUEUES.gpu}: ${problem}; run it on a GPU host, or pass --allow-cpu to train its trials on the CPU`,
+    );
+  }
+}
 
 /** The same command without --supervise, as a child that is restarted whenever it dies. */
 async function superviseWorker(): Promise<void> {

@@ -36,7 +36,7 @@ before(async () => {
   const proxied = await proxy.start();
   // The sweep's workflows run on a worker that keeps its link; its trial queue is one the sweep does not use.
   await Promise.all([
-    stack.pool.start('workflows', { args: ['--task-queue', 'mirl-gpu'] }),
+    stack.pool.start('workflows', { args: ['--task-queue', 'mirl-gpu', '--allow-cpu'] }),
     stack.pool.start('worker-a', { args: ['--no-workflows'], env: { TEMPORAL_ADDRESS: proxied } }),
   ]);
 });

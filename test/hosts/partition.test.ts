@@ -32,7 +32,7 @@ let workerA: HostWorker;
 before(async () => {
   cluster = await startCluster();
   // The sweeps' workflows run where no cut reaches; its trial queue is one the sweeps do not use.
-  await cluster.startWorker('control', ['--task-queue', 'mirl-gpu']);
+  await cluster.startWorker('control', ['--task-queue', 'mirl-gpu', '--allow-cpu']);
   workerA = await cluster.startWorker('worker-a', ['--no-workflows', '--max-concurrent', '1']);
 });
 after(async () => {

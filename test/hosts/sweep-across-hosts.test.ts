@@ -23,7 +23,15 @@ before(async () => {
     cluster.startWorker('worker-a', ['--max-concurrent', '2']),
     cluster.startWorker('worker-b', ['--max-concurrent', '2']),
     // One `mirl worker` polls one trial queue, so worker-b runs a second process for mirl-gpu.
-    cluster.startWorker('worker-b', ['--task-queue', 'mirl-gpu', '--max-concurrent', '1', '--no-workflows']),
+    // --allow-cpu: the namespaces stand in for a GPU host; the trial trains on the CPU.
+    cluster.startWorker('worker-b', [
+      '--task-queue',
+      'mirl-gpu',
+      '--max-concurrent',
+      '1',
+      '--no-workflows',
+      '--allow-cpu',
+    ]),
   ]);
 });
 after(async () => {

@@ -1,0 +1,44 @@
+// Whether this host can serve the GPU trial queue on a GPU, found without loading
+// TensorFlow: a GPU worker that quietly trains on the CPU is the failure that costs a
+// night of a shared cluster, so `mirl worker --task-queue mirl-gpu` refuses to start
+// instead (unless told --allow-cpu).
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { BackendRequest } from '../ml/backend.js';
+
+export interface GpuProbe {
+  /** NVIDIA devices the kernel driver exposes (/dev/nvidia0, ...). */
+  devices: string[];
+  /** Whether @tensorflow/tfjs-node-gpu (the CUDA build) is installed; tfjs-node is CPU only. */
+  gpuBuild: boolean;
+}
+
+export function probeGpu(devDir = '/dev'): GpuProbe {
+  let devices: string[] = [];
+  try {
+    devices = readdirSync(devDir)
+      .filter((name) => /^nvidia\d+$/.test(name))
+      .map((name) => path.join(devDir, name));
+  } catch {
+    // No such folder (a container without /dev): no devices.
+  }
+  let gpuBuild = false;
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
+    gpuBuild = true;
+  } catch {
+    // Not installed: only the CPU build (or none).
+  }
+  return { devices, gpuBuild };
+}
+
+/** Why trials on this host would not run on a GPU; null when they would (as far as can be told before loading). */
+export function gpuQueueProblem(probe: GpuProbe, backend: BackendRequest): string | null {
+  if (probe.devices.length === 0) return 'this host has no NVIDIA GPU (no /dev/nvidiaN)';
+  if (backend === 'wasm' || backend === 'cpu') return `backend ${backend} never uses the GPU`;
+  if (!probe.gpuBuild) {
+    return 'the native TensorFlow here is the CPU build (tfjs-node); build the GPU one with MIRL_NATIVE_VARIANT=gpu bash scripts/setup-native.sh';
+  }
+  return null;
+}
