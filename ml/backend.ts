@@ -2,6 +2,7 @@
 // backend; only the choice (and its report) lives here.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BACKENDS } from './config.js';
 
@@ -13,14 +14,34 @@ const require = createRequire(import.meta.url);
 /** The GPU build first: a GPU worker has both, and the GPU one registers the same backend. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
+/** NVIDIA devices the kernel driver exposes (/dev/nvidia0, ...): what a CUDA build can use. */
+export function nvidiaDevices(devDir = '/dev'): string[] {
+  try {
+    return readdirSync(devDir)
+      .filter((name) => /^nvidia\d+$/.test(name))
+      .map((name) => path.join(devDir, name));
+  } catch {
+    return []; // No such folder (a container without /dev): no devices.
+  }
+}
+
 async function tryTensorflow(): Promise<boolean> {
   // TensorFlow's C++ logging (oneDNN notices, CPU feature lines) would drown trial output.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   for (const pkg of NATIVE_PACKAGES) {
+    // The CUDA build on a host without a GPU logs a cuInit error at every start; mirl says
+    // it once, in its own words, and silences TensorFlow's (unless the user set the level).
+    const cpuOnly = pkg === '@tensorflow/tfjs-node-gpu' && nvidiaDevices().length === 0;
+    const level = process.env.TF_CPP_MIN_LOG_LEVEL;
+    if (cpuOnly && level === '2') process.env.TF_CPP_MIN_LOG_LEVEL = '3';
     try {
       // Optional: installed by scripts/setup-native.sh where its native library could be set up.
       await import(pkg);
-      if (tf.findBackendFactory('tensorflow') != null) return true;
+      if (tf.findBackendFactory('tensorflow') != null) {
+        if (cpuOnly)
+          process.stderr.write('mirl: tfjs-node-gpu found no GPU (no /dev/nvidiaN): TensorFlow runs on the CPU\n');
+        return true;
+      }
     } catch {
       // Not installed or its library does not load: try the next, then other backends.
     }

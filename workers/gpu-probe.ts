@@ -2,10 +2,8 @@
 // TensorFlow: a GPU worker that quietly trains on the CPU is the failure that costs a
 // night of a shared cluster, so `mirl worker --task-queue mirl-gpu` refuses to start
 // instead (unless told --allow-cpu).
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import type { BackendRequest } from '../ml/backend.js';
+import { nvidiaDevices, type BackendRequest } from '../ml/backend.js';
 
 export interface GpuProbe {
   /** NVIDIA devices the kernel driver exposes (/dev/nvidia0, ...). */
@@ -15,14 +13,6 @@ export interface GpuProbe {
 }
 
 export function probeGpu(devDir = '/dev'): GpuProbe {
-  let devices: string[] = [];
-  try {
-    devices = readdirSync(devDir)
-      .filter((name) => /^nvidia\d+$/.test(name))
-      .map((name) => path.join(devDir, name));
-  } catch {
-    // No such folder (a container without /dev): no devices.
-  }
   let gpuBuild = false;
   try {
     createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
@@ -30,7 +20,7 @@ export function probeGpu(devDir = '/dev'): GpuProbe {
   } catch {
     // Not installed: only the CPU build (or none).
   }
-  return { devices, gpuBuild };
+  return { devices: nvidiaDevices(devDir), gpuBuild };
 }
 
 /** Why trials on this host would not run on a GPU; null when they would (as far as can be told before loading). */
