@@ -461,7 +461,7 @@ class MlflowTrialWriter implements TrialMetricsWriter {
       this.stats.closeMs = performance.now() - t0;
       tags[TAGS.overhead] = JSON.stringify(roundStats(this.stats));
       await client.logBatch(this.runId, { tags });
-      if (status) await client.endRun(this.runId, status as FinalRunStatus);
+      if (status) await client.endRun(this.runId, status);
     } finally {
       this.release();
       this.stats.closeMs = performance.now() - t0;

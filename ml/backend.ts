@@ -25,15 +25,24 @@ export function nvidiaDevices(devDir = '/dev'): string[] {
   }
 }
 
+/** Whether the CUDA build of native TensorFlow.js is installed (tfjs-node is CPU only). */
+export function gpuBuildInstalled(): boolean {
+  try {
+    require.resolve(NATIVE_PACKAGES[0]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function tryTensorflow(): Promise<boolean> {
-  // TensorFlow's C++ logging (oneDNN notices, CPU feature lines) would drown trial output.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  const userLevel = process.env.TF_CPP_MIN_LOG_LEVEL;
   for (const pkg of NATIVE_PACKAGES) {
     // The CUDA build on a host without a GPU logs a cuInit error at every start; mirl says
-    // it once, in its own words, and silences TensorFlow's (unless the user set the level).
-    const cpuOnly = pkg === '@tensorflow/tfjs-node-gpu' && nvidiaDevices().length === 0;
-    const level = process.env.TF_CPP_MIN_LOG_LEVEL;
-    if (cpuOnly && level === '2') process.env.TF_CPP_MIN_LOG_LEVEL = '3';
+    // it once, in its own words, and silences TensorFlow's (unless the user set a level).
+    const cpuOnly = pkg === NATIVE_PACKAGES[0] && nvidiaDevices().length === 0;
+    // Otherwise TensorFlow's C++ logging (oneDNN notices, CPU feature lines) would drown trial output.
+    process.env.TF_CPP_MIN_LOG_LEVEL = userLevel ?? (cpuOnly ? '3' : '2');
     try {
       // Optional: installed by scripts/setup-native.sh where its native library could be set up.
       await import(pkg);

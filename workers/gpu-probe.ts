@@ -1,9 +1,8 @@
 // Whether this host can serve the GPU trial queue on a GPU, found without loading
-// TensorFlow: a GPU worker that quietly trains on the CPU is the failure that costs a
+// native TensorFlow: a GPU worker that quietly trains on the CPU is the failure that costs a
 // night of a shared cluster, so `mirl worker --task-queue mirl-gpu` refuses to start
 // instead (unless told --allow-cpu).
-import { createRequire } from 'node:module';
-import { nvidiaDevices, type BackendRequest } from '../ml/backend.js';
+import { gpuBuildInstalled, nvidiaDevices, type BackendRequest } from '../ml/backend.js';
 
 export interface GpuProbe {
   /** NVIDIA devices the kernel driver exposes (/dev/nvidia0, ...). */
@@ -13,14 +12,7 @@ export interface GpuProbe {
 }
 
 export function probeGpu(devDir = '/dev'): GpuProbe {
-  let gpuBuild = false;
-  try {
-    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
-    gpuBuild = true;
-  } catch {
-    // Not installed: only the CPU build (or none).
-  }
-  return { devices: nvidiaDevices(devDir), gpuBuild };
+  return { devices: nvidiaDevices(devDir), gpuBuild: gpuBuildInstalled() };
 }
 
 /** Why trials on this host would not run on a GPU; null when they would (as far as can be told before loading). */
