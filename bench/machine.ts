@@ -57,6 +57,8 @@ export function describeMachine(backends: BackendName[]): MachineDescription {
         '@tensorflow/tfjs',
         '@tensorflow/tfjs-backend-wasm',
         '@tensorflow/tfjs-node',
+        '@tensorflow/tfjs-backend-webgpu',
+        'webgpu',
         'ml-matrix',
         '@temporalio/worker',
       ].map((p) => [p, packageVersion(p)]),

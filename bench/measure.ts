@@ -12,6 +12,7 @@ import { linearEvaluation } from '../ml/eval/linear.js';
 import { jacobians, jacobianLogCondition, logConditionNumber, singularValues } from '../ml/eval/jacobian.js';
 import { InfomaxTrial } from '../ml/infomax-trial.js';
 import { memoryTrend, type MemorySample } from './trend.js';
+import { adapterLabel, webgpuAdapter } from '../ml/webgpu.js';
 
 export type MeasureRequest =
   | { kind: 'matmul'; backend: BackendName }
@@ -33,7 +34,7 @@ async function matmul(): Promise<Record<string, number>> {
     const t0 = performance.now();
     const c = tf.matMul(a, a);
     // Read outside tf.tidy: tidy walks a returned typed array element by element.
-    c.dataSync();
+    await c.data();
     c.dispose();
     if (i >= 2) times.push(performance.now() - t0);
     // The plain JS backend takes seconds a product: three timed ones tell its speed.
@@ -51,7 +52,7 @@ async function step(name: string, steps: number, warmup: number): Promise<Record
     const t0 = performance.now();
     const scalars = trial.advance();
     // Reading the loss makes the step's work finish inside the timed interval.
-    Object.values(scalars)[0].dataSync();
+    await Object.values(scalars)[0].data();
     tf.dispose(Object.values(scalars));
     trial.step++;
     if (i >= warmup) times.push(performance.now() - t0);
@@ -75,12 +76,12 @@ async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Re
   const e = mnistEvalData(cfg);
   const g = (x: tf.Tensor2D) => trial.g1.apply(x);
   const t0 = performance.now();
-  const { train, test } = encodeSplits(g, e);
+  const { train, test } = await encodeSplits(g, e);
   const encodeS = (performance.now() - t0) / 1000;
-  const fast = linearEvaluation(train, test, { c: 10, maxIter });
+  const fast = await linearEvaluation(train, test, { c: 10, maxIter });
   // A fit that stopped on its convergence test is the converged fit: more allowed
   // iterations would retrace the same path to the same stop.
-  const ref = fast.converged ? fast : linearEvaluation(train, test, { c: 10, maxIter: referenceMaxIter });
+  const ref = fast.converged ? fast : await linearEvaluation(train, test, { c: 10, maxIter: referenceMaxIter });
   trial.dispose();
   return {
     encode_70000_s: encodeS,
@@ -100,7 +101,7 @@ async function jacobian(inputs: number, svdCheck: number): Promise<Record<string
   const e = mnistEvalData(cfg);
   const out = trial.g1.outDim;
   const t0 = performance.now();
-  const js = jacobians((x) => trial.g1.apply(x), e.testX, inputs, e.dim, out);
+  const js = await jacobians((x) => trial.g1.apply(x), e.testX, inputs, e.dim, out);
   const t1 = performance.now();
   const logConds = js.map((j) => jacobianLogCondition(j, out, e.dim));
   const t2 = performance.now();
@@ -183,7 +184,10 @@ async function main(): Promise<void> {
   else if (req.kind === 'jacobian') out = await jacobian(req.inputs, req.svdCheck);
   else out = await memory(req.name, req.steps, req.sampleEvery, req.warmup, backend);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ backend, ...out, peak_rss_mb: peakRssMb }) + '\n');
+  // A webgpu number means little without the device it ran on (a GPU, or lavapipe on the CPU).
+  const adapter = webgpuAdapter();
+  const where = backend === 'webgpu' && adapter ? { adapter: adapterLabel(adapter) } : {};
+  process.stdout.write(JSON.stringify({ backend, ...where, ...out, peak_rss_mb: peakRssMb }) + '\n');
 }
 
 await main();

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { webgpuLoader } from './webgpu.js';
 import { BACKENDS } from './config.js';
 
 export type BackendRequest = (typeof BACKENDS)[number];
@@ -60,7 +61,9 @@ async function tryTensorflow(): Promise<boolean> {
 
 async function tryWasm(): Promise<boolean> {
   try {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const imported = await import('@tensorflow/tfjs-backend-wasm');
+    // CommonJS: Node offers its exports by name and as default, a bundle (gpu-check) only as default.
+    const wasm = imported.default ?? imported;
     const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(dir + path.sep);
     return true;
@@ -69,14 +72,24 @@ async function tryWasm(): Promise<boolean> {
   }
 }
 
-const loaders: Record<BackendName, () => Promise<boolean>> = {
-  tensorflow: tryTensorflow,
-  wasm: tryWasm,
+type Loader = (auto: boolean) => Promise<true | string>;
+
+const loaders: Record<BackendName, Loader> = {
+  tensorflow: async () => (await tryTensorflow()) || 'not installed',
+  webgpu: webgpuLoader,
+  wasm: async () => (await tryWasm()) || 'not installed',
   cpu: async () => true,
 };
 
-/** Fastest first: native TensorFlow, then WebAssembly (SIMD), then plain JS. */
-const AUTO_ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/**
+ * Fastest first: a GPU through native TensorFlow (its CUDA build on a host with NVIDIA
+ * devices) or through WebGPU (a hardware adapter only: auto never picks a software
+ * Vulkan driver), then native TensorFlow on the CPU, WebAssembly (SIMD), plain JS.
+ */
+function autoOrder(): BackendName[] {
+  const cudaFirst = gpuBuildInstalled() && nvidiaDevices().length > 0;
+  return cudaFirst ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'tensorflow', 'wasm', 'cpu'];
+}
 
 export class BackendUnavailableError extends Error {}
 
@@ -87,12 +100,14 @@ export class BackendUnavailableError extends Error {}
 export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendName> {
   // Production mode drops debug-only checks and the console banner of the plain JS backend.
   tf.enableProdMode();
-  const candidates = request === 'auto' ? AUTO_ORDER : [request];
+  const auto = request === 'auto';
+  const candidates = auto ? autoOrder() : [request];
   const failures: string[] = [];
   for (const name of candidates) {
     if (tf.getBackend() === name) return name;
-    if (!(await loaders[name]())) {
-      failures.push(`${name}: not installed`);
+    const loaded = await loaders[name](auto);
+    if (loaded !== true) {
+      failures.push(`${name}: ${loaded}`);
       continue;
     }
     try {
@@ -116,10 +131,10 @@ export function backendFromEnv(): BackendRequest {
   return v as BackendRequest;
 }
 
-/** Every backend that loads here, fastest first (activates each in turn to find out). */
+/** Every backend that loads here (webgpu on a software adapter too); activates each in turn to find out. */
 export async function availableBackends(): Promise<BackendName[]> {
   const found: BackendName[] = [];
-  for (const b of AUTO_ORDER) {
+  for (const b of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
     try {
       await initBackend(b);
       found.push(b);

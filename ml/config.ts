@@ -12,7 +12,7 @@ export const DATASETS = ['mnist', 'gaussian'] as const;
 export const VIEWS = ['top', 'bottom'] as const;
 export const PROCEDURES = ['infomax', 'adversarial'] as const;
 export const EVALUATIONS = ['i_est_test', 'linear_eval', 'jacobian'] as const;
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();

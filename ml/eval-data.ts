@@ -74,13 +74,13 @@ export function mnistEvalData(cfg: TrialConfig): MnistEvalData {
 }
 
 /** Encodes rows in large batches so evaluation is not dominated by per-call overhead. */
-export function encodeAll(
+export async function encodeAll(
   g: (x: tf.Tensor2D) => tf.Tensor2D,
   values: Float32Array,
   n: number,
   dim: number,
   batch = 2000,
-): { codes: Float32Array; dim: number } {
+): Promise<{ codes: Float32Array; dim: number }> {
   let out: Float32Array | null = null;
   let outDim = 0;
   for (let start = 0; start < n; start += batch) {
@@ -88,16 +88,19 @@ export function encodeAll(
     const z = tf.tidy(() => g(tf.tensor2d(values.subarray(start * dim, (start + rows) * dim), [rows, dim])));
     outDim = z.shape[1];
     out ??= new Float32Array(n * outDim);
-    out.set(z.dataSync() as Float32Array, start * outDim);
+    out.set((await z.data()) as Float32Array, start * outDim);
     z.dispose();
   }
   return { codes: out ?? new Float32Array(0), dim: outDim };
 }
 
 /** Codes of view 1 for the linear evaluation's training and test inputs. */
-export function encodeSplits(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalData): { train: Codes; test: Codes } {
-  const train = encodeAll(g, e.trainX, e.trainN, e.dim);
-  const test = encodeAll(g, e.testX, e.testN, e.dim);
+export async function encodeSplits(
+  g: (x: tf.Tensor2D) => tf.Tensor2D,
+  e: MnistEvalData,
+): Promise<{ train: Codes; test: Codes }> {
+  const train = await encodeAll(g, e.trainX, e.trainN, e.dim);
+  const test = await encodeAll(g, e.testX, e.testN, e.dim);
   return {
     train: { values: train.codes, labels: e.trainLabels, n: e.trainN, dim: train.dim },
     test: { values: test.codes, labels: e.testLabels, n: e.testN, dim: test.dim },
@@ -105,13 +108,13 @@ export function encodeSplits(g: (x: tf.Tensor2D) => tf.Tensor2D, e: MnistEvalDat
 }
 
 /** The linear-evaluation metrics of encoder g, as every procedure reports them. */
-export function linearEvalMetrics(
+export async function linearEvalMetrics(
   g: (x: tf.Tensor2D) => tf.Tensor2D,
   e: MnistEvalData,
   cfg: TrialConfig,
-): Record<string, number> {
-  const { train, test } = encodeSplits(g, e);
-  const r = linearEvaluation(train, test, { c: cfg.linear_eval_c, maxIter: cfg.linear_eval_max_iter });
+): Promise<Record<string, number>> {
+  const { train, test } = await encodeSplits(g, e);
+  const r = await linearEvaluation(train, test, { c: cfg.linear_eval_c, maxIter: cfg.linear_eval_max_iter });
   // Logged with the accuracy, so an accuracy from a fit cut off by the budget is visible as such.
   return {
     linear_eval_accuracy: r.accuracy,

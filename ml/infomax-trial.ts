@@ -12,6 +12,16 @@ import { jacobianConditionMetrics } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
 import { isEvaluationStep } from './metric-names.js';
 
+/** The mean of scalar tensors, read in one download and summed in order; disposes them. */
+async function meanOf(estimates: tf.Tensor[]): Promise<number> {
+  const stacked = tf.stack(estimates);
+  const values = await stacked.data();
+  tf.dispose([stacked, ...estimates]);
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
 export class InfomaxTrial extends TrialState {
   protected readonly source: PairSource;
   readonly g1: Encoder;
@@ -74,32 +84,31 @@ export class InfomaxTrial extends TrialState {
   }
 
   /** Mean I_EST over test batches in a fixed order (Gaussian: a fixed set of fresh samples). */
-  private iEstTest(): number {
+  private async iEstTest(): Promise<number> {
     const k = this.cfg.batch_size;
-    let sum = 0;
-    let count = 0;
+    const estimates: tf.Tensor[] = [];
     if (this.cfg.data === 'gaussian') {
       const src = new GaussianPairSource(this.cfg.negatives === 'noniid', this.cfg.seed, 21);
       for (let b = 0; b < this.cfg.i_est_test_batches; b++) {
         const batch = src.next(k);
-        sum += tf.tidy(() => this.estimate(tf.tensor2d(batch.x, [k, 1]), tf.tensor2d(batch.y, [k, 1])).dataSync()[0]);
-        count++;
+        estimates.push(tf.tidy(() => this.estimate(tf.tensor2d(batch.x, [k, 1]), tf.tensor2d(batch.y, [k, 1]))));
       }
-      return sum / count;
+      return meanOf(estimates);
     }
     const e = this.mnistEval();
     const d = e.dim;
     const batches = Math.min(this.cfg.i_est_test_batches, Math.floor(e.testN / k));
     if (batches < 1) throw new TrialConfigError(`batch_size ${k} is larger than the ${e.testN} test examples`);
     for (let b = 0; b < batches; b++) {
-      sum += tf.tidy(() => {
-        const x = tf.tensor2d(e.testX.subarray(b * k * d, (b + 1) * k * d), [k, d]);
-        const y = tf.tensor2d(e.testY.subarray(b * k * d, (b + 1) * k * d), [k, d]);
-        return this.estimate(x, y).dataSync()[0];
-      });
-      count++;
+      estimates.push(
+        tf.tidy(() => {
+          const x = tf.tensor2d(e.testX.subarray(b * k * d, (b + 1) * k * d), [k, d]);
+          const y = tf.tensor2d(e.testY.subarray(b * k * d, (b + 1) * k * d), [k, d]);
+          return this.estimate(x, y);
+        }),
+      );
     }
-    return sum / count;
+    return meanOf(estimates);
   }
 
   /**
@@ -108,7 +117,7 @@ export class InfomaxTrial extends TrialState {
    * is the batch step t + 1 trains on, peeked so the training stream stays as it was
    * (and it exists at step 0 and right after a resume).
    */
-  private jacobianMetrics(): Record<string, number> {
+  private jacobianMetrics(): Promise<Record<string, number>> {
     const batch = peekBatch(this.source, this.cfg.batch_size);
     const n = Math.min(this.cfg.jacobian_inputs, batch.rows);
     return jacobianConditionMetrics((x) => this.g1.apply(x), batch.x, n, this.source.dimX, this.g1.outDim);
@@ -117,13 +126,10 @@ export class InfomaxTrial extends TrialState {
   async evaluate(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     const evals = new Set(this.cfg.evaluations);
-    if (evals.has('i_est_test')) out.i_est_test = this.iEstTest();
+    if (evals.has('i_est_test')) out.i_est_test = await this.iEstTest();
     if (evals.has('linear_eval'))
-      Object.assign(
-        out,
-        linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg),
-      );
-    if (evals.has('jacobian')) Object.assign(out, this.jacobianMetrics());
+      Object.assign(out, await linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg));
+    if (evals.has('jacobian')) Object.assign(out, await this.jacobianMetrics());
     return out;
   }
 

@@ -47,13 +47,15 @@ export function createTrial(cfg: TrialConfig): TrialState {
   return cfg.procedure === 'adversarial' ? new AdversarialTrial(cfg) : new InfomaxTrial(cfg);
 }
 
-/** Reads the recorded scalars of several steps with one synchronous download. */
-function drain(pending: { step: number; scalars: ScalarRecord }[]): { step: number; values: Record<string, number> }[] {
+/** Reads the recorded scalars of several steps with one download. */
+async function drain(
+  pending: { step: number; scalars: ScalarRecord }[],
+): Promise<{ step: number; values: Record<string, number> }[]> {
   if (pending.length === 0) return [];
   const keys = pending.map((p) => Object.keys(p.scalars));
   const all = pending.flatMap((p) => Object.values(p.scalars));
   const stacked = tf.stack(all);
-  const data = stacked.dataSync();
+  const data = await stacked.data();
   tf.dispose([stacked, ...all]);
   let i = 0;
   const out = pending.map((p, j) => {
@@ -81,7 +83,7 @@ export async function runTrial(
   const pending: { step: number; scalars: ScalarRecord }[] = [];
 
   const flush = async () => {
-    for (const { step, values } of drain(pending)) {
+    for (const { step, values } of await drain(pending)) {
       for (const [quantity, v] of Object.entries(values)) {
         if (!Number.isFinite(v)) throw new NonFiniteError(step, quantity, v);
       }

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 # Only the tests need a browser (the demo does not): Debian's chromium, when missing.
 bash scripts/setup-chromium.sh
+# The webgpu backend is tested on Mesa's software Vulkan driver where there is no GPU.
+bash scripts/setup-lavapipe.sh
 echo "== typecheck" >&2
 npx tsc --noEmit -p tsconfig.json
 echo "== format (npm run format fixes it)" >&2

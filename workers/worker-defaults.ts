@@ -1,4 +1,4 @@
-// Per-queue defaults: a CPU worker runs one trainer per core (each is single-threaded
+// Worker defaults: a CPU worker runs one trainer per core (each is single-threaded
 // wasm/cpu TensorFlow.js), a GPU worker one trial at a time (one device).
 import os from 'node:os';
 import { backendFromEnv, type BackendRequest } from '../ml/backend.js';
@@ -8,8 +8,12 @@ export function defaultMaxConcurrent(taskQueue: string): number {
   return taskQueue === TASK_QUEUES.gpu ? 1 : os.availableParallelism();
 }
 
-/** MIRL_BACKEND when set (a value that is not a backend is an error, not a silent `auto`), else the queue's own. */
-export function defaultBackendFor(taskQueue: string): BackendRequest {
+/**
+ * MIRL_BACKEND when set (a value that is not a backend is an error, not a silent `auto`),
+ * else auto on every queue: auto takes a GPU first (CUDA TensorFlow, then a hardware
+ * WebGPU adapter), and a GPU worker without either refuses to start (gpu-probe.ts).
+ */
+export function defaultBackend(): BackendRequest {
   if (process.env.MIRL_BACKEND !== undefined) return backendFromEnv();
-  return taskQueue === TASK_QUEUES.gpu ? 'tensorflow' : 'auto';
+  return 'auto';
 }

@@ -25,7 +25,7 @@ import { connectWorker } from './worker-connection.js';
 import { checkTrackingCredentials } from './tracking-check.js';
 import { SWEEP_TASK_QUEUE } from '../workflows/types.js';
 import { bundleWorkflows } from './bundle.js';
-import { defaultBackendFor, defaultMaxConcurrent } from './worker-defaults.js';
+import { defaultBackend, defaultMaxConcurrent } from './worker-defaults.js';
 
 export interface MirlWorkerOptions {
   /** Activity queue: mirl-cpu or mirl-gpu. */
@@ -103,7 +103,7 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
   const settings = temporalSettings();
   const connection = await connectWorker(settings);
   const maxConcurrent = opts.maxConcurrent ?? defaultMaxConcurrent(opts.taskQueue);
-  const backend = opts.backend ?? defaultBackendFor(opts.taskQueue);
+  const backend = opts.backend ?? defaultBackend();
   const runWorkflows = opts.workflows ?? true;
   // Under `mirl worker --supervise` the identity also ends with the supervisor's pid, the
   // one the stack records, so its readiness check recognises every restarted worker.

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { CommandModule } from 'yargs';
 import type { BackendName } from '../../ml/backend.js';
-import { parseTrialConfig } from '../../ml/config.js';
+import { BACKENDS, parseTrialConfig } from '../../ml/config.js';
 import { BENCH_CASES } from '../../bench/cases.js';
 
 const ALL_CASES = Object.keys(BENCH_CASES);
@@ -77,7 +77,8 @@ export const benchCommand: CommandModule<object, Args> = {
       .option('backends', {
         type: 'array',
         string: true,
-        describe: 'subset of tensorflow, wasm, cpu (default: all that load)',
+        choices: BACKENDS.filter((b) => b !== 'auto'),
+        describe: 'backends to measure (default: all that load, webgpu only on a hardware adapter)',
       })
       .option('cases', { type: 'array', string: true, describe: `subset of: ${ALL_CASES.join(', ')}` })
       .option('steps', { type: 'number', default: 200, describe: 'timed steps per fast model (median reported)' })
@@ -141,11 +142,16 @@ export const benchCommand: CommandModule<object, Args> = {
       ),
   handler: async (args) => {
     if (nonNegativeInt(args.scale, '--scale') > 0 || args['scale-attach']) return runScale(args);
-    const [{ availableBackends }, { runBench }] = await Promise.all([
+    const [{ availableBackends }, { webgpuAdapter }, { runBench }] = await Promise.all([
       import('../../ml/backend.js'),
+      import('../../ml/webgpu.js'),
       import('../../bench/run.js'),
     ]);
-    const backends = (args.backends as BackendName[] | undefined) ?? (await availableBackends());
+    // webgpu on a software adapter (lavapipe) is the CPU again, slower than tensorflow and
+    // wasm there: measured only when named.
+    const backends =
+      (args.backends as BackendName[] | undefined) ??
+      (await availableBackends()).filter((b) => b !== 'webgpu' || !webgpuAdapter()?.software);
     const cases = args.cases ?? ALL_CASES;
     const unknown = cases.filter((c) => !ALL_CASES.includes(c));
     if (unknown.length)

@@ -62,7 +62,7 @@ export const linearEvalCommand: CommandModule<object, Args> = {
       seed: args.seed,
     });
     const e = mnistEvalData(cfg);
-    const r = linearEvaluation(
+    const r = await linearEvaluation(
       { values: e.trainX, labels: e.trainLabels, n: e.trainN, dim: e.dim },
       { values: e.testX, labels: e.testLabels, n: e.testN, dim: e.dim },
       { c: args.c, maxIter: args['max-iter'] },

@@ -85,8 +85,8 @@ export const workerCommand: CommandModule<object, Args> = {
 /** A GPU worker that would train on the CPU stops here, in one line, before connecting anywhere. */
 async function refuseWithoutGpu(backend: BackendRequest | undefined): Promise<void> {
   const { gpuQueueProblem, probeGpu } = await import('../../workers/gpu-probe.js');
-  const { defaultBackendFor } = await import('../../workers/worker-defaults.js');
-  const problem = gpuQueueProblem(probeGpu(), backend ?? defaultBackendFor(TASK_QUEUES.gpu));
+  const { defaultBackend } = await import('../../workers/worker-defaults.js');
+  const problem = gpuQueueProblem(await probeGpu(), backend ?? defaultBackend());
   if (problem) {
     throw new UsageError(
       `--task-queue ${TASK_QUEUES.gpu}: ${problem}; run it on a GPU host, or pass --allow-cpu to train its trials on the CPU`,

@@ -14,14 +14,14 @@ export { CONDITION_PERCENTILES };
  * repeated once per output and a single backward pass through the batch of copies
  * yields all rows at once: copy k of input i carries the cotangent e_k.
  */
-export function jacobians(
+export async function jacobians(
   g: (x: tf.Tensor2D) => tf.Tensor2D,
   inputs: Float32Array,
   n: number,
   inDim: number,
   outDim: number,
   inputsPerPass = 8,
-): Float32Array[] {
+): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let start = 0; start < n; start += inputsPerPass) {
     const c = Math.min(inputsPerPass, n - start);
@@ -32,7 +32,7 @@ export function jacobians(
       const grad = tf.grad((xr: tf.Tensor) => tf.sum(tf.mul(g(xr as tf.Tensor2D), cotangent)));
       return grad(repeated);
     });
-    const values = rows.dataSync() as Float32Array;
+    const values = (await rows.data()) as Float32Array;
     rows.dispose();
     for (let i = 0; i < c; i++) out.push(values.slice(i * outDim * inDim, (i + 1) * outDim * inDim));
   }
@@ -169,13 +169,13 @@ export function conditionPercentiles(logConds: number[]): Record<string, number>
  * n rows of `inputs` (row-major, inDim wide). The caller chooses the inputs; the study
  * passes the current noisy training batch, as the notebook does.
  */
-export function jacobianConditionMetrics(
+export async function jacobianConditionMetrics(
   g: (x: tf.Tensor2D) => tf.Tensor2D,
   inputs: Float32Array,
   n: number,
   inDim: number,
   outDim: number,
-): Record<string, number> {
-  const logConds = jacobians(g, inputs, n, inDim, outDim).map((j) => jacobianLogCondition(j, outDim, inDim));
+): Promise<Record<string, number>> {
+  const logConds = (await jacobians(g, inputs, n, inDim, outDim)).map((j) => jacobianLogCondition(j, outDim, inDim));
   return conditionPercentiles(logConds);
 }

@@ -2,7 +2,8 @@
 // regression). Full-batch and deterministic, so linear evaluation gives the same number
 // for the same codes, unlike stochastic solvers.
 
-export type ValueAndGrad = (theta: Float64Array) => { value: number; grad: Float64Array };
+/** Async because a GPU backend (webgpu) can only read its results asynchronously. */
+export type ValueAndGrad = (theta: Float64Array) => Promise<{ value: number; grad: Float64Array }>;
 
 /**
  * The one stopping rule: over the last `window` iterations the objective fell by less
@@ -48,11 +49,11 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions): LbfgsResult {
+export async function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions): Promise<LbfgsResult> {
   const m = opts.memory ?? 10;
   const n = theta0.length;
   let theta = Float64Array.from(theta0);
-  let { value, grad } = f(theta);
+  let { value, grad } = await f(theta);
   const values = [value];
   const done = (iterations: number, stopped: LbfgsStop): LbfgsResult => ({
     theta,
@@ -93,11 +94,11 @@ export function lbfgs(f: ValueAndGrad, theta0: Float64Array, opts: LbfgsOptions)
     }
     // Backtracking line search with the Armijo condition.
     let step = 1;
-    let next = f(theta.map((t, j) => t + step * dir[j]));
+    let next = await f(theta.map((t, j) => t + step * dir[j]));
     let tries = 0;
     while (!(next.value <= value + 1e-4 * step * slope) && tries < 30) {
       step *= 0.5;
-      next = f(theta.map((t, j) => t + step * dir[j]));
+      next = await f(theta.map((t, j) => t + step * dir[j]));
       tries++;
     }
     if (tries === 30) return done(iter, 'line-search');

@@ -70,7 +70,7 @@ function oneHot(labels: Uint8Array): tf.Tensor2D {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), CLASSES).toFloat() as tf.Tensor2D);
 }
 
-export function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOptions): LinearEvalResult {
+export async function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOptions): Promise<LinearEvalResult> {
   const t0 = performance.now();
   if (train.dim !== test.dim) throw new Error(`train codes have ${train.dim} features, test codes ${test.dim}`);
   const d = train.dim;
@@ -81,41 +81,45 @@ export function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOptions):
   // run a transposed-operand product) at every one of hundreds of evaluations.
   const xT = tf.transpose(x) as tf.Tensor2D;
   const y = oneHot(train.labels);
-  const f = (theta: Float64Array) => {
-    const [value, gw, gb] = tf.tidy(() => {
+  const f = async (theta: Float64Array) => {
+    // One download per evaluation: [value, dW (row-major), db].
+    const packed = tf.tidy(() => {
       const w = tf.tensor2d(Float32Array.from(theta.subarray(0, d * CLASSES)), [d, CLASSES]);
       const b = tf.tensor1d(Float32Array.from(theta.subarray(d * CLASSES)));
       const logp = tf.logSoftmax(tf.add(tf.matMul(x, w), b));
       const ce = tf.neg(tf.mean(tf.sum(tf.mul(y, logp), 1)));
       // Analytic gradient of softmax cross-entropy: one matMul instead of a tape.
       const g = tf.div(tf.sub(tf.exp(logp), y), n);
-      return [
-        tf.add(ce, tf.mul(0.5 * lambda, tf.sum(tf.square(w)))),
-        tf.add(tf.matMul(xT, g as tf.Tensor2D), tf.mul(lambda, w)),
+      return tf.concat([
+        tf.reshape(tf.add(ce, tf.mul(0.5 * lambda, tf.sum(tf.square(w)))), [1]),
+        tf.reshape(tf.add(tf.matMul(xT, g as tf.Tensor2D), tf.mul(lambda, w)), [-1]),
         tf.sum(g, 0),
-      ];
+      ]);
     });
-    const grad = new Float64Array(d * CLASSES + CLASSES);
-    grad.set(gw.dataSync());
-    grad.set(gb.dataSync(), d * CLASSES);
-    const v = value.dataSync()[0];
-    tf.dispose([value, gw, gb]);
-    return { value: v, grad };
+    const values = await packed.data();
+    packed.dispose();
+    return { value: values[0], grad: Float64Array.from(values.subarray(1)) };
   };
-  const fit = lbfgs(f, new Float64Array(d * CLASSES + CLASSES), { maxIter: opts.maxIter, stop: LINEAR_EVAL_STOP });
-  const accuracyOn = (codes: Codes, xs: tf.Tensor2D): number =>
-    tf.tidy(() => {
+  const fit = await lbfgs(f, new Float64Array(d * CLASSES + CLASSES), {
+    maxIter: opts.maxIter,
+    stop: LINEAR_EVAL_STOP,
+  });
+  const accuracyOn = async (codes: Codes, xs: tf.Tensor2D): Promise<number> => {
+    const predicted = tf.tidy(() => {
       const w = tf.tensor2d(Float32Array.from(fit.theta.subarray(0, d * CLASSES)), [d, CLASSES]);
       const b = tf.tensor1d(Float32Array.from(fit.theta.subarray(d * CLASSES)));
-      const pred = tf.argMax(tf.add(tf.matMul(xs, w), b), 1).dataSync();
-      let correct = 0;
-      for (let i = 0; i < codes.n; i++) if (pred[i] === codes.labels[i]) correct++;
-      return correct / codes.n;
+      return tf.argMax(tf.add(tf.matMul(xs, w), b), 1);
     });
+    const pred = await predicted.data();
+    predicted.dispose();
+    let correct = 0;
+    for (let i = 0; i < codes.n; i++) if (pred[i] === codes.labels[i]) correct++;
+    return correct / codes.n;
+  };
   const xt = tf.tensor2d(test.values, [test.n, d]);
   const result = {
-    accuracy: accuracyOn(test, xt),
-    trainAccuracy: accuracyOn(train, x),
+    accuracy: await accuracyOn(test, xt),
+    trainAccuracy: await accuracyOn(train, x),
     iterations: fit.iterations,
     converged: fit.converged,
     stopped: fit.stopped,
@@ -126,7 +130,7 @@ export function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOptions):
 }
 
 /** Min-max scaling then the fit; the inputs are left untouched. */
-export function linearEvaluation(train: Codes, test: Codes, opts: LinearEvalOptions): LinearEvalResult {
+export async function linearEvaluation(train: Codes, test: Codes, opts: LinearEvalOptions): Promise<LinearEvalResult> {
   const tr = { ...train, values: Float32Array.from(train.values) };
   const te = { ...test, values: Float32Array.from(test.values) };
   minMaxScale(tr, te);

@@ -27,7 +27,7 @@ import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 const CHECKPOINT_EVERY = 5;
 // The plain-JS backend is ten times slower a step: fewer steps keep it short, and its slow
 // steps still give the kill time to land before the trial ends.
-const STEPS: Record<BackendName, number> = { tensorflow: 30, wasm: 30, cpu: 12 };
+const STEPS: Record<BackendName, number> = { tensorflow: 30, webgpu: 12, wasm: 30, cpu: 12 };
 const configFor = (steps: number) =>
   parseTrialConfig({
     encoder: 'mlp',
@@ -94,7 +94,7 @@ after(async () => {
 });
 
 // The native backend is best effort (scripts/setup-native.sh): as in ml-backends.test.ts,
-// each backend that loads here gets its test, and wasm and cpu always load.
+// each backend that loads here gets its test; webgpu (on lavapipe), wasm and cpu always load.
 const BACKENDS_HERE = await availableBackends();
 
 // The killed attempt's failure is expected: keep its warning out of the test output.
@@ -136,7 +136,7 @@ async function killedThenResumed(backend: BackendName) {
 }
 
 describe('resume through the trainer process', () => {
-  for (const backend of (['tensorflow', 'wasm', 'cpu'] as const).filter((b) => BACKENDS_HERE.includes(b))) {
+  for (const backend of (['tensorflow', 'webgpu', 'wasm', 'cpu'] as const).filter((b) => BACKENDS_HERE.includes(b))) {
     it(`a trainer SIGKILLed after a checkpoint resumes bit-identical to the uninterrupted trial (${backend})`, async () => {
       const { killed, straight, whole, resumed, retried } = await killedThenResumed(backend);
       const from = retried.resumedFrom;

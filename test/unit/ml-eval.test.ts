@@ -87,7 +87,7 @@ test('Lanczos finds the largest eigenvalue of a diagonal operator', () => {
   assert.ok(Math.abs(res.value - 5) < 1e-9, `${res.value}`);
 });
 
-test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {
+test('batched Jacobians of a nonlinear map match the analytic Jacobian', async () => {
   const r = new Rng(2);
   const d = 6;
   const a = tf.tensor2d(
@@ -96,7 +96,7 @@ test('batched Jacobians of a nonlinear map match the analytic Jacobian', () => {
   );
   const g = (x: tf.Tensor2D) => tf.tanh(tf.matMul(x, a)) as tf.Tensor2D;
   const inputs = Float32Array.from({ length: 3 * d }, () => r.normal());
-  const js = jacobians(g, inputs, 3, d, 4, 2);
+  const js = await jacobians(g, inputs, 3, d, 4, 2);
   assert.equal(js.length, 3);
   const av = a.arraySync();
   for (let i = 0; i < 3; i++) {
@@ -143,26 +143,26 @@ test('condition-number percentiles take the sorted value at floor(p * (n - 1)), 
   assert.notEqual(p.log_condition_number_p40, percentile(logConds, 40));
 });
 
-test('the Jacobian evaluation conditions g at exactly the inputs it is given', () => {
+test('the Jacobian evaluation conditions g at exactly the inputs it is given', async () => {
   // g(x) = x * x has J = diag(2x): row [1, e^r] has log condition number r.
   const g = (x: tf.Tensor2D) => tf.mul(x, x) as tf.Tensor2D;
   const rs = [3, 0, 5, 1, 4, 2];
   const inputs = Float32Array.from(rs.flatMap((r) => [1, Math.exp(r)]));
-  const p = jacobianConditionMetrics(g, inputs, rs.length, 2, 2);
+  const p = await jacobianConditionMetrics(g, inputs, rs.length, 2, 2);
   Object.values(p).forEach((v, i) => assert.ok(Math.abs(v - i) < 1e-5, `p${20 * i} = ${v}`));
   // Only the first n rows count: rows with r = 3, 0, 5.
-  const first = jacobianConditionMetrics(g, inputs, 3, 2, 2);
+  const first = await jacobianConditionMetrics(g, inputs, 3, 2, 2);
   assert.ok(
     Math.abs(first.log_condition_number_p0) < 1e-5 && Math.abs(first.log_condition_number_p100 - 5) < 1e-5,
     JSON.stringify(first),
   );
 });
 
-test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
+test('L-BFGS finds the minimum of an ill-conditioned quadratic', async () => {
   const scales = [1, 10, 100, 1000];
   const target = [1, -2, 3, 0.5];
-  const res = lbfgs(
-    (t) => ({
+  const res = await lbfgs(
+    async (t) => ({
       value: t.reduce((a, v, i) => a + 0.5 * scales[i] * (v - target[i]) ** 2, 0),
       grad: t.map((v, i) => scales[i] * (v - target[i])),
     }),
@@ -192,11 +192,11 @@ function blobs(r: Rng, n: number, informative: boolean): Codes {
   return { values, labels, n, dim: 12 };
 }
 
-test('linear evaluation separates linearly separable classes and fails on noise', () => {
+test('linear evaluation separates linearly separable classes and fails on noise', async () => {
   const r = new Rng(3);
-  const good = linearEvaluation(blobs(r, 2000, true), blobs(r, 500, true), { c: 10, maxIter: 200 });
+  const good = await linearEvaluation(blobs(r, 2000, true), blobs(r, 500, true), { c: 10, maxIter: 200 });
   assert.ok(good.accuracy > 0.97, `accuracy ${good.accuracy}`);
-  const bad = linearEvaluation(blobs(r, 2000, false), blobs(r, 500, false), { c: 10, maxIter: 200 });
+  const bad = await linearEvaluation(blobs(r, 2000, false), blobs(r, 500, false), { c: 10, maxIter: 200 });
   assert.ok(bad.accuracy < 0.2, `accuracy on noise ${bad.accuracy}`);
 });
 
@@ -210,15 +210,15 @@ test('the stop rule compares the decrease over its window, relative to max(|f|, 
   assert.equal(stopRuleMet([0.01, 0.005, 0], rule), false);
 });
 
-test('linear evaluation reports converged only when its stopping rule is met within the budget', () => {
+test('linear evaluation reports converged only when its stopping rule is met within the budget', async () => {
   const r = new Rng(5);
   const train = blobs(r, 2000, true);
   const test = blobs(r, 500, true);
   const budget = parseTrialConfig({}).linear_eval_max_iter;
-  const easy = linearEvaluation(train, test, { c: 10, maxIter: budget });
+  const easy = await linearEvaluation(train, test, { c: 10, maxIter: budget });
   assert.equal(easy.converged, true, `stopped by ${easy.stopped} after ${easy.iterations} iterations`);
   assert.equal(easy.stopped, 'tolerance');
   assert.ok(easy.iterations < budget && easy.accuracy > 0.97, JSON.stringify(easy));
-  const cut = linearEvaluation(train, test, { c: 10, maxIter: 3 });
+  const cut = await linearEvaluation(train, test, { c: 10, maxIter: 3 });
   assert.deepEqual([cut.converged, cut.stopped, cut.iterations], [false, 'budget', 3]);
 });

@@ -161,10 +161,10 @@ test('the Jacobian evaluation uses the noisy training batch the next step trains
     twin.next(16);
     const batch = twin.next(16);
     const g = (x: tf.Tensor2D) => trial.g1.apply(x);
-    assert.deepEqual(got, jacobianConditionMetrics(g, batch.x, 3, twin.dimX, trial.g1.outDim));
+    assert.deepEqual(got, await jacobianConditionMetrics(g, batch.x, 3, twin.dimX, trial.g1.outDim));
     // Not the first noisy test inputs, which the evaluation used before.
     const e = mnistEvalData(cfg);
-    assert.notDeepEqual(got, jacobianConditionMetrics(g, e.testX, 3, e.dim, trial.g1.outDim));
+    assert.notDeepEqual(got, await jacobianConditionMetrics(g, e.testX, 3, e.dim, trial.g1.outDim));
   } finally {
     trial.dispose();
   }
