@@ -7,12 +7,13 @@ import type { BackendName } from '../ml/backend.js';
 import type { MeasureRequest } from './measure.js';
 import { BENCH_CASES } from './cases.js';
 import { describeMachine, type MachineDescription } from './machine.js';
-import { measureOrchestration } from './orchestration.js';
 import { evaluateTargets, evaluatePeerTargets, type BenchRow, type TargetCheck } from './targets.js';
 import { runPeerComparison, partitionCases, type PeerName, type StepPlan } from './peer/compare.js';
 import { ensureJax, measureJax } from './peer/jax.js';
 
-const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url));
+// scripts/gpu-check.sh runs this module bundled (no tsx there), beside measure.ts's bundle.
+const BUNDLED = import.meta.url.endsWith('.mjs');
+const MEASURE = fileURLToPath(new URL(BUNDLED ? './measure.mjs' : './measure.ts', import.meta.url));
 
 export interface BenchOptions {
   backends: BackendName[];
@@ -46,7 +47,8 @@ export interface BenchResult {
 
 export function measure(req: MeasureRequest): Promise<Record<string, number | string> | { error: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', MEASURE, JSON.stringify(req)], {
+    const loader = BUNDLED ? [] : ['--import', 'tsx'];
+    const child = spawn(process.execPath, ['--expose-gc', ...loader, MEASURE, JSON.stringify(req)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -157,6 +159,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   }
   if (o.orchestrationTrials > 0 && primary) {
     try {
+      // Imported here: it brings Temporal, which the bundled GPU check leaves out.
+      const { measureOrchestration } = await import('./orchestration.js');
       add({
         measure: 'orchestration',
         ...(await measureOrchestration({
