@@ -57,16 +57,33 @@ async function step(name: string, steps: number, warmup: number): Promise<Record
     trial.step++;
     if (i >= warmup) times.push(performance.now() - t0);
   }
+  const kernels = await kernelsPerStep(trial);
   const flops = trainingStepFlops(cfg);
   const ms = median(times);
   trial.dispose();
   return {
     ms_per_step: ms,
+    kernels_per_step: kernels,
     ms_p90: percentile(times, 90),
     gflop_per_step: flops / 1e9,
     gflops: flops / (ms * 1e6),
     steps,
   };
+}
+
+/**
+ * Kernels one more step launches, counted by the engine's profiler (untimed): the
+ * dispatch count that dominates a small model's step on CPU backends, deterministic
+ * where timings are noisy.
+ */
+async function kernelsPerStep(trial: ReturnType<typeof createTrial>): Promise<number> {
+  const info = await tf.profile(() => {
+    const scalars = trial.advance();
+    trial.step++;
+    return Object.values(scalars);
+  });
+  tf.dispose(info.result as tf.Tensor[]);
+  return info.kernels.length;
 }
 
 async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Record<string, number>> {
