@@ -37,6 +37,9 @@ function millisOf(ts: Pending['lastHeartbeatTime']): number | null {
   return Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
 
+// temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED: no worker holds it.
+const ACTIVITY_SCHEDULED = 1;
+
 /** The liveness of one trial from its workflow's description (pure: the clock is an argument). */
 export function livenessOf(
   d: { status: string; pending?: Pending },
@@ -44,6 +47,10 @@ export function livenessOf(
   heartbeatTimeoutMs: number,
 ): TrialLiveness {
   if (d.status !== 'RUNNING') return { heartbeatAgeS: null, attempt: 0, stale: false, closed: d.status };
+  // A retry waiting for a slot keeps the last heartbeat of the attempt before it: its age
+  // says nothing about a worker, and "stale" would send a user looking for a dead one.
+  if (d.pending?.state === ACTIVITY_SCHEDULED)
+    return { heartbeatAgeS: null, attempt: d.pending.attempt ?? 0, stale: false, queued: true };
   const beatAt = millisOf(d.pending?.lastHeartbeatTime) ?? millisOf(d.pending?.lastStartedTime);
   const age = beatAt === null ? null : Math.max(0, now - beatAt);
   return {

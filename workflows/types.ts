@@ -401,6 +401,8 @@ export interface TrialLiveness {
   attempt: number;
   /** Longer without a heartbeat than a live worker ever goes: its worker is probably gone. */
   stale: boolean;
+  /** Waiting for a free worker slot (a first attempt, or a retry after its worker went away). */
+  queued?: boolean;
   /** The trial workflow has closed (its status) although the sweep still counts it running. */
   closed?: string;
 }

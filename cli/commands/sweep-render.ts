@@ -60,6 +60,7 @@ function livenessNote(t: TrialProgress): string {
   if (!l) return '';
   if (l.closed) return ` [trial workflow ${l.closed.toLowerCase()}]`;
   const attempt = l.attempt > 1 ? `, attempt ${l.attempt}` : '';
+  if (l.queued) return ` [queued for a worker${attempt}]`;
   if (l.stale) return ` [stale: no heartbeat for ${l.heartbeatAgeS} s${attempt}]`;
   return attempt ? ` [${attempt.slice(2)}]` : '';
 }

@@ -94,8 +94,13 @@ export function renderFrame(v: WatchView, columns = 100): string[] {
     lines.push('  running trials:');
     for (const t of running) {
       const metrics = Object.keys(t.metrics).length ? `  ${formatMetrics(t.metrics)}` : '';
-      const stale = t.liveness?.stale ? `  [stale: no heartbeat for ${t.liveness.heartbeatAgeS} s]` : '';
-      lines.push(`    ${String(t.index).padStart(3)} ${t.runName}  ${trialStep(t, v.steps)}${stale}${metrics}`);
+      const l = t.liveness;
+      const note = l?.queued
+        ? '  [queued for a worker]'
+        : l?.stale
+          ? `  [stale: no heartbeat for ${l.heartbeatAgeS} s]`
+          : '';
+      lines.push(`    ${String(t.index).padStart(3)} ${t.runName}  ${trialStep(t, v.steps)}${note}${metrics}`);
     }
   }
   const failed = p.recent.filter((t) => t.state === 'failed');

@@ -33,6 +33,23 @@ test('a heartbeat within the SDK throttle is live; past it, stale with its age',
   assert.equal(livenessOf({ status: 'TERMINATED' }, NOW, 60_000).closed, 'TERMINATED');
 });
 
+test('a retry waiting for a worker slot is queued, not stale, though its last heartbeat is old', () => {
+  // As Temporal describes it after `mirl down`: state SCHEDULED (1), the next attempt, the old beat.
+  const waiting = livenessOf(
+    { status: 'RUNNING', pending: { state: 1, lastHeartbeatTime: at(NOW - 1_636_000), attempt: 2 } as never },
+    NOW,
+    60_000,
+  );
+  assert.deepEqual(waiting, { heartbeatAgeS: null, attempt: 2, stale: false, queued: true });
+  // The same beat on an attempt a worker holds (STARTED, 2) is stale.
+  const held = livenessOf(
+    { status: 'RUNNING', pending: { state: 2, lastHeartbeatTime: at(NOW - 1_636_000), attempt: 2 } as never },
+    NOW,
+    60_000,
+  );
+  assert.equal(held.stale, true);
+});
+
 test('status marks stale and closed trials and says how to page and reconcile', () => {
   const trial = (index: number, extra: Partial<TrialProgress>): TrialProgress => ({
     index,
@@ -70,6 +87,7 @@ test('status marks stale and closed trials and says how to page and reconcile', 
     trials: [
       trial(8, { liveness: { heartbeatAgeS: 71, attempt: 1, stale: true } }),
       trial(9, { liveness: { heartbeatAgeS: null, attempt: 0, stale: false, closed: 'TERMINATED' } }),
+      trial(10, { liveness: { heartbeatAgeS: null, attempt: 2, stale: false, queued: true } }),
     ],
     page: { offset: 0, limit: 100, states: ['running', 'failed'], matching: 2 },
     recent: [],
@@ -77,9 +95,10 @@ test('status marks stale and closed trials and says how to page and reconcile', 
   const text = renderStatus('RUNNING', p);
   assert.match(text, /8 running\s+mlp\|seed=8 step 120 \[stale: no heartbeat for 71 s\]/);
   assert.match(text, /9 running\s+mlp\|seed=9 step 120 \[trial workflow terminated\]/);
+  assert.match(text, /10 running\s+mlp\|seed=10 step 120 \[queued for a worker, attempt 2\]/);
   assert.match(text, /mirl sweep reconcile s-1/);
   const paged = renderStatus('RUNNING', { ...p, page: { offset: 0, limit: 2, states: null, matching: 5000 } });
-  assert.match(paged, /trials 1-2 of 5000; --state, --offset and --limit show others/);
+  assert.match(paged, /trials 1-3 of 5000; --state, --offset and --limit show others/);
 });
 
 test('status sums up an axis with many values instead of listing each', () => {
