@@ -2,9 +2,8 @@
 // backend; only the choice (and its report) lives here.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { webgpuLoader } from './webgpu.js';
+import { gpuDeviceNodes, webgpuLoader } from './webgpu.js';
 import { BACKENDS } from './config.js';
 
 export type BackendRequest = (typeof BACKENDS)[number];
@@ -17,13 +16,7 @@ const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
 /** NVIDIA devices the kernel driver exposes (/dev/nvidia0, ...): what a CUDA build can use. */
 export function nvidiaDevices(devDir = '/dev'): string[] {
-  try {
-    return readdirSync(devDir)
-      .filter((name) => /^nvidia\d+$/.test(name))
-      .map((name) => path.join(devDir, name));
-  } catch {
-    return []; // No such folder (a container without /dev): no devices.
-  }
+  return gpuDeviceNodes(devDir).filter((node) => /^nvidia\d+$/.test(path.basename(node)));
 }
 
 /** Whether the CUDA build of native TensorFlow.js is installed (tfjs-node is CPU only). */

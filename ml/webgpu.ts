@@ -31,7 +31,7 @@ export function gpuDeviceNodes(devDir = '/dev'): string[] {
         .filter((n) => re.test(n))
         .map((n) => path.join(dir, n));
     } catch {
-      return [];
+      return []; // No such folder (a container without /dev or /dev/dri): no devices.
     }
   };
   return [...list(devDir, /^nvidia\d+$/), ...list(path.join(devDir, 'dri'), /^renderD\d+$/)];
