@@ -1,6 +1,7 @@
 // The prepared GPU check that scripts/gpu-check.sh runs, bundled, on a GPU machine without
 // network: the webgpu backend's adapter, the backend agreement of every study model
-// against WebAssembly, and `mirl bench --backends webgpu` on the three model families.
+// against WebAssembly, and `mirl bench --backends webgpu` on the three model families
+// (with seed stacks of 8 against one seed).
 // Prints one JSON object; exits 1 when a model disagrees, 3 when there is no GPU adapter.
 import { parseArgs } from 'node:util';
 import { initBackend } from '../ml/backend.js';
@@ -20,6 +21,8 @@ function options() {
       'slow-steps': { type: 'string', default: '8' },
       'jacobian-inputs': { type: 'string', default: '128' },
       'linear-eval-max-iter': { type: 'string' },
+      // On a GPU a small model's step is all dispatch: where stacking seeds should pay most.
+      'seed-stack': { type: 'string', default: '8' },
     },
   });
   const int = (flag: keyof typeof values) => {
@@ -33,6 +36,7 @@ function options() {
     steps: int('steps'),
     slowSteps: int('slow-steps'),
     jacobianInputs: int('jacobian-inputs'),
+    seedStack: int('seed-stack'),
     linearEvalMaxIter:
       values['linear-eval-max-iter'] === undefined
         ? parseTrialConfig({}).linear_eval_max_iter
@@ -71,6 +75,7 @@ async function main(): Promise<number> {
     orchestrationTrials: 0,
     orchestrationConcurrency: 1,
     memorySteps: 0,
+    seedStack: o.seedStack,
     log,
   });
   const agrees = agreement.every((r) => r.agrees);

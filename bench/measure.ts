@@ -13,10 +13,12 @@ import { jacobians, jacobianLogCondition, logConditionNumber, singularValues } f
 import { InfomaxTrial } from '../ml/infomax-trial.js';
 import { memoryTrend, type MemorySample } from './trend.js';
 import { adapterLabel, webgpuAdapter } from '../ml/webgpu.js';
+import { SeedStack } from '../ml/seed-stack.js';
 
 export type MeasureRequest =
   | { kind: 'matmul'; backend: BackendName }
   | { kind: 'step'; backend: BackendName; name: string; steps: number; warmup: number }
+  | { kind: 'seed-stack'; backend: BackendName; name: string; seeds: number; steps: number; warmup: number }
   | { kind: 'linear-eval'; backend: BackendName; maxIter: number; referenceMaxIter: number }
   | { kind: 'jacobian'; backend: BackendName; inputs: number; svdCheck: number }
   | { kind: 'memory'; backend: BackendName; name: string; steps: number; sampleEvery: number; warmup: number };
@@ -84,6 +86,64 @@ async function kernelsPerStep(trial: ReturnType<typeof createTrial>): Promise<nu
   });
   tf.dispose(info.result as tf.Tensor[]);
   return info.kernels.length;
+}
+
+/**
+ * One seed's step against S seeds' stacked step, alternating in rounds within one process
+ * so both see the same load: what stacking buys per trial.
+ */
+async function seedStack(name: string, seeds: number, steps: number, warmup: number): Promise<Record<string, number>> {
+  const cfgs = Array.from({ length: seeds }, (_, seed) =>
+    parseTrialConfig({ ...BENCH_CASES[name], batch_size: 128, evaluations: [], seed }),
+  );
+  // The stack first: it builds solo trials to draw their weights, and a trial's variable
+  // names are global to the engine.
+  const stack = new SeedStack(cfgs);
+  const solo = createTrial(cfgs[0]);
+  const soloStep = async () => {
+    const scalars = solo.advance();
+    solo.step++;
+    await Object.values(scalars)[0].data();
+    tf.dispose(Object.values(scalars));
+  };
+  const stackStep = async () => {
+    const est = stack.advance();
+    await est.data();
+    est.dispose();
+  };
+  const soloTimes: number[] = [];
+  const stackTimes: number[] = [];
+  const rounds = 4;
+  for (let r = 0; r < rounds; r++) {
+    for (const [run, times] of [
+      [soloStep, soloTimes],
+      [stackStep, stackTimes],
+    ] as const) {
+      for (let i = 0; i < (r === 0 ? warmup : 0) + Math.ceil(steps / rounds); i++) {
+        const t0 = performance.now();
+        await run();
+        if (r > 0 || i >= warmup) times.push(performance.now() - t0);
+      }
+    }
+  }
+  const soloKernels = await kernelsPerStep(solo);
+  const stackProfile = await tf.profile(() => stack.advance());
+  tf.dispose(stackProfile.result as tf.Tensor);
+  const soloMs = median(soloTimes);
+  const stackMs = median(stackTimes);
+  solo.dispose();
+  stack.dispose();
+  return {
+    seeds,
+    steps,
+    solo_ms_per_step: soloMs,
+    stack_ms_per_step: stackMs,
+    stack_ms_per_seed_step: stackMs / seeds,
+    // Steps per hour of S stacked trials against one trial's: the gain in trials per hour, steps only.
+    speedup_per_seed: (seeds * soloMs) / stackMs,
+    solo_kernels_per_step: soloKernels,
+    stack_kernels_per_step: stackProfile.kernels.length,
+  };
 }
 
 async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Record<string, number>> {
@@ -197,6 +257,7 @@ async function main(): Promise<void> {
   let out: Record<string, number>;
   if (req.kind === 'matmul') out = await matmul();
   else if (req.kind === 'step') out = await step(req.name, req.steps, req.warmup);
+  else if (req.kind === 'seed-stack') out = await seedStack(req.name, req.seeds, req.steps, req.warmup);
   else if (req.kind === 'linear-eval') out = await linearEval(req.maxIter, req.referenceMaxIter);
   else if (req.kind === 'jacobian') out = await jacobian(req.inputs, req.svdCheck);
   else out = await memory(req.name, req.steps, req.sampleEvery, req.warmup, backend);

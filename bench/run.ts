@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../ml/backend.js';
 import type { MeasureRequest } from './measure.js';
 import { BENCH_CASES } from './cases.js';
+import { parseTrialConfig } from '../ml/config.js';
+import { stackRefusal } from '../ml/seed-stack.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { evaluateTargets, evaluatePeerTargets, type BenchRow, type TargetCheck } from './targets.js';
 import { runPeerComparison, partitionCases, type PeerName, type StepPlan } from './peer/compare.js';
@@ -32,6 +34,8 @@ export interface BenchOptions {
   orchestrationConcurrency: number;
   /** Steps of the trainer-memory run; 0 skips. */
   memorySteps: number;
+  /** Seeds per stack in the seed_stack rows (one trial's step against S stacked); 0 skips. */
+  seedStack: number;
   /** The same train steps in a peer framework, alternating with mirl's, `rounds` turns each. */
   peer?: { name: PeerName; rounds: number };
   log: (line: string) => void;
@@ -106,6 +110,24 @@ async function peerRows(
   });
 }
 
+/** Cases whose configuration trains as a seed stack (ml/seed-stack.ts); the others are left out. */
+export function stackableCases(cases: readonly string[]): string[] {
+  return cases.filter((name) => {
+    const cfg = parseTrialConfig({ ...BENCH_CASES[name], evaluations: [] });
+    return stackRefusal([cfg, { ...cfg, seed: cfg.seed + 1 }]) === null;
+  });
+}
+
+async function seedStackRows(o: BenchOptions, add: (row: BenchRow) => void): Promise<void> {
+  for (const name of stackableCases(o.cases))
+    for (const backend of o.backends.filter((b) => b !== 'cpu'))
+      add({
+        measure: 'seed_stack',
+        case: name,
+        ...(await measure({ kind: 'seed-stack', backend, name, seeds: o.seedStack, steps: o.steps, warmup: o.warmup })),
+      });
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const started = new Date().toISOString();
   const machine = describeMachine(o.backends);
@@ -123,6 +145,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         add({ measure: 'train_step', case: name, ...(await measure({ kind: 'step', backend, name, ...plan })) });
     }
   }
+  if (o.seedStack > 0) await seedStackRows(o, add);
   if (o.peer) await peerRows(o, o.peer, add);
   const fast = o.backends.filter((b) => b !== 'cpu');
   for (const backend of fast) {

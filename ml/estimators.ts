@@ -4,7 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ESTIMATORS } from './config.js';
 
 export type EstimatorName = (typeof ESTIMATORS)[number];
-export type Estimator = (scores: tf.Tensor2D) => tf.Scalar;
+export interface Estimator {
+  (scores: tf.Tensor2D): tf.Scalar;
+  (scores: tf.Tensor3D): tf.Tensor1D;
+}
 
 /**
  * Constant K x K matrices cached per backend and K: building them every step would
@@ -33,27 +36,42 @@ function offDiagonalMask(k: number): tf.Tensor2D {
   return cachedSquare('offdiag', k, (i, j) => (i === j ? -Infinity : 0));
 }
 
-export function diagonal(scores: tf.Tensor2D): tf.Tensor1D {
-  return tf.sum(tf.mul(scores, eye(scores.shape[0])), 1);
+// Each estimator takes one K x K matrix, or S of them stacked as [S, K, K] (seeds trained
+// as one computation, ml/seed-stack.ts) and then gives S estimates. On one matrix the
+// kernels are those of the plain formula: a reduction over a vector's one axis is the
+// reduction over all of it.
+
+export function diagonal(scores: tf.Tensor2D): tf.Tensor1D;
+export function diagonal(scores: tf.Tensor3D): tf.Tensor2D;
+export function diagonal(scores: tf.Tensor): tf.Tensor {
+  const k = scores.shape[scores.rank - 1];
+  return tf.sum(tf.mul(scores, eye(k)), scores.rank - 1);
 }
 
 /** I_NCE = log K + mean_i (S_ii - logsumexp_j S_ij). */
-export function infoNce(scores: tf.Tensor2D): tf.Scalar {
-  const k = scores.shape[0];
-  return tf.add(Math.log(k), tf.mean(tf.sub(diagonal(scores), tf.logSumExp(scores, 1))));
+export function infoNce(scores: tf.Tensor2D): tf.Scalar;
+export function infoNce(scores: tf.Tensor3D): tf.Tensor1D;
+export function infoNce(scores: tf.Tensor): tf.Tensor {
+  const k = scores.shape[scores.rank - 1];
+  const rows = tf.sub(diagonal(scores as tf.Tensor3D), tf.logSumExp(scores, scores.rank - 1));
+  return tf.add(Math.log(k), tf.mean(rows, rows.rank - 1));
 }
 
 /** log mean exp over the off-diagonal entries (the product-of-marginals samples). */
-export function logMeanExpOffDiagonal(scores: tf.Tensor2D): tf.Scalar {
-  const k = scores.shape[0];
+export function logMeanExpOffDiagonal(scores: tf.Tensor): tf.Tensor {
+  const k = scores.shape[scores.rank - 1];
   const masked = tf.add(scores, offDiagonalMask(k));
-  return tf.sub(tf.logSumExp(masked.reshape([k * k])), Math.log(k * (k - 1)));
+  const pairs = masked.reshape([...scores.shape.slice(0, -2), k * k]);
+  return tf.sub(tf.logSumExp(pairs, pairs.rank - 1), Math.log(k * (k - 1)));
 }
 
 /** I_NWJ as TUBA with baseline 1: 1 + mean(S_ii - 1) - exp(logmeanexp_offdiag(S - 1)). */
-export function nwj(scores: tf.Tensor2D): tf.Scalar {
-  const shifted = tf.sub(scores, 1) as tf.Tensor2D;
-  const joint = tf.mean(diagonal(shifted));
+export function nwj(scores: tf.Tensor2D): tf.Scalar;
+export function nwj(scores: tf.Tensor3D): tf.Tensor1D;
+export function nwj(scores: tf.Tensor): tf.Tensor {
+  const shifted = tf.sub(scores, 1) as tf.Tensor3D;
+  const diag = diagonal(shifted);
+  const joint = tf.mean(diag, diag.rank - 1);
   const marginal = tf.exp(logMeanExpOffDiagonal(shifted));
   return tf.sub(tf.add(1, joint), marginal);
 }
@@ -76,9 +94,12 @@ export function getEstimator(name: EstimatorName): Estimator {
   return REGISTRY[name];
 }
 
-/** The training loss: -I_EST to maximise, or |I_EST - t| to hit a target value. */
-export function objectiveLoss(estimate: tf.Scalar, objective: 'maximize' | 'target', target: number | null): tf.Scalar {
-  if (objective === 'maximize') return tf.neg(estimate);
-  if (target === null) throw new Error('objective "target" needs a target value');
-  return tf.abs(tf.sub(estimate, target)) as tf.Scalar;
+/**
+ * The training loss: -I_EST to maximise, or |I_EST - t| to hit a target value. Given S
+ * estimates (stacked seeds), their sum: each seed's weights get its own loss's gradient.
+ */
+export function objectiveLoss(estimate: tf.Tensor, objective: 'maximize' | 'target', target: number | null): tf.Scalar {
+  if (objective === 'target' && target === null) throw new Error('objective "target" needs a target value');
+  const each = objective === 'maximize' ? tf.neg(estimate) : tf.abs(tf.sub(estimate, target!));
+  return (each.rank === 0 ? each : tf.sum(each)) as tf.Scalar;
 }

@@ -11,7 +11,9 @@ import { FlatAdam } from './flat-adam.js';
 import { stepPath } from './step-path.js';
 
 /** Not under `opt:<key>:`, whose entries setWeights() takes by position. */
-const betaPowersName = (key: string) => `adam-beta-powers:${key}`;
+export const betaPowersName = (key: string) => `adam-beta-powers:${key}`;
+/** An optimizer's i-th weight (getWeights() order) in a checkpoint. */
+export const optimizerEntryName = (key: string, i: number, name: string) => `opt:${key}:${i}:${name}`;
 
 export type ScalarRecord = Record<string, tf.Scalar>;
 
@@ -54,7 +56,7 @@ export abstract class TrialState {
       for (const [i, w] of weights.entries()) {
         // Adam matches moments to variables by position, so keep the order explicit.
         arrays.push({
-          name: `opt:${key}:${i}:${w.name}`,
+          name: optimizerEntryName(key, i, w.name),
           shape: w.tensor.shape,
           values: Float32Array.from(await w.tensor.data()),
         });

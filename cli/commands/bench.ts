@@ -30,6 +30,7 @@ interface Args {
   'scale-attach'?: string;
   peer?: string;
   'peer-rounds': number;
+  'seed-stack': number;
   json: boolean;
 }
 
@@ -129,6 +130,12 @@ export const benchCommand: CommandModule<object, Args> = {
         default: 2,
         describe: 'alternating rounds per side and case with --peer (best round median kept)',
       })
+      .option('seed-stack', {
+        type: 'number',
+        default: 0,
+        describe:
+          'also time S seeds trained as one stacked computation against one seed alone, per stackable case (0: skip)',
+      })
       .option('json', { type: 'boolean', default: false })
       .example('$0 bench --scale 20000 --json', 'a 20,000-trial sweep through the local stack')
       .example('$0 bench --json > docs/bench.json', 'the full benchmark')
@@ -170,6 +177,7 @@ export const benchCommand: CommandModule<object, Args> = {
       orchestrationTrials: nonNegativeInt(args['orchestration-trials'], '--orchestration-trials'),
       orchestrationConcurrency: Math.max(1, os.cpus().length),
       memorySteps: nonNegativeInt(args['memory-steps'], '--memory-steps'),
+      seedStack: nonNegativeInt(args['seed-stack'], '--seed-stack'),
       ...(args.peer ? { peer: { name: 'jax' as const, rounds: peerRounds(args['peer-rounds']) } } : {}),
       log: (line) => process.stderr.write(line + '\n'),
     });

@@ -51,7 +51,8 @@ test('gpu-check.sh packs a payload within 64 MiB and runs the whole check from i
 
     const run = script(bare, ['run', out], {
       MIRL_GPU_CHECK_SOFTWARE: '1',
-      GPU_CHECK_ARGS: '--cases mlp+bilinear --steps 3 --slow-steps 1 --jacobian-inputs 2 --linear-eval-max-iter 2',
+      GPU_CHECK_ARGS:
+        '--cases mlp+bilinear --steps 3 --slow-steps 1 --jacobian-inputs 2 --linear-eval-max-iter 2 --seed-stack 2',
     });
     assert.equal(run.status, 0, run.stderr.slice(-3000));
     const result = JSON.parse(await readFile(path.join(out, 'gpu-check.json'), 'utf8')) as CheckOutput;
@@ -62,7 +63,7 @@ test('gpu-check.sh packs a payload within 64 MiB and runs the whole check from i
       Object.keys(AGREEMENT_MODELS).map((m) => [m, 'webgpu', true]),
     );
     const measures = result.bench.rows.map((r) => r.measure);
-    assert.deepEqual(measures, ['matmul_1024', 'train_step', 'linear_eval_60000x100', 'jacobian_392']);
+    assert.deepEqual(measures, ['matmul_1024', 'train_step', 'seed_stack', 'linear_eval_60000x100', 'jacobian_392']);
     for (const row of result.bench.rows) {
       assert.equal(row.error, undefined, JSON.stringify(row));
       assert.equal(row.backend, 'webgpu');

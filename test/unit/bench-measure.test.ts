@@ -2,7 +2,7 @@
 // step", read from the engine's profiler on one untimed step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { measure } from '../../bench/run.js';
+import { measure, stackableCases, ALL_CASES } from '../../bench/run.js';
 import { availableBackends } from '../../ml/backend.js';
 
 const step = (backend: 'tensorflow' | 'wasm') =>
@@ -28,3 +28,20 @@ test(
     );
   },
 );
+
+test('a seed_stack row times one seed against S stacked, for the cases that stack', async () => {
+  assert.deepEqual(stackableCases(ALL_CASES), ['mlp+bilinear', 'mlp+separable']);
+  const row = (await measure({
+    kind: 'seed-stack',
+    backend: 'wasm',
+    name: 'mlp+separable',
+    seeds: 3,
+    steps: 4,
+    warmup: 1,
+  })) as Record<string, number>;
+  assert.equal(row.seeds, 3, JSON.stringify(row));
+  assert.ok(row.solo_ms_per_step > 0 && row.stack_ms_per_step > 0, JSON.stringify(row));
+  assert.equal(row.speedup_per_seed, (3 * row.solo_ms_per_step) / row.stack_ms_per_step);
+  // One stacked step launches about as many kernels as one seed's, whatever S is: the point of stacking.
+  assert.ok(row.stack_kernels_per_step < 2 * row.solo_kernels_per_step, JSON.stringify(row));
+});
