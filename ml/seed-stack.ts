@@ -1,8 +1,9 @@
 // S seeds of one configuration trained as one computation: every weight stacked along a
 // leading seed axis, every product batched ([S, B, n] x [S, n, m]), one loss summed over
-// the seeds so each seed's weights get exactly its own gradient, one Adam over it all.
-// Each seed keeps its own initial weights (drawn by the solo trial of that seed) and its
-// own data stream, so seed s trains the trial it would train alone, to float rounding
+// the seeds so each seed's weights get exactly its own gradient, one Adam over it all
+// (ml/stack-adam.ts: each seed with its own step, so a resumed seed can share a stack
+// with a fresh one). Each seed keeps its own initial weights (drawn by the solo trial of
+// that seed) and its own data stream, so seed s trains the trial it would train alone, to float rounding
 // (test/unit/ml-seed-stack.test.ts). Built for MLP encoders and the critics whose pair
 // scores are products (inner, bilinear, separable): issue 13 asks whether amortising a
 // step's dispatch over S trials buys trials per hour; `mirl bench --seed-stack S` measures it.
@@ -11,11 +12,11 @@ import type { TrialConfig } from './config.js';
 import { InfomaxTrial } from './infomax-trial.js';
 import { MnistPairSource } from './data/pairs.js';
 import { getEstimator, objectiveLoss } from './estimators.js';
-import { FlatAdam } from './flat-adam.js';
+import { StackAdam, type SeedMoments } from './stack-adam.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 import { stepPath } from './step-path.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
-import { adamBetaPowers, restoreAdamBetaPowers } from './adam-state.js';
+import { runningPower } from './adam-state.js';
 import { betaPowersName, optimizerEntryName } from './trial-state.js';
 
 export class SeedStackError extends Error {}
@@ -84,9 +85,10 @@ export class SeedStack {
   private readonly stacked = new Map<string, tf.Variable>();
   private readonly soloShapes = new Map<string, number[]>();
   private readonly sources: MnistPairSource[];
-  private readonly optimizer: tf.Optimizer;
+  private optimizer: StackAdam;
   private readonly dim: number;
-  step = 0;
+  /** Each seed's step: the steps its trial has taken, here or before it joined. */
+  readonly steps: number[];
 
   constructor(readonly cfgs: readonly TrialConfig[]) {
     const refusal = stackRefusal(cfgs);
@@ -117,9 +119,12 @@ export class SeedStack {
       tf.dispose(lifted);
     }
     initial.forEach((w) => tf.dispose([...w.values()]));
-    const lr = cfgs[0].learning_rate;
-    const native = stepPath() === 'fast' && tf.getBackend() === 'tensorflow';
-    this.optimizer = native ? new FlatAdam(lr, 0.9, 0.999, 1e-7) : tf.train.adam(lr, 0.9, 0.999, 1e-7);
+    this.steps = cfgs.map(() => 0);
+    this.optimizer = this.adam(cfgs.map(() => null));
+  }
+
+  private adam(seeds: readonly (SeedMoments | null)[]): StackAdam {
+    return new StackAdam([...this.stacked.values()], seeds, this.cfgs[0].learning_rate);
   }
 
   private param(name: string): tf.Variable {
@@ -162,18 +167,16 @@ export class SeedStack {
     });
     const { objective, target, estimator } = this.cfgs[0];
     let est!: tf.Tensor1D;
-    const loss = this.optimizer.minimize(
-      () => {
-        const z1 = this.mlp('g1', 3, tf.tensor3d(x, [s, k, this.dim]));
-        const z2 = this.mlp('g2', 3, tf.tensor3d(y, [s, k, this.dim]));
-        est = tf.keep(getEstimator(estimator)(this.scores(z1, z2)));
-        return objectiveLoss(est, objective, target);
-      },
-      true,
-      [...this.stacked.values()],
-    );
-    loss?.dispose();
-    this.step++;
+    const vars = [...this.stacked.values()];
+    const { value, grads } = tf.variableGrads(() => {
+      const z1 = this.mlp('g1', 3, tf.tensor3d(x, [s, k, this.dim]));
+      const z2 = this.mlp('g2', 3, tf.tensor3d(y, [s, k, this.dim]));
+      est = tf.keep(getEstimator(estimator)(this.scores(z1, z2)));
+      return objectiveLoss(est, objective, target);
+    }, vars);
+    this.optimizer.update(vars.map((v) => grads[v.name]));
+    tf.dispose([value, ...Object.values(grads)]);
+    this.steps.forEach((_, i) => this.steps[i]++);
     return est;
   }
 
@@ -188,96 +191,99 @@ export class SeedStack {
     return out;
   }
 
-  /** The solo name of a stacked variable or of one of its Adam moments (`<var>/m`). */
-  private soloName(stackedName: string): string {
-    return stackedName.slice(stackedName.indexOf(':') + 1);
-  }
-
-  /** Row i of a stacked tensor in the solo shape of `soloName` (a moment has its variable's). */
-  private rowOf(t: tf.Tensor, i: number, soloName: string): tf.Tensor {
-    const shape = this.soloShapes.get(soloName.replace(/\/[mv]$/, ''))!;
-    return tf.tidy(() => tf.reshape(tf.slice(t, [i], [1]), shape));
-  }
-
   /**
-   * Seed i's state as the checkpoint its solo trial would write at this step (parameters,
-   * Adam's moments and beta powers, data position): it resumes as a solo trial, or with
-   * other seeds' checkpoints of the same step as a stack (restore()).
+   * Seed i's state as the checkpoint its solo trial would write at its step (parameters,
+   * Adam's moments and beta powers, data position): it resumes as a solo trial, or in a
+   * stack again (restore()).
    */
   async checkpointOf(i: number): Promise<Buffer> {
     const arrays: NamedArray[] = [];
-    const read = async (name: string, t: tf.Tensor) => {
-      const row = this.rowOf(t, i, name);
-      arrays.push({ name, shape: row.shape, values: (await row.data()) as Float32Array });
-      row.dispose();
+    const push = async (name: string, t: tf.Tensor, shape: number[]) => {
+      const row = tf.reshape(t, shape);
+      arrays.push({ name, shape, values: (await row.data()) as Float32Array });
+      tf.dispose([row, t]);
     };
-    for (const [name, v] of this.stacked) await read(name, v);
-    arrays.forEach((a) => (a.name = `param:${a.name}`));
-    const weights = await this.optimizer.getWeights();
-    for (const [j, w] of weights.entries()) {
-      const entry = optimizerEntryName('main', j, w.name === 'iter' ? 'iter' : this.soloName(w.name));
-      if (w.name === 'iter') arrays.push({ name: entry, shape: [], values: Float32Array.from(await w.tensor.data()) });
-      else {
-        await read(this.soloName(w.name), w.tensor);
-        arrays[arrays.length - 1].name = entry;
-      }
-      if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
-    }
-    const powers = await adamBetaPowers(this.optimizer);
-    if (powers) arrays.push({ name: betaPowersName('main'), shape: [2], values: powers });
-    return encodeCheckpoint({ step: this.step, arrays, state: { source: this.sources[i].state() } });
+    const names = [...this.stacked.keys()];
+    for (const [name, v] of this.stacked)
+      await push(
+        `param:${name}`,
+        tf.tidy(() => tf.slice(v, [i], [1])),
+        this.soloShapes.get(name)!,
+      );
+    const { m, v, powers } = await this.optimizer.momentsOf(i);
+    // As a solo trial's Adam writes it: its iteration count, every variable's m, every v.
+    arrays.push({ name: optimizerEntryName('main', 0, 'iter'), shape: [], values: Float32Array.of(this.steps[i]) });
+    const moments = [
+      ...m.map((t, k) => ({ t, name: `${names[k]}/m` })),
+      ...v.map((t, k) => ({ t, name: `${names[k]}/v` })),
+    ];
+    for (const [j, { t, name }] of moments.entries())
+      await push(optimizerEntryName('main', j + 1, name), t, this.soloShapes.get(name.slice(0, -2))!);
+    arrays.push({ name: betaPowersName('main'), shape: [2], values: Float32Array.from(powers) });
+    return encodeCheckpoint({ step: this.steps[i], arrays, state: { source: this.sources[i].state() } });
   }
 
-  /** Resumes every seed from its own checkpoint (solo or stacked, all of one step), in seed order. */
-  async restore(checkpoints: readonly Uint8Array[]): Promise<void> {
+  /**
+   * Puts each seed where its checkpoint left it (solo or from a stack, any step); a null
+   * leaves that seed at its fresh start.
+   */
+  async restore(checkpoints: readonly (Uint8Array | null)[]): Promise<void> {
     if (checkpoints.length !== this.seeds.length)
       throw new SeedStackError(`${checkpoints.length} checkpoints for ${this.seeds.length} seeds`);
-    const decoded = checkpoints.map((b) => decodeCheckpoint(b));
-    if (new Set(decoded.map((c) => c.step)).size !== 1)
-      throw new SeedStackError(
-        `the seeds' checkpoints are of different steps (${decoded.map((c) => c.step).join(', ')})`,
-      );
-    const byName = decoded.map((c) => new Map(c.arrays.map((a) => [a.name, a])));
-    const stackOf = (entry: string, soloName: string) =>
-      tf.tidy(() => {
-        const rows = byName.map((m) => {
-          const a = m.get(entry);
-          if (!a) throw new CheckpointCorruptError(`checkpoint has no ${entry}`);
-          return tf.tensor(a.values, a.shape);
-        });
-        const shape = this.stacked.get(soloName.replace(/\/[mv]$/, ''))!.shape.slice(1);
-        return tf.stack(rows.map((r) => r.reshape(shape)));
-      });
+    const decoded = checkpoints.map((b) => (b ? decodeCheckpoint(b) : null));
+    const arrays = decoded.map((c) => (c ? new Map(c.arrays.map((a) => [a.name, a])) : null));
+    const entry = (i: number, name: string) => {
+      const a = arrays[i]!.get(name);
+      if (!a) throw new CheckpointCorruptError(`the checkpoint of seed ${this.seeds[i]} has no ${name}`);
+      return tf.tensor(a.values, a.shape);
+    };
     for (const [name, v] of this.stacked) {
-      const t = stackOf(`param:${name}`, name);
-      v.assign(t);
-      t.dispose();
+      const rows = tf.tidy(() =>
+        tf.stack(
+          decoded.map((c, i) =>
+            c
+              ? tf.reshape(entry(i, `param:${name}`), v.shape.slice(1))
+              : tf.slice(v, [i], [1]).reshape(v.shape.slice(1)),
+          ),
+        ),
+      );
+      v.assign(rows);
+      rows.dispose();
     }
-    await this.restoreOptimizer(decoded[0].arrays, stackOf);
-    restoreAdamBetaPowers(this.optimizer, byName[0].get(betaPowersName('main'))?.values ?? null);
-    decoded.forEach((c, i) => this.sources[i].restore((c.state as { source: unknown }).source as never));
-    this.step = decoded[0].step;
+    const moments = decoded.map((c, i) => (c ? this.momentsIn(i, arrays[i]!, c.step, entry) : null));
+    this.optimizer.dispose();
+    this.optimizer = this.adam(moments);
+    moments.forEach((m) => m && tf.dispose([...m.m, ...m.v]));
+    decoded.forEach((c, i) => {
+      if (!c) return;
+      this.sources[i].restore((c.state as { source: unknown }).source);
+      this.steps[i] = c.step;
+    });
   }
 
-  private async restoreOptimizer(
-    first: readonly NamedArray[],
-    stackOf: (entry: string, soloName: string) => tf.Tensor,
-  ): Promise<void> {
-    const entries = first
-      .filter((a) => a.name.startsWith('opt:main:'))
-      .map((a) => {
-        const [, , index, ...rest] = a.name.split(':');
-        return { index: Number(index), name: rest.join(':'), a };
-      })
-      .sort((x, y) => x.index - y.index);
-    const prefix = this.stacked.values().next().value!.name.split(':')[0];
-    const tensors = entries.map(({ index, name, a }) =>
-      name === 'iter'
-        ? { name, tensor: tf.tensor(a.values, a.shape) }
-        : { name: `${prefix}:${name}`, tensor: stackOf(optimizerEntryName('main', index, name), name) },
-    );
-    await this.optimizer.setWeights(tensors);
-    tf.dispose(tensors.map((t) => t.tensor));
+  /** Seed i's Adam state in its checkpoint, found by name (`<var>/m`, `<var>/v`). */
+  private momentsIn(
+    i: number,
+    arrays: Map<string, NamedArray>,
+    step: number,
+    entry: (i: number, name: string) => tf.Tensor,
+  ): SeedMoments {
+    const byName = new Map<string, string>();
+    for (const name of arrays.keys()) {
+      const m = /^opt:main:\d+:(.*)$/.exec(name);
+      if (m) byName.set(m[1], name);
+    }
+    const names = [...this.stacked.keys()];
+    const find = (moment: string) => {
+      const key = byName.get(moment);
+      if (!key) throw new CheckpointCorruptError(`the checkpoint of seed ${this.seeds[i]} has no ${moment}`);
+      return entry(i, key);
+    };
+    const stored = arrays.get(betaPowersName('main'))?.values;
+    const powers: [number, number] = stored
+      ? [stored[0], stored[1]]
+      : [runningPower(0.9, step), runningPower(0.999, step)];
+    return { m: names.map((n) => find(`${n}/m`)), v: names.map((n) => find(`${n}/v`)), powers };
   }
 
   dispose(): void {

@@ -116,7 +116,7 @@ for (const backend of ['tensorflow', 'wasm'] as const) {
     const saved = await Promise.all(SEEDS.map((_, i) => stack.checkpointOf(i)));
     const resumed = new SeedStack(cfgs);
     await resumed.restore(saved);
-    assert.equal(resumed.step, 6);
+    assert.deepEqual(resumed.steps, [6, 6, 6]);
     // The same computation from the same state: bit for bit.
     assert.deepEqual(await stackEstimates(resumed, 6), await stackEstimates(stack, 6));
     stack.dispose();
@@ -136,6 +136,33 @@ for (const backend of ['tensorflow', 'wasm'] as const) {
     const short = new SeedStack(cfgs);
     await assert.rejects(short.restore([saved[0], saved[1]]), /2 checkpoints for 3 seeds/);
     short.dispose();
+  });
+
+  test(`${backend}: a seed resumed at step 4 and a fresh one share a stack, each on its own schedule`, async () => {
+    await initBackend(backend);
+    const c = { ...base, critic: 'separable' as const, estimator: 'nce' as const };
+    const [a, b] = [SEEDS[0], SEEDS[1]];
+    const aloneA = await soloRun({ ...c, seed: a }, 9);
+    const aloneB = await soloRun({ ...c, seed: b }, 5);
+    // Seed a's trial ran 4 steps alone and checkpointed, as a crashed worker's trial would have.
+    const first = new InfomaxTrial(parseTrialConfig({ ...c, seed: a }));
+    for (let i = 0; i < 4; i++) tf.dispose(Object.values(first.advance()));
+    first.step = 4;
+    const saved = await first.checkpoint();
+    first.dispose();
+    const stack = new SeedStack([a, b].map((seed) => parseTrialConfig({ ...c, seed })));
+    await stack.restore([saved, null]);
+    assert.deepEqual(stack.steps, [4, 0]);
+    const est = await stackEstimates(stack, 5);
+    assert.deepEqual(stack.steps, [9, 5]);
+    stack.dispose();
+    for (let i = 0; i < 5; i++) {
+      assert.ok(
+        rel(est[i][0], aloneA.est[4 + i]) < TOLERANCE,
+        `seed ${a} step ${5 + i}: ${est[i][0]} vs ${aloneA.est[4 + i]}`,
+      );
+      assert.ok(rel(est[i][1], aloneB.est[i]) < TOLERANCE, `seed ${b} step ${1 + i}: ${est[i][1]} vs ${aloneB.est[i]}`);
+    }
   });
 }
 
