@@ -21,6 +21,24 @@ interface NamedTensor {
 
 export class MissingGradientError extends Error {}
 
+/** Adam's scalar operands, uploaded once (tfjs' Adam converts each JS number every step). */
+export type AdamConstants = Record<
+  'one' | 'beta1' | 'beta2' | 'oneMinusBeta1' | 'oneMinusBeta2' | 'epsilon' | 'negLr',
+  tf.Scalar
+>;
+
+export function adamConstants(learningRate: number, beta1: number, beta2: number, epsilon: number): AdamConstants {
+  return tf.tidy(() => ({
+    one: tf.keep(tf.scalar(1)),
+    beta1: tf.keep(tf.scalar(beta1)),
+    beta2: tf.keep(tf.scalar(beta2)),
+    oneMinusBeta1: tf.keep(tf.scalar(1 - beta1)),
+    oneMinusBeta2: tf.keep(tf.scalar(1 - beta2)),
+    epsilon: tf.keep(tf.scalar(epsilon)),
+    negLr: tf.keep(tf.scalar(-learningRate)),
+  }));
+}
+
 /** A 1-d view of x: Reshape is a kernel (and a shape upload) on tensorflow, so 1-d tensors skip it. */
 const flat = (x: tf.Tensor): tf.Tensor1D => (x.rank === 1 ? (x as tf.Tensor1D) : tf.reshape(x, [-1]));
 
@@ -36,11 +54,7 @@ export class FlatAdam extends tf.Optimizer {
   private v: tf.Variable | null = null;
   /** The variables m and v cover, in order, fixed by the first update (or a restore). */
   private names: string[] = [];
-  /** The scalar operands, uploaded once (tfjs' Adam converts each JS number every step). */
-  private readonly c: Record<
-    'one' | 'beta1' | 'beta2' | 'oneMinusBeta1' | 'oneMinusBeta2' | 'epsilon' | 'negLr',
-    tf.Scalar
-  >;
+  private readonly c: AdamConstants;
 
   constructor(
     private readonly learningRate: number,
@@ -51,15 +65,7 @@ export class FlatAdam extends tf.Optimizer {
     super();
     this.accBeta1 = tf.tidy(() => tf.variable(tf.scalar(beta1), false));
     this.accBeta2 = tf.tidy(() => tf.variable(tf.scalar(beta2), false));
-    this.c = tf.tidy(() => ({
-      one: tf.keep(tf.scalar(1)),
-      beta1: tf.keep(tf.scalar(beta1)),
-      beta2: tf.keep(tf.scalar(beta2)),
-      oneMinusBeta1: tf.keep(tf.scalar(1 - beta1)),
-      oneMinusBeta2: tf.keep(tf.scalar(1 - beta2)),
-      epsilon: tf.keep(tf.scalar(epsilon)),
-      negLr: tf.keep(tf.scalar(-learningRate)),
-    }));
+    this.c = adamConstants(learningRate, beta1, beta2, epsilon);
   }
 
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {

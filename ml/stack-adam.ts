@@ -6,6 +6,7 @@
 // per seed (P: one seed's parameters), so the per-seed (1 - beta^t) divide by
 // broadcasting; gathering them to a flat buffer's elements cost 30-40 ms a step.
 import * as tf from '@tensorflow/tfjs';
+import { adamConstants, type AdamConstants } from './flat-adam.js';
 
 /** [S, ...] as [S, n]: a seed's row. */
 const rows = (x: tf.Tensor): tf.Tensor2D => (x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], -1]));
@@ -25,10 +26,7 @@ export class StackAdam {
   private readonly accBeta2: tf.Variable;
   /** One seed's size of each variable: the columns of the buffers it owns. */
   private readonly widths: number[];
-  private readonly c: Record<
-    'one' | 'beta1' | 'beta2' | 'oneMinusBeta1' | 'oneMinusBeta2' | 'epsilon' | 'negLr',
-    tf.Scalar
-  >;
+  private readonly c: AdamConstants;
 
   /** `seeds[i]`: seed i's state, or null for a fresh start (zero moments, step 0). */
   constructor(
@@ -54,15 +52,7 @@ export class StackAdam {
     this.v = moments((m) => m.v);
     this.accBeta1 = tf.variable(tf.tensor1d(seeds.map((m) => (m ? m.powers[0] : beta1))), false);
     this.accBeta2 = tf.variable(tf.tensor1d(seeds.map((m) => (m ? m.powers[1] : beta2))), false);
-    this.c = tf.tidy(() => ({
-      one: tf.keep(tf.scalar(1)),
-      beta1: tf.keep(tf.scalar(beta1)),
-      beta2: tf.keep(tf.scalar(beta2)),
-      oneMinusBeta1: tf.keep(tf.scalar(1 - beta1)),
-      oneMinusBeta2: tf.keep(tf.scalar(1 - beta2)),
-      epsilon: tf.keep(tf.scalar(epsilon)),
-      negLr: tf.keep(tf.scalar(-learningRate)),
-    }));
+    this.c = adamConstants(learningRate, beta1, beta2, epsilon);
   }
 
   /** tfjs' AdamOptimizer.applyGradients, operation for operation, each seed with its own beta powers. */
