@@ -107,9 +107,9 @@ async function seedStack(name: string, seeds: number, steps: number, warmup: num
     tf.dispose(Object.values(scalars));
   };
   const stackStep = async () => {
-    const est = stack.advance();
-    await est.data();
-    est.dispose();
+    const { i_est_train, loss } = stack.advance();
+    await i_est_train.data();
+    tf.dispose([i_est_train, loss]);
   };
   const soloTimes: number[] = [];
   const stackTimes: number[] = [];
@@ -127,8 +127,8 @@ async function seedStack(name: string, seeds: number, steps: number, warmup: num
     }
   }
   const soloKernels = await kernelsPerStep(solo);
-  const stackProfile = await tf.profile(() => stack.advance());
-  tf.dispose(stackProfile.result as tf.Tensor);
+  const stackProfile = await tf.profile(() => Object.values(stack.advance()));
+  tf.dispose(stackProfile.result as tf.Tensor[]);
   const soloMs = median(soloTimes);
   const stackMs = median(stackTimes);
   solo.dispose();

@@ -94,12 +94,15 @@ export function getEstimator(name: EstimatorName): Estimator {
   return REGISTRY[name];
 }
 
-/**
- * The training loss: -I_EST to maximise, or |I_EST - t| to hit a target value. Given S
- * estimates (stacked seeds), their sum: each seed's weights get its own loss's gradient.
- */
+/** The training loss of each estimate: -I_EST to maximise, or |I_EST - t| to hit a target value. */
+export function objectiveTerms(estimate: tf.Tensor, objective: 'maximize' | 'target', target: number | null): tf.Tensor {
+  if (objective === 'maximize') return tf.neg(estimate);
+  if (target === null) throw new Error('objective "target" needs a target value');
+  return tf.abs(tf.sub(estimate, target));
+}
+
+/** The training loss; of S estimates (stacked seeds), their sum: each seed's weights get its own loss's gradient. */
 export function objectiveLoss(estimate: tf.Tensor, objective: 'maximize' | 'target', target: number | null): tf.Scalar {
-  if (objective === 'target' && target === null) throw new Error('objective "target" needs a target value');
-  const each = objective === 'maximize' ? tf.neg(estimate) : tf.abs(tf.sub(estimate, target!));
+  const each = objectiveTerms(estimate, objective, target);
   return (each.rank === 0 ? each : tf.sum(each)) as tf.Scalar;
 }

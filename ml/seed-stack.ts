@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from './config.js';
 import { InfomaxTrial } from './infomax-trial.js';
 import { MnistPairSource } from './data/pairs.js';
-import { getEstimator, objectiveLoss } from './estimators.js';
+import { getEstimator, objectiveTerms } from './estimators.js';
 import { StackAdam, type SeedMoments } from './stack-adam.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 import { stepPath } from './step-path.js';
@@ -154,8 +154,8 @@ export class SeedStack {
     return bmm(this.mlp('critic/phi1', 2, z1), this.mlp('critic/phi2', 2, z2), false, true);
   }
 
-  /** One step of every seed; returns each seed's I_EST on its batch, [S]. */
-  advance(): tf.Tensor1D {
+  /** One step of every seed; returns each seed's I_EST on its batch and its loss, [S] each (the caller's). */
+  advance(): { i_est_train: tf.Tensor1D; loss: tf.Tensor1D } {
     const k = this.cfgs[0].batch_size;
     const s = this.seeds.length;
     const x = new Float32Array(s * k * this.dim);
@@ -167,17 +167,19 @@ export class SeedStack {
     });
     const { objective, target, estimator } = this.cfgs[0];
     let est!: tf.Tensor1D;
+    let loss!: tf.Tensor1D;
     const vars = [...this.stacked.values()];
     const { value, grads } = tf.variableGrads(() => {
       const z1 = this.mlp('g1', 3, tf.tensor3d(x, [s, k, this.dim]));
       const z2 = this.mlp('g2', 3, tf.tensor3d(y, [s, k, this.dim]));
       est = tf.keep(getEstimator(estimator)(this.scores(z1, z2)));
-      return objectiveLoss(est, objective, target);
+      loss = tf.keep(objectiveTerms(est, objective, target) as tf.Tensor1D);
+      return tf.sum(loss);
     }, vars);
     this.optimizer.update(vars.map((v) => grads[v.name]));
     tf.dispose([value, ...Object.values(grads)]);
     this.steps.forEach((_, i) => this.steps[i]++);
-    return est;
+    return { i_est_train: est, loss };
   }
 
   /** Seed i's weights under their solo names and shapes (fresh tensors, the caller's to dispose). */

@@ -57,12 +57,7 @@ for (const backend of ['tensorflow', 'wasm'] as const) {
       await initBackend(backend);
       const cfgs = SEEDS.map((seed) => parseTrialConfig({ ...base, ...c, seed }));
       const stack = new SeedStack(cfgs);
-      const stacked: number[][] = [];
-      for (let i = 0; i < STEPS; i++) {
-        const est = stack.advance();
-        stacked.push([...(await est.data())]);
-        est.dispose();
-      }
+      const stacked = await stackEstimates(stack, STEPS);
       let worst = 0;
       let drift = 0;
       for (const [s, seed] of SEEDS.entries()) {
@@ -99,9 +94,9 @@ for (const backend of ['tensorflow', 'wasm'] as const) {
 async function stackEstimates(stack: SeedStack, steps: number): Promise<number[][]> {
   const out: number[][] = [];
   for (let i = 0; i < steps; i++) {
-    const est = stack.advance();
+    const { i_est_train: est, loss } = stack.advance();
     out.push([...(await est.data())]);
-    est.dispose();
+    tf.dispose([est, loss]);
   }
   return out;
 }
