@@ -2,7 +2,7 @@
 // other backends). Prints one JSON object on stdout.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../ml/backend.js';
-import { parseTrialConfig } from '../ml/config.js';
+import { parseTrialConfig, type TrialConfig } from '../ml/config.js';
 import { createTrial, runTrial } from '../ml/run-trial.js';
 import { trainingStepFlops } from '../ml/flops.js';
 import { percentile } from '../ml/eval/stats.js';
@@ -14,11 +14,14 @@ import { InfomaxTrial } from '../ml/infomax-trial.js';
 import { memoryTrend, type MemorySample } from './trend.js';
 import { adapterLabel, webgpuAdapter } from '../ml/webgpu.js';
 import { SeedStack } from '../ml/seed-stack.js';
+import { StackRun } from '../ml/run-stack.js';
 
 export type MeasureRequest =
   | { kind: 'matmul'; backend: BackendName }
   | { kind: 'step'; backend: BackendName; name: string; steps: number; warmup: number }
   | { kind: 'seed-stack'; backend: BackendName; name: string; seeds: number; steps: number; warmup: number }
+  /** Trials run to their ends one unit after another: a unit of one config runs alone, of several as a stack. */
+  | { kind: 'trials'; backend: BackendName; units: TrialConfig[][] }
   | { kind: 'linear-eval'; backend: BackendName; maxIter: number; referenceMaxIter: number }
   | { kind: 'jacobian'; backend: BackendName; inputs: number; svdCheck: number }
   | { kind: 'memory'; backend: BackendName; name: string; steps: number; sampleEvery: number; warmup: number };
@@ -146,6 +149,22 @@ async function seedStack(name: string, seeds: number, steps: number, warmup: num
   };
 }
 
+async function trials(units: TrialConfig[][], backend: BackendName): Promise<Record<string, number>> {
+  const t0 = performance.now();
+  let count = 0;
+  for (const unit of units) {
+    if (unit.length === 1) await runTrial(unit[0], { backend });
+    else {
+      const members = unit.map((config) => ({ config, resumeFrom: null, checkpointEvery: 0 }));
+      const outcomes = await new StackRun(members, backend).run();
+      const failed = outcomes.find((o) => !o.ok);
+      if (failed && !failed.ok) throw failed.error;
+    }
+    count += unit.length;
+  }
+  return { trials: count, seconds: (performance.now() - t0) / 1000 };
+}
+
 async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Record<string, number>> {
   // 60,000 x 100 codes from an untrained MLP encoder: the shape every MLP study evaluates.
   const cfg = parseTrialConfig({ encoder: 'mlp', critic: 'bilinear' });
@@ -258,6 +277,7 @@ async function main(): Promise<void> {
   if (req.kind === 'matmul') out = await matmul();
   else if (req.kind === 'step') out = await step(req.name, req.steps, req.warmup);
   else if (req.kind === 'seed-stack') out = await seedStack(req.name, req.seeds, req.steps, req.warmup);
+  else if (req.kind === 'trials') out = await trials(req.units, backend);
   else if (req.kind === 'linear-eval') out = await linearEval(req.maxIter, req.referenceMaxIter);
   else if (req.kind === 'jacobian') out = await jacobian(req.inputs, req.svdCheck);
   else out = await memory(req.name, req.steps, req.sampleEvery, req.warmup, backend);

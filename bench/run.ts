@@ -36,6 +36,8 @@ export interface BenchOptions {
   memorySteps: number;
   /** Seeds per stack in the seed_stack rows (one trial's step against S stacked); 0 skips. */
   seedStack: number;
+  /** A study's stackable trials alone against stacked, in trials per hour (the stack_study row). */
+  stackStudy?: { spec: string; profile: string | null; lanes: number; rounds: number };
   /** The same train steps in a peer framework, alternating with mirl's, `rounds` turns each. */
   peer?: { name: PeerName; rounds: number };
   log: (line: string) => void;
@@ -146,6 +148,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
   }
   if (o.seedStack > 0) await seedStackRows(o, add);
+  if (o.stackStudy) {
+    const backend = o.backends.find((b) => b !== 'cpu') ?? o.backends[0];
+    // Imported here: it brings the spec layer, which the bundled GPU check leaves out.
+    const { measureStackStudy } = await import('./stack-study.js');
+    add(await measureStackStudy({ ...o.stackStudy, backend }, measure));
+  }
   if (o.peer) await peerRows(o, o.peer, add);
   const fast = o.backends.filter((b) => b !== 'cpu');
   for (const backend of fast) {

@@ -31,6 +31,9 @@ interface Args {
   peer?: string;
   'peer-rounds': number;
   'seed-stack': number;
+  'stack-study'?: string;
+  'stack-study-profile': string;
+  'stack-study-rounds': number;
   json: boolean;
 }
 
@@ -136,9 +139,20 @@ export const benchCommand: CommandModule<object, Args> = {
         describe:
           'also time S seeds trained as one stacked computation against one seed alone, per stackable case (0: skip)',
       })
+      .option('stack-study', {
+        type: 'string',
+        describe:
+          "also: a study spec's stackable trials run alone and as seed stacks, alternating, in as many processes as a worker runs trainers (trials per hour)",
+      })
+      .option('stack-study-profile', { type: 'string', default: 'quick', describe: 'profile of --stack-study' })
+      .option('stack-study-rounds', { type: 'number', default: 2, describe: 'alternating rounds of --stack-study' })
       .option('json', { type: 'boolean', default: false })
       .example('$0 bench --scale 20000 --json', 'a 20,000-trial sweep through the local stack')
       .example('$0 bench --json > docs/bench.json', 'the full benchmark')
+      .example(
+        '$0 bench --cases mlp+bilinear --seed-stack 4 --stack-study sweeps/critic-capacity.yaml --orchestration-trials 0 --memory-steps 0',
+        'what training seeds as stacks buys, per step and in trials per hour',
+      )
       .example(
         '$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0',
         'one model, quickly',
@@ -178,6 +192,16 @@ export const benchCommand: CommandModule<object, Args> = {
       orchestrationConcurrency: Math.max(1, os.cpus().length),
       memorySteps: nonNegativeInt(args['memory-steps'], '--memory-steps'),
       seedStack: nonNegativeInt(args['seed-stack'], '--seed-stack'),
+      ...(args['stack-study']
+        ? {
+            stackStudy: {
+              spec: args['stack-study'],
+              profile: args['stack-study-profile'] || null,
+              lanes: os.availableParallelism(),
+              rounds: Math.max(1, nonNegativeInt(args['stack-study-rounds'], '--stack-study-rounds')),
+            },
+          }
+        : {}),
       ...(args.peer ? { peer: { name: 'jax' as const, rounds: peerRounds(args['peer-rounds']) } } : {}),
       log: (line) => process.stderr.write(line + '\n'),
     });

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { measure, stackableCases, ALL_CASES } from '../../bench/run.js';
 import { availableBackends } from '../../ml/backend.js';
+import { measureStackStudy, stackGroups, dealLanes } from '../../bench/stack-study.js';
+import { parseTrialConfig } from '../../ml/config.js';
 
 const step = (backend: 'tensorflow' | 'wasm') =>
   measure({ kind: 'step', backend, name: 'mlp+bilinear', steps: 2, warmup: 1 }) as Promise<Record<string, number>>;
@@ -44,4 +46,40 @@ test('a seed_stack row times one seed against S stacked, for the cases that stac
   assert.equal(row.speedup_per_seed, (3 * row.solo_ms_per_step) / row.stack_ms_per_step);
   // One stacked step launches about as many kernels as one seed's, whatever S is: the point of stacking.
   assert.ok(row.stack_kernels_per_step < 2 * row.solo_kernels_per_step, JSON.stringify(row));
+});
+
+test("a stack_study row runs a study's stackable trials alone and as stacks", { skip: !native }, async () => {
+  const spec = 'sweeps/smoke.yaml';
+  const row = await measureStackStudy({ spec, profile: null, backend: 'tensorflow', lanes: 2, rounds: 1 }, measure);
+  assert.equal(row.error, undefined, JSON.stringify(row));
+  // smoke: 2 critics x 2 seeds, both critics stack.
+  assert.equal(row.trials, 4);
+  assert.equal(row.stacks, 2);
+  assert.ok((row.solo_trials_per_hour as number) > 0 && (row.stacked_trials_per_hour as number) > 0);
+  assert.equal(row.gain, (row.solo_seconds as number[])[0] / (row.stacked_seconds as number[])[0]);
+  // Its quick profile has one seed per configuration: nothing to stack, said so.
+  const quick = await measureStackStudy(
+    { spec, profile: 'quick', backend: 'tensorflow', lanes: 2, rounds: 1 },
+    measure,
+  );
+  assert.match(String(quick.error), /no configuration of this study stacks/);
+});
+
+test('stack groups are the seeds of one stackable configuration; lanes are dealt in turn', () => {
+  const cfg = (seed: number, critic: 'bilinear' | 'concat') => parseTrialConfig({ critic, seed });
+  const groups = stackGroups([cfg(0, 'bilinear'), cfg(0, 'concat'), cfg(1, 'bilinear'), cfg(1, 'concat')]);
+  assert.deepEqual(
+    groups.map((g) => g.map((c) => [c.critic, c.seed])),
+    [
+      [
+        ['bilinear', 0],
+        ['bilinear', 1],
+      ],
+    ],
+  );
+  assert.deepEqual(dealLanes([1, 2, 3, 4, 5], 2), [
+    [1, 3, 5],
+    [2, 4],
+  ]);
+  assert.deepEqual(dealLanes([1], 4), [[1]]);
 });
