@@ -7,7 +7,7 @@ import type { BackendName } from '../ml/backend.js';
 import type { MeasureRequest } from './measure.js';
 import { BENCH_CASES } from './cases.js';
 import { parseTrialConfig } from '../ml/config.js';
-import { stackRefusal } from '../ml/seed-stack.js';
+import { stackRefusal } from '../ml/stackable.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { evaluateTargets, evaluatePeerTargets, type BenchRow, type TargetCheck } from './targets.js';
 import { runPeerComparison, partitionCases, type PeerName, type StepPlan } from './peer/compare.js';

@@ -5,7 +5,7 @@
 import type { BackendName } from '../ml/backend.js';
 import type { TrialConfig } from '../ml/config.js';
 import { DATA_PATH_VERSION } from '../ml/data-path.js';
-import { stackRefusal } from '../ml/seed-stack.js';
+import { stackRefusal } from '../ml/stackable.js';
 import { loadSpecFile } from '../sweep-spec/load.js';
 import { expandSpec } from '../sweep-spec/expand.js';
 import type { MeasureRequest } from './measure.js';

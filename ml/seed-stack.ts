@@ -15,32 +15,14 @@ import { getEstimator, objectiveTerms } from './estimators.js';
 import { StackAdam, type SeedMoments } from './stack-adam.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 import { stepPath } from './step-path.js';
+import { stackRefusal } from './stackable.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
 import { runningPower } from './adam-state.js';
 import { betaPowersName, optimizerEntryName } from './trial-state.js';
 
 export class SeedStackError extends Error {}
 
-export const STACKABLE_CRITICS = ['inner', 'bilinear', 'separable'] as const;
-
 type GradBody = Parameters<typeof tf.customGrad>[0];
-
-/** Why these configurations cannot train as one stack, or null when they can. */
-export function stackRefusal(cfgs: readonly TrialConfig[]): string | null {
-  if (cfgs.length === 0) return 'no seeds to stack';
-  const [first] = cfgs;
-  const { seed: _seed, ...shared } = first;
-  for (const c of cfgs) {
-    const { seed: _s, ...rest } = c;
-    if (JSON.stringify(rest) !== JSON.stringify(shared)) return 'the stacked trials differ in more than their seed';
-  }
-  if (new Set(cfgs.map((c) => c.seed)).size !== cfgs.length) return 'a seed appears twice';
-  if (first.procedure !== 'infomax' || first.data !== 'mnist') return 'only infomax trials on MNIST stack';
-  if (first.encoder !== 'mlp') return `encoder "${first.encoder}" does not stack (only "mlp")`;
-  if (!(STACKABLE_CRITICS as readonly string[]).includes(first.critic))
-    return `critic "${first.critic}" does not stack (only ${STACKABLE_CRITICS.join(', ')})`;
-  return null;
-}
 
 /** a x b (transposing b) on a seed axis; wasm multiplies transposed operands ~18x slower, so it transposes first. */
 function bmm(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false): tf.Tensor3D {

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../ml/backend.js';
 import { parseTrialConfig, type TrialConfigInput } from '../../ml/config.js';
 import { InfomaxTrial } from '../../ml/infomax-trial.js';
-import { SeedStack, SeedStackError, stackRefusal } from '../../ml/seed-stack.js';
+import { SeedStack, SeedStackError } from '../../ml/seed-stack.js';
+import { stackRefusal } from '../../ml/stackable.js';
 
 const STEPS = 15;
 const SEEDS = [0, 4, 9];
