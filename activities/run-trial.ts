@@ -10,7 +10,7 @@ import type { CheckpointStore } from './checkpoint-store.js';
 import type { EvaluationJudge } from './evaluation-relay.js';
 import type { MetricsSink } from './metrics-sink.js';
 import { TrialAttempt } from './trial-attempt.js';
-import { idleMsFromEnv, maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
+import { idleMsFromEnv, maxTrialsFromEnv, trainerThreadEnv, TrainerPool } from './trainer-pool.js';
 
 export interface ActivityDeps {
   store: CheckpointStore;
@@ -20,6 +20,8 @@ export interface ActivityDeps {
   identity?: string;
   /** Warm trainer processes; one pool per worker. */
   trainers?: TrainerPool;
+  /** Trials the worker runs at once: its trainers split the cores between them. */
+  maxConcurrent?: number;
   /** Where early-stop reports go (default: the sweep's workflow, through the worker's client). */
   judge?: EvaluationJudge;
 }
@@ -27,7 +29,13 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const full = {
     ...deps,
-    trainers: deps.trainers ?? new TrainerPool({ maxTrialsPerTrainer: maxTrialsFromEnv(), idleMs: idleMsFromEnv() }),
+    trainers:
+      deps.trainers ??
+      new TrainerPool({
+        maxTrialsPerTrainer: maxTrialsFromEnv(),
+        idleMs: idleMsFromEnv(),
+        env: trainerThreadEnv(os.availableParallelism(), deps.maxConcurrent ?? 1),
+      }),
   };
   return {
     runTrial: (input: RunTrialActivityInput): Promise<RunTrialActivityResult> => runTrialActivity(input, full),

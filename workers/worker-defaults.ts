@@ -1,5 +1,5 @@
-// Worker defaults: a CPU worker runs one trainer per core (each is single-threaded
-// wasm/cpu TensorFlow.js), a GPU worker one trial at a time (one device).
+// Worker defaults: a CPU worker runs one trainer per core (each with one thread of
+// TensorFlow's pools, activities/trainer-pool.ts), a GPU worker one trial at a time (one device).
 import os from 'node:os';
 import { backendFromEnv, type BackendRequest } from '../ml/backend.js';
 import { TASK_QUEUES } from '../sweep-spec/index.js';

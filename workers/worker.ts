@@ -130,6 +130,7 @@ export async function runMirlWorker(opts: MirlWorkerOptions): Promise<void> {
           sink: opts.sink ?? tracking?.sink ?? nullMetricsSink,
           backend,
           identity,
+          maxConcurrent,
         }),
         maxConcurrentActivityTaskExecutions: maxConcurrent,
         // Cancellation reaches an activity only through a heartbeat response: keep that prompt.

@@ -2,14 +2,20 @@
 // gives, and anything other than a clean finish must retire it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseTrialConfig } from '../../ml/config.js';
 import { LocalCheckpointStore } from '../../activities/checkpoint-store.js';
 import { createActivities } from '../../activities/run-trial.js';
-import { idleMsFromEnv, maxTrialsFromEnv, spawnTrainer, TrainerPool } from '../../activities/trainer-pool.js';
+import {
+  idleMsFromEnv,
+  maxTrialsFromEnv,
+  spawnTrainer,
+  trainerThreadEnv,
+  TrainerPool,
+} from '../../activities/trainer-pool.js';
 import { nullMetricsSink } from '../../activities/metrics-sink.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
 import type { ChildProcess } from 'node:child_process';
@@ -159,5 +165,37 @@ describe('trainer pool settings', () => {
       () => idleMsFromEnv({ MIRL_TRAINER_IDLE_S: '-1' }),
       /MIRL_TRAINER_IDLE_S="-1" must be a positive integer/,
     );
+  });
+});
+
+describe("trainers' TensorFlow thread pools", () => {
+  it('split the cores between the trainers a worker runs at once, leaving what the environment sets', () => {
+    assert.deepEqual(trainerThreadEnv(2, 2, {}), { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' });
+    assert.deepEqual(trainerThreadEnv(16, 1, {}), { TF_NUM_INTRAOP_THREADS: '16', TF_NUM_INTEROP_THREADS: '1' });
+    assert.deepEqual(trainerThreadEnv(8, 3, {}), { TF_NUM_INTRAOP_THREADS: '2', TF_NUM_INTEROP_THREADS: '1' });
+    assert.deepEqual(trainerThreadEnv(2, 8, {}), { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' });
+    assert.deepEqual(trainerThreadEnv(4, 2, { TF_NUM_INTRAOP_THREADS: '3' }), { TF_NUM_INTEROP_THREADS: '1' });
+  });
+
+  it('reach the trainer process', { skip: process.platform !== 'linux' }, async () => {
+    const pool = new TrainerPool({
+      env: { TF_NUM_INTRAOP_THREADS: '1', MIRL_POOL_PROBE: 'yes' },
+      spawn: (env) => {
+        const child = spawnTrainer(env);
+        spawned.push(child);
+        return child;
+      },
+    });
+    const { child, ready } = pool.acquire();
+    await ready;
+    const environ = (await readFile(`/proc/${child.pid}/environ`, 'utf8')).split('\0');
+    assert.ok(environ.includes('TF_NUM_INTRAOP_THREADS=1'), 'thread setting');
+    assert.ok(environ.includes('MIRL_POOL_PROBE=yes'));
+    assert.ok(
+      environ.some((e) => e.startsWith('PATH=')),
+      "and the worker's own environment",
+    );
+    child.kill('SIGKILL');
+    await waitExit(child);
   });
 });
