@@ -10,7 +10,8 @@ import type { CheckpointStore } from './checkpoint-store.js';
 import type { EvaluationJudge } from './evaluation-relay.js';
 import type { MetricsSink } from './metrics-sink.js';
 import { TrialAttempt } from './trial-attempt.js';
-import { idleMsFromEnv, maxTrialsFromEnv, trainerThreadEnv, TrainerPool } from './trainer-pool.js';
+import { idleMsFromEnv, maxTrialsFromEnv, TrainerPool } from './trainer-pool.js';
+import { trainerThreadEnv } from './trainer-threads.js';
 
 export interface ActivityDeps {
   store: CheckpointStore;

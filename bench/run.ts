@@ -51,11 +51,16 @@ export interface BenchResult {
   rows: BenchRow[];
 }
 
-export function measure(req: MeasureRequest): Promise<Record<string, number | string> | { error: string }> {
+/** One measurement in a child process; `env` adds to this process's environment there. */
+export function measure(
+  req: MeasureRequest,
+  env: Record<string, string> = {},
+): Promise<Record<string, number | string> | { error: string }> {
   return new Promise((resolve) => {
     const loader = BUNDLED ? [] : ['--import', 'tsx'];
     const child = spawn(process.execPath, ['--expose-gc', ...loader, MEASURE, JSON.stringify(req)], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     let out = '';
     let err = '';

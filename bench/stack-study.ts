@@ -1,8 +1,11 @@
 // Trials per hour of a study's stackable trials (the seeds of one configuration, where
 // ml/seed-stack.ts can train them), run alone against run as stacks: the same trials,
 // spread over as many concurrent processes as a worker runs trainers, alternating round
-// by round so both see the same load. Steps, evaluations and process start-up all count.
+// by round so both see the same load, each process with a worker trainer's thread pools.
+// Steps, evaluations and process start-up all count.
+import os from 'node:os';
 import type { BackendName } from '../ml/backend.js';
+import { trainerThreadEnv } from '../activities/trainer-threads.js';
 import type { TrialConfig } from '../ml/config.js';
 import { DATA_PATH_VERSION } from '../ml/data-path.js';
 import { stackRefusal } from '../ml/stackable.js';
@@ -19,7 +22,10 @@ export interface StackStudyOptions {
   rounds: number;
 }
 
-type Measure = (req: MeasureRequest) => Promise<Record<string, number | string> | { error: string }>;
+type Measure = (
+  req: MeasureRequest,
+  env?: Record<string, string>,
+) => Promise<Record<string, number | string> | { error: string }>;
 
 /** The seeds of each configuration that stacks, as groups; configurations with one seed or that do not stack are left out. */
 export function stackGroups(configs: readonly TrialConfig[]): TrialConfig[][] {
@@ -40,8 +46,10 @@ export function dealLanes<T>(units: readonly T[], lanes: number): T[][] {
 }
 
 async function wallSeconds(measure: Measure, backend: BackendName, lanes: TrialConfig[][][]): Promise<number> {
+  // Each lane's thread pools sized as a worker sizes its trainers'.
+  const env = trainerThreadEnv(os.availableParallelism(), lanes.length);
   const t0 = performance.now();
-  const rows = await Promise.all(lanes.map((units) => measure({ kind: 'trials', backend, units })));
+  const rows = await Promise.all(lanes.map((units) => measure({ kind: 'trials', backend, units }, env)));
   const failed = rows.find((r) => 'error' in r);
   if (failed) throw new Error(String((failed as { error: string }).error));
   return (performance.now() - t0) / 1000;

@@ -9,13 +9,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseTrialConfig } from '../../ml/config.js';
 import { LocalCheckpointStore } from '../../activities/checkpoint-store.js';
 import { createActivities } from '../../activities/run-trial.js';
-import {
-  idleMsFromEnv,
-  maxTrialsFromEnv,
-  spawnTrainer,
-  trainerThreadEnv,
-  TrainerPool,
-} from '../../activities/trainer-pool.js';
+import { idleMsFromEnv, maxTrialsFromEnv, spawnTrainer, TrainerPool } from '../../activities/trainer-pool.js';
+import { trainerThreadEnv } from '../../activities/trainer-threads.js';
 import { nullMetricsSink } from '../../activities/metrics-sink.js';
 import type { RunTrialActivityInput, RunTrialActivityResult } from '../../workflows/types.js';
 import type { ChildProcess } from 'node:child_process';
