@@ -95,7 +95,11 @@ export function getEstimator(name: EstimatorName): Estimator {
 }
 
 /** The training loss of each estimate: -I_EST to maximise, or |I_EST - t| to hit a target value. */
-export function objectiveTerms(estimate: tf.Tensor, objective: 'maximize' | 'target', target: number | null): tf.Tensor {
+export function objectiveTerms(
+  estimate: tf.Tensor,
+  objective: 'maximize' | 'target',
+  target: number | null,
+): tf.Tensor {
   if (objective === 'maximize') return tf.neg(estimate);
   if (target === null) throw new Error('objective "target" needs a target value');
   return tf.abs(tf.sub(estimate, target));
