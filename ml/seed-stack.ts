@@ -188,12 +188,7 @@ export class SeedStack {
       tf.dispose([row, t]);
     };
     const names = [...this.stacked.keys()];
-    for (const [name, v] of this.stacked)
-      await push(
-        `param:${name}`,
-        tf.tidy(() => tf.slice(v, [i], [1])),
-        this.soloShapes.get(name)!,
-      );
+    for (const [name, t] of this.weightsOf(i)) await push(`param:${name}`, t, this.soloShapes.get(name)!);
     const { m, v, powers } = await this.optimizer.momentsOf(i);
     // As a solo trial's Adam writes it: its iteration count, every variable's m, every v.
     arrays.push({ name: optimizerEntryName('main', 0, 'iter'), shape: [], values: Float32Array.of(this.steps[i]) });
