@@ -65,10 +65,14 @@ async function step(name: string, steps: number, warmup: number): Promise<Record
   const kernels = await kernelsPerStep(trial);
   const flops = trainingStepFlops(cfg);
   const ms = median(times);
+  // A graph step (ml/graph/) is one session call that the engine's profiler does not see:
+  // its size is the graph's node count.
+  const graphNodes = trial instanceof InfomaxTrial ? trial.graphNodes : null;
   trial.dispose();
   return {
     ms_per_step: ms,
     kernels_per_step: kernels,
+    ...(graphNodes === null ? {} : { graph_nodes: graphNodes }),
     ms_p90: percentile(times, 90),
     gflop_per_step: flops / 1e9,
     gflops: flops / (ms * 1e6),

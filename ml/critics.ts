@@ -6,7 +6,7 @@ import { CRITICS } from './config.js';
 import { ParamStore, mlpLayers, mlpFlops, applyMlp, denseLayer, applyDense, type Dense } from './params.js';
 import { matMul, dense } from './ops.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
-import { stepPath } from './step-path.js';
+import { eagerFast } from './step-path.js';
 
 export interface Critic {
   readonly name: string;
@@ -57,7 +57,7 @@ function outer(col: tf.Tensor2D, row: tf.Tensor2D): tf.Tensor2D {
 
 /** dy relu'(pre) from r = relu(pre); the fast path's one ReluGrad kernel halves the passes over the pair tensor. */
 function pairReluBackward(dy: tf.Tensor, r: tf.Tensor): tf.Tensor {
-  return stepPath() === 'fast' && nativeReluGradAvailable() ? nativeReluGrad(dy, r) : tf.mul(dy, reluMask(r));
+  return eagerFast() && nativeReluGradAvailable() ? nativeReluGrad(dy, r) : tf.mul(dy, reluMask(r));
 }
 
 /** relu(a_i + b_j) for every pair, as a (k m) x h matrix, touching that tensor once in the backward pass. */

@@ -155,6 +155,40 @@ export class FlatAdam extends tf.Optimizer {
     this.v = tf.tidy(() => tf.variable(tf.concat(rest.slice(count).map((w) => flat(w.tensor))), false));
   }
 
+  /**
+   * The state as tensors, synchronously, for a caller that trains elsewhere (a graph
+   * session, ml/graph/graph-step.ts): each variable's moments in update order (null before
+   * the first update), the iteration count and the running beta powers. The caller owns
+   * the moment tensors.
+   */
+  exportState(): { names: string[]; m: tf.Tensor[] | null; v: tf.Tensor[] | null; iterations: number } {
+    if (!this.m || !this.v) return { names: [], m: null, v: null, iterations: this.iterations };
+    const vars = this.names.map((n) => tf.engine().registeredVariables[n]);
+    const sizes = vars.map((x) => x.size);
+    const parts = (buffer: tf.Variable) =>
+      tf.tidy(() => tf.split(buffer as tf.Tensor1D, sizes).map((p, i) => tf.reshape(p, vars[i].shape)));
+    return { names: [...this.names], m: parts(this.m), v: parts(this.v), iterations: this.iterations };
+  }
+
+  /** Takes the state exportState() describes back, with the beta powers as they ran (no pow recomputation). */
+  importState(s: {
+    names: string[];
+    m: tf.Tensor[];
+    v: tf.Tensor[];
+    iterations: number;
+    beta1Power: tf.Tensor;
+    beta2Power: tf.Tensor;
+  }): void {
+    this.m?.dispose();
+    this.v?.dispose();
+    this.names = [...s.names];
+    this.m = tf.tidy(() => tf.variable(tf.concat(s.m.map(flat)), false));
+    this.v = tf.tidy(() => tf.variable(tf.concat(s.v.map(flat)), false));
+    this.iterations_ = s.iterations;
+    this.accBeta1.assign(s.beta1Power);
+    this.accBeta2.assign(s.beta2Power);
+  }
+
   getConfig(): tf.serialization.ConfigDict {
     return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }

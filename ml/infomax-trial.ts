@@ -11,6 +11,8 @@ import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-dat
 import { jacobianConditionMetrics } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
 import { isEvaluationStep } from './metric-names.js';
+import { FlatAdam } from './flat-adam.js';
+import { GraphStep, graphStepApplies } from './graph/graph-step.js';
 
 /** The mean of scalar tensors, read in one download and summed in order; disposes them. */
 async function meanOf(estimates: tf.Tensor[]): Promise<number> {
@@ -30,6 +32,11 @@ export class InfomaxTrial extends TrialState {
   private readonly estimator: Estimator;
   private readonly vars: tf.Variable[];
   private evalData: MnistEvalData | null = null;
+  /** Set where steps run as one graph session call (ml/graph/graph-step.ts); built at the first step. */
+  private readonly graphPath: boolean;
+  private graph: GraphStep | null = null;
+  /** Which holds the newest state: 'behind' the session lacks the trial's, 'ahead' the store lacks the session's. */
+  private graphState: 'behind' | 'current' | 'ahead' = 'behind';
 
   constructor(cfg: TrialConfig) {
     super(cfg);
@@ -49,6 +56,7 @@ export class InfomaxTrial extends TrialState {
     }
     this.vars = this.store.list();
     if (this.vars.length > 0) this.optimizers.main = this.adam(cfg.learning_rate);
+    this.graphPath = this.optimizers.main instanceof FlatAdam && graphStepApplies(cfg);
   }
 
   get totalSteps(): number {
@@ -60,6 +68,7 @@ export class InfomaxTrial extends TrialState {
   }
 
   advance(): ScalarRecord {
+    if (this.graphPath) return this.graphAdvance();
     const k = this.cfg.batch_size;
     const batch = this.source.next(k);
     let est!: tf.Scalar;
@@ -72,6 +81,33 @@ export class InfomaxTrial extends TrialState {
     const opt = this.optimizers.main;
     const loss = opt ? opt.minimize(lossOf, true, this.vars)! : tf.tidy(lossOf);
     return { loss, i_est_train: est };
+  }
+
+  private graphAdvance(): ScalarRecord {
+    const opt = this.optimizers.main as FlatAdam;
+    this.graph ??= new GraphStep(this.cfg, this.source.dimX, this.source.dimY);
+    if (this.graphState === 'behind') this.graph.load(this.paramStore, opt);
+    const k = this.cfg.batch_size;
+    const batch = this.source.next(k);
+    const { loss, estimate } = this.graph.step(batch.x, batch.y, k);
+    this.graphState = 'ahead';
+    return { loss, i_est_train: estimate };
+  }
+
+  protected override syncState(): void {
+    if (this.graph && this.graphState === 'ahead') {
+      this.graph.save(this.paramStore, this.optimizers.main as FlatAdam);
+      this.graphState = 'current';
+    }
+  }
+
+  protected override stateRestored(): void {
+    this.graphState = 'behind';
+  }
+
+  /** Nodes of the step's graph, once a graph step ran (null on the eager paths). */
+  get graphNodes(): number | null {
+    return this.graph?.nodeCount ?? null;
   }
 
   evalDue(step: number): boolean {
@@ -124,6 +160,7 @@ export class InfomaxTrial extends TrialState {
   }
 
   async evaluate(): Promise<Record<string, number>> {
+    this.syncState();
     const out: Record<string, number> = {};
     const evals = new Set(this.cfg.evaluations);
     if (evals.has('i_est_test')) out.i_est_test = await this.iEstTest();
@@ -134,6 +171,8 @@ export class InfomaxTrial extends TrialState {
   }
 
   override dispose(): void {
+    this.graph?.dispose();
+    this.graph = null;
     this.g1?.dispose();
     this.g2?.dispose();
     super.dispose();

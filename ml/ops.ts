@@ -5,7 +5,7 @@
 // fast step path (ml/step-path.ts) spells out the dense layer's gradient too, to run
 // few kernels: tfjs' own gradient of a relu layer is most of a step's kernels.
 import * as tf from '@tensorflow/tfjs';
-import { stepPath } from './step-path.js';
+import { eagerFast } from './step-path.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 
 type GradBody = Parameters<typeof tf.customGrad>[0];
@@ -42,7 +42,7 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, transposeA = false, trans
  * kernel count, since there the reference already spells out its gradient).
  */
 export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | null, relu: boolean): tf.Tensor2D {
-  const fast = stepPath() === 'fast' && tf.getBackend() === 'tensorflow';
+  const fast = eagerFast() && tf.getBackend() === 'tensorflow';
   return fast ? denseFast(x, kernel, bias, relu) : denseReference(x, kernel, bias, relu);
 }
 

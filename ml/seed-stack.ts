@@ -14,7 +14,7 @@ import { MnistPairSource } from './data/pairs.js';
 import { getEstimator, objectiveTerms } from './estimators.js';
 import { StackAdam, type SeedMoments } from './stack-adam.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
-import { stepPath } from './step-path.js';
+import { eagerFast } from './step-path.js';
 import { stackRefusal } from './stackable.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
 import { runningPower } from './adam-state.js';
@@ -33,7 +33,7 @@ function bmm(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = fa
 
 /** dy where y = relu(pre) > 0: TensorFlow's one-kernel ReluGrad on the native fast path. */
 function reluBackward(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  if (stepPath() === 'fast' && nativeReluGradAvailable()) return nativeReluGrad(dy, y);
+  if (eagerFast() && nativeReluGradAvailable()) return nativeReluGrad(dy, y);
   return tf.mul(dy, tf.step(y));
 }
 

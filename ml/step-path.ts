@@ -1,11 +1,15 @@
-// Which implementation of the training step runs. 'fast' (the default) builds the step
-// from fewer kernels: hand-written dense-layer gradients, TensorFlow's ReluGrad and a
-// flat-buffer Adam, on the tensorflow backend, where they were measured to pay (on wasm
-// and cpu both paths are the same code). 'reference' is the plain tfjs path (tfjs' fused
-// matMul gradients, tfjs' AdamOptimizer) that the fast path is checked against, bit for
-// bit (test/unit/ml-fast-path.test.ts). MIRL_STEP_PATH selects it for a process, so a
-// benchmark child (bench/measure.ts inherits the environment) can run either.
-export type StepPath = 'fast' | 'reference';
+// Which implementation of the training step runs. 'graph' (the default) runs a whole
+// step of the model families ml/graph/infomax-step.ts covers as one TensorFlow session
+// call on the tensorflow backend (ml/graph/graph-step.ts), and everything else as 'fast'.
+// 'fast' builds the step from fewer kernels: hand-written dense-layer gradients,
+// TensorFlow's ReluGrad and a flat-buffer Adam, on the tensorflow backend, where they
+// were measured to pay (on wasm and cpu both paths are the same code). 'reference' is
+// the plain tfjs path (tfjs' fused matMul gradients, tfjs' AdamOptimizer) that the fast
+// path is checked against, bit for bit (test/unit/ml-fast-path.test.ts), and the graph
+// path to float rounding (test/unit/ml-graph-step.test.ts). MIRL_STEP_PATH selects it for
+// a process, so a benchmark child (bench/measure.ts inherits the environment) can run any.
+export const STEP_PATHS = ['graph', 'fast', 'reference'] as const;
+export type StepPath = (typeof STEP_PATHS)[number];
 
 let override: StepPath | null = null;
 
@@ -14,12 +18,17 @@ export class StepPathError extends Error {}
 export function stepPath(): StepPath {
   if (override) return override;
   const v = process.env.MIRL_STEP_PATH;
-  if (v === undefined || v === '' || v === 'fast') return 'fast';
-  if (v === 'reference') return 'reference';
-  throw new StepPathError(`MIRL_STEP_PATH="${v}" is not one of fast, reference`);
+  if (v === undefined || v === '') return 'graph';
+  if ((STEP_PATHS as readonly string[]).includes(v)) return v as StepPath;
+  throw new StepPathError(`MIRL_STEP_PATH="${v}" is not one of ${STEP_PATHS.join(', ')}`);
 }
 
-/** For tests that run both paths in one process; null goes back to the environment. */
+/** Whether eager steps take the fast path's kernels (the graph path's eager parts do too). */
+export function eagerFast(): boolean {
+  return stepPath() !== 'reference';
+}
+
+/** For tests that run several paths in one process; null goes back to the environment. */
 export function setStepPath(path: StepPath | null): void {
   override = path;
 }

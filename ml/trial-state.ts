@@ -8,7 +8,7 @@ import { Rng } from './rng.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
 import { adamBetaPowers, restoreAdamBetaPowers } from './adam-state.js';
 import { FlatAdam } from './flat-adam.js';
-import { stepPath } from './step-path.js';
+import { eagerFast } from './step-path.js';
 
 /** Not under `opt:<key>:`, whose entries setWeights() takes by position. */
 export const betaPowersName = (key: string) => `adam-beta-powers:${key}`;
@@ -20,13 +20,20 @@ export type ScalarRecord = Record<string, tf.Scalar>;
 export abstract class TrialState {
   step = 0;
   readonly rng: Rng;
-  readonly store: ParamStore;
+  /** The parameters as they stand, without the sync that `store` does. */
+  protected readonly paramStore: ParamStore;
   protected optimizers: Record<string, tf.Optimizer> = {};
   protected abstract readonly source: PairSource;
 
   constructor(readonly cfg: TrialConfig) {
     this.rng = new Rng(cfg.seed, 0);
-    this.store = new ParamStore(this.rng);
+    this.paramStore = new ParamStore(this.rng);
+  }
+
+  /** The parameters, brought up to date first: readers see every step taken. */
+  get store(): ParamStore {
+    this.syncState();
+    return this.paramStore;
   }
 
   abstract get totalSteps(): number;
@@ -41,11 +48,21 @@ export abstract class TrialState {
    * tensorflow only (see ml/flat-adam.ts).
    */
   protected adam(learningRate: number): tf.Optimizer {
-    if (stepPath() === 'fast' && tf.getBackend() === 'tensorflow') return new FlatAdam(learningRate, 0.9, 0.999, 1e-7);
+    if (eagerFast() && tf.getBackend() === 'tensorflow') return new FlatAdam(learningRate, 0.9, 0.999, 1e-7);
     return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
   }
 
+  /**
+   * Brings the store and optimizers up to date where steps ran elsewhere (a graph
+   * session); called before anything reads them.
+   */
+  protected syncState(): void {}
+
+  /** Called after restore() replaced the store and optimizers' state. */
+  protected stateRestored(): void {}
+
   async checkpoint(): Promise<Buffer> {
+    this.syncState();
     const arrays: NamedArray[] = [];
     for (const name of this.store.names()) {
       const v = this.store.get(name);
@@ -73,14 +90,14 @@ export abstract class TrialState {
   async restore(bytes: Uint8Array): Promise<void> {
     const c = decodeCheckpoint(bytes);
     const params = new Map(c.arrays.filter((a) => a.name.startsWith('param:')).map((a) => [a.name.slice(6), a]));
-    const expected = this.store.names();
+    const expected = this.paramStore.names();
     if (params.size !== expected.length || expected.some((n) => !params.has(n))) {
       throw new CheckpointCorruptError(
         `checkpoint does not match this model (parameters ${[...params.keys()].slice(0, 3).join(', ')}...)`,
       );
     }
     for (const name of expected) {
-      const v = this.store.get(name);
+      const v = this.paramStore.get(name);
       const a = params.get(name)!;
       if (a.shape.join('x') !== v.shape.join('x')) {
         throw new CheckpointCorruptError(`checkpoint shape ${a.shape} for ${name}, model has ${v.shape}`);
@@ -102,10 +119,11 @@ export abstract class TrialState {
     }
     this.source.restore(c.state.source);
     this.step = c.step;
+    this.stateRestored();
   }
 
   dispose(): void {
-    this.store.dispose();
+    this.paramStore.dispose();
     for (const opt of Object.values(this.optimizers)) opt.dispose();
   }
 }

@@ -3,15 +3,17 @@
 // tfjs reference path: 50 seeded steps of every critic and encoder, loss by loss.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { runTrial, type MetricsReport } from '../../ml/run-trial.js';
+import {
+  STEPS,
+  STEP_TEST_BASE,
+  stepMetrics,
+  lossesAndCheckpoint,
+  checkpointLayout,
+  tensorsLeftBehind,
+} from '../support/step-paths.js';
 import { availableBackends, type BackendName } from '../../ml/backend.js';
 import { setStepPath, type StepPath } from '../../ml/step-path.js';
 import type { TrialConfigInput } from '../../ml/config.js';
-import { decodeCheckpoint } from '../../ml/checkpoint.js';
-import * as tf from '@tensorflow/tfjs';
-import { createTrial } from '../../ml/run-trial.js';
-import { parseTrialConfig } from '../../ml/config.js';
-import { initBackend } from '../../ml/backend.js';
 
 /**
  * Relative tolerance on each step's loss (absolute below |loss| = 1). The two paths run
@@ -25,16 +27,7 @@ import { initBackend } from '../../ml/backend.js';
  * 1e-3 by step 15, measured), so a loss comparison there would test nothing.
  */
 const TOLERANCE = 1e-4;
-const STEPS = 50;
-
-const base: TrialConfigInput = {
-  batch_size: 8,
-  steps: STEPS,
-  log_interval: 1,
-  eval_interval: 1_000_000,
-  evaluations: [],
-  seed: 5,
-};
+const base = STEP_TEST_BASE;
 const CASES: Record<string, TrialConfigInput> = {
   'mlp+bilinear': { encoder: 'mlp', critic: 'bilinear' },
   'mlp+separable': { encoder: 'mlp', critic: 'separable' },
@@ -77,16 +70,7 @@ const CASES: Record<string, TrialConfigInput> = {
 
 after(() => setStepPath(null));
 
-async function losses(backend: BackendName, path: StepPath, cfg: TrialConfigInput): Promise<number[][]> {
-  setStepPath(path);
-  const seen: MetricsReport[] = [];
-  await runTrial({ ...base, ...cfg }, { backend, onTrainMetrics: (m) => void seen.push(m) });
-  return seen.map((m) =>
-    Object.keys(m.metrics)
-      .sort()
-      .map((k) => m.metrics[k]),
-  );
-}
+const losses = stepMetrics;
 
 const backends = (await availableBackends()).filter((b): b is BackendName => b === 'tensorflow' || b === 'wasm');
 
@@ -114,24 +98,11 @@ for (const backend of backends) {
 test('a checkpoint of the fast path resumes on the reference path with the same Adam state (and back)', async () => {
   const backend = backends[0] ?? 'cpu';
   const cfg = { ...base, ...CASES['mlp+concat'], steps: 6 };
-  const capture = async (path: StepPath, resumeFrom?: Uint8Array) => {
-    setStepPath(path);
-    let bytes: Buffer | null = null;
-    const seen: number[] = [];
-    await runTrial(cfg, {
-      backend,
-      resumeFrom,
-      checkpointEvery: 3,
-      onCheckpoint: (s, b) => void (s === 3 && (bytes = b)),
-      onTrainMetrics: (m) => void seen.push(m.metrics.loss),
-    });
-    return { bytes: bytes! as Buffer, seen };
-  };
+  const capture = (path: StepPath, resumeFrom?: Uint8Array) => lossesAndCheckpoint(backend, path, cfg, 3, resumeFrom);
   const fast = await capture('fast');
   const ref = await capture('reference');
   // Same names, shapes and order of every stored array: the optimizers are interchangeable.
-  const layout = (b: Buffer) => decodeCheckpoint(b).arrays.map((a) => `${a.name}:${a.shape}`);
-  assert.deepEqual(layout(fast.bytes), layout(ref.bytes));
+  assert.deepEqual(checkpointLayout(fast.bytes), checkpointLayout(ref.bytes));
   const resumedOnRef = await capture('reference', fast.bytes);
   const resumedOnFast = await capture('fast', ref.bytes);
   for (const run of [resumedOnRef, resumedOnFast]) {
@@ -144,18 +115,7 @@ test('a checkpoint of the fast path resumes on the reference path with the same 
 // The fast path exists on the native backend only, so this runs where that backend loads.
 if (backends.includes('tensorflow')) {
   test('the fast path leaves no tensors behind across steps, checkpoints and restores', async () => {
-    await initBackend('tensorflow');
-    setStepPath('fast');
-    const trial = createTrial(parseTrialConfig({ ...base, ...CASES['mlp+concat'] }));
-    const step = () => tf.dispose(Object.values(trial.advance()));
-    step();
-    const bytes = await trial.checkpoint();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) step();
-    await trial.checkpoint();
-    await trial.restore(bytes);
-    step();
-    assert.equal(tf.memory().numTensors, before);
-    trial.dispose();
+    const { before, after } = await tensorsLeftBehind('fast', CASES['mlp+concat']);
+    assert.equal(after, before);
   });
 }
