@@ -14,6 +14,8 @@ export interface Encoder {
   apply(x: tf.Tensor2D): tf.Tensor2D;
   /** Present for invertible encoders. */
   inverse?(z: tf.Tensor2D): tf.Tensor2D;
+  /** A RealNVP's coupling-layer permutations, which a graph of the same model needs. */
+  readonly permutations?: readonly Int32Array[];
   dispose(): void;
 }
 
@@ -97,6 +99,7 @@ const realnvp: Builder = (store, name, inDim, cfg, rng) => {
     outDim: inDim,
     apply: (x) => flow.forward(x),
     inverse: (z) => flow.inverse(z),
+    permutations: flow.permutations,
     dispose: () => flow.dispose(),
   };
 };

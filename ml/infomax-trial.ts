@@ -85,7 +85,10 @@ export class InfomaxTrial extends TrialState {
 
   private graphAdvance(): ScalarRecord {
     const opt = this.optimizers.main as FlatAdam;
-    this.graph ??= new GraphStep(this.cfg, this.source.dimX, this.source.dimY);
+    this.graph ??= new GraphStep(this.cfg, this.source.dimX, this.source.dimY, {
+      g1: { permutations: this.g1.permutations },
+      g2: { permutations: this.g2.permutations },
+    });
     if (this.graphState === 'behind') this.graph.load(this.paramStore, opt);
     const k = this.cfg.batch_size;
     const batch = this.source.next(k);

@@ -8,6 +8,7 @@ export type Coupling = 'shift' | 'affine';
 
 interface CouplingLayer {
   net: Dense[];
+  order: Int32Array;
   perm: tf.Tensor1D;
   invPerm: tf.Tensor1D;
 }
@@ -47,8 +48,18 @@ export class RealNvp {
       const p = rng.permutation(dim);
       const inv = new Int32Array(dim);
       p.forEach((v, j) => (inv[v] = j));
-      this.layers.push({ net, perm: tf.keep(tf.tensor1d(p, 'int32')), invPerm: tf.keep(tf.tensor1d(inv, 'int32')) });
+      this.layers.push({
+        net,
+        order: Int32Array.from(p),
+        perm: tf.keep(tf.tensor1d(p, 'int32')),
+        invPerm: tf.keep(tf.tensor1d(inv, 'int32')),
+      });
     }
+  }
+
+  /** Each coupling layer's column order, as its permutation gathers them (for ml/graph/). */
+  get permutations(): Int32Array[] {
+    return this.layers.map((l) => l.order);
   }
 
   private shiftAndScale(layer: CouplingLayer, a: tf.Tensor2D): { shift: tf.Tensor2D; scale: tf.Tensor2D | null } {

@@ -11,6 +11,7 @@ import type { FlatAdam } from '../flat-adam.js';
 import { stepPath } from '../step-path.js';
 import { addStateIo, buildInfomaxGraph, graphStepRefusal, type InfomaxGraph, type StateIo } from './infomax-step.js';
 import { GraphSession } from './session.js';
+import type { EncoderHints } from './layers.js';
 
 let instances = 0;
 
@@ -30,10 +31,11 @@ export class GraphStep {
     cfg: TrialConfig,
     private readonly dimX: number,
     private readonly dimY: number,
+    hints: { g1: EncoderHints; g2: EncoderHints },
   ) {
     // Resource variables are named per session; a distinct prefix keeps two trials of one
     // process apart even if TensorFlow shared them.
-    this.built = buildInfomaxGraph(cfg, dimX, dimY, `trial${instances++}`);
+    this.built = buildInfomaxGraph(cfg, dimX, dimY, `trial${instances++}`, hints);
     const b = this.built;
     const slots = [...b.slots.values()].flatMap((s) => [s.m, s.v]);
     this.io = addStateIo(b.graph, [...b.params.values(), ...slots, b.betaPowers.b1, b.betaPowers.b2]);

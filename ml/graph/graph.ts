@@ -134,6 +134,26 @@ export class Graph {
     )[0];
   }
 
+  intScalar(value: number): Sym {
+    return this.node(
+      'Const',
+      [],
+      { dtype: { type: 'int32' }, value: { tensor: { dtype: 'int32', shape: [], values: [value] } } },
+      [{ shape: [], dtype: 'int32' }],
+      { name: 'axis' },
+    )[0];
+  }
+
+  intMatrix(values: readonly number[], shape: readonly number[]): Sym {
+    return this.node(
+      'Const',
+      [],
+      { dtype: { type: 'int32' }, value: { tensor: { dtype: 'int32', shape, values } } },
+      [{ shape, dtype: 'int32' }],
+      { name: 'paddings' },
+    )[0];
+  }
+
   /** A resource variable that lives in the session between runs. */
   variable(name: string, shape: readonly number[]): Variable {
     const handle = this.node(

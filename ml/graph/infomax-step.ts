@@ -5,117 +5,13 @@
 import type { TrialConfig } from '../config.js';
 import { Graph, GraphError, type Sym, type Variable } from './graph.js';
 import * as op from './ops.js';
+import { GRAPH_ENCODERS, Params, encoder, scores, type EncoderHints } from './layers.js';
 
 /** The model families the graph step covers; anything else trains on the tfjs path. */
 export function graphStepRefusal(cfg: TrialConfig): string | null {
   if (cfg.procedure !== 'infomax') return `the ${cfg.procedure} procedure`;
-  if (cfg.encoder !== 'mlp') return `the ${cfg.encoder} encoder`;
+  if (!(GRAPH_ENCODERS as readonly string[]).includes(cfg.encoder)) return `the ${cfg.encoder} encoder`;
   return null;
-}
-
-const MLP_DIMS = [300, 300, 100];
-const SEPARABLE_DIMS = [100, 100];
-
-/** The graph's trainable variables by their ParamStore names, and their reads for this step. */
-class Params {
-  readonly vars = new Map<string, Variable>();
-  readonly reads = new Map<string, Sym>();
-
-  constructor(
-    private readonly g: Graph,
-    private readonly prefix: string,
-  ) {}
-
-  get(name: string, shape: readonly number[]): Sym {
-    const v = this.g.variable(`${this.prefix}/${name}`, shape);
-    this.vars.set(name, v);
-    const r = v.read();
-    this.reads.set(name, r);
-    return r;
-  }
-}
-
-/** relu?(x W + b) as ml/ops.ts' denseForward: MatMul, AddV2, Relu. */
-function dense(
-  g: Graph,
-  p: Params,
-  name: string,
-  x: Sym,
-  inDim: number,
-  outDim: number,
-  relu: boolean,
-  bias = true,
-): Sym {
-  const w = p.get(`${name}/kernel`, [inDim, outDim]);
-  let h = op.matMul(g, x, w);
-  if (bias) h = op.add(g, h, p.get(`${name}/bias`, [outDim]));
-  return relu ? op.relu(g, h) : h;
-}
-
-function mlp(g: Graph, p: Params, name: string, x: Sym, dims: readonly number[]): Sym {
-  let h = x;
-  for (let i = 0; i + 1 < dims.length; i++)
-    h = dense(g, p, `${name}/dense${i}`, h, dims[i], dims[i + 1], i + 2 < dims.length);
-  return h;
-}
-
-function scores(g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym): Sym {
-  const [dx, dy] = [zx.shape[1], zy.shape[1]];
-  if (cfg.critic === 'inner') return op.matMul(g, zx, zy, false, true);
-  if (cfg.critic === 'bilinear')
-    return op.matMul(g, dense(g, p, 'critic/bilinear', zx, dx, dy, false, false), zy, false, true);
-  if (cfg.critic === 'separable')
-    return op.matMul(
-      g,
-      mlp(g, p, 'critic/phi1', zx, [dx, ...SEPARABLE_DIMS]),
-      mlp(g, p, 'critic/phi2', zy, [dy, ...SEPARABLE_DIMS]),
-      false,
-      true,
-    );
-  return concatScores(g, p, cfg, zx, zy);
-}
-
-/**
- * ml/critics.ts' concat critic: the first layer split as (x Wx) + (y Wy + b) and
- * broadcast over pairs, relu'd; the hidden layers over all K x K pair rows; the last
- * layer's kernel gradient taken as dy^T x with dy as a row, as there (autodiff's
- * transposed-operand product over the pair matrix is the slow way to the same sum).
- */
-function concatScores(g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym): Sym {
-  const [h0, ...rest] = cfg.critic_hidden;
-  const [k, m] = [zx.shape[0], zy.shape[0]];
-  const a = op.matMul(g, zx, p.get('critic/concat/first/kernel_x', [zx.shape[1], h0]));
-  const b = op.add(
-    g,
-    op.matMul(g, zy, p.get('critic/concat/first/kernel_y', [zy.shape[1], h0])),
-    p.get('critic/concat/first/bias', [h0]),
-  );
-  const pairs = op.relu(g, op.add(g, op.reshape(g, a, [k, 1, h0]), op.reshape(g, b, [1, m, h0])));
-  let hidden = op.reshape(g, pairs, [k * m, h0]);
-  const dims = [h0, ...rest, 1];
-  for (let i = 0; i + 2 < dims.length; i++)
-    hidden = dense(g, p, `critic/concat/dense${i}`, hidden, dims[i], dims[i + 1], true);
-  const last = dims.length - 2;
-  const w = p.get(`critic/concat/dense${last}/kernel`, [dims[last], 1]);
-  const bias = p.get(`critic/concat/dense${last}/bias`, [1]);
-  return op.reshape(g, pairScore(g, hidden, w, bias), [k, m]);
-}
-
-/** x w + b for one output over n rows, with dw = (dy as a row) x and dx = dy w^T as an outer product. */
-function pairScore(g: Graph, x: Sym, w: Sym, bias: Sym): Sym {
-  const [n, h] = x.shape;
-  const T = { T: { type: 'float32' as const } };
-  const product = g.node('MatMul', [x, w], { ...T, transpose_a: { b: false }, transpose_b: { b: false } }, [
-    { shape: [n, 1], dtype: 'float32' },
-  ])[0];
-  return g.node('AddV2', [product, bias], T, [{ shape: [n, 1], dtype: 'float32' }], {
-    grad: (dy) => [
-      op.matMul(g, dy, op.reshape(g, w, [1, h])),
-      op.reshape(g, op.matMul(g, op.reshape(g, dy, [1, n]), x), [h, 1]),
-      op.reshape(g, op.sum(g, dy, [0, 1]), [1]),
-    ],
-    inputs: [x, w, bias],
-  })[0];
 }
 
 function square(k: number, value: (i: number, j: number) => number): Float32Array {
@@ -236,7 +132,13 @@ export interface InfomaxGraph {
 }
 
 /** The whole step for one trial configuration at batch size K. */
-export function buildInfomaxGraph(cfg: TrialConfig, dimX: number, dimY: number, prefix: string): InfomaxGraph {
+export function buildInfomaxGraph(
+  cfg: TrialConfig,
+  dimX: number,
+  dimY: number,
+  prefix: string,
+  hints: { g1: EncoderHints; g2: EncoderHints } = { g1: {}, g2: {} },
+): InfomaxGraph {
   const refusal = graphStepRefusal(cfg);
   if (refusal) throw new GraphError(`no graph step for ${refusal}`);
   const g = new Graph();
@@ -244,8 +146,8 @@ export function buildInfomaxGraph(cfg: TrialConfig, dimX: number, dimY: number, 
   const x = g.placeholder('x', [k, dimX]);
   const y = g.placeholder('y', [k, dimY]);
   const p = new Params(g, prefix);
-  const zx = mlp(g, p, 'g1', x, [dimX, ...MLP_DIMS]);
-  const zy = mlp(g, p, 'g2', y, [dimY, ...MLP_DIMS]);
+  const zx = encoder(g, p, 'g1', x, cfg, hints.g1);
+  const zy = encoder(g, p, 'g2', y, cfg, hints.g2);
   const est = estimate(g, cfg, scores(g, p, cfg, zx, zy));
   const loss = objective(g, cfg, est);
   const names = [...p.vars.keys()];

@@ -142,3 +142,61 @@ export function logSumExp(g: Graph, x: Sym, axis: number): Sym {
   const d = log(g, c);
   return add(g, reshape(g, xMax, d.shape), d);
 }
+
+/** Columns [begin, begin + size) of a 2-d x; its gradient pads dy back with zeros. */
+export function sliceColumns(g: Graph, x: Sym, begin: number, size: number): Sym {
+  const [rows, cols] = x.shape;
+  return g.node(
+    'Slice',
+    [x, g.intConstant([0, begin]), g.intConstant([rows, size])],
+    { ...T, Index: { type: 'int32' } },
+    f32([rows, size]),
+    {
+      grad: (dy) => [
+        g.node(
+          'Pad',
+          [dy, g.intMatrix([0, 0, begin, cols - begin - size], [2, 2])],
+          { ...T, Tpaddings: { type: 'int32' } },
+          f32(x.shape),
+        )[0],
+      ],
+    },
+  )[0];
+}
+
+/** [a, b] side by side (2-d); its gradient is dy's two column blocks. */
+export function concatColumns(g: Graph, a: Sym, b: Sym): Sym {
+  const [rows, ca] = a.shape;
+  const cb = b.shape[1];
+  return g.node(
+    'ConcatV2',
+    [a, b, g.intScalar(1)],
+    { ...T, N: { i: 2 }, Tidx: { type: 'int32' } },
+    f32([rows, ca + cb]),
+    {
+      grad: (dy) => [sliceColumns(g, dy, 0, ca), sliceColumns(g, dy, ca, cb)],
+    },
+  )[0];
+}
+
+/** x's columns in the order `perm` gives; its gradient gathers dy by the inverse permutation. */
+export function permuteColumns(g: Graph, x: Sym, perm: ArrayLike<number>): Sym {
+  const inverse = new Int32Array(perm.length);
+  for (let j = 0; j < perm.length; j++) inverse[perm[j]] = j;
+  const gather = (v: Sym, order: ArrayLike<number>) =>
+    g.node(
+      'GatherV2',
+      [v, g.intConstant(Array.from(order)), g.intScalar(1)],
+      { Tparams: { type: 'float32' }, Tindices: { type: 'int32' }, Taxis: { type: 'int32' }, batch_dims: { i: 0 } },
+      f32(v.shape),
+    )[0];
+  const y = gather(x, perm);
+  return g.node('Identity', [y], T, f32(x.shape), { grad: (dy) => [gather(dy, inverse)], inputs: [x] })[0];
+}
+
+/** log(1 + e^x); its gradient dy * sigmoid(x), as tfjs writes it. */
+export function softplus(g: Graph, x: Sym): Sym {
+  return g.node('Softplus', [x], T, f32(x.shape), {
+    grad: (dy) => [mul(g, dy, g.node('Sigmoid', [x], T, f32(x.shape))[0])],
+  })[0];
+}

@@ -38,6 +38,21 @@ const CASES: Record<string, TrialConfigInput> = {
   'mlp+concat nwj': { encoder: 'mlp', critic: 'concat', critic_hidden: [32], estimator: 'nwj' },
   'mlp+concat nce target': { encoder: 'mlp', critic: 'concat', critic_hidden: [32, 8], objective: 'target', target: 2 },
   'mlp+inner': { encoder: 'mlp', critic: 'inner', noise: 0.05 },
+  'realnvp-shift+bilinear': {
+    encoder: 'realnvp',
+    critic: 'bilinear',
+    coupling: 'shift',
+    realnvp_layers: 3,
+    realnvp_hidden: 32,
+  },
+  'realnvp-affine+separable nwj': {
+    encoder: 'realnvp',
+    critic: 'separable',
+    estimator: 'nwj',
+    coupling: 'affine',
+    realnvp_layers: 3,
+    realnvp_hidden: 32,
+  },
 };
 
 after(() => setStepPath(null));
@@ -73,7 +88,7 @@ if (native) {
     console.log(`graph against reference, max relative difference: ${worst.join(', ')}`);
   });
 
-  test('the graph step covers MLP encoders with every critic, nothing else', async () => {
+  test('the graph step covers MLP and RealNVP encoders with every critic, nothing else', async () => {
     await initBackend('tensorflow');
     setStepPath('graph');
     const ran = (cfg: TrialConfigInput) => {
@@ -85,7 +100,8 @@ if (native) {
     };
     for (const [name, cfg] of Object.entries(CASES)) assert.ok((ran(cfg) ?? 0) > 100, name);
     assert.equal(ran({ encoder: 'convnet', critic: 'bilinear' }), null);
-    assert.match(graphStepRefusal(parseTrialConfig({ encoder: 'realnvp' }))!, /realnvp/);
+    assert.match(graphStepRefusal(parseTrialConfig({ encoder: 'mlp-shortcut' }))!, /mlp-shortcut/);
+    assert.match(graphStepRefusal(parseTrialConfig({ procedure: 'adversarial', encoder: 'realnvp' }))!, /adversarial/);
     setStepPath('fast');
     assert.equal(ran(CASES['mlp+bilinear nce']), null);
   });
