@@ -1,6 +1,7 @@
 // `mirl bench`: every measurement for every available backend, side by side in one run
 // (these machines are shared and noisy, so only same-run comparisons mean anything),
 // then the issue's targets checked against what was measured.
+import type { StepPath } from '../ml/step-path.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../ml/backend.js';
@@ -38,6 +39,7 @@ export interface BenchOptions {
   seedStack: number;
   /** A study's stackable trials alone against stacked, in trials per hour (the stack_study row). */
   stackStudy?: { spec: string; profile: string | null; lanes: number; rounds: number };
+  pathStudy?: { spec: string; profile: string | null; lanes: number; rounds: number; paths: StepPath[] };
   /** The same train steps in a peer framework, alternating with mirl's, `rounds` turns each. */
   peer?: { name: PeerName; rounds: number };
   log: (line: string) => void;
@@ -158,6 +160,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // Imported here: it brings the spec layer, which the bundled GPU check leaves out.
     const { measureStackStudy } = await import('./stack-study.js');
     add(await measureStackStudy({ ...o.stackStudy, backend }, measure));
+  }
+  if (o.pathStudy) {
+    const backend = o.backends.find((b) => b !== 'cpu') ?? o.backends[0];
+    const { measurePathStudy } = await import('./path-study.js');
+    add(await measurePathStudy({ ...o.pathStudy, backend }, measure));
   }
   if (o.peer) await peerRows(o, o.peer, add);
   const fast = o.backends.filter((b) => b !== 'cpu');

@@ -22,7 +22,7 @@ export interface StackStudyOptions {
   rounds: number;
 }
 
-type Measure = (
+export type Measure = (
   req: MeasureRequest,
   env?: Record<string, string>,
 ) => Promise<Record<string, number | string> | { error: string }>;
@@ -38,6 +38,13 @@ export function stackGroups(configs: readonly TrialConfig[]): TrialConfig[][] {
   return [...groups.values()].filter((g) => g.length > 1 && stackRefusal(g) === null);
 }
 
+/** Every trial configuration of a study spec under a profile. */
+export function studyConfigs(spec: string, profile: string | null): TrialConfig[] {
+  return expandSpec(loadSpecFile(spec), { sweepId: 'bench', profile, dataPath: DATA_PATH_VERSION }).map(
+    (t) => t.config,
+  );
+}
+
 /** Units dealt to lanes in turn. */
 export function dealLanes<T>(units: readonly T[], lanes: number): T[][] {
   const out: T[][] = Array.from({ length: Math.max(1, Math.min(lanes, units.length)) }, () => []);
@@ -45,9 +52,15 @@ export function dealLanes<T>(units: readonly T[], lanes: number): T[][] {
   return out;
 }
 
-async function wallSeconds(measure: Measure, backend: BackendName, lanes: TrialConfig[][][]): Promise<number> {
+/** Seconds until every lane's units have run, the lanes in parallel processes; `extraEnv` goes to each. */
+export async function wallSeconds(
+  measure: Measure,
+  backend: BackendName,
+  lanes: TrialConfig[][][],
+  extraEnv: Record<string, string> = {},
+): Promise<number> {
   // Each lane's thread pools sized as a worker sizes its trainers'.
-  const env = trainerThreadEnv(os.availableParallelism(), lanes.length);
+  const env = { ...trainerThreadEnv(os.availableParallelism(), lanes.length), ...extraEnv };
   const t0 = performance.now();
   const rows = await Promise.all(lanes.map((units) => measure({ kind: 'trials', backend, units }, env)));
   const failed = rows.find((r) => 'error' in r);
@@ -58,12 +71,7 @@ async function wallSeconds(measure: Measure, backend: BackendName, lanes: TrialC
 export async function measureStackStudy(o: StackStudyOptions, measure: Measure): Promise<BenchRow> {
   const base = { measure: 'stack_study', spec: o.spec, profile: o.profile, backend: o.backend, lanes: o.lanes };
   try {
-    const trials = expandSpec(loadSpecFile(o.spec), {
-      sweepId: 'bench',
-      profile: o.profile,
-      dataPath: DATA_PATH_VERSION,
-    }).map((t) => t.config);
-    const groups = stackGroups(trials);
+    const groups = stackGroups(studyConfigs(o.spec, o.profile));
     const count = groups.reduce((n, g) => n + g.length, 0);
     if (count === 0) return { ...base, error: 'no configuration of this study stacks' };
     const solo = dealLanes(

@@ -1,3 +1,4 @@
+import { STEP_PATHS, type StepPath } from '../../ml/step-path.js';
 import os from 'node:os';
 import type { CommandModule } from 'yargs';
 import type { BackendName } from '../../ml/backend.js';
@@ -34,6 +35,10 @@ interface Args {
   'stack-study'?: string;
   'stack-study-profile': string;
   'stack-study-rounds': number;
+  'path-study'?: string;
+  'path-study-profile': string;
+  'path-study-rounds': number;
+  'path-study-paths': string[];
   json: boolean;
 }
 
@@ -146,12 +151,30 @@ export const benchCommand: CommandModule<object, Args> = {
       })
       .option('stack-study-profile', { type: 'string', default: 'quick', describe: 'profile of --stack-study' })
       .option('stack-study-rounds', { type: 'number', default: 2, describe: 'alternating rounds of --stack-study' })
+      .option('path-study', {
+        type: 'string',
+        describe:
+          "also: a study spec's trials run to their ends on each step path (--path-study-paths), alternating, in as many processes as a worker runs trainers (trials per hour)",
+      })
+      .option('path-study-profile', { type: 'string', default: 'quick', describe: 'profile of --path-study' })
+      .option('path-study-rounds', { type: 'number', default: 2, describe: 'alternating rounds of --path-study' })
+      .option('path-study-paths', {
+        type: 'array',
+        string: true,
+        choices: STEP_PATHS,
+        default: ['fast', 'graph'],
+        describe: 'step paths of --path-study, the first the baseline its gain is taken against',
+      })
       .option('json', { type: 'boolean', default: false })
       .example('$0 bench --scale 20000 --json', 'a 20,000-trial sweep through the local stack')
       .example('$0 bench --json > docs/bench.json', 'the full benchmark')
       .example(
         '$0 bench --cases mlp+bilinear --seed-stack 4 --stack-study sweeps/critic-capacity.yaml --orchestration-trials 0 --memory-steps 0',
         'what training seeds as stacks buys, per step and in trials per hour',
+      )
+      .example(
+        '$0 bench --cases mlp+bilinear --path-study sweeps/critic-capacity.yaml --orchestration-trials 0 --memory-steps 0',
+        'a whole quick study on the fast and the graph step paths, in trials per hour',
       )
       .example(
         '$0 bench --cases mlp+bilinear --steps 50 --orchestration-trials 0 --memory-steps 0',
@@ -199,6 +222,17 @@ export const benchCommand: CommandModule<object, Args> = {
               profile: args['stack-study-profile'] || null,
               lanes: os.availableParallelism(),
               rounds: Math.max(1, nonNegativeInt(args['stack-study-rounds'], '--stack-study-rounds')),
+            },
+          }
+        : {}),
+      ...(args['path-study']
+        ? {
+            pathStudy: {
+              spec: args['path-study'],
+              profile: args['path-study-profile'] || null,
+              lanes: os.availableParallelism(),
+              rounds: Math.max(1, nonNegativeInt(args['path-study-rounds'], '--path-study-rounds')),
+              paths: args['path-study-paths'] as StepPath[],
             },
           }
         : {}),

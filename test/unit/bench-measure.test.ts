@@ -5,10 +5,13 @@ import assert from 'node:assert/strict';
 import { measure, stackableCases, ALL_CASES } from '../../bench/run.js';
 import { availableBackends } from '../../ml/backend.js';
 import { measureStackStudy, stackGroups, dealLanes } from '../../bench/stack-study.js';
+import { measurePathStudy } from '../../bench/path-study.js';
 import { parseTrialConfig } from '../../ml/config.js';
 
-const step = (backend: 'tensorflow' | 'wasm') =>
-  measure({ kind: 'step', backend, name: 'mlp+bilinear', steps: 2, warmup: 1 }) as Promise<Record<string, number>>;
+const step = (backend: 'tensorflow' | 'wasm', path = 'fast') =>
+  measure({ kind: 'step', backend, name: 'mlp+bilinear', steps: 2, warmup: 1 }, { MIRL_STEP_PATH: path }) as Promise<
+    Record<string, number>
+  >;
 
 test('a step row counts the kernels of one step, the same on every run', async () => {
   const [a, b] = [await step('wasm'), await step('wasm')];
@@ -28,6 +31,17 @@ test(
       native.kernels_per_step < wasm.kernels_per_step,
       `${native.kernels_per_step} vs ${wasm.kernels_per_step}`,
     );
+  },
+);
+
+test(
+  "a graph step row gives the graph's size, the kernels the profiler sees being only the batch's",
+  { skip: !native },
+  async () => {
+    const [graph, fast] = [await step('tensorflow', 'graph'), await step('tensorflow', 'fast')];
+    assert.ok(graph.graph_nodes > 100, JSON.stringify(graph));
+    assert.ok(graph.kernels_per_step < 5, JSON.stringify(graph));
+    assert.equal(fast.graph_nodes, undefined);
   },
 );
 
@@ -63,6 +77,17 @@ test("a stack_study row runs a study's stackable trials alone and as stacks", { 
     measure,
   );
   assert.match(String(quick.error), /no configuration of this study stacks/);
+});
+
+test("a path_study row runs a study's trials on each step path", { skip: !native }, async () => {
+  const row = await measurePathStudy(
+    { spec: 'sweeps/smoke.yaml', profile: null, backend: 'tensorflow', lanes: 2, rounds: 1, paths: ['fast', 'graph'] },
+    measure,
+  );
+  assert.equal(row.error, undefined, JSON.stringify(row));
+  assert.equal(row.trials, 4);
+  assert.ok((row.fast_trials_per_hour as number) > 0 && (row.graph_trials_per_hour as number) > 0);
+  assert.equal(row.gain, (row.fast_seconds as number[])[0] / (row.graph_seconds as number[])[0]);
 });
 
 test('stack groups are the seeds of one stackable configuration; lanes are dealt in turn', () => {
