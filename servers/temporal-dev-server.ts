@@ -10,6 +10,14 @@ import { freePort, serverProcess, sleep, venvExecutable } from './processes.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const SEARCH_ATTRIBUTES = ['MirlSweep', 'MirlStudy'];
+/**
+ * Dynamic configuration every mirl Temporal server runs with (test servers and `mirl up`),
+ * so that `sweep launch --priority` holds: the task-queue matcher that honours priority
+ * keys, and new tasks written to one partition per task queue, since priority orders
+ * tasks within a partition (with the default four, queued trials came out in nearly
+ * arrival order). Reads stay on every partition, so a backlog written before this drains.
+ */
+export const TEMPORAL_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.numTaskqueueWritePartitions=1'];
 
 export interface TemporalServer {
   /** host:port of the frontend, for TEMPORAL_ADDRESS. */
@@ -133,6 +141,7 @@ async function startTemporalServerOnce(
     'default',
     '--log-level',
     'warn',
+    ...TEMPORAL_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]),
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k}=Keyword`]),
   ]);
   const server = serverProcess({

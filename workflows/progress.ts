@@ -28,6 +28,7 @@ export interface ProgressMeta {
   profile: string | null;
   taskQueue: string;
   heartbeatTimeoutMs: number;
+  priority?: number;
 }
 
 /** The request with defaults applied and bounds enforced; bad fields fall back rather than fail a query. */

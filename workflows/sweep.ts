@@ -143,6 +143,7 @@ function openRun(input: SweepInput): SweepRun {
       profile,
       taskQueue: source.plan.taskQueue,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      ...(options.priority ? { priority: options.priority } : {}),
     },
     tracking: input.tracking,
     version: 0,
@@ -270,6 +271,8 @@ function childInput(r: SweepRun, index: number, run: number): TrialInput | null 
       tracking: r.tracking,
       ...objectiveProbe(r.source.plan),
       ...(r.earlyStop ? { earlyStop: { metric: r.earlyStop.rule.metric, run } } : {}),
+      // Only when set, so sweeps launched without one keep their trials' commands as before.
+      ...(r.options.priority ? { priority: r.options.priority } : {}),
     };
   } catch (err) {
     // Throwing here would fail every workflow task of the sweep; the trial fails instead.
@@ -305,6 +308,7 @@ function startTrial(r: SweepRun, index: number): void {
     staticSummary: trialStaticSummary(input),
     staticDetails: trialStaticDetails(input),
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    ...(input.priority ? { priority: { priorityKey: input.priority } } : {}),
     // A trial never runs twice at once, a finished one never reruns; failed ones may.
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     typedSearchAttributes: [

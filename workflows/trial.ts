@@ -62,6 +62,8 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialOutcome> {
     heartbeatTimeout: input.heartbeatTimeoutMs,
     // The trainer must stop and checkpoint before the trial counts as cancelled.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    // Stated, not inherited from the workflow: an attempt queued behind other sweeps' goes first by it.
+    ...(input.priority ? { priority: { priorityKey: input.priority } } : {}),
     retry: {
       initialInterval: input.retryInitialIntervalMs,
       backoffCoefficient: 2,

@@ -45,7 +45,14 @@ export interface SweepOptions {
   maxAttempts?: number;
   /** First retry delay; doubles per attempt up to a minute. */
   retryInitialIntervalMs?: number;
+  /**
+   * Temporal task priority of the sweep's trials, 1 (first) to 5 (last); 0 leaves the
+   * server's default (3). Workers take queued trials of a lower key first, across sweeps.
+   */
+  priority?: number;
 }
+
+export const PRIORITY_KEYS = [1, 2, 3, 4, 5] as const;
 
 export const DEFAULT_SWEEP_OPTIONS: Required<SweepOptions> = {
   heartbeatTimeoutMs: 60_000,
@@ -53,6 +60,7 @@ export const DEFAULT_SWEEP_OPTIONS: Required<SweepOptions> = {
   continueAsNewAfterStarts: 500,
   maxAttempts: 5,
   retryInitialIntervalMs: 2_000,
+  priority: 0,
 };
 
 /**
@@ -277,6 +285,8 @@ export interface TrialInput {
   objective?: ObjectiveProbe;
   /** Set only for a sweep with early_stop. */
   earlyStop?: EarlyStopProbe;
+  /** Set only for a sweep launched with a priority: its trial's Temporal priority key. */
+  priority?: number;
   /**
    * What the trial must compute under; a worker of another version refuses it. Undefined
    * only in trials started before versions existed (version 1); required, so whoever builds
@@ -415,6 +425,8 @@ export interface SweepProgress {
   taskQueue: string;
   /** The trials' activity heartbeat timeout: how quiet a live worker can be (absent from older sweeps). */
   heartbeatTimeoutMs?: number;
+  /** The trials' Temporal priority key, where the sweep was launched with one. */
+  priority?: number;
   total: number;
   paused: boolean;
   cancelRequested: boolean;

@@ -4,7 +4,7 @@ import { checkWorkflowInputSize, describeSpec, SpecError } from '../../sweep-spe
 import { connectClient, sweepUiLink } from '../../servers/temporal-connection.js';
 import { printJson } from '../output.js';
 import { EXIT, ServerCallError, UsageError } from '../errors.js';
-import type { SweepInput, SweepOptions } from '../../workflows/types.js';
+import { PRIORITY_KEYS, type SweepInput, type SweepOptions } from '../../workflows/types.js';
 import { launchSweep, newSweepId, readSweep } from '../../client/sweeps.js';
 import { DATA_PATH_VERSION } from '../../ml/data-path.js';
 import { progressLine } from './sweep-render.js';
@@ -18,9 +18,18 @@ interface Args {
   'checkpoint-every'?: number;
   'continue-as-new-after'?: number;
   'max-attempts'?: number;
+  priority?: number;
 }
 
 const POLL_MS = 2_000;
+
+/** --priority as a key Temporal takes, refused before anything launches otherwise. */
+export function priorityOption(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(PRIORITY_KEYS as readonly number[]).includes(value))
+    throw new UsageError(`--priority must be one of ${PRIORITY_KEYS.join(', ')} (1 runs first), got ${value}`);
+  return value;
+}
 
 export const sweepLaunchCommand: CommandModule<object, Args> = {
   command: 'launch <spec>',
@@ -41,7 +50,16 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
         describe: 'trial starts per workflow run before continue-as-new (default 500)',
       })
       .option('max-attempts', { type: 'number', describe: 'attempts per trial on retryable failures (default 5)' })
-      .example('$0 sweep launch sweeps/smoke.yaml --profile quick --wait', ''),
+      .option('priority', {
+        type: 'number',
+        describe:
+          "Temporal priority of the sweep's trials, 1 (first) to 5 (last): workers take queued trials of a lower number first, across sweeps (default 3)",
+      })
+      .example('$0 sweep launch sweeps/smoke.yaml --profile quick --wait', '')
+      .example(
+        '$0 sweep launch sweeps/adversarial.yaml --priority 1',
+        "its trials go before other sweeps' queued ones",
+      ),
   handler: async (args) => {
     // The text as written (comments included) goes to the sweep's MLflow run as spec.yaml.
     const { spec, text } = readSpecFile(args.spec);
@@ -49,12 +67,14 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     // Reading checked every resolved trial configuration and describing refuses an unknown
     // profile: a bad spec launches nothing.
     const d = describeSpec(spec, profile);
+    const priority = priorityOption(args.priority);
     const trials = d.trialCount;
     const options: SweepOptions = {};
     if (args['heartbeat-timeout'] !== undefined) options.heartbeatTimeoutMs = args['heartbeat-timeout'] * 1000;
     if (args['checkpoint-every'] !== undefined) options.checkpointEvery = args['checkpoint-every'];
     if (args['continue-as-new-after'] !== undefined) options.continueAsNewAfterStarts = args['continue-as-new-after'];
     if (args['max-attempts'] !== undefined) options.maxAttempts = args['max-attempts'];
+    if (priority !== undefined) options.priority = priority;
     // The input as it will travel, with an id of the real one's length: a spec too big for
     // Temporal fails here, naming the file, not after the server's retries.
     const input: SweepInput = {
@@ -78,7 +98,9 @@ export const sweepLaunchCommand: CommandModule<object, Args> = {
     if (!args.json) {
       process.stdout.write(`${sweepId}\n`);
       process.stderr.write(
-        `launched ${trials} trials on ${d.taskQueue}, at most ${d.maxConcurrentTrials} at once\n${ui}\n`,
+        `launched ${trials} trials on ${d.taskQueue}, at most ${d.maxConcurrentTrials} at once${
+          priority ? `, priority ${priority}` : ''
+        }\n${ui}\n`,
       );
     }
     if (!args.wait) {

@@ -16,7 +16,7 @@ export function progressLine(p: SweepProgress): string {
 export function renderStatus(status: string, p: SweepProgress): string {
   const lines = [
     `sweep ${p.sweepId} (${p.study}${p.profile ? `, profile ${p.profile}` : ''}): ${status.toLowerCase()}`,
-    `  ${progressLine(p)}; at most ${p.maxConcurrent} at once on ${p.taskQueue}`,
+    `  ${progressLine(p)}; at most ${p.maxConcurrent} at once on ${p.taskQueue}${p.priority ? `, priority ${p.priority}` : ''}`,
   ];
   for (const [axis, values] of Object.entries(p.axes)) lines.push(`  ${axis}: ${axisLine(values)}`);
   for (const [axis, s] of Object.entries(p.axisSummaries ?? {})) lines.push(`  ${axis}: ${summaryLine(s)}`);

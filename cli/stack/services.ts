@@ -1,5 +1,6 @@
 // The three processes of the local stack: how each is started, what identifies it on
 // the process table, which ports it takes, and when it counts as ready.
+import { TEMPORAL_DYNAMIC_CONFIG } from '../../servers/temporal-dev-server.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +80,7 @@ const temporalService: ServiceDef = {
       '--log-level',
       'warn',
       '--ui-disable-news-fetch',
+      ...TEMPORAL_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]),
       '--search-attribute',
       'MirlSweep=Keyword',
       '--search-attribute',

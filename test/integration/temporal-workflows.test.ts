@@ -47,11 +47,11 @@ let active = 0;
 let peak = 0;
 /** Extra random milliseconds per trial, so outcomes land at random points around boundaries. */
 let jitterMs = 0;
-const starts: { trialId: string; at: number }[] = [];
+const starts: { trialId: string; sweepId: string; at: number }[] = [];
 async function fakeRunTrial(input: RunTrialActivityInput): Promise<RunTrialActivityResult> {
   const ctx = Context.current();
   const activityStartedAt = Date.now();
-  starts.push({ trialId: input.trialId, at: activityStartedAt });
+  starts.push({ trialId: input.trialId, sweepId: input.sweepId, at: activityStartedAt });
   active++;
   peak = Math.max(peak, active);
   try {
@@ -174,10 +174,21 @@ before(async () => {
     maxHeartbeatThrottleInterval: '200ms',
     defaultHeartbeatThrottleInterval: '200ms',
   });
-  running = Promise.all([worker.run(), activityWorker.run()]).then(() => undefined);
+  // One slot on the gpu queue: whatever queues there is handed out one at a time, so the
+  // order shows which queued trial a worker takes first.
+  const oneSlotWorker = await Worker.create({
+    connection: await NativeConnection.connect({ address: server.address }),
+    taskQueue: 'mirl-gpu',
+    activities: { runTrial: fakeRunTrial },
+    maxConcurrentActivityTaskExecutions: 1,
+    maxHeartbeatThrottleInterval: '200ms',
+    defaultHeartbeatThrottleInterval: '200ms',
+  });
+  running = Promise.all([worker.run(), activityWorker.run(), oneSlotWorker.run()]).then(() => undefined);
   stopWorkers = async () => {
     worker.shutdown();
     activityWorker.shutdown();
+    oneSlotWorker.shutdown();
     await running;
   };
 });
@@ -222,6 +233,41 @@ test('a sliding window keeps at most max_concurrent_trials running; pause, resum
     pruned: 0,
   });
   await saveHistory(id, 'sweep-window-pause.json');
+});
+
+test("a sweep launched with --priority 1 runs its trials before another sweep's queued ones", async () => {
+  resetCounters();
+  const oneSlot = ['resources: {queue: gpu}', 'max_concurrent_trials: 4'];
+  const first = await launch([
+    'trial: {steps: 2000}',
+    'grid: {critic: [bilinear, separable, inner, concat]}',
+    ...oneSlot,
+  ]);
+  // Its first trial holds the slot; three more wait in the queue.
+  await waitFor('the first sweep holds the slot', async () => (starts.length === 1 ? true : undefined));
+  await waitFor('three queued behind it', async () =>
+    (await progress(first)).counts.running === 4 ? true : undefined,
+  );
+  const urgent = await launch(['trial: {steps: 50}', 'grid: {critic: [bilinear, separable]}', ...oneSlot], {
+    priority: 1,
+  });
+  assert.equal((await progress(urgent)).priority, 1);
+  // Both urgent trials are queued before the slot frees.
+  await waitFor('the urgent trials queued', async () => {
+    const queued = await Promise.all(
+      (await progress(urgent)).trials.map(async (t) => {
+        const d = await client.workflow.getHandle(t.trialId).describe();
+        return d.raw.pendingActivities?.length === 1;
+      }),
+    );
+    return queued.length === 2 && queued.every(Boolean) ? true : undefined;
+  });
+  assert.equal(starts.length, 1, 'the slot was still held');
+  await Promise.all([result(first), result(urgent)]);
+  const order = [...starts].sort((a, b) => a.at - b.at).map((s) => (s.sweepId === urgent ? 'urgent' : 'first'));
+  // FIFO would run the first sweep's three queued trials before either urgent one.
+  assert.deepEqual(order, ['first', 'urgent', 'urgent', 'first', 'first', 'first']);
+  await saveHistory(urgent, 'sweep-priority.json');
 });
 
 test('a non-retryable failure fails once; the rest go on; rerun-failed with a fixed setting reruns only it', async () => {
