@@ -12,6 +12,7 @@ import { stepPath } from '../step-path.js';
 import { addStateIo, buildInfomaxGraph, graphStepRefusal, type InfomaxGraph, type StateIo } from './infomax-step.js';
 import { GraphSession } from './session.js';
 import type { EncoderHints } from './layers.js';
+import type { Variable } from './graph.js';
 
 let instances = 0;
 
@@ -37,8 +38,7 @@ export class GraphStep {
     // process apart even if TensorFlow shared them.
     this.built = buildInfomaxGraph(cfg, dimX, dimY, `trial${instances++}`, hints);
     const b = this.built;
-    const slots = [...b.slots.values()].flatMap((s) => [s.m, s.v]);
-    this.io = addStateIo(b.graph, [...b.params.values(), ...slots, b.betaPowers.b1, b.betaPowers.b2]);
+    this.io = addStateIo(b.graph, [...b.params.values(), b.betaPowers.b1, b.betaPowers.b2], b.moments.loadAssigns);
     this.session = GraphSession.open(b.graph);
   }
 
@@ -56,15 +56,15 @@ export class GraphStep {
     for (const [name, variable] of b.params) {
       feeds[this.io.feeds.get(variable.name)!] = store.get(name);
       const i = state.names.indexOf(name);
-      const slot = b.slots.get(name)!;
+      const slot = b.moments.feeds.get(name)!;
       const moment = (parts: tf.Tensor[] | null) => {
         if (parts && i >= 0) return parts[i];
         const z = tf.zeros(variable.shape as number[]);
         made.push(z);
         return z;
       };
-      feeds[this.io.feeds.get(slot.m.name)!] = moment(state.m);
-      feeds[this.io.feeds.get(slot.v.name)!] = moment(state.v);
+      feeds[slot.m] = moment(state.m);
+      feeds[slot.v] = moment(state.v);
     }
     feeds[this.io.feeds.get(b.betaPowers.b1.name)!] = opt.accBeta1;
     feeds[this.io.feeds.get(b.betaPowers.b2.name)!] = opt.accBeta2;
@@ -96,13 +96,14 @@ export class GraphStep {
   save(store: ParamStore, opt: FlatAdam): void {
     const b = this.built;
     const names = [...b.params.keys()];
+    const peek = (v: Variable) => this.io.peeks.get(v.name)!;
     const refs = [
-      ...names.map((n) => b.params.get(n)!.name),
-      ...names.map((n) => b.slots.get(n)!.m.name),
-      ...names.map((n) => b.slots.get(n)!.v.name),
-      b.betaPowers.b1.name,
-      b.betaPowers.b2.name,
-    ].map((v) => this.io.peeks.get(v)!);
+      ...names.map((n) => peek(b.params.get(n)!)),
+      ...names.map((n) => b.moments.peeks.get(n)!.m),
+      ...names.map((n) => b.moments.peeks.get(n)!.v),
+      peek(b.betaPowers.b1),
+      peek(b.betaPowers.b2),
+    ];
     const out = this.session.run({}, refs);
     try {
       const n = names.length;

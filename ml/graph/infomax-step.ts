@@ -5,6 +5,7 @@
 import type { TrialConfig } from '../config.js';
 import { Graph, GraphError, type Sym, type Variable } from './graph.js';
 import * as op from './ops.js';
+import { buildAdam, type MomentIo } from './adam.js';
 import { GRAPH_ENCODERS, Params, encoder, scores, type EncoderHints } from './layers.js';
 
 /** The model families the graph step covers; anything else trains on the tfjs path. */
@@ -60,72 +61,11 @@ function objective(g: Graph, cfg: TrialConfig, est: Sym): Sym {
   return op.abs(g, op.sub(g, est, g.constant(cfg.target)));
 }
 
-export interface AdamSettings {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
-/** The moments of one variable and the running beta powers shared by all. */
-export interface AdamSlots {
-  m: Variable;
-  v: Variable;
-}
-
-/**
- * FlatAdam.update per variable: the same float32 operations in the same order, so each
- * element comes out as it does from the flat buffer. Returns the names of the assigns.
- */
-function adam(
-  g: Graph,
-  s: AdamSettings,
-  vars: Map<string, Variable>,
-  reads: Map<string, Sym>,
-  grads: Map<string, Sym>,
-  acc: { b1: Variable; b2: Variable },
-): { slots: Map<string, AdamSlots>; assigns: string[] } {
-  const c = (x: number) => g.constant(x);
-  const b1 = acc.b1.read();
-  const b2 = acc.b2.read();
-  const bias1 = op.sub(g, c(1), b1);
-  const bias2 = op.sub(g, c(1), b2);
-  const slots = new Map<string, AdamSlots>();
-  const assigns: string[] = [];
-  for (const [name, variable] of vars) {
-    const grad = grads.get(name)!;
-    const m = g.variable(`${variable.name}/m`, variable.shape);
-    const v = g.variable(`${variable.name}/v`, variable.shape);
-    slots.set(name, { m, v });
-    const newM = op.add(g, op.mul(g, m.read(), c(s.beta1)), op.mul(g, grad, c(1 - s.beta1)));
-    const sq = g.node('Square', [grad], { T: { type: 'float32' } }, [{ shape: grad.shape, dtype: 'float32' }])[0];
-    const newV = op.add(g, op.mul(g, v.read(), c(s.beta2)), op.mul(g, sq, c(1 - s.beta2)));
-    const mHat = g.node('RealDiv', [newM, bias1], { T: { type: 'float32' } }, [
-      { shape: grad.shape, dtype: 'float32' },
-    ])[0];
-    const vHat = g.node('RealDiv', [newV, bias2], { T: { type: 'float32' } }, [
-      { shape: grad.shape, dtype: 'float32' },
-    ])[0];
-    const root = g.node('Sqrt', [vHat], { T: { type: 'float32' } }, [{ shape: grad.shape, dtype: 'float32' }])[0];
-    const ratio = g.node('RealDiv', [mHat, op.add(g, root, c(s.epsilon))], { T: { type: 'float32' } }, [
-      { shape: grad.shape, dtype: 'float32' },
-    ])[0];
-    const update = op.add(g, op.mul(g, ratio, c(-s.learningRate)), reads.get(name)!);
-    assigns.push(m.assign(newM), v.assign(newV), variable.assign(update));
-  }
-  // The beta powers advance after every update has read them.
-  assigns.push(
-    acc.b1.assign(op.mul(g, b1, c(s.beta1)), { control: assigns }),
-    acc.b2.assign(op.mul(g, b2, c(s.beta2)), { control: assigns }),
-  );
-  return { slots, assigns };
-}
-
 export interface InfomaxGraph {
   graph: Graph;
   /** Trainable variables by ParamStore name, in the order they were created. */
   params: Map<string, Variable>;
-  slots: Map<string, AdamSlots>;
+  moments: MomentIo;
   betaPowers: { b1: Variable; b2: Variable };
   /** Fetch these two to train one step: the loss and I_EST before the update. */
   fetches: { loss: string; estimate: string };
@@ -155,14 +95,13 @@ export function buildInfomaxGraph(
     loss,
     names.map((n) => p.reads.get(n)!),
   );
-  const acc = { b1: g.variable(`${prefix}/adam/beta1_power`, []), b2: g.variable(`${prefix}/adam/beta2_power`, []) };
-  const { slots, assigns } = adam(
+  const { assigns, moments, betaPowers } = buildAdam(
     g,
     { learningRate: cfg.learning_rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+    prefix,
     p.vars,
     p.reads,
     new Map(names.map((n, i) => [n, grads[i]])),
-    acc,
   );
   const done = (s: Sym, name: string) =>
     g.node('Identity', [s], { T: { type: 'float32' } }, [{ shape: [], dtype: 'float32' }], {
@@ -172,8 +111,8 @@ export function buildInfomaxGraph(
   return {
     graph: g,
     params: p.vars,
-    slots,
-    betaPowers: acc,
+    moments,
+    betaPowers,
     fetches: { loss: done(loss, 'step/loss'), estimate: done(est, 'step/estimate') },
   };
 }
@@ -187,10 +126,10 @@ export interface StateIo {
   peeks: Map<string, string>;
 }
 
-export function addStateIo(g: Graph, variables: readonly Variable[]): StateIo {
+export function addStateIo(g: Graph, variables: readonly Variable[], moreAssigns: readonly string[] = []): StateIo {
   const feeds = new Map<string, string>();
   const peeks = new Map<string, string>();
-  const assigns: string[] = [];
+  const assigns: string[] = [...moreAssigns];
   for (const v of variables) {
     const ph = g.placeholder(`load/${v.name}`, v.shape);
     feeds.set(v.name, ph.ref);
