@@ -170,14 +170,17 @@ export class FlatAdam extends tf.Optimizer {
     return { names: [...this.names], m: parts(this.m), v: parts(this.v), iterations: this.iterations };
   }
 
-  /** Takes the state exportState() describes back, with the beta powers as they ran (no pow recomputation). */
+  /**
+   * Takes the state exportState() describes back, with the beta powers as they ran (no pow
+   * recomputation); without them the running powers stay as they are.
+   */
   importState(s: {
     names: string[];
     m: tf.Tensor[];
     v: tf.Tensor[];
     iterations: number;
-    beta1Power: tf.Tensor;
-    beta2Power: tf.Tensor;
+    beta1Power?: tf.Tensor;
+    beta2Power?: tf.Tensor;
   }): void {
     this.m?.dispose();
     this.v?.dispose();
@@ -185,8 +188,8 @@ export class FlatAdam extends tf.Optimizer {
     this.m = tf.tidy(() => tf.variable(tf.concat(s.m.map(flat)), false));
     this.v = tf.tidy(() => tf.variable(tf.concat(s.v.map(flat)), false));
     this.iterations_ = s.iterations;
-    this.accBeta1.assign(s.beta1Power);
-    this.accBeta2.assign(s.beta2Power);
+    if (s.beta1Power) this.accBeta1.assign(s.beta1Power);
+    if (s.beta2Power) this.accBeta2.assign(s.beta2Power);
   }
 
   getConfig(): tf.serialization.ConfigDict {

@@ -50,28 +50,32 @@ export class GraphStep {
   /** Puts the trial's parameters and Adam state into the session. */
   load(store: ParamStore, opt: FlatAdam): void {
     const b = this.built;
+    const names = [...b.params.keys()];
     const state = opt.exportState();
-    const feeds: Record<string, tf.Tensor> = {};
-    const made: tf.Tensor[] = [];
-    for (const [name, variable] of b.params) {
-      feeds[this.io.feeds.get(variable.name)!] = store.get(name);
-      const i = state.names.indexOf(name);
-      const slot = b.moments.feeds.get(name)!;
-      const moment = (parts: tf.Tensor[] | null) => {
-        if (parts && i >= 0) return parts[i];
-        const z = tf.zeros(variable.shape as number[]);
-        made.push(z);
-        return z;
-      };
-      feeds[slot.m] = moment(state.m);
-      feeds[slot.v] = moment(state.v);
-    }
-    feeds[this.io.feeds.get(b.betaPowers.b1.name)!] = opt.accBeta1;
-    feeds[this.io.feeds.get(b.betaPowers.b2.name)!] = opt.accBeta2;
+    const fresh = state.m === null || state.v === null;
+    // Before a first update the moments are zeros; the flat Adam then holds them as its
+    // eager update would have allocated them, so a trial's tensors are those of the eager path.
+    const moments = (parts: tf.Tensor[] | null) =>
+      names.map((n) => {
+        const i = state.names.indexOf(n);
+        return parts && i >= 0 ? parts[i] : tf.zeros(b.params.get(n)!.shape as number[]);
+      });
+    const m = moments(state.m);
+    const v = moments(state.v);
+    const feeds: Record<string, tf.Tensor> = {
+      [this.io.feeds.get(b.betaPowers.b1.name)!]: opt.accBeta1,
+      [this.io.feeds.get(b.betaPowers.b2.name)!]: opt.accBeta2,
+    };
+    names.forEach((n, i) => {
+      feeds[this.io.feeds.get(b.params.get(n)!.name)!] = store.get(n);
+      feeds[b.moments.feeds.get(n)!.m] = m[i];
+      feeds[b.moments.feeds.get(n)!.v] = v[i];
+    });
     try {
       tf.dispose(this.session.run(feeds, [this.io.loaded]));
+      if (fresh) opt.importState({ names, m, v, iterations: state.iterations });
     } finally {
-      tf.dispose([...made, ...(state.m ?? []), ...(state.v ?? [])]);
+      tf.dispose([...m, ...v]);
     }
     this.iterations = state.iterations;
   }
