@@ -86,9 +86,10 @@ export interface EncoderHints {
 }
 
 /** The encoders the graph step covers, by the names a sweep spec uses; null for the others. */
-export const GRAPH_ENCODERS = ['mlp', 'realnvp'] as const;
+export const GRAPH_ENCODERS = ['identity', 'mlp', 'realnvp'] as const;
 
 export function encoder(g: Graph, p: Params, name: string, x: Sym, cfg: TrialConfig, hints: EncoderHints): Sym {
+  if (cfg.encoder === 'identity') return x;
   if (cfg.encoder === 'mlp') return mlp(g, p, name, x, [x.shape[1], ...MLP_DIMS]);
   if (cfg.encoder === 'realnvp') {
     if (!hints.permutations) throw new GraphError(`${name}: a RealNVP graph needs its permutations`);

@@ -38,6 +38,20 @@ const CASES: Record<string, TrialConfigInput> = {
   'mlp+concat nwj': { encoder: 'mlp', critic: 'concat', critic_hidden: [32], estimator: 'nwj' },
   'mlp+concat nce target': { encoder: 'mlp', critic: 'concat', critic_hidden: [32, 8], objective: 'target', target: 2 },
   'mlp+inner': { encoder: 'mlp', critic: 'inner', noise: 0.05 },
+  'gaussian+concat5x10': {
+    data: 'gaussian',
+    encoder: 'identity',
+    critic: 'concat',
+    critic_hidden: [10, 10, 10, 10, 10],
+  },
+  'gaussian noniid+concat nwj': {
+    data: 'gaussian',
+    negatives: 'noniid',
+    encoder: 'identity',
+    critic: 'concat',
+    estimator: 'nwj',
+    critic_hidden: [10, 10],
+  },
   'realnvp-shift+bilinear': {
     encoder: 'realnvp',
     critic: 'bilinear',
@@ -88,7 +102,7 @@ if (native) {
     console.log(`graph against reference, max relative difference: ${worst.join(', ')}`);
   });
 
-  test('the graph step covers MLP and RealNVP encoders with every critic, nothing else', async () => {
+  test('the graph step covers identity, MLP and RealNVP encoders with every critic, nothing else', async () => {
     await initBackend('tensorflow');
     setStepPath('graph');
     const ran = (cfg: TrialConfigInput) => {
