@@ -128,13 +128,31 @@ export class FlatAdam extends tf.Optimizer {
   override async getWeights(): Promise<NamedTensor[]> {
     const iter = await this.saveIterations();
     if (!this.m || !this.v) return [iter];
+    const named = (parts: tf.Tensor[], suffix: string) =>
+      parts.map((tensor, i) => ({ name: `${this.names[i]}/${suffix}`, tensor }));
+    return [iter, ...named(this.parts(this.m), 'm'), ...named(this.parts(this.v), 'v')];
+  }
+
+  /** A flat moment buffer cut back into one tensor per variable, in update order (fresh tensors). */
+  private parts(buffer: tf.Variable): tf.Tensor[] {
     const vars = this.names.map((n) => tf.engine().registeredVariables[n]);
-    const sizes = vars.map((x) => x.size);
-    const parts = (buffer: tf.Tensor1D, suffix: string) =>
+    return tf.tidy(() =>
       tf
-        .split(buffer, sizes)
-        .map((p, i) => ({ name: `${this.names[i]}/${suffix}`, tensor: tf.reshape(p, vars[i].shape) }));
-    return [iter, ...tf.tidy(() => parts(this.m as tf.Tensor1D, 'm').concat(parts(this.v as tf.Tensor1D, 'v')))];
+        .split(
+          buffer as tf.Tensor1D,
+          vars.map((x) => x.size),
+        )
+        .map((p, i) => tf.reshape(p, vars[i].shape)),
+    );
+  }
+
+  /** Replaces the moment buffers with these per-variable moments, in update order. */
+  private setMoments(names: string[], m: tf.Tensor[], v: tf.Tensor[]): void {
+    this.m?.dispose();
+    this.v?.dispose();
+    this.names = [...names];
+    this.m = tf.tidy(() => tf.variable(tf.concat(m.map(flat)), false));
+    this.v = tf.tidy(() => tf.variable(tf.concat(v.map(flat)), false));
   }
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
@@ -150,9 +168,11 @@ export class FlatAdam extends tf.Optimizer {
     const count = rest.length / 2;
     if (count === 0) return;
     // `<var>/m` in the order the moments were written, which is the order of the update.
-    this.names = rest.slice(0, count).map((w) => w.name.replace(/\/m$/, ''));
-    this.m = tf.tidy(() => tf.variable(tf.concat(rest.slice(0, count).map((w) => flat(w.tensor))), false));
-    this.v = tf.tidy(() => tf.variable(tf.concat(rest.slice(count).map((w) => flat(w.tensor))), false));
+    this.setMoments(
+      rest.slice(0, count).map((w) => w.name.replace(/\/m$/, '')),
+      rest.slice(0, count).map((w) => w.tensor),
+      rest.slice(count).map((w) => w.tensor),
+    );
   }
 
   /**
@@ -163,11 +183,7 @@ export class FlatAdam extends tf.Optimizer {
    */
   exportState(): { names: string[]; m: tf.Tensor[] | null; v: tf.Tensor[] | null; iterations: number } {
     if (!this.m || !this.v) return { names: [], m: null, v: null, iterations: this.iterations };
-    const vars = this.names.map((n) => tf.engine().registeredVariables[n]);
-    const sizes = vars.map((x) => x.size);
-    const parts = (buffer: tf.Variable) =>
-      tf.tidy(() => tf.split(buffer as tf.Tensor1D, sizes).map((p, i) => tf.reshape(p, vars[i].shape)));
-    return { names: [...this.names], m: parts(this.m), v: parts(this.v), iterations: this.iterations };
+    return { names: [...this.names], m: this.parts(this.m), v: this.parts(this.v), iterations: this.iterations };
   }
 
   /**
@@ -182,11 +198,7 @@ export class FlatAdam extends tf.Optimizer {
     beta1Power?: tf.Tensor;
     beta2Power?: tf.Tensor;
   }): void {
-    this.m?.dispose();
-    this.v?.dispose();
-    this.names = [...s.names];
-    this.m = tf.tidy(() => tf.variable(tf.concat(s.m.map(flat)), false));
-    this.v = tf.tidy(() => tf.variable(tf.concat(s.v.map(flat)), false));
+    this.setMoments(s.names, s.m, s.v);
     this.iterations_ = s.iterations;
     if (s.beta1Power) this.accBeta1.assign(s.beta1Power);
     if (s.beta2Power) this.accBeta2.assign(s.beta2Power);

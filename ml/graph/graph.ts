@@ -10,9 +10,7 @@ export type Attr =
   | { shape: readonly number[] }
   | { b: boolean }
   | { i: number }
-  | { f: number }
   | { s: string }
-  | { ints: readonly number[] }
   | { tensor: { dtype: 'float32' | 'int32'; shape: readonly number[]; values: ArrayLike<number> } };
 
 export interface NodeSpec {

@@ -53,13 +53,8 @@ function attrProto(pb: Proto, a: Attr): Proto {
   else if ('shape' in a) v.setShape(shapeProto(pb, a.shape));
   else if ('b' in a) v.setB(a.b);
   else if ('i' in a) v.setI(a.i);
-  else if ('f' in a) v.setF(a.f);
   else if ('s' in a) v.setS(Buffer.from(a.s));
-  else if ('ints' in a) {
-    const list = new pb.AttrValue.ListValue();
-    for (const i of a.ints) list.addI(i);
-    v.setList(list);
-  } else {
+  else {
     const t = new pb.Tensor();
     t.setDtype(DATA_TYPES[a.tensor.dtype]);
     t.setTensorShape(shapeProto(pb, a.tensor.shape));
