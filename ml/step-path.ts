@@ -32,3 +32,29 @@ export function eagerFast(): boolean {
 export function setStepPath(path: StepPath | null): void {
   override = path;
 }
+
+/**
+ * How the graph step updates its weights. 'fused' (the default) is TensorFlow's
+ * ResourceApplyAdam, one pass over each weight tensor; 'exact' is FlatAdam's fourteen
+ * float32 operations per tensor, which round exactly as the eager paths do. They are the
+ * same Adam: TensorFlow weighs the new gradient by 1 - float32(beta) where tfjs takes
+ * float32(1 - beta), an effective beta2 1.3e-8 away (below float32's spacing at 0.999),
+ * which chaotic short runs amplify (test/unit/ml-graph-step.test.ts measures both).
+ */
+export const GRAPH_ADAMS = ['fused', 'exact'] as const;
+export type GraphAdam = (typeof GRAPH_ADAMS)[number];
+
+let adamOverride: GraphAdam | null = null;
+
+export function graphAdam(): GraphAdam {
+  if (adamOverride) return adamOverride;
+  const v = process.env.MIRL_GRAPH_ADAM;
+  if (v === undefined || v === '') return 'fused';
+  if ((GRAPH_ADAMS as readonly string[]).includes(v)) return v as GraphAdam;
+  throw new StepPathError(`MIRL_GRAPH_ADAM="${v}" is not one of ${GRAPH_ADAMS.join(', ')}`);
+}
+
+/** For tests; null goes back to the environment. */
+export function setGraphAdam(kind: GraphAdam | null): void {
+  adamOverride = kind;
+}

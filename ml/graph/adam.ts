@@ -1,11 +1,13 @@
-// Adam inside the step's graph: FlatAdam.update's float32 operations in its order, per
-// weight tensor, so every element comes out as the eager paths compute it. Tried and
+// Adam inside the step's graph, per weight tensor: TensorFlow's fused ResourceApplyAdam
+// (the default, ml/step-path.ts' graphAdam), or FlatAdam.update's float32 operations in
+// its order, so every element comes out as the eager paths compute it. The fused kernel
+// makes one pass over memory where the exact form makes fourteen: measured alternating
+// on the loaded 2-core machine, MLP + bilinear 4.9 / 6.9 -> 3.5 / 3.3 ms, mlp-shortcut
+// 20.1 / 23.8 -> 13.2 / 13.3 ms, RealNVP shift 327 / 421 -> 241 / 228 ms. Tried and
 // dropped: the flat layout (weights and gradients concatenated into one buffer, ~20 nodes
 // instead of ~14 per tensor) measured no faster on MLP + bilinear (4.2-4.6 against
 // 4.1-4.4 ms a step, alternating) and slower on RealNVP, since the update is bound by its
-// passes over memory, not its node count; TensorFlow's fused ResourceApplyAdam (one pass)
-// cut a RealNVP step 244-256 -> 172-174 ms but rounds differently, moving 50-step losses by
-// up to 6.5e-4 where the reference path and this agree within 2e-6.
+// passes over memory, not its node count.
 import type { Graph, Sym, Variable } from './graph.js';
 import * as op from './ops.js';
 
@@ -14,6 +16,8 @@ export interface AdamSettings {
   beta1: number;
   beta2: number;
   epsilon: number;
+  /** TensorFlow's ResourceApplyAdam (one kernel per tensor) instead of FlatAdam's exact operations. */
+  fused: boolean;
 }
 
 /** Per ParamStore name: where to feed a variable's moments (a load) and where to fetch them. */
@@ -53,6 +57,31 @@ function update(g: Graph, s: AdamSettings, b: { b1: Sym; b2: Sym }, m: Sym, v: S
   return { newM, newV, value: op.add(g, op.mul(g, ratio, c(-s.learningRate)), weights) };
 }
 
+/**
+ * One ResourceApplyAdam: lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps') with
+ * eps' = eps sqrt(1 - b2^t), which is tfjs' m^ / (sqrt(v^) + eps) rearranged.
+ */
+function fused(
+  g: Graph,
+  s: AdamSettings,
+  b: { b1: Sym; b2: Sym },
+  w: Variable,
+  m: Variable,
+  v: Variable,
+  grad: Sym,
+): string {
+  const c = (x: number) => g.constant(x);
+  const eps = op.mul(g, unary(g, 'Sqrt', op.sub(g, c(1), b.b2)), c(s.epsilon));
+  g.node(
+    'ResourceApplyAdam',
+    [w.handle, m.handle, v.handle, b.b1, b.b2, c(s.learningRate), c(s.beta1), c(s.beta2), eps, grad],
+    { ...F, use_locking: { b: false }, use_nesterov: { b: false } },
+    [],
+    { name: `adam/${w.name}` },
+  );
+  return g.nodes[g.nodes.length - 1].name;
+}
+
 export function buildAdam(
   g: Graph,
   s: AdamSettings,
@@ -90,8 +119,11 @@ function perVariable(
     const variable = vars.get(name)!;
     const m = g.variable(`${variable.name}/m`, variable.shape);
     const v = g.variable(`${variable.name}/v`, variable.shape);
-    const u = update(g, s, b, m.read(), v.read(), grads.get(name)!, reads.get(name)!);
-    assigns.push(m.assign(u.newM), v.assign(u.newV), variable.assign(u.value));
+    if (s.fused) assigns.push(fused(g, s, b, variable, m, v, grads.get(name)!));
+    else {
+      const u = update(g, s, b, m.read(), v.read(), grads.get(name)!, reads.get(name)!);
+      assigns.push(m.assign(u.newM), v.assign(u.newV), variable.assign(u.value));
+    }
     const mIn = g.placeholder(`load/${m.name}`, m.shape);
     const vIn = g.placeholder(`load/${v.name}`, v.shape);
     moments.feeds.set(name, { m: mIn.ref, v: vIn.ref });

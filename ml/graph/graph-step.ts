@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrialConfig } from '../config.js';
 import type { ParamStore } from '../params.js';
 import type { FlatAdam } from '../flat-adam.js';
-import { stepPath } from '../step-path.js';
+import { graphAdam, stepPath } from '../step-path.js';
 import { addStateIo, buildInfomaxGraph, graphStepRefusal, type InfomaxGraph, type StateIo } from './infomax-step.js';
 import { GraphSession } from './session.js';
 import type { EncoderHints } from './layers.js';
@@ -36,7 +36,7 @@ export class GraphStep {
   ) {
     // Resource variables are named per session; a distinct prefix keeps two trials of one
     // process apart even if TensorFlow shared them.
-    this.built = buildInfomaxGraph(cfg, dimX, dimY, `trial${instances++}`, hints);
+    this.built = buildInfomaxGraph(cfg, dimX, dimY, `trial${instances++}`, hints, graphAdam());
     const b = this.built;
     this.io = addStateIo(b.graph, [...b.params.values(), b.betaPowers.b1, b.betaPowers.b2], b.moments.loadAssigns);
     this.session = GraphSession.open(b.graph);

@@ -11,6 +11,7 @@ export type Attr =
   | { b: boolean }
   | { i: number }
   | { s: string }
+  | { ints: readonly number[] }
   | { tensor: { dtype: 'float32' | 'int32'; shape: readonly number[]; values: ArrayLike<number> } };
 
 export interface NodeSpec {

@@ -6,6 +6,7 @@ import type { TrialConfig } from '../config.js';
 import { Graph, GraphError, type Sym, type Variable } from './graph.js';
 import * as op from './ops.js';
 import { buildAdam, type MomentIo } from './adam.js';
+import type { GraphAdam } from '../step-path.js';
 import { GRAPH_ENCODERS, Params, encoder, scores, type EncoderHints } from './layers.js';
 
 /** The model families the graph step covers; anything else trains on the tfjs path. */
@@ -78,6 +79,7 @@ export function buildInfomaxGraph(
   dimY: number,
   prefix: string,
   hints: { g1: EncoderHints; g2: EncoderHints } = { g1: {}, g2: {} },
+  adam: GraphAdam = 'fused',
 ): InfomaxGraph {
   const refusal = graphStepRefusal(cfg);
   if (refusal) throw new GraphError(`no graph step for ${refusal}`);
@@ -97,7 +99,7 @@ export function buildInfomaxGraph(
   );
   const { assigns, moments, betaPowers } = buildAdam(
     g,
-    { learningRate: cfg.learning_rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+    { learningRate: cfg.learning_rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, fused: adam === 'fused' },
     prefix,
     p.vars,
     p.reads,

@@ -8,6 +8,7 @@ import * as op from './ops.js';
 
 const MLP_DIMS = [300, 300, 100];
 const SEPARABLE_DIMS = [100, 100];
+const SHORTCUT_LAYERS = 5;
 
 /** The graph's trainable variables by their ParamStore names, and their reads for this step. */
 export class Params {
@@ -80,17 +81,52 @@ function realnvp(
   return h;
 }
 
+/** ml/encoders.ts' mlp-shortcut: x <- relu?(x W + b) + x per layer, the last linear. */
+function mlpShortcut(g: Graph, p: Params, name: string, x: Sym): Sym {
+  const d = x.shape[1];
+  let h = x;
+  for (let i = 0; i < SHORTCUT_LAYERS; i++)
+    h = op.add(g, dense(g, p, `${name}/dense${i}`, h, d, d, i < SHORTCUT_LAYERS - 1), h);
+  return h;
+}
+
+/**
+ * ml/encoders.ts' ConvNet on a 14 x 28 view: two strided 'same' convolutions with bias and
+ * ReLU, Keras-style layer norm over (h, w, c) as tf.moments computes it, mean pooling and
+ * a dense head.
+ */
+function convnet(g: Graph, p: Params, name: string, x: Sym): Sym {
+  if (x.shape[1] !== 392) throw new GraphError(`${name}: convnet expects a 14x28 view (392 values), got ${x.shape[1]}`);
+  const convLayer = (h: Sym, i: number, ci: number, co: number) => {
+    const kernel = p.get(`${name}/conv${i}/kernel`, [5, 5, ci, co]);
+    return op.relu(g, op.add(g, op.conv2dSame(g, h, kernel, 2), p.get(`${name}/conv${i}/bias`, [co])));
+  };
+  const img = op.reshape(g, x, [x.shape[0], 14, 28, 1]);
+  const h2 = convLayer(convLayer(img, 0, 1, 64), 1, 64, 128);
+  const mean = op.mean(g, h2, [1, 2, 3], true);
+  const variance = op.mean(g, op.square(g, op.sub(g, h2, mean)), [1, 2, 3], true);
+  const centred = op.div(g, op.sub(g, h2, mean), op.sqrt(g, op.add(g, variance, g.constant(1e-3))));
+  const normed = op.add(
+    g,
+    op.mul(g, centred, p.get(`${name}/layernorm/gamma`, [4, 7, 128])),
+    p.get(`${name}/layernorm/beta`, [4, 7, 128]),
+  );
+  return dense(g, p, `${name}/dense`, op.mean(g, normed, [1, 2]), 128, 100, false);
+}
+
 /** What an encoder's graph needs beyond the configuration: a RealNVP's permutations. */
 export interface EncoderHints {
   permutations?: readonly ArrayLike<number>[];
 }
 
 /** The encoders the graph step covers, by the names a sweep spec uses; null for the others. */
-export const GRAPH_ENCODERS = ['identity', 'mlp', 'realnvp'] as const;
+export const GRAPH_ENCODERS = ['identity', 'mlp', 'mlp-shortcut', 'convnet', 'realnvp'] as const;
 
 export function encoder(g: Graph, p: Params, name: string, x: Sym, cfg: TrialConfig, hints: EncoderHints): Sym {
   if (cfg.encoder === 'identity') return x;
   if (cfg.encoder === 'mlp') return mlp(g, p, name, x, [x.shape[1], ...MLP_DIMS]);
+  if (cfg.encoder === 'mlp-shortcut') return mlpShortcut(g, p, name, x);
+  if (cfg.encoder === 'convnet') return convnet(g, p, name, x);
   if (cfg.encoder === 'realnvp') {
     if (!hints.permutations) throw new GraphError(`${name}: a RealNVP graph needs its permutations`);
     return realnvp(g, p, name, x, cfg, hints.permutations);

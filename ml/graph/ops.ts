@@ -200,3 +200,53 @@ export function softplus(g: Graph, x: Sym): Sym {
     grad: (dy) => [mul(g, dy, g.node('Sigmoid', [x], T, f32(x.shape))[0])],
   })[0];
 }
+
+/** a / b with broadcasting; its gradients as tfjs writes them (b's summed before dividing by b^2). */
+export function div(g: Graph, a: Sym, b: Sym): Sym {
+  const out = broadcastShape(a.shape, b.shape);
+  return g.node('RealDiv', [a, b], T, f32(out), {
+    grad: (dy) => {
+      const da = unbroadcast(g, g.node('RealDiv', [dy, b], T, f32(out))[0], a.shape);
+      const summed = unbroadcast(g, mul(g, dy, a), b.shape);
+      const db = neg(g, g.node('RealDiv', [summed, square(g, b)], T, f32(b.shape))[0]);
+      return [da, db];
+    },
+  })[0];
+}
+
+/** x^2; its gradient dy * (x * 2), as tfjs writes it. */
+export function square(g: Graph, x: Sym): Sym {
+  return g.node('Square', [x], T, f32(x.shape), { grad: (dy) => [mul(g, dy, mul(g, x, g.constant(2)))] })[0];
+}
+
+/** sqrt(x); its gradient dy / (sqrt(x) * 2), as tfjs writes it. */
+export function sqrt(g: Graph, x: Sym): Sym {
+  const y: Sym = g.node('Sqrt', [x], T, f32(x.shape), {
+    grad: (dy) => [g.node('RealDiv', [dy, mul(g, y, g.constant(2))], T, f32(x.shape))[0]],
+  })[0];
+  return y;
+}
+
+/**
+ * conv2d(x, filter) with TensorFlow's 'same' padding in NHWC, the Conv2D node tfjs-node
+ * runs; its gradients are the Conv2DBackpropInput and Conv2DBackpropFilter nodes that
+ * tfjs' gradient of Conv2D runs there.
+ */
+export function conv2dSame(g: Graph, x: Sym, filter: Sym, stride: number): Sym {
+  const [b, h, w] = x.shape;
+  const co = filter.shape[3];
+  const attrs = {
+    ...T,
+    strides: { ints: [1, stride, stride, 1] },
+    padding: { s: 'SAME' },
+    data_format: { s: 'NHWC' },
+    use_cudnn_on_gpu: { b: true },
+    dilations: { ints: [1, 1, 1, 1] },
+  };
+  return g.node('Conv2D', [x, filter], attrs, f32([b, Math.ceil(h / stride), Math.ceil(w / stride), co]), {
+    grad: (dy) => [
+      g.node('Conv2DBackpropInput', [g.intConstant(x.shape), filter, dy], attrs, f32(x.shape))[0],
+      g.node('Conv2DBackpropFilter', [x, g.intConstant(filter.shape), dy], attrs, f32(filter.shape))[0],
+    ],
+  })[0];
+}

@@ -54,7 +54,11 @@ function attrProto(pb: Proto, a: Attr): Proto {
   else if ('b' in a) v.setB(a.b);
   else if ('i' in a) v.setI(a.i);
   else if ('s' in a) v.setS(Buffer.from(a.s));
-  else {
+  else if ('ints' in a) {
+    const list = new pb.AttrValue.ListValue();
+    for (const i of a.ints) list.addI(i);
+    v.setList(list);
+  } else {
     const t = new pb.Tensor();
     t.setDtype(DATA_TYPES[a.tensor.dtype]);
     t.setTensorShape(shapeProto(pb, a.tensor.shape));
