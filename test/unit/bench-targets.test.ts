@@ -47,6 +47,14 @@ function rows(overrides: Partial<Record<string, Record<string, unknown>>> = {}):
     nativeConcat: { measure: 'train_step', case: 'mlp+concat', backend: 'tensorflow', ms_per_step: 26 },
     wasmBilinear: { measure: 'train_step', case: 'mlp+bilinear', backend: 'wasm', ms_per_step: 21 },
     wasmConcat: { measure: 'train_step', case: 'mlp+concat', backend: 'wasm', ms_per_step: 30 },
+    nativeRealnvp: { measure: 'train_step', case: 'realnvp-shift+bilinear', backend: 'tensorflow', gflops: 175 },
+    nativeConvnet: { measure: 'train_step', case: 'convnet+bilinear', backend: 'tensorflow', gflops: 140 },
+    nativeAdversarial: {
+      measure: 'train_step',
+      case: 'adversarial-realnvp-affine',
+      backend: 'tensorflow',
+      ms_per_step: 543,
+    },
     nativeLinear: {
       measure: 'linear_eval_60000x100',
       backend: 'tensorflow',
@@ -86,6 +94,10 @@ test('targets: each measured value is checked against its limit', () => {
     'MLP encoder + bilinear critic training step, batch 128 [wasm] true 21',
     'concat-critic step over bilinear-critic step [tensorflow] false 2',
     'concat-critic step over bilinear-critic step [wasm] true 1.429',
+    // Rates pass at or above their limit.
+    'RealNVP shift + bilinear critic step rate [tensorflow] true 175',
+    'ConvNet + bilinear critic step rate [tensorflow] false 140',
+    'adversarial round (10 classifier steps, 1 encoder step) [tensorflow] false 543',
     'linear evaluation fit on 60,000 x 100 codes [tensorflow] true 6',
     // |gap| counts: a fit better than the reference by chance is still within the target.
     'linear evaluation accuracy below a converged fit [tensorflow] true 0.2',
@@ -97,6 +109,24 @@ test('targets: each measured value is checked against its limit', () => {
     'live tensors gained over the same run [tensorflow] true 0',
     '`mirl bench --json` wall time true 600',
   ]);
+});
+
+test('targets: a study measured on the plain and graph paths is held to a threefold gain', () => {
+  const study = {
+    measure: 'path_study',
+    spec: 'sweeps/critic-capacity.yaml',
+    profile: 'quick',
+    backend: 'tensorflow',
+    paths: 'reference,graph',
+    gain: 2.23,
+  };
+  assert.ok(
+    verdicts([...rows(), study]).includes(
+      'sweeps/critic-capacity.yaml (quick) trials per hour, graph over plain path [tensorflow] false 2.23',
+    ),
+  );
+  // Another baseline (the fast path) is a different question: no verdict from it.
+  assert.ok(!verdicts([...rows(), { ...study, paths: 'fast,graph' }]).some((v) => v.includes('trials per hour')));
 });
 
 test('targets: missing, failed or partial measurements are not measured rather than passed', () => {
