@@ -82,6 +82,68 @@ function fused(
   return g.nodes[g.nodes.length - 1].name;
 }
 
+/** An optimizer's variables in a graph: each weight's moments, and the beta powers. */
+export interface AdamState {
+  moments: MomentIo;
+  m: Map<string, Variable>;
+  v: Map<string, Variable>;
+  betaPowers: { b1: Variable; b2: Variable };
+}
+
+export function adamState(g: Graph, prefix: string, vars: Map<string, Variable>): AdamState {
+  const st: AdamState = {
+    moments: { feeds: new Map(), peeks: new Map(), loadAssigns: [] },
+    m: new Map(),
+    v: new Map(),
+    betaPowers: { b1: g.variable(`${prefix}/adam/beta1_power`, []), b2: g.variable(`${prefix}/adam/beta2_power`, []) },
+  };
+  for (const [name, variable] of vars) {
+    const m = g.variable(`${variable.name}/m`, variable.shape);
+    const v = g.variable(`${variable.name}/v`, variable.shape);
+    st.m.set(name, m);
+    st.v.set(name, v);
+    const mIn = g.placeholder(`load/${m.name}`, m.shape);
+    const vIn = g.placeholder(`load/${v.name}`, v.shape);
+    st.moments.feeds.set(name, { m: mIn.ref, v: vIn.ref });
+    st.moments.loadAssigns.push(m.assign(mIn), v.assign(vIn));
+    st.moments.peeks.set(name, { m: m.read().ref, v: v.read().ref });
+  }
+  return st;
+}
+
+/**
+ * One Adam update of `vars` from `grads` (the weights' values the gradients were taken at
+ * in `reads`); its reads of optimizer state wait for `control` (an earlier update of an
+ * unrolled loop). Returns every assign, the beta powers' last.
+ */
+export function adamUpdate(
+  g: Graph,
+  s: AdamSettings,
+  st: AdamState,
+  vars: Map<string, Variable>,
+  reads: Map<string, Sym>,
+  grads: Map<string, Sym>,
+  control: readonly string[] = [],
+): string[] {
+  const b = { b1: st.betaPowers.b1.read({ control }), b2: st.betaPowers.b2.read({ control }) };
+  const assigns: string[] = [];
+  for (const [name, variable] of vars) {
+    const [m, v] = [st.m.get(name)!, st.v.get(name)!];
+    if (s.fused) assigns.push(fused(g, s, b, variable, m, v, grads.get(name)!));
+    else {
+      const u = update(g, s, b, m.read({ control }), v.read({ control }), grads.get(name)!, reads.get(name)!);
+      assigns.push(m.assign(u.newM), v.assign(u.newV), variable.assign(u.value));
+    }
+  }
+  // The beta powers advance after every update has read them.
+  const c = (x: number) => g.constant(x);
+  assigns.push(
+    st.betaPowers.b1.assign(op.mul(g, b.b1, c(s.beta1)), { control: [...assigns] }),
+    st.betaPowers.b2.assign(op.mul(g, b.b2, c(s.beta2)), { control: [...assigns] }),
+  );
+  return assigns;
+}
+
 export function buildAdam(
   g: Graph,
   s: AdamSettings,
@@ -90,45 +152,7 @@ export function buildAdam(
   reads: Map<string, Sym>,
   grads: Map<string, Sym>,
 ): AdamGraph {
-  const betaPowers = {
-    b1: g.variable(`${prefix}/adam/beta1_power`, []),
-    b2: g.variable(`${prefix}/adam/beta2_power`, []),
-  };
-  const b = { b1: betaPowers.b1.read(), b2: betaPowers.b2.read() };
-  const { assigns, moments } = perVariable(g, s, b, vars, reads, grads);
-  // The beta powers advance after every update has read them.
-  const c = (x: number) => g.constant(x);
-  assigns.push(
-    betaPowers.b1.assign(op.mul(g, b.b1, c(s.beta1)), { control: [...assigns] }),
-    betaPowers.b2.assign(op.mul(g, b.b2, c(s.beta2)), { control: [...assigns] }),
-  );
-  return { assigns, moments, betaPowers };
-}
-
-function perVariable(
-  g: Graph,
-  s: AdamSettings,
-  b: { b1: Sym; b2: Sym },
-  vars: Map<string, Variable>,
-  reads: Map<string, Sym>,
-  grads: Map<string, Sym>,
-): { assigns: string[]; moments: MomentIo } {
-  const moments: MomentIo = { feeds: new Map(), peeks: new Map(), loadAssigns: [] };
-  const assigns: string[] = [];
-  for (const name of vars.keys()) {
-    const variable = vars.get(name)!;
-    const m = g.variable(`${variable.name}/m`, variable.shape);
-    const v = g.variable(`${variable.name}/v`, variable.shape);
-    if (s.fused) assigns.push(fused(g, s, b, variable, m, v, grads.get(name)!));
-    else {
-      const u = update(g, s, b, m.read(), v.read(), grads.get(name)!, reads.get(name)!);
-      assigns.push(m.assign(u.newM), v.assign(u.newV), variable.assign(u.value));
-    }
-    const mIn = g.placeholder(`load/${m.name}`, m.shape);
-    const vIn = g.placeholder(`load/${v.name}`, v.shape);
-    moments.feeds.set(name, { m: mIn.ref, v: vIn.ref });
-    moments.loadAssigns.push(m.assign(mIn), v.assign(vIn));
-    moments.peeks.set(name, { m: m.read().ref, v: v.read().ref });
-  }
-  return { assigns, moments };
+  const st = adamState(g, prefix, vars);
+  const assigns = adamUpdate(g, s, st, vars, reads, grads);
+  return { assigns, moments: st.moments, betaPowers: st.betaPowers };
 }
