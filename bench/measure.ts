@@ -67,7 +67,7 @@ async function step(name: string, steps: number, warmup: number): Promise<Record
   const ms = median(times);
   // A graph step (ml/graph/) is one session call that the engine's profiler does not see:
   // its size is the graph's node count.
-  const graphNodes = trial instanceof InfomaxTrial ? trial.graphNodes : null;
+  const graphNodes = trial.graphNodes;
   trial.dispose();
   return {
     ms_per_step: ms,

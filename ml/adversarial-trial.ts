@@ -10,6 +10,8 @@ import { MnistPairSource, type PairSource } from './data/pairs.js';
 import { CLASSES } from './data/mnist.js';
 import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
 import { isEvaluationStep } from './metric-names.js';
+import { FlatAdam } from './flat-adam.js';
+import { AdversarialGraphStep, adversarialGraphApplies } from './graph/adversarial-step.js';
 
 export class AdversarialTrial extends TrialState {
   protected readonly source: PairSource;
@@ -18,6 +20,11 @@ export class AdversarialTrial extends TrialState {
   private readonly encoderVars: tf.Variable[];
   private readonly classifierVars: tf.Variable[];
   private evalData: MnistEvalData | null = null;
+  /** Set where warm-up steps and rounds run as graph session calls (ml/graph/adversarial-step.ts). */
+  private readonly graphPath: boolean;
+  private graph: AdversarialGraphStep | null = null;
+  /** Where the trial's own state stands against the session's (see InfomaxTrial). */
+  private graphState: 'behind' | 'current' | 'ahead' = 'behind';
 
   constructor(cfg: TrialConfig) {
     super(cfg);
@@ -28,6 +35,10 @@ export class AdversarialTrial extends TrialState {
     this.classifierVars = this.store.list('classifier/');
     this.optimizers.classifier = this.adam(cfg.adv_classifier_lr);
     this.optimizers.encoder = this.adam(cfg.adv_encoder_lr);
+    this.graphPath =
+      this.optimizers.classifier instanceof FlatAdam &&
+      this.optimizers.encoder instanceof FlatAdam &&
+      adversarialGraphApplies(cfg);
   }
 
   get totalSteps(): number {
@@ -100,8 +111,48 @@ export class AdversarialTrial extends TrialState {
 
   /** A warm-up step trains the classifier once; after warm-up a step is one round. */
   advance(): ScalarRecord {
+    if (this.graphPath) return this.graphAdvance();
     if (this.step < this.cfg.adv_warmup_steps) return { classifier_loss: this.classifierSteps(1) };
     return { classifier_loss: this.classifierSteps(this.cfg.adv_classifier_steps), encoder_loss: this.encoderStep() };
+  }
+
+  /** advance() through the graph: the same batches drawn in the same order. */
+  private graphAdvance(): ScalarRecord {
+    const [classifier, encoder] = [this.optimizers.classifier as FlatAdam, this.optimizers.encoder as FlatAdam];
+    this.graph ??= new AdversarialGraphStep(this.cfg, this.source.dimX, { permutations: this.encoder.permutations });
+    if (this.graphState === 'behind') this.graph.load(this.paramStore, classifier, encoder);
+    this.graphState = 'ahead';
+    const k = this.cfg.batch_size;
+    if (this.step < this.cfg.adv_warmup_steps) {
+      const b = this.source.next(k);
+      return { classifier_loss: this.graph.warmup(b.x, b.labels!) };
+    }
+    const count = this.cfg.adv_classifier_steps;
+    const drawn = Array.from({ length: count }, () => this.source.next(k));
+    const x = new Float32Array(count * k * this.source.dimX);
+    drawn.forEach((b, i) => x.set(b.x, i * k * this.source.dimX));
+    const r = this.graph.round(
+      x,
+      drawn.map((b) => b.labels!),
+      this.source.next(k).x,
+    );
+    return { classifier_loss: r.classifier, encoder_loss: r.encoder };
+  }
+
+  protected override syncState(): void {
+    if (this.graph && this.graphState === 'ahead') {
+      this.graph.save(this.paramStore, this.optimizers.classifier as FlatAdam, this.optimizers.encoder as FlatAdam);
+      this.graphState = 'current';
+    }
+  }
+
+  protected override stateRestored(): void {
+    this.graphState = 'behind';
+  }
+
+  /** Nodes of the round's graph, once a graph step ran (null on the eager paths). */
+  override get graphNodes(): number | null {
+    return this.graph?.nodeCount ?? null;
   }
 
   evalDue(step: number): boolean {
@@ -109,12 +160,15 @@ export class AdversarialTrial extends TrialState {
   }
 
   async evaluate(): Promise<Record<string, number>> {
+    this.syncState();
     if (!this.cfg.evaluations.includes('linear_eval')) return {};
     this.evalData ??= mnistEvalData(this.cfg);
     return linearEvalMetrics((x) => this.encoder.apply(x), this.evalData, this.cfg);
   }
 
   override dispose(): void {
+    this.graph?.dispose();
+    this.graph = null;
     this.encoder?.dispose();
     super.dispose();
   }

@@ -109,7 +109,7 @@ export class InfomaxTrial extends TrialState {
   }
 
   /** Nodes of the step's graph, once a graph step ran (null on the eager paths). */
-  get graphNodes(): number | null {
+  override get graphNodes(): number | null {
     return this.graph?.nodeCount ?? null;
   }
 

@@ -61,6 +61,11 @@ export abstract class TrialState {
   /** Called after restore() replaced the store and optimizers' state. */
   protected stateRestored(): void {}
 
+  /** Nodes of the trial's step graph once a graph step ran; null where steps run eagerly. */
+  get graphNodes(): number | null {
+    return null;
+  }
+
   async checkpoint(): Promise<Buffer> {
     this.syncState();
     const arrays: NamedArray[] = [];

@@ -161,7 +161,7 @@ if (native) {
     }
   });
 
-  test('the graph step covers every encoder and critic of the infomax procedure, not the adversarial one', async () => {
+  test('the infomax graph step covers every encoder and critic, and leaves the adversarial procedure to its own', async () => {
     await initBackend('tensorflow');
     setStepPath('graph');
     const ran = (cfg: TrialConfigInput) => {
