@@ -58,12 +58,20 @@ export class AdversarialTrial extends TrialState {
    * where ten 128-row passes took 480 (native, loaded 2-core machine).
    */
   private nextCodes(batches: number): { codes: tf.Tensor2D; labels: Uint8Array[] } {
+    const { x, labels } = this.nextBatches(batches);
+    const codes = tf.tidy(() =>
+      this.encoder.apply(tf.tensor2d(x, [labels.length * this.cfg.batch_size, this.source.dimX])),
+    );
+    return { codes, labels };
+  }
+
+  /** The next `batches` training batches' inputs, concatenated, and their labels. */
+  private nextBatches(batches: number): { x: Float32Array; labels: Uint8Array[] } {
     const k = this.cfg.batch_size;
     const drawn = Array.from({ length: batches }, () => this.source.next(k));
     const x = new Float32Array(batches * k * this.source.dimX);
     drawn.forEach((b, i) => x.set(b.x, i * k * this.source.dimX));
-    const codes = tf.tidy(() => this.encoder.apply(tf.tensor2d(x, [batches * k, this.source.dimX])));
-    return { codes, labels: drawn.map((b) => b.labels!) };
+    return { x, labels: drawn.map((b) => b.labels!) };
   }
 
   /** One classifier step on rows [i k, (i + 1) k) of codes already computed. */
@@ -127,15 +135,8 @@ export class AdversarialTrial extends TrialState {
       const b = this.source.next(k);
       return { classifier_loss: this.graph.warmup(b.x, b.labels!) };
     }
-    const count = this.cfg.adv_classifier_steps;
-    const drawn = Array.from({ length: count }, () => this.source.next(k));
-    const x = new Float32Array(count * k * this.source.dimX);
-    drawn.forEach((b, i) => x.set(b.x, i * k * this.source.dimX));
-    const r = this.graph.round(
-      x,
-      drawn.map((b) => b.labels!),
-      this.source.next(k).x,
-    );
+    const { x, labels } = this.nextBatches(this.cfg.adv_classifier_steps);
+    const r = this.graph.round(x, labels, this.source.next(k).x);
     return { classifier_loss: r.classifier, encoder_loss: r.encoder };
   }
 

@@ -178,7 +178,7 @@ export class AdversarialGraphStep {
     hints: EncoderHints,
   ) {
     this.built = buildAdversarialGraph(cfg, dimX, hints, graphAdam());
-    const asSlot = (s: Slot) => ({ params: s.vars, moments: s.adam.moments, betaPowers: s.adam.betaPowers });
+    const asSlot = (s: Slot) => ({ params: s.vars, ...s.adam });
     this.state = new GraphState(this.built.graph, [asSlot(this.built.classifier), asSlot(this.built.encoder)]);
   }
 

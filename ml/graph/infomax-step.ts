@@ -118,30 +118,3 @@ export function buildInfomaxGraph(
     fetches: { loss: done(loss, 'step/loss'), estimate: done(est, 'step/estimate') },
   };
 }
-
-/** Feeds that set every variable at once (loads a checkpoint), and reads that take them out. */
-export interface StateIo {
-  /** Placeholder name by variable name; run `loaded` with them all fed. */
-  feeds: Map<string, string>;
-  loaded: string;
-  /** A read of each variable by name, for fetching its value. */
-  peeks: Map<string, string>;
-}
-
-export function addStateIo(g: Graph, variables: readonly Variable[], moreAssigns: readonly string[] = []): StateIo {
-  const feeds = new Map<string, string>();
-  const peeks = new Map<string, string>();
-  const assigns: string[] = [...moreAssigns];
-  for (const v of variables) {
-    const ph = g.placeholder(`load/${v.name}`, v.shape);
-    feeds.set(v.name, ph.ref);
-    assigns.push(v.assign(ph));
-    peeks.set(v.name, v.read().ref);
-  }
-  // The binding fetches outputs only (no run targets): a constant behind the assigns.
-  const loaded = g.node('Identity', [g.constant(0)], { T: { type: 'float32' } }, [{ shape: [], dtype: 'float32' }], {
-    name: 'load/done',
-    control: assigns,
-  })[0];
-  return { feeds, loaded: loaded.ref, peeks };
-}

@@ -39,15 +39,28 @@ export async function lossesAndCheckpoint(
   at: number,
   resumeFrom?: Uint8Array,
 ): Promise<{ bytes: Buffer; seen: number[] }> {
+  const run = await metricsAndCheckpoint(backend, path, cfg, at, ['loss'], resumeFrom);
+  return { bytes: run.bytes, seen: run.seen.map((r) => r[0]) };
+}
+
+/** Each step's `keys` (0 where a step logs none, as the adversarial warm-up's encoder loss), and the checkpoint at `at`. */
+export async function metricsAndCheckpoint(
+  backend: BackendName,
+  path: StepPath,
+  cfg: TrialConfigInput,
+  at: number,
+  keys: readonly string[],
+  resumeFrom?: Uint8Array,
+): Promise<{ bytes: Buffer; seen: number[][] }> {
   setStepPath(path);
   let bytes: Buffer | null = null;
-  const seen: number[] = [];
+  const seen: number[][] = [];
   await runTrial(cfg, {
     backend,
     resumeFrom,
     checkpointEvery: at,
     onCheckpoint: (s, b) => void (s === at && (bytes = b)),
-    onTrainMetrics: (m) => void seen.push(m.metrics.loss),
+    onTrainMetrics: (m) => void seen.push(keys.map((k) => m.metrics[k] ?? 0)),
   });
   return { bytes: bytes! as Buffer, seen };
 }

@@ -5,11 +5,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { runTrial, createTrial } from '../../ml/run-trial.js';
+import { createTrial } from '../../ml/run-trial.js';
 import { availableBackends, initBackend } from '../../ml/backend.js';
 import { setGraphAdam, setStepPath, type GraphAdam, type StepPath } from '../../ml/step-path.js';
 import { parseTrialConfig, type TrialConfigInput } from '../../ml/config.js';
-import { STEP_TEST_BASE, stepMetrics, checkpointLayout, tensorsLeftBehind } from '../support/step-paths.js';
+import {
+  STEP_TEST_BASE,
+  stepMetrics,
+  checkpointLayout,
+  metricsAndCheckpoint,
+  tensorsLeftBehind,
+} from '../support/step-paths.js';
 
 /** Relative, absolute below 1. Measured over these 15 steps: 2.2e-7 (exact Adam), 7.0e-7 (fused). */
 const TOLERANCE = 1e-4;
@@ -42,23 +48,16 @@ function assertClose(a: number[][], b: number[][], label: string): void {
   );
 }
 
-/** Classifier and encoder losses from `from` on, and the checkpoint written at `at`. */
-async function capture(path: StepPath, at: number, resumeFrom?: Uint8Array) {
-  setStepPath(path);
-  let bytes: Buffer | null = null;
-  const seen: number[][] = [];
-  await runTrial(
+/** Classifier and encoder losses (resumed runs from `at` on), and the checkpoint written at `at`. */
+const capture = (path: StepPath, at: number, resumeFrom?: Uint8Array) =>
+  metricsAndCheckpoint(
+    'tensorflow',
+    path,
     { ...STEP_TEST_BASE, ...CFG },
-    {
-      backend: 'tensorflow',
-      resumeFrom,
-      checkpointEvery: at,
-      onCheckpoint: (s, b) => void (s === at && (bytes = b)),
-      onTrainMetrics: (m) => void seen.push([m.metrics.classifier_loss, m.metrics.encoder_loss ?? 0]),
-    },
+    at,
+    ['classifier_loss', 'encoder_loss'],
+    resumeFrom,
   );
-  return { bytes: bytes! as Buffer, seen };
-}
 
 if ((await availableBackends()).includes('tensorflow')) {
   test('warm-up steps and rounds as graphs give the reference path’s losses, with either Adam', async () => {
