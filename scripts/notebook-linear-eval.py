@@ -70,10 +70,10 @@ def conv2d_same(x, kernel, bias, stride=2):
         total = max((out - 1) * stride + k - size, 0)
         pads.append((total // 2, total - total // 2))
     x = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-    oh, ow = -(-(x.shape[1] - kh + 1) // stride), -(-(x.shape[2] - kw + 1) // stride)
-    patches = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride][:, :oh, :ow]
+    patches = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
+    b, oh, ow = patches.shape[:3]
     # sliding_window_view puts the window last: (B, oh, ow, cin, kh, kw) -> (B, oh, ow, kh, kw, cin)
-    patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(x.shape[0], oh, ow, kh * kw * cin)
+    patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(b, oh, ow, kh * kw * cin)
     return patches @ kernel.reshape(kh * kw * cin, cout) + bias
 
 
