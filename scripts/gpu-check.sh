@@ -24,6 +24,7 @@ DIR=$ROOT/.gpu-check
 PAYLOAD=$DIR/payload.tar.xz
 LIMIT=$((64 * 1024 * 1024))
 say() { echo "[gpu-check] $*" >&2; }
+GLVND_LIBS="libGLdispatch.so.0 libGLX.so.0 libEGL.so.1"
 # The dynamic linker's cache, read whole: a reader that stops early (grep -q, awk's exit)
 # would kill ldconfig with SIGPIPE, which pipefail reports as a failure.
 libraries() { ldconfig -p 2>/dev/null || true; }
@@ -73,6 +74,16 @@ pack() {
   libvulkan=$(libraries | awk '/libvulkan\.so\.1 .*x86-64/ && !n++ {print $NF}')
   [ -n "$libvulkan" ] || die "no libvulkan.so.1 here to carry (Debian: apt-get install libvulkan1)"
   cp -L "$libvulkan" "$stage/lib/libvulkan.so.1"
+  # glvnd's libraries: the NVIDIA driver's Vulkan ICD (libGLX_nvidia.so.0) does not load
+  # without them, and GPU containers often mount the driver without glvnd. Seen on an H200
+  # machine: "Could not get 'vkCreateInstance' ... for ICD libGLX_nvidia.so.0" until
+  # libglvnd0 and libegl1 were there.
+  local lib found
+  for lib in $GLVND_LIBS; do
+    found=$(libraries | awk -v l="$lib" '$1 == l && /x86-64/ && !n++ {print $NF}')
+    [ -n "$found" ] || die "no $lib here to carry (Debian: apt-get install libglvnd0 libegl1 libglx0)"
+    cp -L "$found" "$stage/lib/$lib"
+  done
   mkdir -p "$DIR"
   say "compressing the payload (xz, a minute or two)"
   tar -C "$stage" -cf - . | xz -T0 -6 >"$PAYLOAD.tmp"
@@ -86,7 +97,7 @@ pack() {
 # The NVIDIA Vulkan driver's manifest, or one written for its library; empty when there is neither.
 nvidia_icd() {
   local dir f lib
-  for dir in /etc/vulkan/icd.d /usr/share/vulkan/icd.d /usr/local/share/vulkan/icd.d; do
+  for dir in /etc/vulkan/icd.d /usr/share/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d; do
     for f in "$dir"/nvidia*.json; do [ -f "$f" ] && {
       echo "$f"
       return
@@ -138,8 +149,16 @@ run() {
     say "no Vulkan loader on this machine: using the carried libvulkan.so.1"
     cp "$WORK/lib/libvulkan.so.1" "$WORK/app/node_modules/webgpu/dist/linux-x64/"
   fi
+  local extra_libs="" lib
+  for lib in $GLVND_LIBS; do
+    libraries | grep "^\s*${lib//./\\.} " >/dev/null && continue
+    say "no $lib on this machine: using the carried one"
+    mkdir -p "$WORK/glvnd" && cp "$WORK/lib/$lib" "$WORK/glvnd/"
+    extra_libs=$WORK/glvnd
+  done
   # shellcheck disable=SC2086 # GPU_CHECK_ARGS is a list of flags
-  VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd MIRL_MNIST_DIR=$WORK/mnist XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$WORK} \
+  LD_LIBRARY_PATH=${extra_libs}${LD_LIBRARY_PATH:+${extra_libs:+:}$LD_LIBRARY_PATH} \
+    VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd MIRL_MNIST_DIR=$WORK/mnist XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$WORK} \
     "$WORK/bin/node" "$WORK/app/gpu-check.mjs" "${args[@]}" ${GPU_CHECK_ARGS:-} \
     >"$out/gpu-check.json" 2> >(tee "$out/gpu-check.log" >&2) || rc=$?
   say "exit $rc; results in $out/gpu-check.json"
