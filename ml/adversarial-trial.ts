@@ -164,7 +164,7 @@ export class AdversarialTrial extends TrialState {
     this.syncState();
     if (!this.cfg.evaluations.includes('linear_eval')) return {};
     this.evalData ??= mnistEvalData(this.cfg);
-    return linearEvalMetrics((x) => this.encoder.apply(x), this.evalData, this.cfg);
+    return linearEvalMetrics((x) => this.encoder.apply(x), this.evalData, this.cfg, this.step);
   }
 
   override dispose(): void {

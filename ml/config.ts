@@ -13,6 +13,10 @@ export const VIEWS = ['top', 'bottom'] as const;
 export const PROCEDURES = ['infomax', 'adversarial'] as const;
 export const EVALUATIONS = ['i_est_test', 'linear_eval', 'jacobian'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** Linear-evaluation protocols (ml/eval/protocols.ts): how the codes' classifier is fitted. */
+export const LINEAR_EVAL_PROTOCOLS = ['converged', 'notebook'] as const;
+export type LinearEvalProtocol = (typeof LINEAR_EVAL_PROTOCOLS)[number];
+export const DEFAULT_LINEAR_EVAL_PROTOCOLS: readonly LinearEvalProtocol[] = ['converged', 'notebook'];
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -56,8 +60,26 @@ export const trialConfigSchema = z
      * (500 before data path 2, see ml/data-path.ts.)
      */
     linear_eval_max_iter: positiveInt.max(100_000).default(2_000),
-    /** scikit-learn's C: inverse L2 strength on the summed loss. */
+    /** scikit-learn's C: inverse L2 strength on the summed loss (the `converged` protocol's). */
     linear_eval_c: z.number().positive().default(10),
+    /**
+     * Which fits a linear evaluation runs on the same scaled codes, each logging its own
+     * metrics: `converged` (L-BFGS to LINEAR_EVAL_STOP, metrics linear_eval_*) and
+     * `notebook` (the authors' saga, C = 10, tol = 0.1, at most 100 epochs, metrics
+     * linear_eval_notebook_*). Both by default since data path 3 (['converged'] before).
+     */
+    linear_eval_protocols: z
+      .array(
+        z.enum(LINEAR_EVAL_PROTOCOLS, {
+          error: (issue) =>
+            `unknown linear-evaluation protocol ${JSON.stringify(issue.input)}: allowed are ${LINEAR_EVAL_PROTOCOLS.map((p) => `"${p}"`).join(', ')}`,
+        }),
+      )
+      .min(1, { error: `name at least one linear-evaluation protocol (${LINEAR_EVAL_PROTOCOLS.join(', ')})` })
+      .refine((list) => new Set(list).size === list.length, {
+        error: (issue) => `each linear-evaluation protocol may be named once, got ${JSON.stringify(issue.input)}`,
+      })
+      .default(() => [...DEFAULT_LINEAR_EVAL_PROTOCOLS]),
     /** Jacobians per evaluation: the first this many rows of the current training batch. */
     jacobian_inputs: positiveInt.max(10_000).default(128),
     /** Batches averaged for I_EST on the test split (Gaussian: fresh samples). */

@@ -17,8 +17,10 @@ import type { TrialConfig, TrialConfigInput } from './config.js';
  *    (training batches and I_EST test pairs); Jacobians at the current noisy training
  *    batch; condition-number percentiles by the floor-index rule; linear evaluation with
  *    one stopping rule and one budget, reporting whether it converged.
+ * 3: linear evaluation by named protocols (linear_eval_protocols); the default adds the
+ *    authors' notebook fit (saga, tol 0.1) to the converged one, on the same codes.
  */
-export const DATA_PATH_VERSION = 2;
+export const DATA_PATH_VERSION = 3;
 
 /** What a sweep input without a recorded version was launched under. */
 export const LEGACY_DATA_PATH_VERSION = 1;
@@ -30,7 +32,36 @@ export const LEGACY_DATA_PATH_VERSION = 1;
  */
 const REPLACED_DEFAULTS: Readonly<Record<number, Partial<TrialConfigInput>>> = {
   2: { linear_eval_max_iter: 500 },
+  3: { linear_eval_protocols: ['converged'] },
 };
+
+/**
+ * Settings version v introduced, which older versions' trials were resolved without.
+ * Each has its value before v in REPLACED_DEFAULTS[v], so older trials carry it
+ * explicitly; their identity leaves it out (identityConfig), so the trial ids their sweeps
+ * recorded (Temporal child workflow ids, MLflow lookups) stay what they were.
+ */
+const INTRODUCED_SETTINGS: Readonly<Record<number, readonly (keyof TrialConfigInput)[]>> = {
+  3: ['linear_eval_protocols'],
+};
+
+/**
+ * The configuration as a trial of `version` is identified by (sweep-spec/trial-id.ts):
+ * without the settings introduced after `version` where they hold the value they stand
+ * for there. Any other value (an override on a newer mirl) stays, so it is another trial.
+ */
+export function identityConfig(config: unknown, version: number): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  let out = config as Record<string, unknown>;
+  for (let v = version + 1; v <= DATA_PATH_VERSION; v++) {
+    for (const key of INTRODUCED_SETTINGS[v] ?? []) {
+      if (!(key in out) || JSON.stringify(out[key]) !== JSON.stringify(REPLACED_DEFAULTS[v]?.[key])) continue;
+      const { [key]: _dropped, ...rest } = out;
+      out = rest;
+    }
+  }
+  return out;
+}
 
 export class DataPathVersionError extends Error {
   override name = 'DataPathVersionError';
@@ -67,6 +98,9 @@ const CHANGED_BY: Readonly<Record<number, (c: TrialConfig) => boolean>> = {
     c.procedure !== 'infomax' ||
     c.evaluations.includes('jacobian') ||
     c.evaluations.includes('linear_eval'),
+  // The notebook protocol's metrics are new; the converged fit computes what it did.
+  // A config written before the setting existed is parsed with today's default, which has it.
+  3: (c) => c.evaluations.includes('linear_eval') && (c.linear_eval_protocols?.includes('notebook') ?? true),
 };
 
 /**

@@ -168,7 +168,7 @@ export class InfomaxTrial extends TrialState {
     const evals = new Set(this.cfg.evaluations);
     if (evals.has('i_est_test')) out.i_est_test = await this.iEstTest();
     if (evals.has('linear_eval'))
-      Object.assign(out, await linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg));
+      Object.assign(out, await linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg, this.step));
     if (evals.has('jacobian')) Object.assign(out, await this.jacobianMetrics());
     return out;
   }

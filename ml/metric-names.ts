@@ -2,6 +2,7 @@
 // so spec validation and workflow code can check a search objective against it before
 // anything launches.
 import type { TrialConfig } from './config.js';
+import { protocolAccuracyMetrics } from './eval/protocols.js';
 
 /** Steps a trial runs (the adversarial procedure: warm-up steps, then one per round). */
 export function totalSteps(cfg: Pick<TrialConfig, 'procedure' | 'steps' | 'adv_warmup_steps' | 'adv_rounds'>): number {
@@ -49,31 +50,36 @@ export function evaluationCount(cfg: ScheduleConfig): number {
 
 export const CONDITION_PERCENTILES = [0, 20, 40, 60, 80, 100] as const;
 
-const LINEAR_EVAL = ['linear_eval_accuracy', 'linear_eval_train_accuracy'];
+type MetricConfig = Pick<TrialConfig, 'procedure' | 'evaluations' | 'linear_eval_protocols'>;
+
+/** Test and train accuracy of each chosen linear-evaluation protocol (ml/eval/protocols.ts). */
+function linearEval(cfg: MetricConfig): string[] {
+  return cfg.evaluations.includes('linear_eval') ? protocolAccuracyMetrics(cfg.linear_eval_protocols) : [];
+}
 
 /** The metrics an evaluation reports (what early stopping can judge a trial by). */
-export function evaluationMetrics(cfg: Pick<TrialConfig, 'procedure' | 'evaluations'>): string[] {
+export function evaluationMetrics(cfg: MetricConfig): string[] {
   const evals = new Set(cfg.evaluations);
-  if (cfg.procedure === 'adversarial') return evals.has('linear_eval') ? LINEAR_EVAL : [];
+  if (cfg.procedure === 'adversarial') return linearEval(cfg);
   return [
     ...(evals.has('i_est_test') ? ['i_est_test'] : []),
-    ...(evals.has('linear_eval') ? LINEAR_EVAL : []),
+    ...linearEval(cfg),
     ...(evals.has('jacobian') ? CONDITION_PERCENTILES.map((q) => `log_condition_number_p${q}`) : []),
   ];
 }
 
 /** The names a trial of this configuration logs (training metrics, then evaluations). */
-export function loggedMetrics(cfg: Pick<TrialConfig, 'procedure' | 'evaluations'>): string[] {
+export function loggedMetrics(cfg: MetricConfig): string[] {
   const evals = new Set(cfg.evaluations);
   if (cfg.procedure === 'adversarial') {
     // The adversarial trial evaluates only linear separability (ml/adversarial-trial.ts).
-    return ['classifier_loss', 'encoder_loss', ...(evals.has('linear_eval') ? LINEAR_EVAL : [])];
+    return ['classifier_loss', 'encoder_loss', ...linearEval(cfg)];
   }
   return [
     'loss',
     'i_est_train',
     ...(evals.has('i_est_test') ? ['i_est_test'] : []),
-    ...(evals.has('linear_eval') ? LINEAR_EVAL : []),
+    ...linearEval(cfg),
     ...(evals.has('jacobian') ? CONDITION_PERCENTILES.map((q) => `log_condition_number_p${q}`) : []),
   ];
 }

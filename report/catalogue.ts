@@ -38,9 +38,13 @@ export type Figure = CurveFigure | BandFigure;
 
 export const METRIC_TITLES: Record<string, string> = {
   linear_eval_accuracy: 'linear evaluation accuracy (test)',
+  linear_eval_notebook_accuracy: "linear evaluation accuracy (test, the notebook's early-stopped fit)",
   linear_eval_train_accuracy: 'linear evaluation accuracy (train)',
   linear_eval_converged: 'linear evaluation converged (1) or cut off by its budget (0)',
   linear_eval_iterations: 'linear evaluation L-BFGS iterations',
+  linear_eval_notebook_train_accuracy: "linear evaluation accuracy (train, the notebook's early-stopped fit)",
+  linear_eval_notebook_converged: "the notebook's saga fit met tol 0.1 (1) or ran all 100 epochs (0)",
+  linear_eval_notebook_epochs: "the notebook's saga fit: epochs run",
   i_est_test: 'I_EST (test)',
   i_est_train: 'I_EST (training batch)',
   loss: 'training loss',
@@ -110,12 +114,35 @@ const FALLBACK_ORDER = ['linear_eval_accuracy', 'i_est_test', 'i_est_train', 'lo
  */
 export function figuresFor(study: string, loggedMetrics: Iterable<string>): Figure[] {
   const known = CATALOGUE[study];
-  if (known) return known;
+  if (known) return [...known, ...notebookTwins(known, new Set(loggedMetrics))];
   const rank = (m: string) => (FALLBACK_ORDER.includes(m) ? FALLBACK_ORDER.indexOf(m) : FALLBACK_ORDER.length);
   return [...new Set(loggedMetrics)]
     .filter((m) => !m.startsWith(SYSTEM_PREFIX))
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
     .map((m) => curves(m, { name: m.replace(/[^\w.-]+/g, '_') }));
+}
+
+const NOTEBOOK_ACCURACY = 'linear_eval_notebook_accuracy';
+
+/**
+ * Trials that also ran the notebook's linear-evaluation protocol get its accuracy drawn
+ * like the converged one, so the two protocols' curves sit side by side; other trials
+ * get no empty figure for it.
+ */
+function notebookTwins(figures: Figure[], logged: ReadonlySet<string>): Figure[] {
+  if (!logged.has(NOTEBOOK_ACCURACY)) return [];
+  return figures.flatMap((f) =>
+    f.kind === 'curves' && f.metric === 'linear_eval_accuracy'
+      ? [
+          {
+            ...f,
+            name: NOTEBOOK_ACCURACY,
+            metric: NOTEBOOK_ACCURACY,
+            title: `${metricTitle(NOTEBOOK_ACCURACY)} vs ${X_TITLES[f.x]}`,
+          },
+        ]
+      : [],
+  );
 }
 
 /** The adversarial procedure counts warm-up steps first, then one step per round. */

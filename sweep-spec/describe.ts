@@ -1,6 +1,7 @@
 // What `mirl sweep validate` shows: how many trials a spec makes and from which axes.
 import { settingText } from './expand.js';
-import { formatCount, planSpec } from './plan.js';
+import { formatCount, planSpec, type Plan } from './plan.js';
+import { DEFAULT_LINEAR_EVAL_PROTOCOLS } from '../ml/config.js';
 import { MAX_TRIALS, type Objective, type QueueName, type Spec, type TrialSettings } from './schema.js';
 import type { Distribution } from './search/space.js';
 import type { PlannedEarlyStop } from './search/pruning.js';
@@ -31,6 +32,14 @@ export interface ProfileSummary {
   trialCount: number;
 }
 
+/** The linear-evaluation protocols the trials fit (ml/eval/protocols.ts). */
+export interface LinearEvalDescription {
+  /** One list per value the spec gives (several where an axis varies it). */
+  protocols: string[][];
+  /** `default`, or where it is written: `trial.linear_eval_protocols`, `grid.linear_eval_protocols`, ... */
+  source: string;
+}
+
 export interface SpecDescription {
   name: string;
   study: string;
@@ -44,6 +53,8 @@ export interface SpecDescription {
   fixed: TrialSettings;
   /** In expansion order: searched settings, grid axes, zip settings, seed last. */
   axes: AxisDescription[];
+  /** Null where no trial evaluates linearly (evaluations fixed without linear_eval). */
+  linearEval: LinearEvalDescription | null;
   search: SearchDescription | null;
   objective: Objective | null;
   earlyStop: PlannedEarlyStop | null;
@@ -79,6 +90,7 @@ export function describeSpec(spec: Spec, profile?: string | null): SpecDescripti
     seeds: plan.seeds,
     fixed: plan.fixed,
     axes,
+    linearEval: linearEvalOf(plan),
     search: search && { method: search.method, budget: search.budget, seed: search.seed, startup: search.startup },
     objective: plan.objective,
     earlyStop: plan.earlyStop,
@@ -92,6 +104,24 @@ export function describeSpec(spec: Spec, profile?: string | null): SpecDescripti
     taskQueue: plan.taskQueue,
     trialLimit: MAX_TRIALS,
   };
+}
+
+function linearEvalOf(plan: Plan): LinearEvalDescription | null {
+  const varies = (key: string) => plan.dimensions.find((d) => d.keys.includes(key));
+  const evaluations = plan.fixed.evaluations as string[] | undefined;
+  if (!varies('evaluations') && evaluations && !evaluations.includes('linear_eval')) return null;
+  const axis = varies('linear_eval_protocols');
+  if (axis) {
+    const rows = axis.rows.filter((row) => row !== undefined);
+    return {
+      protocols: rows.map((row) => row.linear_eval_protocols as string[]),
+      source: axis.keyPaths.linear_eval_protocols ?? axis.source,
+    };
+  }
+  const fixed = plan.fixed.linear_eval_protocols as string[] | undefined;
+  return fixed
+    ? { protocols: [fixed], source: plan.fixedPaths.linear_eval_protocols }
+    : { protocols: [[...DEFAULT_LINEAR_EVAL_PROTOCOLS]], source: 'default' };
 }
 
 function describeDistribution(dist: Distribution): string {
@@ -159,6 +189,12 @@ export function renderValidateText(d: SpecDescription, file?: string): string {
   lines.push(`trials:      ${formatCount(d.trialCount)} (${configs} x ${seeds}; limit ${formatCount(d.trialLimit)})`);
   lines.push(
     `task queue:  ${d.taskQueue}, at most ${d.maxConcurrentTrials} trial${d.maxConcurrentTrials === 1 ? '' : 's'} at a time`,
+  );
+  const le = d.linearEval;
+  lines.push(
+    le
+      ? `linear eval: ${le.protocols.map((p) => p.join(' + ')).join(' | ')} (${le.source})`
+      : 'linear eval: none (evaluations leave out linear_eval)',
   );
   lines.push(...searchLines(d));
   lines.push('');

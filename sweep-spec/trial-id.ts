@@ -4,7 +4,7 @@
 // reordering axes or adding a value must not rename trials that already ran.
 import { sha256Hex } from './sha256.js';
 import { isSlug } from './schema.js';
-import { dataPathOf, LEGACY_DATA_PATH_VERSION } from '../ml/data-path.js';
+import { dataPathOf, identityConfig, LEGACY_DATA_PATH_VERSION } from '../ml/data-path.js';
 
 export const TRIAL_ID_PREFIX = 'trial-';
 export const TRIAL_ID_HEX_CHARS = 20;
@@ -63,12 +63,14 @@ export function makeSweepId(name: string, launchToken: string): string {
  * `trial-` + the first 20 hex digits of sha256(version, sweep id, data path, canonical
  * config): the same configuration computed under another data path (ml/data-path.ts) is
  * another trial. The legacy data path hashes without its line, so sweeps recorded before
- * versions existed keep their trial ids and their histories replay.
+ * versions existed keep their trial ids and their histories replay; likewise a setting
+ * newer than the sweep's data path is left out where it holds the value it stands for
+ * there (ml/data-path.ts identityConfig).
  */
 export function makeTrialId(sweepId: string, config: unknown, dataPath: number): string {
   if (!sweepId) throw new TypeError('makeTrialId: sweep id is empty');
   const v = dataPathOf(dataPath);
   const path = v === LEGACY_DATA_PATH_VERSION ? '' : `data-path ${v}\n`;
-  const digest = sha256Hex(`${TRIAL_ID_VERSION}\n${sweepId}\n${path}${canonicalJson(config)}`);
+  const digest = sha256Hex(`${TRIAL_ID_VERSION}\n${sweepId}\n${path}${canonicalJson(identityConfig(config, v))}`);
   return TRIAL_ID_PREFIX + digest.slice(0, TRIAL_ID_HEX_CHARS);
 }

@@ -28,7 +28,10 @@ test('a worker refuses, for good, a trial launched under another data path', () 
     assert.ok(refusal, `dataPath ${dataPath}`);
     assert.equal(refusal.nonRetryable, true);
     assert.equal(refusal.type, 'DataPathMismatch');
-    assert.match(refusal.message, /trial-abc .* data path 1; this worker computes data path 2/);
+    assert.match(
+      refusal.message,
+      new RegExp(`trial-abc .* data path 1; this worker computes data path ${DATA_PATH_VERSION}`),
+    );
   }
 });
 

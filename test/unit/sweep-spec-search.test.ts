@@ -203,7 +203,7 @@ describe('search: bad input is one line naming the field', () => {
     );
     assert.match(
       line,
-      /"accuracy" is not logged by any trial of this spec; allowed: loss, i_est_train, i_est_test, linear_eval_accuracy, linear_eval_train_accuracy$/,
+      /"accuracy" is not logged by any trial of this spec; allowed: loss, i_est_train, i_est_test, linear_eval_accuracy, linear_eval_train_accuracy, linear_eval_notebook_accuracy, linear_eval_notebook_train_accuracy$/,
     );
     assert.match(
       errorLine(
