@@ -4,6 +4,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ArtifactRunRef } from '../tracking/index.js';
 import { aggregate, latestPerTrial, type Comparison } from '../results/aggregate.js';
+import { claimHistoryMetrics } from '../results/claims.js';
+import { evaluateClaim, type StudyVerdicts } from '../results/verdicts.js';
 import { aggregateCurves, type CurveSet, type ReportTrial } from './aggregate.js';
 import { figureMetrics, figuresFor, trueMiOf, xOf, type Figure } from './catalogue.js';
 import { bandsSpec, curvesSpec } from './vega-specs.js';
@@ -51,6 +53,11 @@ export interface Report {
   final: Comparison;
   /** What the sweep cost: the trial runs' wall time summed (MLflow start to end), closed runs only. */
   compute: ComputeSummary;
+  /**
+   * The study's claim (results/claims.ts) tested on the finished trials, with a verdict
+   * per linear-evaluation protocol; null for a study without a claim.
+   */
+  verdicts: StudyVerdicts | null;
   notes: string[];
 }
 
@@ -79,9 +86,10 @@ export interface BuiltReport {
   specs: { name: string; spec: TopLevelSpec }[];
 }
 
-/** The metrics a study's report reads histories of, given the keys its trials logged. */
+/** The metrics a study's report reads histories of, given the keys its trials logged: its figures' and its claim's. */
 export function reportMetrics(study: string, logged: Iterable<string>): string[] {
-  return [...new Set(figuresFor(study, logged).flatMap(figureMetrics))];
+  const keys = new Set(logged);
+  return [...new Set([...figuresFor(study, keys).flatMap(figureMetrics), ...claimHistoryMetrics(study, keys)])];
 }
 
 export function buildReport(data: SweepData, now: Date): BuiltReport {
@@ -130,6 +138,7 @@ export function buildReport(data: SweepData, now: Date): BuiltReport {
       skipped,
       final: aggregate(data.trials, { metrics: finalMetrics.length ? finalMetrics : undefined }),
       compute: computeOf(data.trials),
+      verdicts: evaluateClaim(data.study, data.trials),
       notes: data.notes,
     },
     specs,

@@ -2,6 +2,7 @@
 // values and the trials left out as tables. No scripts, fonts or styles from elsewhere,
 // so it opens offline and as an MLflow artifact.
 import { formatSummary, formatValue } from '../results/render.js';
+import type { ComparisonResult } from '../results/verdicts.js';
 import type { Report } from './build.js';
 import { metricTitle } from './catalogue.js';
 
@@ -28,6 +29,44 @@ function finalTable(report: Report): string {
       ...c.metrics.map((m) => formatSummary(r.metrics[m])),
     ]),
   );
+}
+
+const num = (x: number) => x.toPrecision(3);
+
+function comparisonRow(c: ComparisonResult): string[] {
+  const side = (s: { mean: number | null; sd: number | null; n: number }) =>
+    s.mean === null ? `- (n=${s.n})` : `${num(s.mean)}${s.sd === null ? '' : ` ± ${num(s.sd)}`} (n=${s.n})`;
+  const iv = c.interval;
+  return [
+    c.metric,
+    c.expected,
+    Object.entries(c.within)
+      .map(([k, v]) => `${k}=${formatValue(v)}`)
+      .join(' '),
+    side(c.a),
+    c.b ? side(c.b) : c.value === null ? '-' : num(c.value),
+    iv ? `${num(iv.diff)} [${num(iv.lo)}, ${num(iv.hi)}], df ${iv.df.toFixed(1)}` : '-',
+    c.exceedsSeedSpread === null ? '-' : c.exceedsSeedSpread ? 'yes' : 'no',
+    c.verdict,
+  ];
+}
+
+/** The claim's tests, one table per linear-evaluation protocol. */
+function verdictSection(report: Report): string {
+  const v = report.verdicts;
+  if (!v) return '';
+  const header = ['metric', 'paper', 'within', 'a', 'b', 'a - b [95% interval]', '|a - b| > larger sd', 'verdict'];
+  const protocols = v.protocols.map((p) => {
+    const what = p.protocol ? `${p.protocol} linear evaluation (${p.metrics.join(', ')})` : p.metrics.join(', ');
+    return `<h3>${escapeHtml(what)}: ${escapeHtml(p.verdict)}</h3>\n${table(header, p.comparisons.map(comparisonRow))}`;
+  });
+  const extra = [...(v.untested ? [`Not tested: ${v.untested}.`] : []), ...v.notes]
+    .map((n) => `<p class="note">${escapeHtml(n)}</p>`)
+    .join('\n');
+  return `<h2>The paper's claim</h2>
+<p class="meta">${escapeHtml(v.claim)}. Finished trials only; 95% intervals: Welch across configurations, paired t for a trial's change from its first to its last evaluation, one-sample t against a fixed value. Shown: the interval excludes 0 on the paper's side; opposite: on the other side.</p>
+${protocols.join('\n')}
+${extra}`;
 }
 
 function excludedTable(report: Report): string {
@@ -99,8 +138,9 @@ ${notes}
 ${figures}
 ${skipped}
 <h2>Final values</h2>
-<p class="meta">Latest logged value of each finished trial; mean ± sample sd (n seeds).</p>
+<p class="meta">Latest logged value of each finished trial; mean ± sample sd (standard error sd/√n, n seeds).</p>
 ${finalTable(report)}
+${verdictSection(report)}
 ${excludedTable(report)}
 </body>
 </html>

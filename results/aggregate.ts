@@ -35,6 +35,12 @@ export interface MetricSummary {
   mean: number | null;
   /** Sample standard deviation (n - 1); null below two values. */
   sd: number | null;
+  /**
+   * Standard error of the mean, sd / sqrt(n). Present exactly when sd is a number: below
+   * two values the key is left out, so the summaries older readers compare whole keep
+   * their shape.
+   */
+  se?: number;
   n: number;
 }
 
@@ -74,7 +80,8 @@ export function summarise(values: number[]): MetricSummary {
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   if (n < 2) return { mean, sd: null, n };
   const ss = xs.reduce((a, x) => a + (x - mean) ** 2, 0);
-  return { mean, sd: Math.sqrt(ss / (n - 1)), n };
+  const sd = Math.sqrt(ss / (n - 1));
+  return { mean, sd, se: sd / Math.sqrt(n), n };
 }
 
 /** A trial run twice (rerun, a run left by a lost attempt) counts once: its latest live run. */

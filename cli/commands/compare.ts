@@ -2,10 +2,14 @@ import type { CommandModule } from 'yargs';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
 import { cliMlflowClient, withMlflow } from '../mlflow-connection.js';
-import { runsViewUrl } from '../../tracking/index.js';
+import { runsViewUrl, type MlflowClient } from '../../tracking/index.js';
 import { aggregate, DEFAULT_METRICS, type Comparison } from '../../results/aggregate.js';
-import { readSweepRuns } from '../../results/sweep-runs.js';
-import { renderCsv, renderTable } from '../../results/render.js';
+import { claimFor, claimHistoryMetrics } from '../../results/claims.js';
+import { TAGS } from '../../results/mlflow-contract.js';
+import { readSweepRuns, type SweepRuns } from '../../results/sweep-runs.js';
+import { readTrialHistories } from '../../results/trial-histories.js';
+import { evaluateClaim, type StudyVerdicts } from '../../results/verdicts.js';
+import { renderCsv, renderTable, renderVerdicts } from '../../results/render.js';
 
 interface Args {
   id: string;
@@ -19,7 +23,8 @@ interface Args {
 
 export const compareCommand: CommandModule<object, Args> = {
   command: 'compare <id>',
-  describe: "Compare a sweep's configurations from MLflow: mean ± sd over seeds of the final metrics",
+  describe:
+    "Compare a sweep's configurations from MLflow: mean ± sd (se, n) over seeds of the final metrics, and the study's claim tested",
   builder: (y) =>
     y
       .positional('id', { type: 'string', demandOption: true, describe: 'sweep id' })
@@ -59,6 +64,8 @@ export const compareCommand: CommandModule<object, Args> = {
     const client = cliMlflowClient();
     const runs = await withMlflow(client, () => readSweepRuns(client, args.id, { fresh: args.fresh }));
     const comparison = aggregate(runs.trials, { metrics, sort: args.sort, includePruned: args['include-pruned'] });
+    if (args.csv) return void process.stdout.write(renderCsv(comparison));
+    const verdicts = await withMlflow(client, () => claimVerdicts(client, runs, args.id));
     if (args.json) {
       return printJson({
         sweepId: args.id,
@@ -68,9 +75,9 @@ export const compareCommand: CommandModule<object, Args> = {
         sweepStatus: runs.parent?.info.status ?? null,
         source: runs.source,
         ...comparison,
+        verdicts,
       });
     }
-    if (args.csv) return void process.stdout.write(renderCsv(comparison));
     const total = comparison.rows.reduce((a, r) => a + r.trials, 0);
     const status = runs.parent ? `, sweep run ${runs.parent.info.status.toLowerCase()}` : '';
     const source =
@@ -80,11 +87,22 @@ export const compareCommand: CommandModule<object, Args> = {
     process.stdout.write(
       `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
         (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
-        `final values per trial; mean ± sample sd over seeds of finished trials${pruningNote(comparison, args['include-pruned'])}${source}\n` +
+        `final values per trial; mean ± sample sd (standard error sd/√n, n seeds) over finished trials${pruningNote(comparison, args['include-pruned'])}${source}\n` +
+        (verdicts ? renderVerdicts(verdicts) + '\n' : '') +
         `${runsViewUrl(client.trackingUri, runs.experiment.id, args.id)}\n`,
     );
   },
 };
+
+/** The sweep's study claim tested on its trials; null for a study without one (smoke, a user's own). */
+async function claimVerdicts(client: MlflowClient, runs: SweepRuns, sweepId: string): Promise<StudyVerdicts | null> {
+  const study = runs.parent?.data.tags[TAGS.study] ?? null;
+  if (!claimFor(study)) return null;
+  const logged = new Set(runs.trials.flatMap((t) => Object.keys(t.metrics)));
+  const wanted = claimHistoryMetrics(study, logged);
+  const trials = wanted.length ? await readTrialHistories(client, runs.experiment.id, sweepId, wanted) : runs.trials;
+  return evaluateClaim(study, trials);
+}
 
 function pruningNote(c: Comparison, included: boolean): string {
   if (!c.rows.some((r) => r.pruned > 0)) return '';

@@ -51,6 +51,7 @@ export const reportCommand: CommandModule<object, Args> = {
         files: result.written,
         artifacts: result.artifacts,
         artifactsUrl,
+        verdicts: report.verdicts,
         notes: report.notes,
       });
     }
@@ -61,6 +62,10 @@ export const reportCommand: CommandModule<object, Args> = {
       `sweep ${report.sweepId} (study ${report.study}): ${report.figures.length} figures; trials: ${states || 'none'}${report.expected === null ? '' : ` of ${report.expected}`}`,
       ...report.figures.map((f) => `  ${path.join(outDir, f.name)}.{svg,png}  ${f.title}`),
       ...report.skipped.map((s) => `  (no ${s.name}: ${s.reason})`),
+      ...(report.verdicts?.protocols ?? []).map(
+        (p) =>
+          `  claim (${report.study}), ${p.protocol ? `${p.protocol} linear evaluation` : p.metrics.join(', ')}: ${p.verdict} (${p.counts.shown} of ${p.comparisons.length} comparisons shown; report.json has each test)`,
+      ),
       ...report.notes.map((n) => `  note: ${n}`),
       `  ${path.join(outDir, 'index.html')}`,
       artifactsUrl

@@ -219,12 +219,12 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
   const text = await mirl(['compare', sweepId]);
   assert.equal(text.status, 0, show(text));
   assert.match(text.stdout, /^critic +done +failed +linear_eval_accuracy +i_est_test$/m);
-  assert.match(text.stdout, /^bilinear +2\/2 +0 +- +\S+ ± \S+ \(n=2\)$/m);
+  assert.match(text.stdout, /^bilinear +2\/2 +0 +- +\S+ ± \S+ \(se \S+, n=2\)$/m);
   const csv = await mirl(['compare', sweepId, '--csv', '--metric', 'i_est_test', '--sort', 'metric']);
   assert.equal(csv.status, 0, show(csv));
   assert.equal(
     csv.stdout.split('\n')[0],
-    'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_n',
+    'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_se,i_est_test_n',
   );
 });
 

@@ -31,14 +31,15 @@ function run(
   };
 }
 
-test('summarise: mean, sample sd (n - 1), n; sd needs two values; non-finite values are dropped', () => {
+test('summarise: mean, sample sd (n - 1), se = sd/sqrt(n), n; sd and se need two values; non-finite values are dropped', () => {
   assert.deepEqual(summarise([]), { mean: null, sd: null, n: 0 });
   assert.deepEqual(summarise([0.5]), { mean: 0.5, sd: null, n: 1 });
   const s = summarise([1, 2, 3, 4]);
   assert.equal(s.mean, 2.5);
   assert.ok(Math.abs(s.sd! - Math.sqrt(5 / 3)) < 1e-12);
+  assert.ok(Math.abs(s.se! - Math.sqrt(5 / 3) / 2) < 1e-12);
   assert.equal(s.n, 4);
-  assert.deepEqual(summarise([2, NaN, Infinity, 4]), { mean: 3, sd: Math.SQRT2, n: 2 });
+  assert.deepEqual(summarise([2, NaN, Infinity, 4]), { mean: 3, sd: Math.SQRT2, se: 1, n: 2 });
 });
 
 test('one row per configuration, seeds pooled, failed trials counted but never averaged, missing metrics lower n', () => {
@@ -144,26 +145,29 @@ test('axes that are lists or numbers group by value; a sweep without axes gives 
   assert.equal(single.rows[0].metrics.i_est_test.n, 2);
 });
 
-test('table and CSV: mean ± sd (n), dashes for nothing, CSV cells quoted when needed', () => {
+test('table and CSV: mean ± sd (se, n), dashes for nothing, CSV cells quoted when needed', () => {
   next = 0;
   const c = aggregate([
     run('bi,linear', 0, 'FINISHED', { linear_eval_accuracy: 0.8, i_est_test: 2 }),
     run('bi,linear', 1, 'FINISHED', { linear_eval_accuracy: 0.9, i_est_test: 2.5 }),
     run('sep', 0, 'FAILED', {}),
   ]);
-  assert.equal(formatSummary({ mean: 0.85, sd: 0.0707, n: 2 }), '0.850 ± 0.0707 (n=2)');
+  assert.equal(formatSummary({ mean: 0.85, sd: 0.0707, se: 0.05, n: 2 }), '0.850 ± 0.0707 (se 0.0500, n=2)');
   assert.equal(formatSummary({ mean: 1.5, sd: null, n: 1 }), '1.500 (n=1)');
   const table = renderTable(c).split('\n');
   assert.match(table[0], /^encoder\s+critic\s+done\s+failed\s+linear_eval_accuracy\s+i_est_test$/);
-  assert.match(table[1], /^mlp\s+bi,linear\s+2\/2\s+0\s+0\.850 ± 0\.0707 \(n=2\)\s+2\.250 ± 0\.354 \(n=2\)$/);
+  assert.match(
+    table[1],
+    /^mlp\s+bi,linear\s+2\/2\s+0\s+0\.850 ± 0\.0707 \(se 0\.0500, n=2\)\s+2\.250 ± 0\.354 \(se 0\.250, n=2\)$/,
+  );
   assert.match(table[2], /^mlp\s+sep\s+0\/1\s+1\s+-\s+-$/);
   const csv = renderCsv(c).trimEnd().split('\n');
   assert.equal(
     csv[0],
-    'encoder,critic,trials,done,failed,cancelled,pruned,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_n',
+    'encoder,critic,trials,done,failed,cancelled,pruned,linear_eval_accuracy_mean,linear_eval_accuracy_sd,linear_eval_accuracy_se,linear_eval_accuracy_n,i_est_test_mean,i_est_test_sd,i_est_test_se,i_est_test_n',
   );
-  assert.match(csv[1], /^mlp,"bi,linear",2,2,0,0,0,0\.85\d*,0\.0707\d*,2,2\.25,0\.353\d*,2$/);
-  assert.equal(csv[2], 'mlp,sep,1,0,1,0,0,,,0,,,0');
+  assert.match(csv[1], /^mlp,"bi,linear",2,2,0,0,0,0\.85\d*,0\.0707\d*,0\.0[45]\d*,2,2\.25,0\.353\d*,0\.25\d*,2$/);
+  assert.equal(csv[2], 'mlp,sep,1,0,1,0,0,,,,0,,,,0');
 });
 
 test('pruned trials: counted in their own column, left out of the means unless asked for', () => {
