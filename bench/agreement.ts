@@ -80,6 +80,7 @@ export function compareValues(model: string, backend: BackendName, values: numbe
 /** One model on the reference and on each of `backends`. */
 export async function agreementOf(model: string, backends: BackendName[]): Promise<Agreement[]> {
   const cfg = AGREEMENT_MODELS[model];
+  if (!cfg) throw new Error(`no agreement model "${model}"; known: ${Object.keys(AGREEMENT_MODELS).join(', ')}`);
   const reference = await seededValues(AGREEMENT_REFERENCE, cfg);
   const out: Agreement[] = [];
   for (const backend of backends.filter((b) => b !== AGREEMENT_REFERENCE)) {

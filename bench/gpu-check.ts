@@ -17,6 +17,9 @@ function options() {
     options: {
       'allow-software': { type: 'boolean', default: false },
       cases: { type: 'string', default: DEFAULT_CASES.join(',') },
+      // Which models' agreement to check (default all): the packaging test checks one,
+      // since test/gpu-route/ml-backends.test.ts checks every model on lavapipe.
+      models: { type: 'string', default: Object.keys(AGREEMENT_MODELS).join(',') },
       steps: { type: 'string', default: '200' },
       'slow-steps': { type: 'string', default: '8' },
       'jacobian-inputs': { type: 'string', default: '128' },
@@ -33,6 +36,7 @@ function options() {
   return {
     allowSoftware: values['allow-software'] === true,
     cases: String(values.cases).split(','),
+    models: String(values.models).split(','),
     steps: int('steps'),
     slowSteps: int('slow-steps'),
     jacobianInputs: int('jacobian-inputs'),
@@ -56,7 +60,7 @@ async function main(): Promise<number> {
   await initBackend('webgpu');
   log(`[gpu-check] adapter: ${JSON.stringify(adapter)}`);
   const agreement: Agreement[] = [];
-  for (const model of Object.keys(AGREEMENT_MODELS)) {
+  for (const model of o.models) {
     const [r] = await agreementOf(model, ['webgpu']);
     log(`[gpu-check] ${model}: ${r.agrees ? 'agrees' : 'DISAGREES'} (max relative error ${r.maxRelativeError})`);
     agreement.push(r);

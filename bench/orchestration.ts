@@ -8,7 +8,8 @@ import type { BackendName } from '../ml/backend.js';
 import { parseSpecData } from '../sweep-spec/parse.js';
 import { launchSweep, readSweep } from '../client/sweeps.js';
 import { localOnly, REPO_ROOT, serverProcess, sleep } from '../servers/processes.js';
-import { startTemporalServer, workflowBundleFile } from '../servers/temporal-dev-server.js';
+import { startTemporalServer } from '../servers/temporal-dev-server.js';
+import { workflowBundleFile } from '../workers/bundle.js';
 
 export interface OrchestrationOptions {
   trials: number;

@@ -2,14 +2,14 @@
 // for integration tests and `mirl bench`: SQLite file in a temp dir, free ports, the mirl
 // search attributes, its own process group. stop() ends it; restart() brings it back on
 // the same db.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, serverProcess, sleep, venvExecutable } from './processes.js';
 
 const READY_TIMEOUT_MS = 60_000;
-const SEARCH_ATTRIBUTES = ['MirlSweep', 'MirlStudy'];
+export const SEARCH_ATTRIBUTES = ['MirlSweep', 'MirlStudy'];
 /**
  * Dynamic configuration every mirl Temporal server runs with (test servers and `mirl up`),
  * so that `sweep launch --priority` holds: the task-queue matcher that honours priority
@@ -23,6 +23,10 @@ export interface TemporalServer {
   /** host:port of the frontend, for TEMPORAL_ADDRESS. */
   address: string;
   port: number;
+  /** The namespace its client uses, and that workers and the CLI must be given. */
+  namespace: string;
+  /** TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE for the workers and CLI processes a test starts. */
+  env: { TEMPORAL_ADDRESS: string; TEMPORAL_NAMESPACE: string };
   /** Where the web UI listens; it serves pages only when started with `ui: true`. */
   uiPort: number;
   dataDir: string;
@@ -167,6 +171,8 @@ async function startTemporalServerOnce(
   return {
     address,
     port,
+    namespace: 'default',
+    env: { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' },
     uiPort,
     dataDir,
     get client() {
@@ -183,20 +189,6 @@ async function startTemporalServerOnce(
     },
     log: server.log,
   };
-}
-
-let bundleFile: Promise<string> | undefined;
-/** The workflow bundle built once per process, as a file workers load (MIRL_WORKFLOW_BUNDLE). */
-export function workflowBundleFile(): Promise<string> {
-  bundleFile ??= (async () => {
-    const { bundleWorkflows } = await import('../workers/bundle.js');
-    const { code } = await bundleWorkflows();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-bundle-'));
-    const file = path.join(dir, 'workflows.js');
-    await writeFile(file, code);
-    return file;
-  })();
-  return bundleFile;
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */

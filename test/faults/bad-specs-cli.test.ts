@@ -37,7 +37,7 @@ async function launch(
   command = 'launch',
   timeout = 60_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, MIRL_WORKFLOW_BUNDLE: await workflowBundleFile() };
+  const env = { ...process.env, ...server.env, MIRL_WORKFLOW_BUNDLE: await workflowBundleFile() };
   try {
     const { stdout, stderr } = await run(process.execPath, ['bin/mirl.js', 'sweep', command, file, '--json'], {
       cwd: REPO_ROOT,

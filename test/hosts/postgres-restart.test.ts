@@ -25,14 +25,18 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** What MLflow answers an authenticated read with, as the status code (0: no answer). */
+/**
+ * What MLflow answers an authenticated read with, as the status code (0: no answer). The
+ * wait is long because a loaded machine (CI runs tiers side by side) can take seconds to
+ * answer even when nothing is broken: 5 s once came back empty with PostgreSQL up.
+ */
 async function mlflowAnswers(): Promise<number> {
   const { uri } = cluster.stack.mlflowServer;
   const auth = `Basic ${Buffer.from(`mirl:${cluster.password}`).toString('base64')}`;
   try {
     const res = await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default`, {
       headers: { Authorization: auth },
-      signal: AbortSignal.timeout(5_000),
+      signal: AbortSignal.timeout(30_000),
     });
     await res.arrayBuffer();
     return res.status;

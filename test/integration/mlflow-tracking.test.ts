@@ -128,7 +128,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 let stack: Stack | undefined;
 before(async () => {
-  stack = await startStack('tracking');
+  stack = await startStack('tracking', { own: { mlflow: true } });
   ({ temporal, mlflowServer, mlflow, dir, env, pool } = stack);
   client = temporal.client;
   await Promise.all([pool.start('worker-a'), pool.start('worker-b')]);

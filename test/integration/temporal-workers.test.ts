@@ -61,7 +61,7 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-workers-'));
   env = {
     ...process.env,
-    TEMPORAL_ADDRESS: server.address,
+    ...server.env,
     MIRL_WORKFLOW_BUNDLE: await workflowBundleFile(),
     MIRL_CHECKPOINT_DIR: path.join(dir, 'checkpoints'),
     MIRL_BACKEND: 'wasm',

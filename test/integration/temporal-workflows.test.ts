@@ -162,6 +162,7 @@ before(async () => {
   const bundle = await workflowBundleFile();
   worker = await Worker.create({
     connection: await NativeConnection.connect({ address: server.address }),
+    namespace: server.namespace,
     taskQueue: SWEEP_TASK_QUEUE,
     workflowBundle: { code: await readFile(bundle, 'utf8') },
     // Tracking off: the sweep's MLflow activities answer null.
@@ -169,6 +170,7 @@ before(async () => {
   });
   const activityWorker = await Worker.create({
     connection: await NativeConnection.connect({ address: server.address }),
+    namespace: server.namespace,
     taskQueue: 'mirl-cpu',
     activities: { runTrial: fakeRunTrial },
     maxHeartbeatThrottleInterval: '200ms',
@@ -178,6 +180,7 @@ before(async () => {
   // order shows which queued trial a worker takes first.
   const oneSlotWorker = await Worker.create({
     connection: await NativeConnection.connect({ address: server.address }),
+    namespace: server.namespace,
     taskQueue: 'mirl-gpu',
     activities: { runTrial: fakeRunTrial },
     maxConcurrentActivityTaskExecutions: 1,
@@ -631,7 +634,7 @@ test('a malformed spec is rejected before anything starts', async () => {
   const before = await countSweeps();
   const run = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'launch', file], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address },
+    env: { ...process.env, ...server.env },
     encoding: 'utf8',
   });
   assert.equal(run.status, 2, run.stderr);
@@ -639,7 +642,7 @@ test('a malformed spec is rejected before anything starts', async () => {
   assert.equal(await countSweeps(), before);
   const unknown = spawnSync(process.execPath, ['bin/mirl.js', 'sweep', 'status', 'no-such-sweep'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address },
+    env: { ...process.env, ...server.env },
     encoding: 'utf8',
   });
   assert.equal(unknown.status, 2);
@@ -696,6 +699,8 @@ async function saveHistory(workflowId: string, name: string, runId?: string): Pr
       'show',
       '--address',
       server.address,
+      '--namespace',
+      server.namespace,
       '-w',
       workflowId,
       ...(runId ? ['-r', runId] : []),

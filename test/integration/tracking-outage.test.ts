@@ -13,7 +13,7 @@ const warnings: string[] = [];
 const logger: TrackingLogger = { warn: (m) => warnings.push(m) };
 
 before(async () => {
-  server = await startMlflowServer();
+  server = await startMlflowServer({ own: true });
 });
 
 after(async () => {

@@ -66,9 +66,42 @@ async function loopbackPlacement(): Promise<MlflowPlacement> {
   };
 }
 
+/** Set by test/support/tier.ts: the URI of an MLflow server the tier's files share. */
+export const SHARED_MLFLOW_ENV = 'MIRL_TEST_MLFLOW_URI';
+
+/**
+ * Inside a tier that shares one MLflow server, that server, unless the test must stop or
+ * restart it (`own: true`) or place it on another host; tests there keep apart by
+ * experiment (each sweep's name, each test's own experiment names).
+ */
 export async function startMlflowServer(
-  options: { readyTimeoutMs?: number; placement?: MlflowPlacement } = {},
+  options: { readyTimeoutMs?: number; placement?: MlflowPlacement; own?: boolean } = {},
 ): Promise<MlflowServer> {
+  const shared = process.env[SHARED_MLFLOW_ENV];
+  if (shared && !options.own && !options.placement) return sharedMlflow(shared);
+  return startOwnMlflow(options);
+}
+
+function sharedMlflow(uri: string): MlflowServer {
+  const notOwned = async () => {
+    throw new Error(`the tier's shared MLflow server (${uri}) cannot be stopped by a test: start with { own: true }`);
+  };
+  return {
+    uri,
+    port: Number(new URL(uri).port),
+    dataDir: '',
+    stop: async () => {},
+    kill: notOwned,
+    start: notOwned,
+    restart: notOwned,
+    log: async () => `(shared server at ${uri}; its log is the tier's)`,
+  };
+}
+
+async function startOwnMlflow(options: {
+  readyTimeoutMs?: number;
+  placement?: MlflowPlacement;
+}): Promise<MlflowServer> {
   const { host, port, dataDir, backendStoreUri, command, extraArgs, env } =
     options.placement ?? (await loopbackPlacement());
   const uri = `http://${host}:${port}`;

@@ -10,7 +10,7 @@ import { readSweep, type SweepSnapshot } from '../../client/sweeps.js';
 import { MlflowClient, silentLogger, type Run } from '../../tracking/index.js';
 import type { MlflowServer } from './mlflow-server.js';
 import { REPO_ROOT } from './processes.js';
-import { startServerPair } from './server-pair.js';
+import { startServerPair, type ServerPairOptions } from './server-pair.js';
 import { waitFor, workflowBundleFile, type TemporalServer } from './temporal-server.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -29,15 +29,17 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** Serve the Temporal web UI (see TemporalServer.uiPort). */
   temporalUi?: boolean;
+  /** Servers the test stops or restarts (see ServerPairOptions.own). */
+  own?: ServerPairOptions['own'];
 }
 
 /** Starts both servers; workers are the test's to start (stack.pool.start). `name` labels the temp dir. */
 export async function startStack(name: string, options: StackOptions = {}): Promise<Stack> {
-  const { temporal, mlflowServer } = await startServerPair({ temporalUi: options.temporalUi });
+  const { temporal, mlflowServer } = await startServerPair({ temporalUi: options.temporalUi, own: options.own });
   const dir = await mkdtemp(path.join(os.tmpdir(), `mirl-${name}-`));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    TEMPORAL_ADDRESS: temporal.address,
+    ...temporal.env,
     MLFLOW_TRACKING_URI: mlflowServer.uri,
     MIRL_WORKFLOW_BUNDLE: await workflowBundleFile(),
     MIRL_CHECKPOINT_DIR: path.join(dir, 'local-checkpoints-unused'),

@@ -1,9 +1,12 @@
 // The step measurement's kernel count: a deterministic figure for issue 13's "kernels per
 // step", read from the engine's profiler on one untimed step.
 import { test } from 'node:test';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { measure, stackableCases, ALL_CASES } from '../../bench/run.js';
-import { availableBackends } from '../../ml/backend.js';
+import { nativeOnly } from '../support/tf.js';
 import { measureStackStudy, stackGroups, dealLanes } from '../../bench/stack-study.js';
 import { measurePathStudy } from '../../bench/path-study.js';
 import { parseTrialConfig } from '../../ml/config.js';
@@ -20,23 +23,15 @@ test('a step row counts the kernels of one step, the same on every run', async (
 });
 
 // Native TensorFlow is best effort (scripts/setup-native.sh): compared where it loads, as in ml-fast-path.
-const native = (await availableBackends()).includes('tensorflow');
 
-test(
-  "the native backend's fast step path launches fewer kernels than wasm's plain one",
-  { skip: !native },
-  async () => {
-    const [native, wasm] = [await step('tensorflow'), await step('wasm')];
-    assert.ok(
-      native.kernels_per_step < wasm.kernels_per_step,
-      `${native.kernels_per_step} vs ${wasm.kernels_per_step}`,
-    );
-  },
-);
+test("the native backend's fast step path launches fewer kernels than wasm's plain one", nativeOnly(), async () => {
+  const [native, wasm] = [await step('tensorflow'), await step('wasm')];
+  assert.ok(native.kernels_per_step < wasm.kernels_per_step, `${native.kernels_per_step} vs ${wasm.kernels_per_step}`);
+});
 
 test(
   "a graph step row gives the graph's size, the kernels the profiler sees being only the batch's",
-  { skip: !native },
+  nativeOnly(),
   async () => {
     const [graph, fast] = [await step('tensorflow', 'graph'), await step('tensorflow', 'fast')];
     assert.ok(graph.graph_nodes > 100, JSON.stringify(graph));
@@ -62,11 +57,33 @@ test('a seed_stack row times one seed against S stacked, for the cases that stac
   assert.ok(row.stack_kernels_per_step < 2 * row.solo_kernels_per_step, JSON.stringify(row));
 });
 
-test("a stack_study row runs a study's stackable trials alone and as stacks", { skip: !native }, async () => {
-  const spec = 'sweeps/smoke.yaml';
+/**
+ * The smoke study's grid (2 critics x 2 seeds, both stack) at 20 steps without linear
+ * evaluation: what the study rows count and time is the same as at smoke's 200 steps.
+ */
+async function smallStudySpec(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mirl-bench-study-'));
+  const file = path.join(dir, 'small.yaml');
+  const trial = ['  encoder: mlp', '  steps: 20', '  batch_size: 32', '  eval_interval: 10'];
+  const evals = ['  evaluations: [i_est_test]', '  i_est_test_batches: 2'];
+  const lines = [
+    'name: small',
+    'study: smoke',
+    'trial:',
+    ...trial,
+    ...evals,
+    'grid:',
+    '  critic: [bilinear, separable]',
+  ];
+  await writeFile(file, [...lines, 'seeds: 2', 'profiles:', '  quick:', '    seeds: 1', ''].join('\n'));
+  return file;
+}
+
+test("a stack_study row runs a study's stackable trials alone and as stacks", nativeOnly(), async () => {
+  const spec = await smallStudySpec();
   const row = await measureStackStudy({ spec, profile: null, backend: 'tensorflow', lanes: 2, rounds: 1 }, measure);
   assert.equal(row.error, undefined, JSON.stringify(row));
-  // smoke: 2 critics x 2 seeds, both critics stack.
+  // 2 critics x 2 seeds, both critics stack.
   assert.equal(row.trials, 4);
   assert.equal(row.stacks, 2);
   assert.ok((row.solo_trials_per_hour as number) > 0 && (row.stacked_trials_per_hour as number) > 0);
@@ -79,9 +96,16 @@ test("a stack_study row runs a study's stackable trials alone and as stacks", { 
   assert.match(String(quick.error), /no configuration of this study stacks/);
 });
 
-test("a path_study row runs a study's trials on each step path", { skip: !native }, async () => {
+test("a path_study row runs a study's trials on each step path", nativeOnly(), async () => {
   const row = await measurePathStudy(
-    { spec: 'sweeps/smoke.yaml', profile: null, backend: 'tensorflow', lanes: 2, rounds: 1, paths: ['fast', 'graph'] },
+    {
+      spec: await smallStudySpec(),
+      profile: null,
+      backend: 'tensorflow',
+      lanes: 2,
+      rounds: 1,
+      paths: ['fast', 'graph'],
+    },
     measure,
   );
   assert.equal(row.error, undefined, JSON.stringify(row));

@@ -2,11 +2,12 @@
 // whole round, unrolled classifier updates included, as one session call) must train the
 // same model as the plain tfjs path, write the checkpoints the eager paths write and
 // resume from theirs.
-import { test, after } from 'node:test';
+import { describe, test, after } from 'node:test';
+import { nativeOnly } from '../support/tf.js';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createTrial } from '../../ml/run-trial.js';
-import { availableBackends, initBackend } from '../../ml/backend.js';
+import { initBackend } from '../../ml/backend.js';
 import { setGraphAdam, setStepPath, type GraphAdam, type StepPath } from '../../ml/step-path.js';
 import { parseTrialConfig, type TrialConfigInput } from '../../ml/config.js';
 import {
@@ -59,7 +60,7 @@ const capture = (path: StepPath, at: number, resumeFrom?: Uint8Array) =>
     resumeFrom,
   );
 
-if ((await availableBackends()).includes('tensorflow')) {
+describe('on native TensorFlow', nativeOnly(), () => {
   test('warm-up steps and rounds as graphs give the reference path’s losses, with either Adam', async () => {
     const ref = await stepMetrics('tensorflow', 'reference', CFG);
     assert.equal(ref.length, 15);
@@ -101,4 +102,4 @@ if ((await availableBackends()).includes('tensorflow')) {
       assert.equal(left, before);
     }
   });
-}
+});

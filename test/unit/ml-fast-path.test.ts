@@ -1,7 +1,8 @@
 // The fast training step (hand-written dense gradients, TensorFlow's ReluGrad kernel,
 // wasm's fused product, the flat-buffer Adam) must train the same model as the plain
 // tfjs reference path: 50 seeded steps of every critic and encoder, loss by loss.
-import { test, after } from 'node:test';
+import { describe, test, after } from 'node:test';
+import { nativeOnly } from '../support/tf.js';
 import assert from 'node:assert/strict';
 import {
   STEPS,
@@ -113,9 +114,9 @@ test('a checkpoint of the fast path resumes on the reference path with the same 
 });
 
 // The fast path exists on the native backend only, so this runs where that backend loads.
-if (backends.includes('tensorflow')) {
+describe('on native TensorFlow', nativeOnly(), () => {
   test('the fast path leaves no tensors behind across steps, checkpoints and restores', async () => {
     const { before, after } = await tensorsLeftBehind('fast', CASES['mlp+concat']);
     assert.equal(after, before);
   });
-}
+});

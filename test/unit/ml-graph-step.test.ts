@@ -1,7 +1,8 @@
 // The graph step (ml/graph/: the whole training step as one TensorFlow session call) must
-// train the same model as the plain tfjs reference path: 50 seeded steps of every model
+// train the same model as the plain tfjs reference path: STEPS seeded steps of every model
 // it covers, loss by loss, and its checkpoints must be the eager paths' checkpoints.
-import { test, after } from 'node:test';
+import { describe, test, after } from 'node:test';
+import { nativeOnly } from '../support/tf.js';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createTrial } from '../../ml/run-trial.js';
@@ -13,7 +14,7 @@ import {
   checkpointLayout,
   tensorsLeftBehind,
 } from '../support/step-paths.js';
-import { availableBackends, initBackend } from '../../ml/backend.js';
+import { initBackend } from '../../ml/backend.js';
 import { setStepPath, setGraphAdam, type StepPath, type GraphAdam } from '../../ml/step-path.js';
 import { parseTrialConfig, type TrialConfigInput } from '../../ml/config.js';
 import { decodeCheckpoint } from '../../ml/checkpoint.js';
@@ -23,7 +24,7 @@ import { graphStepRefusal } from '../../ml/graph/infomax-step.js';
 /**
  * Relative tolerance on each step's metrics (absolute below 1). The graph runs the eager
  * path's operations in the same order, but TensorFlow's graph optimizer may fuse some,
- * which can round differently: measured over these 50 steps, at most 1.9e-6 (printed
+ * which can round differently: measured over 50 steps, at most 1.9e-6 (printed
  * below). A wrong gradient or Adam term moves the loss by more than 1e-3 within a few
  * steps. The cases avoid chaotic ones: mlp+concat [16, 16] with target 1 at batch 8 goes
  * from 2e-7 to 1e-5 at step 26 and 6e-3 by step 50, and the reference path on wasm against
@@ -85,8 +86,6 @@ after(() => {
   setGraphAdam(null);
 });
 
-const native = (await availableBackends()).includes('tensorflow');
-
 const metrics = (path: StepPath, cfg: TrialConfigInput) => stepMetrics('tensorflow', path, cfg);
 
 function worstDifference(a: number[][], b: number[][], label: string): number {
@@ -103,7 +102,7 @@ function worstDifference(a: number[][], b: number[][], label: string): number {
 }
 
 // The graph step runs on the native backend only.
-if (native) {
+describe('on native TensorFlow', nativeOnly(), () => {
   test(`graph (exact Adam) and reference paths give the same ${STEPS}-step losses`, async () => {
     setGraphAdam('exact');
     const worst: string[] = [];
@@ -214,4 +213,4 @@ if (native) {
     const { before, after } = await tensorsLeftBehind('graph', CASES['mlp+concat nwj']);
     assert.equal(after, before);
   });
-}
+});
