@@ -43,7 +43,8 @@ export const trialConfigSchema = z
     target: z.number().nullable().default(null),
     learning_rate: z.number().positive().max(10).default(1e-4),
     batch_size: positiveInt.min(2).max(8192).default(128),
-    steps: nonNegativeInt.max(10_000_000).default(21_000),
+    /** At least 1: a trial of no steps trains nothing and is a mistyped spec, not a result. */
+    steps: positiveInt.max(10_000_000).default(21_000),
     eval_interval: positiveInt.max(10_000_000).default(1_000),
     log_interval: positiveInt.max(10_000_000).default(10),
     evaluations: z.array(z.enum(EVALUATIONS)).default(['i_est_test', 'linear_eval']),
@@ -102,6 +103,16 @@ export const trialConfigSchema = z
         code: 'custom',
         path: ['encoder'],
         message: 'the adversarial procedure trains an invertible encoder: use encoder "realnvp"',
+      });
+    }
+    if (c.encoder === 'identity' && c.critic === 'inner') {
+      // Neither has a weight: the optimizer would get an empty variable list and every
+      // attempt would fail at its first step (a TypeError in tfjs' minimize).
+      ctx.addIssue({
+        code: 'custom',
+        path: ['critic'],
+        message:
+          'encoder "identity" and critic "inner" have no weights between them: nothing to train; use a critic with weights (bilinear, separable, concat) or a trained encoder',
       });
     }
     if (c.data === 'gaussian' && c.encoder !== 'identity') {

@@ -600,7 +600,7 @@ test('orchestration overhead per trial (20 trials of no work)', async () => {
   resetCounters();
   const t0 = Date.now();
   const id = await launch([
-    'trial: {steps: 0}',
+    'trial: {steps: 1}',
     'grid: {learning_rate: [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001]}',
     'seeds: 2',
     'max_concurrent_trials: 4',

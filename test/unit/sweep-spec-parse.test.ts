@@ -246,6 +246,16 @@ describe('parseSpec: errors name the field', () => {
     assert.deepEqual(issue.trial, { objective: 'target', estimator: 'nce' });
   });
 
+  it('combinations nothing can train, and trials of no steps, are refused before launch', () => {
+    const none = rejects(`${HEAD}trial: {encoder: identity}\ngrid:\n  critic: [bilinear, inner]\n`);
+    assert.equal(none.issues.length, 1);
+    assert.equal(none.issues[0].path, 'grid.critic[1]');
+    assert.match(none.issues[0].message, /encoder "identity" and critic "inner" have no weights between them/);
+    const zero = rejects(`${HEAD}trial: {steps: 0}\n`);
+    assert.equal(zero.issues[0].path, 'trial.steps');
+    assert.match(formatSpecError(zero), /trial\.steps/);
+  });
+
   it('cross-field failures blame the axis value that caused them', () => {
     const err = rejects(`${HEAD}grid:\n  procedure: [infomax, adversarial]\n`);
     const issue = issueAt(err, 'trial.encoder');
