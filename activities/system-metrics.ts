@@ -53,3 +53,14 @@ export class SystemSampler {
     return out;
   }
 }
+
+/**
+ * An evaluation's timing (ml/run-trial.ts, MetricsReport.timing: training since the last
+ * evaluation, the evaluation, each of its parts) as system/time_<part>_seconds, so where a
+ * trial's time goes is in MLflow beside what its process cost.
+ */
+export function timingMetrics(timing: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(timing ?? {}).map(([part, seconds]) => [`${SYSTEM_PREFIX}time_${part}_seconds`, seconds]),
+  );
+}

@@ -4,7 +4,7 @@
 // trials it waits for the next 'start' (see trainer-pool.ts): the backend and MNIST stay
 // loaded, which is most of what a short trial costs.
 import { runTrial } from '../ml/run-trial.js';
-import { SystemSampler } from './system-metrics.js';
+import { SystemSampler, timingMetrics } from './system-metrics.js';
 import type { FromTrainer, ToTrainer } from './trainer-protocol.js';
 
 if (!process.send) {
@@ -39,7 +39,13 @@ async function start(msg: Extract<ToTrainer, { type: 'start' }>): Promise<void> 
         system.mark(r.step);
         return send({ type: 'train', step: r.step, metrics: r.metrics });
       },
-      onEvalMetrics: (r) => send({ type: 'eval', step: r.step, metrics: r.metrics, system: system.sample(r.step) }),
+      onEvalMetrics: (r, timing) =>
+        send({
+          type: 'eval',
+          step: r.step,
+          metrics: r.metrics,
+          system: { ...system.sample(r.step), ...timingMetrics(timing) },
+        }),
       onCheckpoint: (step, bytes) =>
         send({ type: 'checkpoint', step, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }),
     });

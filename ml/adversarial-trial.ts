@@ -10,6 +10,7 @@ import { MnistPairSource, type PairSource } from './data/pairs.js';
 import { CLASSES } from './data/mnist.js';
 import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-data.js';
 import { isEvaluationStep } from './metric-names.js';
+import type { EvalTiming } from './eval-timing.js';
 import { FlatAdam } from './flat-adam.js';
 import { AdversarialGraphStep, adversarialGraphApplies } from './graph/adversarial-step.js';
 
@@ -160,11 +161,11 @@ export class AdversarialTrial extends TrialState {
     return isEvaluationStep(this.cfg, step);
   }
 
-  async evaluate(): Promise<Record<string, number>> {
+  async evaluate(timing?: EvalTiming): Promise<Record<string, number>> {
     this.syncState();
     if (!this.cfg.evaluations.includes('linear_eval')) return {};
     this.evalData ??= mnistEvalData(this.cfg);
-    return linearEvalMetrics((x) => this.encoder.apply(x), this.evalData, this.cfg, this.step);
+    return linearEvalMetrics((x) => this.encoder.apply(x), this.evalData, this.cfg, this.step, timing);
   }
 
   override dispose(): void {

@@ -9,6 +9,7 @@ import { NOTEBOOK_SAGA, PROTOCOLS, sagaSeed, type LinearEvalProtocol } from './e
 import { loadMnist, extractView, VIEW_PIXELS } from './data/mnist.js';
 import { addNoise, addSharedNoise } from './data/pairs.js';
 import { Rng } from './rng.js';
+import { timed, type EvalTiming } from './eval-timing.js';
 
 export interface MnistEvalData {
   dim: number;
@@ -150,11 +151,15 @@ export async function linearEvalMetrics(
   e: MnistEvalData,
   cfg: TrialConfig,
   step: number,
+  timing?: EvalTiming,
 ): Promise<Record<string, number>> {
-  const { train, test } = await encodeSplits(g, e);
+  const { train, test } = await timed(timing, 'encode', () => encodeSplits(g, e));
   // The codes are this evaluation's own: scaled in place, read by every protocol.
   minMaxScale(train, test);
   const out: Record<string, number> = {};
-  for (const name of cfg.linear_eval_protocols) Object.assign(out, await runProtocol(name, train, test, cfg, step));
+  for (const name of cfg.linear_eval_protocols) {
+    const prefix = PROTOCOLS[name].prefix;
+    Object.assign(out, await timed(timing, prefix, () => runProtocol(name, train, test, cfg, step)));
+  }
   return out;
 }

@@ -11,6 +11,7 @@ import { mnistEvalData, linearEvalMetrics, type MnistEvalData } from './eval-dat
 import { jacobianConditionMetrics } from './eval/jacobian.js';
 import { TrialConfigError } from './errors.js';
 import { isEvaluationStep } from './metric-names.js';
+import { timed, type EvalTiming } from './eval-timing.js';
 import { FlatAdam } from './flat-adam.js';
 import { GraphStep, graphStepApplies } from './graph/graph-step.js';
 
@@ -162,14 +163,17 @@ export class InfomaxTrial extends TrialState {
     return jacobianConditionMetrics((x) => this.g1.apply(x), batch.x, n, this.source.dimX, this.g1.outDim);
   }
 
-  async evaluate(): Promise<Record<string, number>> {
+  async evaluate(timing?: EvalTiming): Promise<Record<string, number>> {
     this.syncState();
     const out: Record<string, number> = {};
     const evals = new Set(this.cfg.evaluations);
-    if (evals.has('i_est_test')) out.i_est_test = await this.iEstTest();
+    if (evals.has('i_est_test')) out.i_est_test = await timed(timing, 'i_est_test', () => this.iEstTest());
     if (evals.has('linear_eval'))
-      Object.assign(out, await linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg, this.step));
-    if (evals.has('jacobian')) Object.assign(out, await this.jacobianMetrics());
+      Object.assign(
+        out,
+        await linearEvalMetrics((x) => this.g1.apply(x), this.mnistEval(), this.cfg, this.step, timing),
+      );
+    if (evals.has('jacobian')) Object.assign(out, await timed(timing, 'jacobian', () => this.jacobianMetrics()));
     return out;
   }
 

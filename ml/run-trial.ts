@@ -8,6 +8,7 @@ import type { TrialState, ScalarRecord } from './trial-state.js';
 import { InfomaxTrial } from './infomax-trial.js';
 import { AdversarialTrial } from './adversarial-trial.js';
 import { NonFiniteError } from './errors.js';
+import type { EvalTiming } from './eval-timing.js';
 
 export interface MetricsReport {
   step: number;
@@ -18,7 +19,12 @@ export interface TrialCallbacks {
   /** Training metrics every `log_interval` steps. */
   onTrainMetrics?(r: MetricsReport): void | Promise<void>;
   /** Evaluation metrics at step 0 (fresh start), every `eval_interval`, and at the end. */
-  onEvalMetrics?(r: MetricsReport): void | Promise<void>;
+  /**
+   * Evaluation metrics; `timing` holds the seconds spent training since the previous
+   * evaluation (`train`), in this evaluation (`eval`) and in each of its parts
+   * (ml/eval-timing.ts), kept apart from the metrics, which must repeat exactly.
+   */
+  onEvalMetrics?(r: MetricsReport, timing?: EvalTiming): void | Promise<void>;
   /** Full trial state after step `step`; resuming from it continues with step + 1. */
   onCheckpoint?(step: number, bytes: Buffer): void | Promise<void>;
   /** Polled every step; true stops the trial after the current step. */
@@ -93,9 +99,15 @@ export async function runTrial(
       }
     }
   };
+  let trainSinceEval = 0;
   const evaluate = async () => {
-    evalLast = await trial.evaluate();
-    if (Object.keys(evalLast).length > 0) await opts.onEvalMetrics?.({ step: trial.step, metrics: evalLast });
+    const timing: EvalTiming = {};
+    const e0 = performance.now();
+    evalLast = await trial.evaluate(timing);
+    timing.eval = (performance.now() - e0) / 1000;
+    timing.train = trainSinceEval;
+    trainSinceEval = 0;
+    if (Object.keys(evalLast).length > 0) await opts.onEvalMetrics?.({ step: trial.step, metrics: evalLast }, timing);
   };
   const checkpoint = async () => opts.onCheckpoint?.(trial.step, await trial.checkpoint());
 
@@ -122,7 +134,9 @@ export async function runTrial(
       const evalDue = trial.evalDue(step);
       const ckptDue = !!opts.checkpointEvery && step % opts.checkpointEvery === 0;
       if (logDue || evalDue || ckptDue) await flush();
-      trainSeconds += (performance.now() - s0) / 1000;
+      const stepSeconds = (performance.now() - s0) / 1000;
+      trainSeconds += stepSeconds;
+      trainSinceEval += stepSeconds;
       if (evalDue) await evaluate();
       if (ckptDue) await checkpoint();
       // Give timers and I/O (heartbeats, IPC) a turn; wasm and CPU kernels run synchronously.

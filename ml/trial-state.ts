@@ -9,6 +9,7 @@ import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedA
 import { adamBetaPowers, restoreAdamBetaPowers } from './adam-state.js';
 import { FlatAdam } from './flat-adam.js';
 import { eagerFast } from './step-path.js';
+import type { EvalTiming } from './eval-timing.js';
 
 /** Not under `opt:<key>:`, whose entries setWeights() takes by position. */
 export const betaPowersName = (key: string) => `adam-beta-powers:${key}`;
@@ -40,7 +41,8 @@ export abstract class TrialState {
   /** One optimisation step; returns scalars to record, kept alive for the caller. */
   abstract advance(): ScalarRecord;
   abstract evalDue(step: number): boolean;
-  abstract evaluate(): Promise<Record<string, number>>;
+  /** The evaluation's metrics; `timing`, when given, receives the seconds each part took. */
+  abstract evaluate(timing?: EvalTiming): Promise<Record<string, number>>;
 
   /**
    * Adam with Keras' epsilon, the same on every backend (tfjs defaults to the backend's).

@@ -269,6 +269,10 @@ test('a sweep leaves its experiment, parent run, spec, summary and one nested ru
     // The trainer's own cost beside each evaluation; a rate once there were steps to count.
     assert.deepEqual(await stepsOnce(run, 'system/process_rss_megabytes'), [0, 4, 8]);
     assert.deepEqual(await stepsOnce(run, 'system/steps_per_second'), [4, 8]);
+    // Where each evaluation's time went: training since the last one, the evaluation, its parts.
+    for (const part of ['train', 'eval', 'i_est_test', 'encode', 'linear_eval', 'linear_eval_notebook'])
+      assert.deepEqual(await stepsOnce(run, `system/time_${part}_seconds`), [0, 4, 8], part);
+    assert.deepEqual(await stepsOnce(run, 'linear_eval_notebook_accuracy'), [0, 4, 8]);
     assert.deepEqual(await datasetInputsOf(run.info.runId), [
       ['mnist-test top/bottom noise 0', 'evaluation'],
       ['mnist-train top/bottom noise 0', 'training'],
