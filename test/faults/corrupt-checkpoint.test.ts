@@ -3,7 +3,7 @@
 // previous good checkpoint, says so in the run's mirl.checkpoint_fallback tag, and the
 // run still holds every step once. (From scratch, when no checkpoint is intact, is
 // proven against the activity in test/unit/activities-checkpoint-store.test.ts.)
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,16 +19,12 @@ import {
   untilClosed,
   waitFor,
   type FaultStack,
+  twoWorkers,
 } from './harness.js';
+import { scenario } from '../support/scenario.js';
 
 let stack: FaultStack;
-before(async () => {
-  stack = await startStack('corrupt-checkpoint');
-  await Promise.all([stack.pool.start('worker-a'), stack.pool.start('worker-b')]);
-});
-after(async () => {
-  await stack?.stop();
-});
+scenario(async () => (stack = await startStack('corrupt-checkpoint')), twoWorkers);
 
 const STEPS = 600;
 const EVAL_EVERY = 200;

@@ -22,6 +22,10 @@ export type FaultStack = Stack;
 export const startStack = (name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultStack> =>
   startLocalStack(`fault-${name}`, { env: extraEnv });
 
+/** The workers most scenarios run: two `mirl worker` processes polling the stack. */
+export const twoWorkers = (stack: FaultStack) =>
+  Promise.all([stack.pool.start('worker-a'), stack.pool.start('worker-b')]);
+
 /**
  * How soon a dead worker's trial moves on (s). Short, yet long enough that a live worker
  * on a loaded 2-core machine does not miss it (4 s did: trials timed out, were cancelled

@@ -2,7 +2,7 @@
 // and checkpoints wait in the workers and are retried, and once the server is back every
 // trial has one FINISHED run with every step once; the outage costs no attempt.
 // (test/integration/tracking-outage.test.ts proves the client and buffer underneath.)
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertExactlyOnce,
@@ -16,16 +16,12 @@ import {
   untilClosed,
   waitFor,
   type FaultStack,
+  twoWorkers,
 } from './harness.js';
+import { scenario } from '../support/scenario.js';
 
 let stack: FaultStack;
-before(async () => {
-  stack = await startStack('mlflow-outage');
-  await Promise.all([stack.pool.start('worker-a'), stack.pool.start('worker-b')]);
-});
-after(async () => {
-  await stack?.stop();
-});
+scenario(async () => (stack = await startStack('mlflow-outage')), twoWorkers);
 
 const STEPS = 500;
 const EVAL_EVERY = 100;

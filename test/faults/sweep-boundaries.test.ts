@@ -2,20 +2,15 @@
 // with MLflow tracking, the sweep continuing as new every 7 starts. Each trial must be
 // done exactly once in Temporal and have exactly one FINISHED MLflow run with its step
 // logged once: what `mirl bench --scale` audits, at a size CI can afford.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { measureScale } from '../../bench/sweep-scale.js';
 import { launchSweep } from '../../client/sweeps.js';
-import { HEARTBEAT_TIMEOUT_S, runsOf, startStack, type FaultStack } from './harness.js';
+import { HEARTBEAT_TIMEOUT_S, runsOf, startStack, type FaultStack, twoWorkers } from './harness.js';
+import { scenario } from '../support/scenario.js';
 
 let stack: FaultStack;
-before(async () => {
-  stack = await startStack('sweep-boundaries');
-  await Promise.all([stack.pool.start('worker-a'), stack.pool.start('worker-b')]);
-});
-after(async () => {
-  await stack?.stop();
-});
+scenario(async () => (stack = await startStack('sweep-boundaries')), twoWorkers);
 
 // 70 trials cross 10 workflow runs (continue-as-new every 7 starts): every boundary kind
 // the sweep has, at a third of the 200 it ran before (250 s of CI on a loaded machine).

@@ -2,7 +2,7 @@
 // sweep runs. Workers, their running trials and the sweep ride it out with no manual
 // action: the sweep completes and every trial has exactly one FINISHED MLflow run with
 // every step once.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertExactlyOnce,
@@ -15,16 +15,12 @@ import {
   untilClosed,
   waitFor,
   type FaultStack,
+  twoWorkers,
 } from './harness.js';
+import { scenario } from '../support/scenario.js';
 
 let stack: FaultStack;
-before(async () => {
-  stack = await startStack('temporal-restart');
-  await Promise.all([stack.pool.start('worker-a'), stack.pool.start('worker-b')]);
-});
-after(async () => {
-  await stack?.stop();
-});
+scenario(async () => (stack = await startStack('temporal-restart')), twoWorkers);
 
 const STEPS = 400;
 const EVAL_EVERY = 200;

@@ -1,7 +1,7 @@
 // Scenario 1: workers SIGKILLed mid-trial, twice in one sweep. Every trial finishes,
 // each killed trial resumes from its last checkpoint (step > 0) in its one MLflow run,
 // no metric step is logged twice or missing, and the dead workers' trainers are gone.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertExactlyOnce,
@@ -16,16 +16,12 @@ import {
   untilClosed,
   waitFor,
   type FaultStack,
+  twoWorkers,
 } from './harness.js';
+import { scenario } from '../support/scenario.js';
 
 let stack: FaultStack;
-before(async () => {
-  stack = await startStack('sigkill');
-  await Promise.all([stack.pool.start('worker-a'), stack.pool.start('worker-b')]);
-});
-after(async () => {
-  await stack?.stop();
-});
+scenario(async () => (stack = await startStack('sigkill')), twoWorkers);
 
 const STEPS = 600;
 const EVAL_EVERY = 200;

@@ -2,7 +2,8 @@
 // at start with one line that names the tracking server and the cause and carries no
 // secret, before it polls, so it takes no trial it could not log; the sweep's trials
 // run on a worker host with good credentials, each once in MLflow.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { scenario } from '../support/scenario.js';
 import assert from 'node:assert/strict';
 import { assertExactlyOnce, untilClosed } from '../faults/harness.js';
 import { startCluster, type Cluster } from './cluster.js';
@@ -13,12 +14,7 @@ const EVAL_EVERY = 100;
 const WRONG = 'wrong-9d4e1f2a7b';
 
 let cluster: Cluster;
-before(async () => {
-  cluster = await startCluster();
-});
-after(async () => {
-  await cluster?.stop();
-});
+scenario(async () => (cluster = await startCluster()));
 
 test(
   'a worker with wrong MLflow credentials stops with one clear line; its trials run on a worker that can log',

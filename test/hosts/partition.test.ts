@@ -4,7 +4,8 @@
 // after the heartbeat timeout, and worker-a's attempt must have stopped writing before
 // that (activities/attempt-lease.ts): one FINISHED run, every step once, and nothing more
 // from worker-a once its link is back.
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { scenario } from '../support/scenario.js';
 import assert from 'node:assert/strict';
 import {
   assertExactlyOnce,
@@ -29,15 +30,14 @@ const EVAL_EVERY = 250;
 
 let cluster: Cluster;
 let workerA: HostWorker;
-before(async () => {
-  cluster = await startCluster();
-  // The sweeps' workflows run where no cut reaches; its trial queue is one the sweeps do not use.
-  await cluster.startWorker('control', ['--task-queue', 'mirl-gpu', '--allow-cpu']);
-  workerA = await cluster.startWorker('worker-a', ['--no-workflows', '--max-concurrent', '1']);
-});
-after(async () => {
-  await cluster?.stop();
-});
+scenario(
+  async () => (cluster = await startCluster()),
+  async (c) => {
+    // The sweeps' workflows run where no cut reaches; its trial queue is one the sweeps do not use.
+    await c.startWorker('control', ['--task-queue', 'mirl-gpu', '--allow-cpu']);
+    workerA = await c.startWorker('worker-a', ['--no-workflows', '--max-concurrent', '1']);
+  },
+);
 
 const fenceLines = (log: string) => log.split('\n').filter((l) => l.includes('attempt fenced'));
 

@@ -2,7 +2,8 @@
 // mid-sweep and comes back. While it is down MLflow answers with errors (it is up, its
 // database is not); the workers' tracking retries them, and the sweep completes with one
 // FINISHED run per trial and every step logged once: nothing lost, nothing doubled.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { scenario } from '../support/scenario.js';
 import assert from 'node:assert/strict';
 import { assertExactlyOnce, sleep, untilClosed, waitFor } from '../faults/harness.js';
 import { startCluster, type Cluster, type HostWorker } from './cluster.js';
@@ -14,16 +15,15 @@ const DOWN_MS = 10_000;
 
 let cluster: Cluster;
 let workers: HostWorker[];
-before(async () => {
-  cluster = await startCluster();
-  workers = await Promise.all([
-    cluster.startWorker('worker-a', ['--max-concurrent', '2']),
-    cluster.startWorker('worker-b', ['--max-concurrent', '2']),
-  ]);
-});
-after(async () => {
-  await cluster?.stop();
-});
+scenario(
+  async () => (cluster = await startCluster()),
+  async (c) => {
+    workers = await Promise.all([
+      c.startWorker('worker-a', ['--max-concurrent', '2']),
+      c.startWorker('worker-b', ['--max-concurrent', '2']),
+    ]);
+  },
+);
 
 /**
  * What MLflow answers an authenticated read with, as the status code (0: no answer). The

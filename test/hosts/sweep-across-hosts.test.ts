@@ -3,7 +3,8 @@
 // over the bridge only. Both worker hosts run trials; a sweep asking for the gpu queue
 // runs on worker-b, the only host serving mirl-gpu. Every trial finishes with one MLflow
 // run and every step once, and status, compare and report work from the client.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { scenario } from '../support/scenario.js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,26 +18,18 @@ const TRIAL = tinyTrial(STEPS, EVAL_EVERY);
 
 let cluster: Cluster;
 let gpuWorker: HostWorker;
-before(async () => {
-  cluster = await startCluster();
-  [, , gpuWorker] = await Promise.all([
-    cluster.startWorker('worker-a', ['--max-concurrent', '2']),
-    cluster.startWorker('worker-b', ['--max-concurrent', '2']),
-    // One `mirl worker` polls one trial queue, so worker-b runs a second process for mirl-gpu.
-    // --allow-cpu: the namespaces stand in for a GPU host; the trial trains on the CPU.
-    cluster.startWorker('worker-b', [
-      '--task-queue',
-      'mirl-gpu',
-      '--max-concurrent',
-      '1',
-      '--no-workflows',
-      '--allow-cpu',
-    ]),
-  ]);
-});
-after(async () => {
-  await cluster?.stop();
-});
+scenario(
+  async () => (cluster = await startCluster()),
+  async (c) => {
+    [, , gpuWorker] = await Promise.all([
+      c.startWorker('worker-a', ['--max-concurrent', '2']),
+      c.startWorker('worker-b', ['--max-concurrent', '2']),
+      // One `mirl worker` polls one trial queue, so worker-b runs a second process for mirl-gpu.
+      // --allow-cpu: the namespaces stand in for a GPU host; the trial trains on the CPU.
+      c.startWorker('worker-b', ['--task-queue', 'mirl-gpu', '--max-concurrent', '1', '--no-workflows', '--allow-cpu']),
+    ]);
+  },
+);
 
 test(
   'a sweep spreads over both worker hosts, the gpu sweep runs only on worker-b, each trial once in MLflow',

@@ -3,7 +3,8 @@
 // and the sweep completes: every trial done, one FINISHED run each, every step once.
 // (A restart longer than the heartbeat timeout also fences the running attempts, which
 // resume from their checkpoints: activities/attempt-lease.ts.)
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { scenario } from '../support/scenario.js';
 import assert from 'node:assert/strict';
 import { assertExactlyOnce, untilClosed } from '../faults/harness.js';
 import { startCluster, type Cluster } from './cluster.js';
@@ -14,16 +15,14 @@ const EVAL_EVERY = 200;
 const DOWN_MS = 15_000;
 
 let cluster: Cluster;
-before(async () => {
-  cluster = await startCluster();
-  await Promise.all([
-    cluster.startWorker('worker-a', ['--max-concurrent', '2']),
-    cluster.startWorker('worker-b', ['--max-concurrent', '2']),
-  ]);
-});
-after(async () => {
-  await cluster?.stop();
-});
+scenario(
+  async () => (cluster = await startCluster()),
+  (c) =>
+    Promise.all([
+      c.startWorker('worker-a', ['--max-concurrent', '2']),
+      c.startWorker('worker-b', ['--max-concurrent', '2']),
+    ]),
+);
 
 test(
   'Temporal on control restarted mid-sweep: the workers on both hosts reconnect and the sweep completes, every step once',
