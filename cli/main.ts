@@ -36,7 +36,7 @@ const cli = yargs(argv)
   .scriptName('mirl')
   .usage('$0 <command> [options]\n\nSweeps of mutual-information representation-learning studies.')
   .command('trial', 'Run single trials locally', (y) =>
-    y.command(trialRunCommand).demandCommand(1, 'name a trial command'),
+    y.command(trialRunCommand).demandCommand(1, 'name a trial command').recommendCommands(),
   )
   .command('sweep', 'Validate and run sweeps', (y) =>
     y
@@ -52,7 +52,9 @@ const cli = yargs(argv)
       .command(sweepSetConcurrencyCommand)
       .command(sweepRerunFailedCommand)
       .command(sweepExtendCommand)
-      .demandCommand(1, 'name a sweep command'),
+      .demandCommand(1, 'name a sweep command')
+      // A mistyped command gets "Did you mean ...?" (yargs compares it with the known ones).
+      .recommendCommands(),
   )
   .command(upCommand)
   .command(downCommand)
@@ -63,6 +65,7 @@ const cli = yargs(argv)
   .command(benchCommand)
   .option('verbose', { type: 'boolean', default: false, describe: 'print stack traces on errors' })
   .demandCommand(1, 'name a command (see --help)')
+  .recommendCommands()
   .strict()
   .completion('completion', 'print a shell completion script')
   .help()

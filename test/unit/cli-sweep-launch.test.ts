@@ -25,3 +25,19 @@ test('a bad --priority fails before any server is asked', () => {
   assert.equal(run.status, EXIT.usage, run.stderr);
   assert.match(run.stderr, /--priority must be one of 1, 2, 3, 4, 5 \(1 runs first\), got 9/);
 });
+
+test('a mistyped command is a usage error that suggests the command meant', () => {
+  const mirl = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/mirl.js', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9' },
+    });
+  for (const [typed, meant] of [
+    [['sweep', 'lanch', 'sweeps/smoke.yaml'], 'launch'],
+    [['compar'], 'compare'],
+  ] as const) {
+    const run = mirl(...typed);
+    assert.equal(run.status, EXIT.usage, run.stderr);
+    assert.match(run.stderr, new RegExp(`Did you mean ${meant}\\?`));
+  }
+});
