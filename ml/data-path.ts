@@ -19,8 +19,12 @@ import type { TrialConfig, TrialConfigInput } from './config.js';
  *    one stopping rule and one budget, reporting whether it converged.
  * 3: linear evaluation by named protocols (linear_eval_protocols); the default adds the
  *    authors' notebook fit (saga, tol 0.1) to the converged one, on the same codes.
+ * 4: the converged fit runs on codes centred on the training mean (an exact
+ *    reparameterisation of its unpenalised intercept): the same optimum, reached in 2-3x
+ *    fewer iterations, and the stopping rule now ends nearer it (accuracies move by
+ *    about +0.05 point).
  */
-export const DATA_PATH_VERSION = 3;
+export const DATA_PATH_VERSION = 4;
 
 /** What a sweep input without a recorded version was launched under. */
 export const LEGACY_DATA_PATH_VERSION = 1;
@@ -101,6 +105,8 @@ const CHANGED_BY: Readonly<Record<number, (c: TrialConfig) => boolean>> = {
   // The notebook protocol's metrics are new; the converged fit computes what it did.
   // A config written before the setting existed is parsed with today's default, which has it.
   3: (c) => c.evaluations.includes('linear_eval') && (c.linear_eval_protocols?.includes('notebook') ?? true),
+  // Centred codes for the converged fit; the notebook's saga is untouched.
+  4: (c) => c.evaluations.includes('linear_eval') && (c.linear_eval_protocols?.includes('converged') ?? true),
 };
 
 /**

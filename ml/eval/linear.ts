@@ -14,7 +14,8 @@ import { CLASSES } from '../data/mnist.js';
  * codes of an untrained MLP met the rule at iteration 805 (accuracy 0.8074; 0.8078 at
  * the stall, 1,260 iterations), noisy top-half pixels at 841 (0.8359; 0.8366 after 1,043).
  * A gradient test cannot serve: the float32 gradient's largest entry stays near 4e-5
- * where the objective no longer moves. Changing the rule changes results: bump
+ * where the objective no longer moves. (Those counts predate centring the codes, data path 4;
+ * see centredOnTrainingMean.) Changing the rule changes results: bump
  * DATA_PATH_VERSION (ml/data-path.ts).
  */
 export const LINEAR_EVAL_STOP: StopRule = { window: 10, tol: 1e-6 };
@@ -70,13 +71,37 @@ function oneHot(labels: Uint8Array): tf.Tensor2D {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), CLASSES).toFloat() as tf.Tensor2D);
 }
 
+/**
+ * Both splits minus the training codes' per-feature mean. For this objective that is an
+ * exact reparameterisation: the intercept is not penalised, so W'(x - mu) + b' spans the
+ * same models as W'x + b with the same penalty on W, and the optimum predicts the same.
+ * What changes is the solver's path: min-max scaled codes all sit in [0, 1], so their
+ * shared offset couples W with b and slows L-BFGS. Measured on all 60,000/10,000 MNIST
+ * codes under LINEAR_EVAL_STOP: untrained MLP codes 672 -> 199 iterations
+ * (11.3 -> 3.5 s; accuracy 0.8073 -> 0.8080, the centred fit ending nearer the optimum),
+ * top-half pixels 783 -> 420 (28.9 -> 14.2 s; 0.8493 -> 0.8498).
+ */
+export function centredOnTrainingMean(train: Codes, test: Codes): { train: Float32Array; test: Float32Array } {
+  const d = train.dim;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < train.n; i++) for (let j = 0; j < d; j++) mean[j] += train.values[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= Math.max(train.n, 1);
+  const minus = (c: Codes) => {
+    const out = new Float32Array(c.n * d);
+    for (let i = 0; i < c.n; i++) for (let j = 0; j < d; j++) out[i * d + j] = c.values[i * d + j] - mean[j];
+    return out;
+  };
+  return { train: minus(train), test: minus(test) };
+}
+
 export async function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOptions): Promise<LinearEvalResult> {
   const t0 = performance.now();
   if (train.dim !== test.dim) throw new Error(`train codes have ${train.dim} features, test codes ${test.dim}`);
   const d = train.dim;
   const n = train.n;
   const lambda = 1 / (opts.c * n); // the objective divided by C * n: mean CE + lambda/2 ||W||^2
-  const x = tf.tensor2d(train.values, [n, d]);
+  const centred = centredOnTrainingMean(train, test);
+  const x = tf.tensor2d(centred.train, [n, d]);
   // Transposed once: the gradient's x^T g would otherwise transpose 60,000 x d codes (or
   // run a transposed-operand product) at every one of hundreds of evaluations.
   const xT = tf.transpose(x) as tf.Tensor2D;
@@ -116,7 +141,7 @@ export async function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOpt
     for (let i = 0; i < codes.n; i++) if (pred[i] === codes.labels[i]) correct++;
     return correct / codes.n;
   };
-  const xt = tf.tensor2d(test.values, [test.n, d]);
+  const xt = tf.tensor2d(centred.test, [test.n, d]);
   const result = {
     accuracy: await accuracyOn(test, xt),
     trainAccuracy: await accuracyOn(train, x),

@@ -263,10 +263,12 @@ test('linear_eval_protocols: allowed names, at least one, none twice', () => {
 });
 
 test('data path 3: the notebook protocol is new; older sweeps keep their settings and trial ids', () => {
-  assert.equal(DATA_PATH_VERSION, 3);
+  assert.ok(DATA_PATH_VERSION >= 3);
   assert.deepEqual(defaultsOfDataPath(2), { linear_eval_protocols: ['converged'] });
   const old = parseTrialConfig({ ...defaultsOfDataPath(2), noise: 0.05 });
-  assert.equal(computesAsLaunched(old, 2), true, 'the converged fit computes what it did');
+  // Data path 4 centres the converged fit's codes, so only a trial without it carries over.
+  assert.equal(computesAsLaunched(old, 2), false, 'the converged fit is centred since data path 4');
+  assert.equal(computesAsLaunched({ ...old, evaluations: ['i_est_test'] }, 2), true);
   assert.equal(computesAsLaunched(parseTrialConfig({ noise: 0.05 }), 2), false);
   assert.equal(computesAsLaunched(parseTrialConfig({ evaluations: ['i_est_test'] }), 2), true);
   // A data-path-2 trial's id is the one its sweep recorded before the setting existed.
@@ -274,6 +276,13 @@ test('data path 3: the notebook protocol is new; older sweeps keep their setting
   assert.equal(makeTrialId('s-1', old, 2), makeTrialId('s-1', before, 2));
   assert.notEqual(makeTrialId('s-1', { ...old, linear_eval_protocols: ['notebook'] }, 2), makeTrialId('s-1', old, 2));
   assert.notEqual(makeTrialId('s-1', old, 3), makeTrialId('s-1', before, 3));
+});
+
+test('data path 4: centring changes the converged fit only; a notebook-only trial computes as launched', () => {
+  assert.equal(computesAsLaunched(parseTrialConfig({ linear_eval_protocols: ['notebook'] }), 3), true);
+  assert.equal(computesAsLaunched(parseTrialConfig({}), 3), false);
+  assert.equal(computesAsLaunched(parseTrialConfig({ linear_eval_protocols: ['converged'] }), 3), false);
+  assert.equal(computesAsLaunched(parseTrialConfig({ evaluations: ['i_est_test'] }), 3), true);
 });
 
 test('sweep validate shows the protocols the trials fit and where that is set', () => {

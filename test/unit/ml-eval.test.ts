@@ -15,7 +15,7 @@ import {
 import { largestEigenvalue } from '../../ml/eval/lanczos.js';
 import { floorIndexPercentile, percentile } from '../../ml/eval/stats.js';
 import { lbfgs, stopRuleMet } from '../../ml/eval/lbfgs.js';
-import { linearEvaluation, minMaxScale, type Codes } from '../../ml/eval/linear.js';
+import { centredOnTrainingMean, fitAndScore, linearEvaluation, minMaxScale, type Codes } from '../../ml/eval/linear.js';
 import { parseTrialConfig } from '../../ml/config.js';
 import { Rng } from '../../ml/rng.js';
 
@@ -221,4 +221,25 @@ test('linear evaluation reports converged only when its stopping rule is met wit
   assert.ok(easy.iterations < budget && easy.accuracy > 0.97, JSON.stringify(easy));
   const cut = await linearEvaluation(train, test, { c: 10, maxIter: 3 });
   assert.deepEqual([cut.converged, cut.stopped, cut.iterations], [false, 'budget', 3]);
+});
+
+test('the converged fit is blind to a shared offset: it fits codes centred on the training mean', async () => {
+  const r = new Rng(7);
+  const train = blobs(r, 2000, true);
+  const test = blobs(r, 500, true);
+  const shifted = (c: Codes): Codes => ({ ...c, values: c.values.map((v) => v + 4) });
+  const centred = centredOnTrainingMean(train, test);
+  const mean = (v: Float32Array) => v.reduce((s, x) => s + x, 0) / v.length;
+  assert.ok(Math.abs(mean(centred.train)) < 1e-5, `training mean after centring ${mean(centred.train)}`);
+  const opts = { c: 10, maxIter: 500 };
+  const plain = await fitAndScore(train, test, opts);
+  // Uncentred, an offset of 4 on every feature couples W with b and changes L-BFGS's path;
+  // centred, both fits see the same codes up to float32 rounding of the offset.
+  const offset = await fitAndScore(shifted(train), shifted(test), opts);
+  assert.equal(plain.converged && offset.converged, true);
+  assert.ok(
+    Math.abs(plain.iterations - offset.iterations) <= 2,
+    `${plain.iterations} vs ${offset.iterations} iterations`,
+  );
+  assert.ok(Math.abs(plain.accuracy - offset.accuracy) <= 0.002, `${plain.accuracy} vs ${offset.accuracy}`);
 });
