@@ -56,7 +56,11 @@ export function sagaStepSize(maxSquaredSum: number, alphaScaled: number, n: numb
   return 1 / (2 * lipschitz + mun);
 }
 
-/** The whole solver state of _sag_fast's sag(); `pending` stands in for its cumulative sums. */
+/**
+ * The whole solver state of _sag_fast's sag(). Its cumulative sums for lagged updates
+ * are not needed: on dense input every feature is touched at every draw, so the averaged
+ * step, step / (wscale * num_seen), is applied to every weight at once (sagaUpdate).
+ */
 interface SagaState {
   x: Float32Array;
   labels: Uint8Array;
@@ -75,70 +79,148 @@ interface SagaState {
   interceptSumGradient: Float64Array;
   seen: Uint8Array;
   numSeen: number;
-  /**
-   * The averaged-gradient step of the last draw, not yet applied to w: sklearn applies it
-   * just in time, at the next draw (lagged_update) or when rescaling (scale_weights).
-   * On dense input every feature is touched at every draw, so its cumulative sums reduce
-   * to this one coefficient, step / (wscale * num_seen) of the draw before.
-   */
-  pending: number;
   /** Scratch for one sample's logits, gradient, and gradient minus its remembered one. */
   logits: Float64Array;
   gradient: Float64Array;
   delta: Float64Array;
 }
 
-/** One draw of sample i: the body of sag()'s inner loop, in its order. */
+/**
+ * One draw of sample i: the body of sag()'s inner loop, in its order. Written for speed
+ * (it is most of the notebook protocol's time) without changing a single rounding: the
+ * ten classes are unrolled into locals, and the averaged step that sklearn applies just in
+ * time at the next draw (lagged_update) is applied at the end of this one instead, in the
+ * same pass as the correction. Per weight that is the same operations in the same order
+ * (w - correction * scale, then - pending * sum_gradient), so the fit is bit for bit the
+ * one of sklearn's loop order (test/unit/ml-eval-saga.test.ts).
+ */
 function sagaDraw(s: SagaState, i: number): void {
-  const K = CLASSES;
-  const { x, d, w, sumGradient, logits, gradient } = s;
+  if (CLASSES !== 10) throw new Error('sagaDraw is unrolled for 10 classes');
+  const { x, d, w, sumGradient, logits, gradient, memory, delta } = s;
   if (!s.seen[i]) {
     s.seen[i] = 1;
     s.numSeen++;
   }
-  // lagged_update (the previous draw's averaged step), fused with predict_sample.
-  const p = s.pending;
   const row = i * d;
-  logits.fill(0);
+  let l0 = 0,
+    l1 = 0,
+    l2 = 0,
+    l3 = 0,
+    l4 = 0,
+    l5 = 0,
+    l6 = 0,
+    l7 = 0,
+    l8 = 0,
+    l9 = 0;
   for (let j = 0; j < d; j++) {
     const xj = x[row + j];
-    const o = j * K;
-    if (p !== 0) for (let k = 0; k < K; k++) w[o + k] -= p * sumGradient[o + k];
-    if (xj !== 0) for (let k = 0; k < K; k++) logits[k] += w[o + k] * xj;
+    if (xj === 0) continue;
+    const o = j * 10;
+    l0 += w[o] * xj;
+    l1 += w[o + 1] * xj;
+    l2 += w[o + 2] * xj;
+    l3 += w[o + 3] * xj;
+    l4 += w[o + 4] * xj;
+    l5 += w[o + 5] * xj;
+    l6 += w[o + 6] * xj;
+    l7 += w[o + 7] * xj;
+    l8 += w[o + 8] * xj;
+    l9 += w[o + 9] * xj;
   }
-  s.pending = 0;
+  logits[0] = l0;
+  logits[1] = l1;
+  logits[2] = l2;
+  logits[3] = l3;
+  logits[4] = l4;
+  logits[5] = l5;
+  logits[6] = l6;
+  logits[7] = l7;
+  logits[8] = l8;
+  logits[9] = l9;
   // CyHalfMultinomialLoss.cy_gradient: softmax (max subtracted) minus the one-hot label.
   let max = -Infinity;
-  for (let k = 0; k < K; k++) {
+  for (let k = 0; k < 10; k++) {
     logits[k] = s.wscale * logits[k] + s.intercept[k];
     if (logits[k] > max) max = logits[k];
   }
   let sum = 0;
-  for (let k = 0; k < K; k++) sum += gradient[k] = Math.exp(logits[k] - max);
-  for (let k = 0; k < K; k++) gradient[k] = gradient[k] / sum - (k === s.labels[i] ? 1 : 0);
+  for (let k = 0; k < 10; k++) sum += gradient[k] = Math.exp(logits[k] - max);
+  for (let k = 0; k < 10; k++) gradient[k] = gradient[k] / sum - (k === s.labels[i] ? 1 : 0);
   s.wscale *= s.wscaleUpdate;
-  // SAGA's correction (the new gradient minus the remembered one) goes into w now; the
-  // average part waits in `pending`. A zero pixel changes nothing: skipped, same numbers.
-  const { memory, delta } = s;
-  for (let k = 0; k < K; k++) {
-    delta[k] = gradient[k] - memory[i * K + k];
-    memory[i * K + k] = gradient[k];
-  }
-  const scale = (s.step * (1 - 1 / s.numSeen)) / s.wscale;
-  for (let j = 0; j < d; j++) {
-    const xj = x[row + j];
-    if (xj === 0) continue;
-    const o = j * K;
-    for (let k = 0; k < K; k++) {
-      const correction = xj * delta[k];
-      w[o + k] -= correction * scale;
-      sumGradient[o + k] += correction;
-    }
+  for (let k = 0; k < 10; k++) {
+    delta[k] = gradient[k] - memory[i * 10 + k];
+    memory[i * 10 + k] = gradient[k];
   }
   sagaIntercept(s);
-  s.pending = s.step / (s.wscale * s.numSeen);
+  const scale = (s.step * (1 - 1 / s.numSeen)) / s.wscale;
+  const p = s.step / (s.wscale * s.numSeen);
+  sagaUpdate(w, sumGradient, x, row, d, delta, scale, p);
   // sklearn's mid-epoch reset; with step <= 2 it needs over 10 C n draws, so not at C = 10.
   if (s.wscale < 1e-9) rescale(s);
+}
+
+/**
+ * SAGA's correction (the new gradient minus the remembered one, times x) into w and the
+ * gradient sum, then the averaged step p * sum_gradient over every weight. A zero pixel
+ * takes no correction: skipped, same numbers.
+ */
+function sagaUpdate(
+  w: Float64Array,
+  sg: Float64Array,
+  x: Float32Array,
+  row: number,
+  d: number,
+  delta: Float64Array,
+  scale: number,
+  p: number,
+): void {
+  const [d0, d1, d2, d3, d4, d5, d6, d7, d8, d9] = delta;
+  for (let j = 0; j < d; j++) {
+    const xj = x[row + j];
+    const o = j * 10;
+    if (xj !== 0) {
+      let c = xj * d0;
+      w[o] -= c * scale;
+      sg[o] += c;
+      c = xj * d1;
+      w[o + 1] -= c * scale;
+      sg[o + 1] += c;
+      c = xj * d2;
+      w[o + 2] -= c * scale;
+      sg[o + 2] += c;
+      c = xj * d3;
+      w[o + 3] -= c * scale;
+      sg[o + 3] += c;
+      c = xj * d4;
+      w[o + 4] -= c * scale;
+      sg[o + 4] += c;
+      c = xj * d5;
+      w[o + 5] -= c * scale;
+      sg[o + 5] += c;
+      c = xj * d6;
+      w[o + 6] -= c * scale;
+      sg[o + 6] += c;
+      c = xj * d7;
+      w[o + 7] -= c * scale;
+      sg[o + 7] += c;
+      c = xj * d8;
+      w[o + 8] -= c * scale;
+      sg[o + 8] += c;
+      c = xj * d9;
+      w[o + 9] -= c * scale;
+      sg[o + 9] += c;
+    }
+    w[o] -= p * sg[o];
+    w[o + 1] -= p * sg[o + 1];
+    w[o + 2] -= p * sg[o + 2];
+    w[o + 3] -= p * sg[o + 3];
+    w[o + 4] -= p * sg[o + 4];
+    w[o + 5] -= p * sg[o + 5];
+    w[o + 6] -= p * sg[o + 6];
+    w[o + 7] -= p * sg[o + 7];
+    w[o + 8] -= p * sg[o + 8];
+    w[o + 9] -= p * sg[o + 9];
+  }
 }
 
 /** The intercept: plain SAGA on the logits' gradient, intercept_decay 1.0 (dense input). */
@@ -153,15 +235,13 @@ function sagaIntercept(s: SagaState): void {
   }
 }
 
-/** scale_weights: apply the waiting step, fold wscale into w, start again at scale 1. */
+/** scale_weights: fold wscale into w (the averaged step is already in), start again at scale 1. */
 function rescale(s: SagaState): void {
-  const { w, sumGradient } = s;
+  const { w } = s;
   for (let idx = 0; idx < w.length; idx++) {
-    w[idx] -= s.pending * sumGradient[idx];
     w[idx] *= s.wscale;
     if (!Number.isFinite(w[idx])) throw new SagaOverflowError();
   }
-  s.pending = 0;
   s.wscale = 1;
 }
 
@@ -221,7 +301,6 @@ export function sagaFit(codes: Codes, opts: SagaOptions): SagaFit {
     interceptSumGradient: new Float64Array(CLASSES),
     seen: new Uint8Array(n),
     numSeen: 0,
-    pending: 0,
     logits: new Float64Array(CLASSES),
     gradient: new Float64Array(CLASSES),
     delta: new Float64Array(CLASSES),
