@@ -8,7 +8,9 @@ import { trainingStepFlops } from '../ml/flops.js';
 import { percentile } from '../ml/eval/stats.js';
 import { BENCH_CASES } from './cases.js';
 import { mnistEvalData, encodeSplits } from '../ml/eval-data.js';
-import { linearEvaluation } from '../ml/eval/linear.js';
+import { linearEvaluation, minMaxScale } from '../ml/eval/linear.js';
+import { sagaEvaluation } from '../ml/eval/saga.js';
+import { NOTEBOOK_SAGA } from '../ml/eval/protocols.js';
 import { jacobians, jacobianLogCondition, logConditionNumber, singularValues } from '../ml/eval/jacobian.js';
 import { InfomaxTrial } from '../ml/infomax-trial.js';
 import { memoryTrend, type MemorySample } from './trend.js';
@@ -182,12 +184,27 @@ async function linearEval(maxIter: number, referenceMaxIter: number): Promise<Re
   // A fit that stopped on its convergence test is the converged fit: more allowed
   // iterations would retrace the same path to the same stop.
   const ref = fast.converged ? fast : await linearEvaluation(train, test, { c: 10, maxIter: referenceMaxIter });
+  // Before data path 4 (uncentred codes) on the same codes, and the notebook's saga.
+  const before = await linearEvaluation(train, test, { c: 10, maxIter, centre: false });
+  const scaled = {
+    train: { ...train, values: Float32Array.from(train.values) },
+    test: { ...test, values: Float32Array.from(test.values) },
+  };
+  minMaxScale(scaled.train, scaled.test);
+  const saga = sagaEvaluation(scaled.train, scaled.test, { ...NOTEBOOK_SAGA, seed: 0 });
   trial.dispose();
   return {
     encode_70000_s: encodeS,
     fit_s: fast.seconds,
     accuracy: fast.accuracy,
     iterations: fast.iterations,
+    uncentred_fit_s: before.seconds,
+    uncentred_accuracy: before.accuracy,
+    uncentred_iterations: before.iterations,
+    centring_speedup: before.seconds / fast.seconds,
+    notebook_saga_s: saga.seconds,
+    notebook_saga_epochs: saga.epochs,
+    notebook_saga_accuracy: saga.accuracy,
     reference_accuracy: ref.accuracy,
     reference_iterations: ref.iterations,
     reference_converged: ref.converged ? 1 : 0,

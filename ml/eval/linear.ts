@@ -25,6 +25,11 @@ export interface LinearEvalOptions {
   c: number;
   /** The iteration budget; a fit that uses it all reports converged: false. */
   maxIter: number;
+  /**
+   * Fit codes centred on the training mean (the default since data path 4). false is the
+   * fit before it, kept so that `mirl bench` can show side by side what centring buys.
+   */
+  centre?: boolean;
 }
 
 export interface LinearEvalResult {
@@ -100,7 +105,8 @@ export async function fitAndScore(train: Codes, test: Codes, opts: LinearEvalOpt
   const d = train.dim;
   const n = train.n;
   const lambda = 1 / (opts.c * n); // the objective divided by C * n: mean CE + lambda/2 ||W||^2
-  const centred = centredOnTrainingMean(train, test);
+  const centred =
+    opts.centre === false ? { train: train.values, test: test.values } : centredOnTrainingMean(train, test);
   const x = tf.tensor2d(centred.train, [n, d]);
   // Transposed once: the gradient's x^T g would otherwise transpose 60,000 x d codes (or
   // run a transposed-operand product) at every one of hundreds of evaluations.
