@@ -67,17 +67,63 @@ export interface ComputeSummary {
   trialSeconds: number;
   /** The longest single run, seconds. */
   longestSeconds: number;
+  /**
+   * Where the finished trials' time went, summed from their system/time_<part>_seconds
+   * histories (ml/eval-timing.ts): `train` (steps between evaluations), `eval` (whole
+   * evaluations) and eval's parts (encode, each protocol, i_est_test, jacobian); null
+   * when no finished trial logged them. Time lost to a crash before a resume is not in it.
+   */
+  breakdown: ComputeBreakdown | null;
+}
+
+export interface ComputeBreakdown {
+  /** Finished trials whose timings are summed. */
+  trials: number;
+  /** Seconds per part, over those trials. */
+  seconds: Record<string, number>;
+  /** eval / (train + eval): the share of a trial's time spent evaluating. */
+  evalShare: number;
+}
+
+/** The metric names, system/time_<part>_seconds, that computeOf's breakdown reads. */
+export const TIMING_METRIC = /^system\/time_(.+)_seconds$/;
+
+/** Sums each finished trial's timing histories per part; null when there are none. */
+export function timeBreakdown(trials: Pick<ReportTrial, 'status' | 'histories'>[]): ComputeBreakdown | null {
+  const seconds: Record<string, number> = {};
+  let counted = 0;
+  for (const t of trials) {
+    if (t.status !== 'FINISHED') continue;
+    const parts = Object.entries(t.histories).filter(([k]) => TIMING_METRIC.test(k));
+    if (!parts.length) continue;
+    counted++;
+    for (const [k, points] of parts) {
+      const part = TIMING_METRIC.exec(k)![1];
+      seconds[part] = (seconds[part] ?? 0) + points.reduce((a, p) => a + p.value, 0);
+    }
+  }
+  const train = seconds.train ?? 0;
+  const evalS = seconds.eval ?? 0;
+  if (!counted || train + evalS === 0) return null;
+  const rounded = Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+  return { trials: counted, seconds: rounded, evalShare: Math.round((evalS / (train + evalS)) * 1000) / 1000 };
 }
 
 /** Wall time of every closed trial run, each run once (a trial's earlier runs included: they cost too). */
-export function computeOf(trials: { startTime?: number; endTime?: number }[]): ComputeSummary {
+export function computeOf(
+  trials: { startTime?: number; endTime?: number; status?: string; histories?: ReportTrial['histories'] }[],
+): ComputeSummary {
   const seconds = trials
     .filter((t) => t.startTime !== undefined && t.endTime !== undefined && t.endTime >= t.startTime)
     .map((t) => (t.endTime! - t.startTime!) / 1000);
+  const withHistories = trials.filter((t): t is typeof t & Pick<ReportTrial, 'status' | 'histories'> =>
+    Boolean(t.histories && t.status),
+  );
   return {
     runs: seconds.length,
     trialSeconds: Math.round(seconds.reduce((a, b) => a + b, 0)),
     longestSeconds: Math.round(seconds.reduce((a, b) => Math.max(a, b), 0)),
+    breakdown: timeBreakdown(withHistories),
   };
 }
 
@@ -89,7 +135,10 @@ export interface BuiltReport {
 /** The metrics a study's report reads histories of, given the keys its trials logged: its figures' and its claim's. */
 export function reportMetrics(study: string, logged: Iterable<string>): string[] {
   const keys = new Set(logged);
-  return [...new Set([...figuresFor(study, keys).flatMap(figureMetrics), ...claimHistoryMetrics(study, keys)])];
+  const timings = [...keys].filter((k) => TIMING_METRIC.test(k));
+  return [
+    ...new Set([...figuresFor(study, keys).flatMap(figureMetrics), ...claimHistoryMetrics(study, keys), ...timings]),
+  ];
 }
 
 export function buildReport(data: SweepData, now: Date): BuiltReport {

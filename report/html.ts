@@ -119,9 +119,12 @@ export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): s
     .map((s) => `<p class="note">No figure ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}.</p>`)
     .join('\n');
   const notes = report.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n');
-  const { runs, trialSeconds, longestSeconds } = report.compute;
+  const { runs, trialSeconds, longestSeconds, breakdown } = report.compute;
+  const share = breakdown
+    ? ` Over ${breakdown.trials} finished trials, training took ${formatDuration(Math.round(breakdown.seconds.train ?? 0))} and evaluation ${formatDuration(Math.round(breakdown.seconds.eval ?? 0))} (${Math.round(breakdown.evalShare * 100)}% of the two).`
+    : '';
   const compute = runs
-    ? `<p class="meta">Compute: ${runs} closed trial runs, ${formatDuration(trialSeconds)} of trial wall time in all (longest run ${formatDuration(longestSeconds)}).</p>`
+    ? `<p class="meta">Compute: ${runs} closed trial runs, ${formatDuration(trialSeconds)} of trial wall time in all (longest run ${formatDuration(longestSeconds)}).${escapeHtml(share)}</p>`
     : '';
   return `<!doctype html>
 <html lang="en">

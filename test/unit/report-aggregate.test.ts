@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregateCurves, configLabel, curveOf, MISSING, type ReportTrial } from '../../report/aggregate.js';
 import { CATALOGUE, figuresFor, roundOf, trueMiOf } from '../../report/catalogue.js';
-import { buildReport, computeOf, reportMetrics, type SweepData } from '../../report/build.js';
+import { buildReport, computeOf, reportMetrics, timeBreakdown, type SweepData } from '../../report/build.js';
 import { formatDuration } from '../../report/html.js';
 import { bandRows, curveRows } from '../../report/vega-specs.js';
 import { gaussianTrueMi } from '../../ml/data/pairs.js';
@@ -353,7 +353,7 @@ test('buildReport: figures with data, skipped figures named, trial states counte
   assert.deepEqual(report.final.rows[0].metrics.linear_eval_accuracy, { mean: 0.8, sd: null, n: 1 });
   assert.equal(report.generatedAt, '1970-01-01T00:00:00.000Z');
   // The failed run cost time too; the missing trial has no run.
-  assert.deepEqual(report.compute, { runs: 2, trialSeconds: 631, longestSeconds: 600 });
+  assert.deepEqual(report.compute, { runs: 2, trialSeconds: 631, longestSeconds: 600, breakdown: null });
 });
 
 test('computeOf counts closed runs only, and formatDuration picks a readable unit', () => {
@@ -361,9 +361,39 @@ test('computeOf counts closed runs only, and formatDuration picks a readable uni
     runs: 1,
     trialSeconds: 90,
     longestSeconds: 90,
+    breakdown: null,
   });
   assert.deepEqual(
     [95, 750, 11_520].map((s) => formatDuration(s)),
     ['95 s', '12.5 min', '3.2 h'],
   );
+});
+
+test("the report's compute breakdown sums each finished trial's timing histories per part", () => {
+  const point = (step: number, value: number) => ({ step, value });
+  const timings = (train: number, evalS: number) => ({
+    'system/time_train_seconds': [point(0, 0), point(1000, train), point(2000, train)],
+    'system/time_eval_seconds': [point(0, evalS), point(1000, evalS), point(2000, evalS)],
+    'system/time_linear_eval_seconds': [point(0, evalS / 2), point(1000, evalS / 2), point(2000, evalS / 2)],
+    linear_eval_accuracy: [point(2000, 0.9)],
+  });
+  const breakdown = timeBreakdown([
+    { status: 'FINISHED', histories: timings(4, 2) },
+    { status: 'FINISHED', histories: timings(6, 3) },
+    // A failed run's partial timings and a trial that logged none are left out.
+    { status: 'FAILED', histories: timings(100, 100) },
+    { status: 'FINISHED', histories: {} },
+  ]);
+  assert.deepEqual(breakdown, {
+    trials: 2,
+    seconds: { train: 20, eval: 15, linear_eval: 7.5 },
+    evalShare: 0.429,
+  });
+  assert.equal(timeBreakdown([{ status: 'FINISHED', histories: { linear_eval_accuracy: [point(1, 1)] } }]), null);
+  assert.ok(
+    reportMetrics('smoke', ['system/time_train_seconds', 'system/process_cpu_percent']).includes(
+      'system/time_train_seconds',
+    ),
+  );
+  assert.ok(!reportMetrics('smoke', ['system/process_cpu_percent']).includes('system/process_cpu_percent'));
 });
