@@ -1,5 +1,6 @@
 // The sweep workflow's tracking activities (queue mirl-sweeps, on workflow workers).
 // With tracking off they answer null / do nothing, so a sweep runs the same either way.
+import { Context } from '@temporalio/activity';
 import { consoleLogger, type TrackingLogger } from '../tracking/index.js';
 import { generateReport } from '../report/index.js';
 import type { EnsureSweepRunInput, FinishSweepRunInput, SweepTracking } from '../workflows/types.js';
@@ -10,7 +11,34 @@ export interface SweepActivityOptions {
   report?: boolean;
   /** The report gives up after this long; finishSweepRun's whole budget is 5 minutes. */
   reportBudgetMs?: number;
+  /** How often finishSweepRun heartbeats (default FINISH_HEARTBEAT_MS). */
+  heartbeatMs?: number;
   logger?: TrackingLogger;
+}
+
+/**
+ * finishSweepRun's heartbeat period. The workflow gives it a heartbeat timeout of four
+ * periods (workflows/sweep.ts): a worker killed while closing a sweep is noticed in 20 s
+ * and the close retried elsewhere, where a start-to-close timeout alone left the sweep
+ * "running" at 2000/2000 for its whole 5 minutes.
+ */
+export const FINISH_HEARTBEAT_MS = 5_000;
+
+/** Heartbeats every `everyMs` while `work` runs; outside an activity (tests, tools) just runs it. */
+async function heartbeatWhile<T>(work: () => Promise<T>, everyMs: number): Promise<T> {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return work();
+  }
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 const DEFAULT_REPORT_BUDGET_MS = 3 * 60_000;
@@ -47,9 +75,11 @@ export function createSweepActivities(tracking: MlflowTracking | null, options: 
       tracking ? tracking.ensureSweepRun(input) : null,
     finishSweepRun: async (input: FinishSweepRunInput): Promise<void> => {
       if (!tracking) return;
-      await tracking.finishSweepRun(input);
-      if (options.report ?? true)
-        await reportBestEffort(tracking, input, options.reportBudgetMs ?? DEFAULT_REPORT_BUDGET_MS, logger);
+      await heartbeatWhile(async () => {
+        await tracking.finishSweepRun(input);
+        if (options.report ?? true)
+          await reportBestEffort(tracking, input, options.reportBudgetMs ?? DEFAULT_REPORT_BUDGET_MS, logger);
+      }, options.heartbeatMs ?? FINISH_HEARTBEAT_MS);
     },
   };
 }

@@ -74,6 +74,9 @@ const { ensureSweepRun } = proxyActivities<SweepActivities>({
 });
 const { finishSweepRun } = proxyActivities<SweepActivities>({
   startToCloseTimeout: '5 minutes',
+  // Four of its heartbeats (activities/mlflow-sweep-activities.ts FINISH_HEARTBEAT_MS): a
+  // closing worker that dies is replaced within a minute, not after the 5 minutes.
+  heartbeatTimeout: '20 seconds',
   // The results are in Temporal either way: give up after a while rather than hold the sweep open.
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
