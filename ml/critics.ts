@@ -7,6 +7,8 @@ import { ParamStore, mlpLayers, mlpFlops, applyMlp, denseLayer, applyDense, type
 import { matMul, dense } from './ops.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 import { eagerFast } from './step-path.js';
+import { CRITIC_FORMS, type HasStacked } from './model-forms.js';
+import { bilinearGraph, concatGraph, innerGraph, separableGraph, type GraphCritic } from './graph/layers.js';
 
 export interface Critic {
   readonly name: string;
@@ -141,13 +143,66 @@ const concatFlops: CriticFlops = (cfg, k, dx, dy) => {
   return 2 * k * (dx + dy) * h0 + mlpFlops([h0, ...rest, 1], k * k);
 };
 
-/** Each critic: how to build it and what scoring one batch costs (for `mirl bench`'s GFLOP/s). */
-const REGISTRY: Record<CriticName, { build: Builder; flops: CriticFlops }> = {
-  inner: { build: inner, flops: (_cfg, k, dx) => 2 * k * k * dx },
-  bilinear: { build: bilinear, flops: (_cfg, k, dx, dy) => 2 * k * dx * dy + 2 * k * k * dy },
-  separable: { build: separable, flops: separableFlops },
-  concat: { build: concat, flops: concatFlops },
+/**
+ * What a stacked critic gets from the seed stack (ml/seed-stack.ts): parameters with a
+ * leading seed axis, applied by the stack's own batched layers.
+ */
+export interface StackedLayers {
+  /** a x b over the seed axis. */
+  bmm(a: tf.Tensor3D, b: tf.Tensor3D, transposeA?: boolean, transposeB?: boolean): tf.Tensor3D;
+  /** x W over the seed axis, W the stacked `${name}/kernel` (no bias, no ReLU). */
+  linear(name: string, x: tf.Tensor3D): tf.Tensor3D;
+  /** The stacked MLP `${prefix}/dense0..` of `layers` layers, ReLU between. */
+  mlp(prefix: string, layers: number, x: tf.Tensor3D): tf.Tensor3D;
+}
+
+/** A critic's seed-stacked form: S x K x K pair scores from S x K codes per view. */
+export type StackedCritic = (s: StackedLayers, z1: tf.Tensor3D, z2: tf.Tensor3D) => tf.Tensor3D;
+
+interface CriticEntry<K extends CriticName> {
+  /** The eager form (tfjs), which every backend runs. */
+  build: Builder;
+  /** The form of the whole-step TensorFlow graph (ml/graph/). */
+  graph: GraphCritic;
+  /** The seed-stacked form where ml/model-forms.ts lists one, else null. */
+  stacked: HasStacked<typeof CRITIC_FORMS, K> extends true ? StackedCritic : null;
+  /** What scoring one batch costs (for `mirl bench`'s GFLOP/s). */
+  flops: CriticFlops;
+}
+
+/** Each critic in every form it has: a new critic is one entry, and a form it lacks a type error. */
+const REGISTRY: { [K in CriticName]: CriticEntry<K> } = {
+  inner: {
+    build: inner,
+    graph: innerGraph,
+    stacked: (s, z1, z2) => s.bmm(z1, z2, false, true),
+    flops: (_cfg, k, dx) => 2 * k * k * dx,
+  },
+  bilinear: {
+    build: bilinear,
+    graph: bilinearGraph,
+    stacked: (s, z1, z2) => s.bmm(s.linear('critic/bilinear', z1), z2, false, true),
+    flops: (_cfg, k, dx, dy) => 2 * k * dx * dy + 2 * k * k * dy,
+  },
+  separable: {
+    build: separable,
+    graph: separableGraph,
+    stacked: (s, z1, z2) =>
+      s.bmm(
+        s.mlp('critic/phi1', SEPARABLE_DIMS.length, z1),
+        s.mlp('critic/phi2', SEPARABLE_DIMS.length, z2),
+        false,
+        true,
+      ),
+    flops: separableFlops,
+  },
+  concat: { build: concat, graph: concatGraph, stacked: null, flops: concatFlops },
 };
+
+/** Every form of critic `kind` (a name from a parsed config: the schema refused others). */
+export function criticForms(kind: CriticName): CriticEntry<CriticName> {
+  return REGISTRY[kind];
+}
 
 export function criticFlops(kind: CriticName, cfg: TrialConfig, k: number, dx: number, dy: number): number {
   return REGISTRY[kind].flops(cfg, k, dx, dy);

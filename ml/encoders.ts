@@ -6,6 +6,15 @@ import type { Rng } from './rng.js';
 import { ParamStore, mlpLayers, mlpFlops, applyMlp, denseLayer, applyDense } from './params.js';
 import { conv2dSame } from './conv.js';
 import { RealNvp } from './realnvp.js';
+import { ENCODER_FORMS, type HasStacked } from './model-forms.js';
+import {
+  convnetGraph,
+  identityGraph,
+  mlpGraph,
+  mlpShortcutGraph,
+  realnvpGraph,
+  type GraphEncoder,
+} from './graph/layers.js';
 
 export interface Encoder {
   readonly name: string;
@@ -119,11 +128,36 @@ const realnvpFlops: EncoderFlops = (cfg, rows, inDim) => {
   };
 };
 
-/** Each encoder: how to build it and what one forward pass costs (for `mirl bench`'s GFLOP/s). */
-const REGISTRY: Record<EncoderName, { build: Builder; flops: EncoderFlops }> = {
-  identity: { build: identity, flops: (_cfg, _rows, inDim) => ({ flops: 0, outDim: inDim }) },
+/** An encoder's seed-stacked form: S x K codes from S x K inputs, through the stack's batched layers. */
+export type StackedEncoder = (
+  s: { mlp(prefix: string, layers: number, x: tf.Tensor3D): tf.Tensor3D },
+  name: string,
+  x: tf.Tensor3D,
+) => tf.Tensor3D;
+
+interface EncoderEntry<K extends EncoderName> {
+  /** The eager form (tfjs), which every backend runs. */
+  build: Builder;
+  /** The form of the whole-step TensorFlow graph (ml/graph/). */
+  graph: GraphEncoder;
+  /** The seed-stacked form where ml/model-forms.ts lists one, else null. */
+  stacked: HasStacked<typeof ENCODER_FORMS, K> extends true ? StackedEncoder : null;
+  /** What one forward pass costs (for `mirl bench`'s GFLOP/s). */
+  flops: EncoderFlops;
+}
+
+/** Each encoder in every form it has: a new encoder is one entry, and a form it lacks a type error. */
+const REGISTRY: { [K in EncoderName]: EncoderEntry<K> } = {
+  identity: {
+    build: identity,
+    graph: identityGraph,
+    stacked: null,
+    flops: (_cfg, _rows, inDim) => ({ flops: 0, outDim: inDim }),
+  },
   mlp: {
     build: mlp,
+    graph: mlpGraph,
+    stacked: (s, name, x) => s.mlp(name, MLP_DIMS.length, x),
     flops: (_cfg, rows, inDim) => ({
       flops: mlpFlops([inDim, ...MLP_DIMS], rows),
       outDim: MLP_DIMS[MLP_DIMS.length - 1],
@@ -131,11 +165,18 @@ const REGISTRY: Record<EncoderName, { build: Builder; flops: EncoderFlops }> = {
   },
   'mlp-shortcut': {
     build: mlpShortcut,
+    graph: mlpShortcutGraph,
+    stacked: null,
     flops: (_cfg, rows, inDim) => ({ flops: SHORTCUT_LAYERS * mlpFlops([inDim, inDim], rows), outDim: inDim }),
   },
-  convnet: { build: convnet, flops: convnetFlops },
-  realnvp: { build: realnvp, flops: realnvpFlops },
+  convnet: { build: convnet, graph: convnetGraph, stacked: null, flops: convnetFlops },
+  realnvp: { build: realnvp, graph: realnvpGraph, stacked: null, flops: realnvpFlops },
 };
+
+/** Every form of encoder `kind` (a name from a parsed config: the schema refused others). */
+export function encoderForms(kind: EncoderName): EncoderEntry<EncoderName> {
+  return REGISTRY[kind];
+}
 
 export function encoderFlops(
   kind: EncoderName,

@@ -2,6 +2,7 @@
 // holds the positive pairs, exactly as in the study's notebook.
 import * as tf from '@tensorflow/tfjs';
 import { ESTIMATORS } from './config.js';
+import { nceGraph, nwjGraph, type GraphEstimator } from './graph/estimators.js';
 
 export type EstimatorName = (typeof ESTIMATORS)[number];
 export interface Estimator {
@@ -88,9 +89,21 @@ export function kPairLoss(scores: tf.Tensor2D): tf.Scalar {
   return tf.mean(tf.log1p(offDiag)) as tf.Scalar;
 }
 
-const REGISTRY: Record<EstimatorName, Estimator> = { nce: infoNce, nwj };
+/**
+ * Each estimator in every form it has: the eager one works on one score matrix or a seed
+ * stack of them, so there is no separate stacked form; the graph form is the whole-step
+ * graph's (ml/graph/). A new estimator is one entry here.
+ */
+const REGISTRY: Record<EstimatorName, { eager: Estimator; graph: GraphEstimator }> = {
+  nce: { eager: infoNce, graph: nceGraph },
+  nwj: { eager: nwj, graph: nwjGraph },
+};
 
 export function getEstimator(name: EstimatorName): Estimator {
+  return REGISTRY[name].eager;
+}
+
+export function estimatorForms(name: EstimatorName): { eager: Estimator; graph: GraphEstimator } {
   return REGISTRY[name];
 }
 

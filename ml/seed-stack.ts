@@ -16,6 +16,8 @@ import { StackAdam, type SeedMoments } from './stack-adam.js';
 import { nativeReluGrad, nativeReluGradAvailable } from './native-kernels.js';
 import { eagerFast } from './step-path.js';
 import { stackRefusal } from './stackable.js';
+import { criticForms, type StackedCritic, type StackedLayers } from './critics.js';
+import { encoderForms, type StackedEncoder } from './encoders.js';
 import { encodeCheckpoint, decodeCheckpoint, CheckpointCorruptError, type NamedArray } from './checkpoint.js';
 import { runningPower } from './adam-state.js';
 import { betaPowersName, optimizerEntryName } from './trial-state.js';
@@ -127,13 +129,20 @@ export class SeedStack {
     return h;
   }
 
-  /** Pair scores [S, K, K] of the stacked critic. */
-  private scores(z1: tf.Tensor3D, z2: tf.Tensor3D): tf.Tensor3D {
-    const critic = this.cfgs[0].critic;
-    if (critic === 'inner') return bmm(z1, z2, false, true);
-    if (critic === 'bilinear')
-      return bmm(stackedDense(z1, this.param('critic/bilinear/kernel'), null, false), z2, false, true);
-    return bmm(this.mlp('critic/phi1', 2, z1), this.mlp('critic/phi2', 2, z2), false, true);
+  /** The stack's batched layers, as the registries' stacked forms use them. */
+  private readonly layers: StackedLayers = {
+    bmm,
+    linear: (name, x) => stackedDense(x, this.param(`${name}/kernel`), null, false),
+    mlp: (prefix, layers, x) => this.mlp(prefix, layers, x),
+  };
+
+  /** The stacked forms of the trials' encoder and critic (stackRefusal let only stackable ones in). */
+  private forms(): { encoder: StackedEncoder; critic: StackedCritic } {
+    const { encoder, critic } = this.cfgs[0];
+    const e = encoderForms(encoder).stacked;
+    const c = criticForms(critic).stacked;
+    if (!e || !c) throw new SeedStackError(`no stacked form for encoder ${encoder} with critic ${critic}`);
+    return { encoder: e, critic: c };
   }
 
   /** One step of every seed; returns each seed's I_EST on its batch and its loss, [S] each (the caller's). */
@@ -152,9 +161,10 @@ export class SeedStack {
     let loss!: tf.Tensor1D;
     const vars = [...this.stacked.values()];
     const { value, grads } = tf.variableGrads(() => {
-      const z1 = this.mlp('g1', 3, tf.tensor3d(x, [s, k, this.dim]));
-      const z2 = this.mlp('g2', 3, tf.tensor3d(y, [s, k, this.dim]));
-      est = tf.keep(getEstimator(estimator)(this.scores(z1, z2)));
+      const forms = this.forms();
+      const z1 = forms.encoder(this.layers, 'g1', tf.tensor3d(x, [s, k, this.dim]));
+      const z2 = forms.encoder(this.layers, 'g2', tf.tensor3d(y, [s, k, this.dim]));
+      est = tf.keep(getEstimator(estimator)(forms.critic(this.layers, z1, z2)));
       loss = tf.keep(objectiveTerms(est, objective, target) as tf.Tensor1D);
       return tf.sum(loss);
     }, vars);

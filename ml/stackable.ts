@@ -1,8 +1,7 @@
 // Which trials can train as one seed stack (ml/seed-stack.ts), without TensorFlow.js:
 // the CLI and the spec layer ask before anything loads or launches.
 import type { TrialConfig } from './config.js';
-
-export const STACKABLE_CRITICS = ['inner', 'bilinear', 'separable'] as const;
+import { CRITIC_FORMS, ENCODER_FORMS, STACKABLE_CRITICS, STACKABLE_ENCODERS } from './model-forms.js';
 
 /** Why these configurations cannot train as one stack, or null when they can. */
 export function stackRefusal(cfgs: readonly TrialConfig[]): string | null {
@@ -15,8 +14,11 @@ export function stackRefusal(cfgs: readonly TrialConfig[]): string | null {
   }
   if (new Set(cfgs.map((c) => c.seed)).size !== cfgs.length) return 'a seed appears twice';
   if (first.procedure !== 'infomax' || first.data !== 'mnist') return 'only infomax trials on MNIST stack';
-  if (first.encoder !== 'mlp') return `encoder "${first.encoder}" does not stack (only "mlp")`;
-  if (!(STACKABLE_CRITICS as readonly string[]).includes(first.critic))
-    return `critic "${first.critic}" does not stack (only ${STACKABLE_CRITICS.join(', ')})`;
+  const encoder = ENCODER_FORMS[first.encoder].stacked;
+  if (encoder !== true)
+    return `encoder "${first.encoder}" does not stack (${encoder}; stacked encoders: ${STACKABLE_ENCODERS.join(', ')})`;
+  const critic = CRITIC_FORMS[first.critic].stacked;
+  if (critic !== true)
+    return `critic "${first.critic}" does not stack (${critic}; stacked critics: ${STACKABLE_CRITICS.join(', ')})`;
   return null;
 }

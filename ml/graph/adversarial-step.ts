@@ -13,7 +13,8 @@ import { graphAdam, stepPath, type GraphAdam } from '../step-path.js';
 import { Graph, type Sym, type Variable } from './graph.js';
 import * as op from './ops.js';
 import { adamState, adamUpdate, type AdamSettings, type AdamState } from './adam.js';
-import { GRAPH_ENCODERS, Params, encoder, type EncoderHints } from './layers.js';
+import { Params, type EncoderHints } from './layers.js';
+import { encoderForms } from '../encoders.js';
 import { GraphState } from './graph-state.js';
 import { graphPrefix } from './graph-step.js';
 
@@ -22,12 +23,7 @@ const f32 = (shape: readonly number[]) => [{ shape, dtype: 'float32' as const }]
 
 /** Whether an adversarial trial of this configuration trains through a graph session here and now. */
 export function adversarialGraphApplies(cfg: TrialConfig): boolean {
-  return (
-    stepPath() === 'graph' &&
-    tf.getBackend() === 'tensorflow' &&
-    cfg.procedure === 'adversarial' &&
-    (GRAPH_ENCODERS as readonly string[]).includes(cfg.encoder)
-  );
+  return stepPath() === 'graph' && tf.getBackend() === 'tensorflow' && cfg.procedure === 'adversarial';
 }
 
 /** Rows [begin, begin + rows) of a 2-d x, outside any gradient (the tape never sees it). */
@@ -117,7 +113,12 @@ export function buildAdversarialGraph(cfg: TrialConfig, dimX: number, hints: Enc
   const pc = new Params(g, prefix);
   // The codes of a round's classifier batches, outside the tape: the classifier's updates never differentiate the encoder.
   const codesOf = (x: Sym) =>
-    g.node('StopGradient', [encoder(g, pe, 'g1', x, cfg, hints)], T, f32([x.shape[0], dimX]))[0];
+    g.node(
+      'StopGradient',
+      [encoderForms(cfg.encoder).graph(g, pe, 'g1', x, cfg, hints)],
+      T,
+      f32([x.shape[0], dimX]),
+    )[0];
   const rx = g.placeholder('round/x', [count * k, dimX]);
   const ry = g.placeholder('round/y', [count * k, CLASSES]);
   const codes = codesOf(rx);
@@ -132,7 +133,7 @@ export function buildAdversarialGraph(cfg: TrialConfig, dimX: number, hints: Enc
   }
   // The encoder's update: cross-entropy against uniform labels through the updated classifier.
   const ex = g.placeholder('round/ex', [k, dimX]);
-  const z = encoder(g, pe, 'g1', ex, cfg, hints);
+  const z = encoderForms(cfg.encoder).graph(g, pe, 'g1', ex, cfg, hints);
   const encoderReads = new Map(pe.reads);
   const encoderSlot = slot(g, pe, `${prefix}/encoder`, cfg.adv_encoder_lr, kind);
   const after = readsAfter(classifier, control);

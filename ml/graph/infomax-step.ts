@@ -7,53 +7,15 @@ import { Graph, GraphError, type Sym, type Variable } from './graph.js';
 import * as op from './ops.js';
 import { buildAdam, type MomentIo } from './adam.js';
 import type { GraphAdam } from '../step-path.js';
-import { GRAPH_ENCODERS, Params, encoder, scores, type EncoderHints } from './layers.js';
+import { Params, type EncoderHints } from './layers.js';
+import { encoderForms } from '../encoders.js';
+import { criticForms } from '../critics.js';
+import { estimatorForms } from '../estimators.js';
 
-/** The model families the graph step covers; anything else trains on the tfjs path. */
+/** The procedures the graph step covers (every encoder, critic and estimator has a graph form); anything else trains on the tfjs path. */
 export function graphStepRefusal(cfg: TrialConfig): string | null {
   if (cfg.procedure !== 'infomax') return `the ${cfg.procedure} procedure`;
-  if (!(GRAPH_ENCODERS as readonly string[]).includes(cfg.encoder)) return `the ${cfg.encoder} encoder`;
   return null;
-}
-
-function square(k: number, value: (i: number, j: number) => number): Float32Array {
-  const v = new Float32Array(k * k);
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v[i * k + j] = value(i, j);
-  return v;
-}
-
-/** ml/estimators.ts' diagonal: the sum of scores times the identity, along rows. */
-function diagonal(g: Graph, s: Sym): Sym {
-  const k = s.shape[1];
-  return op.sum(
-    g,
-    op.mul(
-      g,
-      s,
-      g.constant(
-        square(k, (i, j) => (i === j ? 1 : 0)),
-        [k, k],
-      ),
-    ),
-    [1],
-  );
-}
-
-function estimate(g: Graph, cfg: TrialConfig, s: Sym): Sym {
-  const k = s.shape[1];
-  if (cfg.estimator === 'nce') {
-    const rows = op.sub(g, diagonal(g, s), op.logSumExp(g, s, 1));
-    return op.add(g, g.constant(Math.log(k)), op.mean(g, rows, [0]));
-  }
-  const shifted = op.sub(g, s, g.constant(1));
-  const joint = op.mean(g, diagonal(g, shifted), [0]);
-  const mask = g.constant(
-    square(k, (i, j) => (i === j ? -Infinity : 0)),
-    [k, k],
-  );
-  const pairs = op.reshape(g, op.add(g, shifted, mask), [k * k]);
-  const marginal = op.exp(g, op.sub(g, op.logSumExp(g, pairs, 0), g.constant(Math.log(k * (k - 1)))));
-  return op.sub(g, op.add(g, g.constant(1), joint), marginal);
 }
 
 function objective(g: Graph, cfg: TrialConfig, est: Sym): Sym {
@@ -88,9 +50,10 @@ export function buildInfomaxGraph(
   const x = g.placeholder('x', [k, dimX]);
   const y = g.placeholder('y', [k, dimY]);
   const p = new Params(g, prefix);
-  const zx = encoder(g, p, 'g1', x, cfg, hints.g1);
-  const zy = encoder(g, p, 'g2', y, cfg, hints.g2);
-  const est = estimate(g, cfg, scores(g, p, cfg, zx, zy));
+  const encode = encoderForms(cfg.encoder).graph;
+  const zx = encode(g, p, 'g1', x, cfg, hints.g1);
+  const zy = encode(g, p, 'g2', y, cfg, hints.g2);
+  const est = estimatorForms(cfg.estimator).graph(g, criticForms(cfg.critic).graph(g, p, cfg, zx, zy));
   const loss = objective(g, cfg, est);
   const names = [...p.vars.keys()];
   const grads = g.gradients(

@@ -119,36 +119,32 @@ export interface EncoderHints {
   permutations?: readonly ArrayLike<number>[];
 }
 
-/** The encoders the graph step covers, by the names a sweep spec uses; null for the others. */
-export const GRAPH_ENCODERS = ['identity', 'mlp', 'mlp-shortcut', 'convnet', 'realnvp'] as const;
+/** An encoder's graph form: the registry entry of ml/encoders.ts holds one per encoder. */
+export type GraphEncoder = (g: Graph, p: Params, name: string, x: Sym, cfg: TrialConfig, hints: EncoderHints) => Sym;
 
-export function encoder(g: Graph, p: Params, name: string, x: Sym, cfg: TrialConfig, hints: EncoderHints): Sym {
-  if (cfg.encoder === 'identity') return x;
-  if (cfg.encoder === 'mlp') return mlp(g, p, name, x, [x.shape[1], ...MLP_DIMS]);
-  if (cfg.encoder === 'mlp-shortcut') return mlpShortcut(g, p, name, x);
-  if (cfg.encoder === 'convnet') return convnet(g, p, name, x);
-  if (cfg.encoder === 'realnvp') {
-    if (!hints.permutations) throw new GraphError(`${name}: a RealNVP graph needs its permutations`);
-    return realnvp(g, p, name, x, cfg, hints.permutations);
-  }
-  throw new GraphError(`no graph for the ${cfg.encoder} encoder`);
-}
+export const identityGraph: GraphEncoder = (_g, _p, _name, x) => x;
+export const mlpGraph: GraphEncoder = (g, p, name, x) => mlp(g, p, name, x, [x.shape[1], ...MLP_DIMS]);
+export const mlpShortcutGraph: GraphEncoder = (g, p, name, x) => mlpShortcut(g, p, name, x);
+export const convnetGraph: GraphEncoder = (g, p, name, x) => convnet(g, p, name, x);
+export const realnvpGraph: GraphEncoder = (g, p, name, x, cfg, hints) => {
+  if (!hints.permutations) throw new GraphError(`${name}: a RealNVP graph needs its permutations`);
+  return realnvp(g, p, name, x, cfg, hints.permutations);
+};
 
-export function scores(g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym): Sym {
-  const [dx, dy] = [zx.shape[1], zy.shape[1]];
-  if (cfg.critic === 'inner') return op.matMul(g, zx, zy, false, true);
-  if (cfg.critic === 'bilinear')
-    return op.matMul(g, dense(g, p, 'critic/bilinear', zx, dx, dy, false, false), zy, false, true);
-  if (cfg.critic === 'separable')
-    return op.matMul(
-      g,
-      mlp(g, p, 'critic/phi1', zx, [dx, ...SEPARABLE_DIMS]),
-      mlp(g, p, 'critic/phi2', zy, [dy, ...SEPARABLE_DIMS]),
-      false,
-      true,
-    );
-  return concatScores(g, p, cfg, zx, zy);
-}
+/** A critic's graph form, K x K pair scores: the registry entry of ml/critics.ts holds one per critic. */
+export type GraphCritic = (g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym) => Sym;
+
+export const innerGraph: GraphCritic = (g, _p, _cfg, zx, zy) => op.matMul(g, zx, zy, false, true);
+export const bilinearGraph: GraphCritic = (g, p, _cfg, zx, zy) =>
+  op.matMul(g, dense(g, p, 'critic/bilinear', zx, zx.shape[1], zy.shape[1], false, false), zy, false, true);
+export const separableGraph: GraphCritic = (g, p, _cfg, zx, zy) =>
+  op.matMul(
+    g,
+    mlp(g, p, 'critic/phi1', zx, [zx.shape[1], ...SEPARABLE_DIMS]),
+    mlp(g, p, 'critic/phi2', zy, [zy.shape[1], ...SEPARABLE_DIMS]),
+    false,
+    true,
+  );
 
 /**
  * ml/critics.ts' concat critic: the first layer split as (x Wx) + (y Wy + b) and
@@ -156,7 +152,7 @@ export function scores(g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym):
  * layer's kernel gradient taken as dy^T x with dy as a row, as there (autodiff's
  * transposed-operand product over the pair matrix is the slow way to the same sum).
  */
-function concatScores(g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym): Sym {
+export const concatGraph: GraphCritic = (g, p, cfg, zx, zy) => {
   const [h0, ...rest] = cfg.critic_hidden;
   const [k, m] = [zx.shape[0], zy.shape[0]];
   const a = op.matMul(g, zx, p.get('critic/concat/first/kernel_x', [zx.shape[1], h0]));
@@ -174,7 +170,7 @@ function concatScores(g: Graph, p: Params, cfg: TrialConfig, zx: Sym, zy: Sym): 
   const w = p.get(`critic/concat/dense${last}/kernel`, [dims[last], 1]);
   const bias = p.get(`critic/concat/dense${last}/bias`, [1]);
   return op.reshape(g, pairScore(g, hidden, w, bias), [k, m]);
-}
+};
 
 /** x w + b for one output over n rows, with dw = (dy as a row) x and dx = dy w^T as an outer product. */
 function pairScore(g: Graph, x: Sym, w: Sym, bias: Sym): Sym {
