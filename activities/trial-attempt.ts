@@ -7,12 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { ApplicationFailure, CancelledFailure, type Context } from '@temporalio/activity';
 import type { TrialResult } from '../ml/run-trial.js';
-import {
-  NON_RETRYABLE_ERROR_TYPES,
-  type RunTrialActivityInput,
-  type RunTrialActivityResult,
-  type TrialHeartbeat,
-} from '../workflows/types.js';
+import type { RunTrialActivityInput, RunTrialActivityResult, TrialHeartbeat } from '../workflows/types.js';
 import { leaseOfActivity, type AttemptLease } from './attempt-lease.js';
 import {
   describeFallback,
@@ -21,6 +16,7 @@ import {
   type StoredCheckpoint,
 } from './checkpoint-store.js';
 import { EvaluationRelay, temporalJudge, type EvaluationJudge } from './evaluation-relay.js';
+import { trialFailureOf } from './failure-class.js';
 import type { MetricsSink, TrialMetricsWriter } from './metrics-sink.js';
 import { probeObjective } from './objective-probe.js';
 import type { TrainerPool } from './trainer-pool.js';
@@ -65,6 +61,8 @@ export class TrialAttempt {
   private trainerStartedAt = 0;
   private result: TrialResult | null = null;
   private trainerError: Extract<FromTrainer, { type: 'error' }> | null = null;
+  /** The last step the trainer reported in this attempt; null while it is still setting the trial up. */
+  private lastReportedStep: number | null = null;
   private stopping: 'cancel' | 'shutdown' | 'prune' | null = null;
   private pruned: { step: number; reason: string } | null = null;
   private cancelReason: unknown = null;
@@ -216,6 +214,7 @@ export class TrialAttempt {
   private onMessage(msg: FromTrainer): void {
     switch (msg.type) {
       case 'train':
+        this.lastReportedStep = msg.step;
         this.beat = {
           ...this.beat,
           step: msg.step,
@@ -225,6 +224,7 @@ export class TrialAttempt {
         this.writer!.train(msg.step, msg.metrics);
         break;
       case 'eval':
+        this.lastReportedStep = msg.step;
         this.beat = {
           ...this.beat,
           step: msg.step,
@@ -379,16 +379,9 @@ export class TrialAttempt {
     }
     const err = this.trainerError;
     if (err) {
-      const nonRetryable = NON_RETRYABLE_ERROR_TYPES.includes(err.name);
-      return this.fail(
-        ApplicationFailure.create({
-          message: err.message,
-          type: err.name,
-          nonRetryable,
-          details: [{ stack: err.stack }],
-        }),
-        writer,
-      );
+      // A mistake in the settings or in our code fails every attempt alike: once is enough.
+      const failure = trialFailureOf(err, this.lastReportedStep);
+      return this.fail(ApplicationFailure.create({ ...failure, details: [{ stack: err.stack }] }), writer);
     }
     const r = this.result;
     // A finished trial needs no checkpoint, nor a pruned one; a stopped one must leave its last one behind.

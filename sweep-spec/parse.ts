@@ -40,20 +40,14 @@ export function parseSpec(source: string | Uint8Array, file: string = DEFAULT_SP
 
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const yamlProblems = [...doc.errors, ...doc.warnings];
-  if (yamlProblems.length) {
-    throw new SpecError(
-      yamlProblems.map((problem) => {
-        const { line, col } = lineCounter.linePos(problem.pos[0]);
-        return {
-          file,
-          path: ROOT_PATH,
-          line,
-          column: col,
-          message: `YAML: ${firstLine(problem.message)} (${problem.code})`,
-        };
-      }),
-    );
+  // One syntax error often sets off more at the same spot or after it (an unclosed `[`
+  // is also a bad indent and an unclosed `{`): the first, by position, is the one to fix.
+  const [problem] = [...(doc.errors.length ? doc.errors : doc.warnings)].sort((a, b) => a.pos[0] - b.pos[0]);
+  if (problem) {
+    const { line, col } = lineCounter.linePos(problem.pos[0]);
+    throw new SpecError([
+      { file, path: ROOT_PATH, line, column: col, message: `YAML: ${firstLine(problem.message)} (${problem.code})` },
+    ]);
   }
 
   let data: unknown;

@@ -335,28 +335,42 @@ export function configIssues(
   const axes = axesOf(plan, picks);
   return zodIssues.map((issue) => {
     const key = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
-    let path = ROOT_PATH;
-    let note = '';
-    if (key !== undefined) {
-      const d = plan.dimensions.findIndex((dim) => dim.keys.includes(key));
-      if (d >= 0) {
-        const dim = plan.dimensions[d];
-        path = dim.kind === 'seeds' ? `${dim.source}` : `${dim.keyPaths[key]}[${picks[d]}]`;
-      } else if (key in plan.fixedPaths) {
-        path = plan.fixedPaths[key];
-      } else {
-        path = formatPath(['trial', key]);
-        note = `; \`${key}\` is not set (default ${shortJson(TRIAL_DEFAULTS[key])})`;
-      }
-    }
+    const { path, note } = key === undefined ? { path: ROOT_PATH, note: '' } : settingSource(plan, picks, key);
     return {
       file,
       path,
-      ...(key !== undefined ? { value: shortJson(key in config ? config[key] : TRIAL_DEFAULTS[key]) } : {}),
+      ...(key !== undefined ? { value: shortJson(settingValue(config, key)) } : {}),
       message: issue.message + note,
       trial: axes,
     };
   });
+}
+
+/**
+ * Where one configuration's `key` was written: the axis value picked, the fixed setting,
+ * or `trial.<key>` with a note when it was left to its default.
+ */
+export function settingSource(plan: Plan, picks: readonly number[], key: string): { path: string; note: string } {
+  const d = plan.dimensions.findIndex((dim) => dim.keys.includes(key));
+  if (d >= 0) {
+    const dim = plan.dimensions[d];
+    return { path: dim.kind === 'seeds' ? dim.source : `${dim.keyPaths[key]}[${picks[d]}]`, note: '' };
+  }
+  if (key in plan.fixedPaths) return { path: plan.fixedPaths[key], note: '' };
+  return {
+    path: formatPath(['trial', key]),
+    note: `; \`${key}\` is not set (default ${shortJson(TRIAL_DEFAULTS[key])})`,
+  };
+}
+
+/** A configuration's `key`, or its default where the configuration leaves it out. */
+export function settingValue(config: Record<string, unknown>, key: string): unknown {
+  return key in config ? config[key] : TRIAL_DEFAULTS[key];
+}
+
+/** Whether a grid axis, zip group or search varies `key` (rather than the spec fixing it, or leaving it out). */
+export function isVaried(plan: Plan, key: string): boolean {
+  return plan.dimensions.some((dim) => dim.kind !== 'seeds' && dim.keys.includes(key));
 }
 
 /** Resolves a configuration through the trial schema: defaults filled, cross-field rules checked. */

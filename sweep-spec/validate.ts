@@ -4,7 +4,18 @@
 // and the objective's metric.
 import { formatPath, shortJson, type PathSegment, type SpecIssue } from './errors.js';
 import { loggedMetrics, totalSteps } from '../ml/metric-names.js';
-import { axesOf, configIssues, formatCount, planSpec, resolveConfig, trialLimitIssue, type Plan } from './plan.js';
+import {
+  axesOf,
+  configIssues,
+  formatCount,
+  isVaried,
+  planSpec,
+  resolveConfig,
+  settingSource,
+  trialLimitIssue,
+  type Plan,
+} from './plan.js';
+import { combinationRefusal, COMBINATION_KEYS, type CombinationRefusal } from './buildable.js';
 import type { Profile, Spec } from './schema.js';
 import { earlyStopScheduleIssues, type ConfigurationSample } from './early-stop.js';
 import { canonicalJson } from './trial-id.js';
@@ -154,16 +165,55 @@ function* configurationPicks(plan: Plan, from: number): Generator<number[]> {
   }
 }
 
-/** Runs every distinct configuration (seed aside) through trialConfigSchema. */
+const listed = (values: readonly string[]) =>
+  values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+
+/**
+ * A configuration whose critic x encoder x estimator x objective cannot be built (see
+ * buildable.ts), blamed on the setting a user most likely varied, with the values each
+ * setting involved may take instead.
+ */
+function combinationIssue(plan: Plan, picks: readonly number[], refusal: CombinationRefusal, file: string): SpecIssue {
+  const { combination, alternatives } = refusal;
+  const involved = COMBINATION_KEYS.filter((k) => alternatives[k]);
+  const candidates = involved.length ? involved : [...COMBINATION_KEYS];
+  const blamed =
+    candidates.find((k) => isVaried(plan, k)) ?? candidates.find((k) => k in plan.fixedPaths) ?? candidates[0];
+  const named = (k: string) => `${k} ${shortJson(combination[k as keyof typeof combination])}`;
+  const others = (involved.length > 1 ? involved : COMBINATION_KEYS).filter((k) => k !== blamed);
+  const instead = others
+    .filter((k) => alternatives[k])
+    .map((k) => `; or keep ${named(blamed)} and set ${k} to ${listed(alternatives[k]!)}`);
+  const { path, note } = settingSource(plan, picks, blamed);
+  return {
+    file,
+    path,
+    value: shortJson(combination[blamed]),
+    message: `${named(blamed)} cannot be built with ${others.map(named).join(', ')}: ${refusal.refusals.join('; ')}${instead.join('')}${note}`,
+    ...(alternatives[blamed] ? { allowed: alternatives[blamed] } : {}),
+    trial: axesOf(plan, picks),
+  };
+}
+
+/** The problems of one configuration: its combination first, then the rest of trialConfigSchema's rules. */
+function issuesOfConfiguration(plan: Plan, picks: readonly number[], file: string): SpecIssue[] {
+  const resolved = resolveConfig(plan, picks);
+  const refusal = combinationRefusal(resolved.ok ? resolved.config : resolved.input);
+  const issues = refusal ? [combinationIssue(plan, picks, refusal, file)] : [];
+  if (resolved.ok) return issues;
+  // The schema's own issue for the refused combination is already told, in the combination's words.
+  const rest = resolved.issues.filter((issue) => !refusal?.refusals.includes(issue.message));
+  return [...issues, ...configIssues(plan, picks, resolved.input, rest, file)];
+}
+
+/** Runs every distinct configuration (seed aside) through the combination table and trialConfigSchema. */
 function configurationIssues(plan: Plan, file: string, context: string): SpecIssue[] {
   let configurations = 0;
   const groups = new Map<string, { issue: SpecIssue; count: number }>();
   for (const picks of configurationPicks(plan, 0)) {
     configurations++;
     if (plan.dimensions[0].rows[picks[0]] === undefined) continue; // a TPE point, known only once suggested
-    const resolved = resolveConfig(plan, picks);
-    if (resolved.ok) continue;
-    for (const issue of configIssues(plan, picks, resolved.input, resolved.issues, file)) {
+    for (const issue of issuesOfConfiguration(plan, picks, file)) {
       const key = `${issue.path}\u0000${issue.message}`;
       const group = groups.get(key);
       if (group) group.count++;

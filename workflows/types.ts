@@ -7,7 +7,12 @@ import type { FinalRunStatus } from '../tracking/index.js';
 /** Sweep and trial workflows live here; activity queues are per resource (mirl-cpu, mirl-gpu). */
 export const SWEEP_TASK_QUEUE = 'mirl-sweeps';
 
-/** Failures a retry cannot fix: the trial fails at once instead of burning attempts. */
+/**
+ * Failures a retry cannot fix: the trial fails at once instead of burning attempts.
+ * TypeError and its kin are not listed: Node's fetch throws a TypeError for a refused
+ * connection too, so the trial's activity tells our bugs from outages by where they were
+ * thrown (activities/failure-class.ts) and marks the failure non-retryable itself.
+ */
 export const NON_RETRYABLE_ERROR_TYPES = [
   'NonFiniteError',
   'TrialConfigError',
