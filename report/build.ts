@@ -8,6 +8,7 @@ import { claimHistoryMetrics } from '../results/claims.js';
 import { evaluateClaim, type StudyVerdicts } from '../results/verdicts.js';
 import { aggregateCurves, type CurveSet, type ReportTrial } from './aggregate.js';
 import { figureMetrics, figuresFor, trueMiOf, xOf, type Figure } from './catalogue.js';
+import { paperValuesFor, placePaperValues, seriesSettings, PAPER_VALUES, type PaperMark } from './paper-values.js';
 import { bandsSpec, curvesSpec } from './vega-specs.js';
 
 export interface SweepData {
@@ -33,6 +34,8 @@ export interface ReportFigure {
   metrics: string[];
   x: Figure['x'];
   trueMi: number | null;
+  /** The paper's values drawn on the figure as dashed rules or bands, read from its figures (report/paper-values.ts). */
+  paperValues: PaperMark[];
   data: CurveSet;
 }
 
@@ -141,6 +144,17 @@ export function reportMetrics(study: string, logged: Iterable<string>): string[]
   ];
 }
 
+/**
+ * The paper's accuracies belong on the notebook protocol's figure only (paper-values.ts
+ * says why); a sweep that drew no such figure says so rather than leaving a reader to
+ * wonder where they went.
+ */
+function notebookOnlyNote(study: string, figures: ReportFigure[]): string | null {
+  const notebook = PAPER_VALUES.filter((v) => v.study === study && v.protocol === 'notebook');
+  if (!notebook.length || figures.some((f) => f.metrics.includes(notebook[0].metric))) return null;
+  return `the paper's accuracies (read from its figures) come from the notebook's linear-evaluation protocol and are drawn on its figure (${notebook[0].metric}) only, and this report has none (no finished trial logged it); mirl's converged fit can rank representations differently`;
+}
+
 export function buildReport(data: SweepData, now: Date): BuiltReport {
   const logged = new Set(data.trials.flatMap((t) => Object.keys(t.histories)));
   const figures = figuresFor(data.study, logged);
@@ -155,9 +169,15 @@ export function buildReport(data: SweepData, now: Date): BuiltReport {
       skipped.push({ name: figure.name, reason: `no finished trial logged ${metrics.join(', ')}` });
       continue;
     }
+    const paper =
+      figure.kind === 'curves'
+        ? placePaperValues(paperValuesFor(data.study, figure.metric), seriesSettings(set.configs, data.trials), {
+            drawsTrueMi: Boolean(figure.trueMi && trueMi !== null),
+          })
+        : [];
     const spec =
       figure.kind === 'curves'
-        ? curvesSpec(figure, set, { sweepId: data.sweepId, trueMi })
+        ? curvesSpec(figure, set, { sweepId: data.sweepId, trueMi, paper })
         : bandsSpec(figure, set, { sweepId: data.sweepId });
     specs.push({ name: figure.name, spec });
     out.push({
@@ -167,9 +187,11 @@ export function buildReport(data: SweepData, now: Date): BuiltReport {
       metrics,
       x: figure.x,
       trueMi: figure.kind === 'curves' && figure.trueMi ? trueMi : null,
+      paperValues: paper,
       data: set,
     });
   }
+  const paperNote = notebookOnlyNote(data.study, out);
   const trialStates: Record<string, number> = {};
   for (const t of latestPerTrial(data.trials)) trialStates[t.status] = (trialStates[t.status] ?? 0) + 1;
   const finalMetrics = [...new Set(out.flatMap((f) => f.metrics))];
@@ -188,7 +210,7 @@ export function buildReport(data: SweepData, now: Date): BuiltReport {
       final: aggregate(data.trials, { metrics: finalMetrics.length ? finalMetrics : undefined }),
       compute: computeOf(data.trials),
       verdicts: evaluateClaim(data.study, data.trials),
-      notes: data.notes,
+      notes: paperNote ? [...data.notes, paperNote] : data.notes,
     },
     specs,
   };

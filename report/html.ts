@@ -5,6 +5,7 @@ import { formatSummary, formatValue } from '../results/render.js';
 import type { ComparisonResult } from '../results/verdicts.js';
 import type { Report } from './build.js';
 import { metricTitle } from './catalogue.js';
+import { paperValueText } from './paper-values.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -86,6 +87,17 @@ function excludedTable(report: Report): string {
     : '';
 }
 
+/** The caption's account of the dashed marks, with their numbers, so the figure needs no guessing. */
+function paperCaption(f: Report['figures'][number]): string {
+  if (!f.paperValues.length) return '';
+  const protocols = [...new Set(f.paperValues.flatMap((v) => (v.protocol ? [v.protocol] : [])))];
+  const protocol = protocols.length ? `; linear evaluation under the ${protocols.join(', ')} protocol` : '';
+  const values = f.paperValues
+    .map((v) => `${v.label} ${paperValueText(v)}${v.at === 'level' ? '' : ` (${v.at})`}`)
+    .join(', ');
+  return ` Dashed marks (a shaded band for a range) are the paper's values read from its figures (secondary, unverified${protocol}): ${values}.`;
+}
+
 const STYLE = `
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
@@ -112,7 +124,7 @@ export function renderHtml(report: Report, svgs: ReadonlyMap<string, string>): s
       const seeds = f.data.configs.map((c) => `${c.label}: ${c.finished} of ${c.trials}`).join('; ');
       // An <img> per figure rather than inline SVG: Vega's SVGs reuse clip-path ids, which would clash in one document.
       const img = `<img alt="${escapeHtml(f.title)}" src="data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}">`;
-      return `<figure id="${escapeHtml(f.name)}">\n${img}\n<figcaption>${escapeHtml(f.title)}. Finished seeds per configuration: ${escapeHtml(seeds)}. Files: ${escapeHtml(f.name)}.svg, ${escapeHtml(f.name)}.png, ${escapeHtml(f.name)}.vl.json.</figcaption>\n</figure>`;
+      return `<figure id="${escapeHtml(f.name)}">\n${img}\n<figcaption>${escapeHtml(f.title)}. Finished seeds per configuration: ${escapeHtml(seeds)}.${escapeHtml(paperCaption(f))} Files: ${escapeHtml(f.name)}.svg, ${escapeHtml(f.name)}.png, ${escapeHtml(f.name)}.vl.json.</figcaption>\n</figure>`;
     })
     .join('\n');
   const skipped = report.skipped

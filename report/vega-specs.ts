@@ -3,6 +3,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ConfigCurves, CurveSet } from './aggregate.js';
 import { metricTitle, X_TITLES, type BandFigure, type CurveFigure } from './catalogue.js';
+import { PAPER_LEGEND, paperValueText, type PaperMark } from './paper-values.js';
 
 const WIDTH = 480;
 const HEIGHT = 300;
@@ -10,6 +11,9 @@ const PANEL_WIDTH = 300;
 const PANEL_HEIGHT = 200;
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const BAND_COLORS = ['#c6dbef', '#6baed6', '#2171b5'];
+/** The paper's marks that belong to no single series: dark enough to read, not a series colour. */
+const PAPER_NEUTRAL = '#444';
+const PAPER_DASH = [6, 4];
 
 export interface CurveRow {
   configuration: string;
@@ -76,7 +80,7 @@ function baseConfig() {
 export function curvesSpec(
   figure: CurveFigure,
   set: CurveSet,
-  options: { sweepId?: string; trueMi?: number | null } = {},
+  options: { sweepId?: string; trueMi?: number | null; paper?: PaperMark[] } = {},
 ): TopLevelSpec {
   const rows = curveRows(set.configs, figure.metric);
   const domain = set.configs.map((c) => c.label);
@@ -111,6 +115,7 @@ export function curvesSpec(
       },
     );
   }
+  layers.push(...paperLayers(options.paper ?? [], color));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: figure.title, subtitle: subtitle(options.sweepId, 'mean ± sd over the seeds of finished trials') },
@@ -120,6 +125,70 @@ export function curvesSpec(
     layer: layers,
     config: baseConfig(),
   } as TopLevelSpec;
+}
+
+interface PaperRow {
+  configuration: string | null;
+  lo: number;
+  hi: number;
+  source: string;
+  label: string;
+}
+
+/**
+ * The paper's values on the curves' axes: a dashed rule per value (at both edges of a
+ * range, with the range shaded between). One that belongs to a single series takes its
+ * colour, so the legend names it; the others are dark grey with a text label. All share
+ * one dashed legend entry, and their y values widen the shared y scale, so the axis
+ * always reaches them.
+ */
+function paperLayers(marks: PaperMark[], color: object): object[] {
+  const rows = (ms: PaperMark[]): PaperRow[] =>
+    ms.map((m) => ({
+      configuration: m.configuration,
+      lo: m.lo,
+      hi: m.hi,
+      source: PAPER_LEGEND,
+      label: `paper ${m.label} ≈ ${paperValueText(m)}`,
+    }));
+  const y = (field: 'lo' | 'hi') => ({ field, type: 'quantitative', scale: { zero: false } });
+  const strokeDash = {
+    field: 'source',
+    type: 'nominal',
+    scale: { domain: [PAPER_LEGEND], range: [PAPER_DASH] },
+    legend: { title: null, symbolType: 'stroke', symbolStrokeWidth: 1.5, symbolSize: 300 },
+  };
+  const rules = (values: PaperRow[], paint: object) => {
+    const own = 'color' in paint ? {} : { color: PAPER_NEUTRAL };
+    const ranges = values.filter((r) => r.hi > r.lo);
+    const rule = (data: PaperRow[], edge: 'lo' | 'hi') => ({
+      data: { values: data },
+      mark: { type: 'rule', strokeWidth: 1.5, ...own },
+      encoding: { y: y(edge), strokeDash, ...paint },
+    });
+    if (!ranges.length) return [rule(values, 'lo')];
+    const band = {
+      data: { values: ranges },
+      mark: { type: 'rect', opacity: 0.1, ...own },
+      encoding: { y: y('lo'), y2: { field: 'hi' }, ...paint },
+    };
+    return [band, rule(values, 'lo'), rule(ranges, 'hi')];
+  };
+  const coloured = rows(marks.filter((m) => m.configuration !== null));
+  const neutral = rows(marks.filter((m) => m.configuration === null));
+  return [
+    ...(coloured.length ? rules(coloured, { color }) : []),
+    ...(neutral.length
+      ? [
+          ...rules(neutral, {}),
+          {
+            data: { values: neutral },
+            mark: { type: 'text', align: 'left', dx: 4, dy: -6, x: 0, color: PAPER_NEUTRAL, fontSize: 10 },
+            encoding: { y: y('hi'), text: { field: 'label' } },
+          },
+        ]
+      : []),
+  ];
 }
 
 export function bandsSpec(figure: BandFigure, set: CurveSet, options: { sweepId?: string } = {}): TopLevelSpec {
