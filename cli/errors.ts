@@ -3,8 +3,15 @@ import { SpecError, formatSpecError } from '../sweep-spec/errors.js';
 import { ZodError } from 'zod';
 import { SweepLookupError } from '../results/sweep-runs.js';
 import { SweepRefusal } from '../client/sweeps.js';
+import { TemporalUnreachableError } from '../servers/temporal-connection.js';
 
 export class UsageError extends Error {}
+
+/**
+ * A failure whose message already says what happened and what to do (a server that did
+ * not answer, and where mirl looked for it): printed as it is, with no class name before it.
+ */
+export class ActionableError extends Error {}
 
 /**
  * A call to a server that failed, with what mirl was doing as its message. The server's
@@ -34,6 +41,9 @@ export function describeFailure(err: unknown): { message: string; code: number }
     return { message: lines.join('\n'), code: EXIT.usage };
   }
   if (err instanceof ServerCallError) return { message: withCauses(err.message, err.cause), code: EXIT.failed };
+  // Whole stories, the server layer's "cannot reach Temporal" among them: a class name adds nothing.
+  if (err instanceof ActionableError || err instanceof TemporalUnreachableError)
+    return { message: err.message, code: EXIT.failed };
   if (err instanceof Error) {
     const lead = `${err.name === 'Error' ? 'error' : err.name}: ${err.message}`;
     return { message: withCauses(lead, err.cause), code: EXIT.failed };

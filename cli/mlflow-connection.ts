@@ -8,11 +8,23 @@ import {
   MlflowNetworkError,
   silentLogger,
 } from '../tracking/index.js';
+import { ActionableError } from './errors.js';
 
 const CLI_TIMEOUT_MS = 15_000;
 
-export class MlflowUnreachableError extends Error {
+/** unreachable: nothing answered at the address (the stack's line can say which home it was); slow, refused: a server did. */
+export type MlflowFailure = 'unreachable' | 'slow' | 'refused';
+
+export class MlflowUnreachableError extends ActionableError {
   override name = 'MlflowUnreachable';
+  constructor(
+    message: string,
+    readonly failure: MlflowFailure,
+    /** The address tried, as the client prints it (no credentials). */
+    readonly trackingUri: string,
+  ) {
+    super(message);
+  }
 }
 
 export function cliMlflowClient(env: NodeJS.ProcessEnv = process.env): MlflowClient {
@@ -34,17 +46,23 @@ export async function withMlflow<T>(client: MlflowClient, work: () => Promise<T>
       throw new MlflowUnreachableError(
         `the MLflow server at ${client.trackingUri} did not answer in time (ETIMEDOUT): it is busy or the request is large; ` +
           'set MLFLOW_HTTP_REQUEST_TIMEOUT (seconds) to wait longer',
+        'slow',
+        client.trackingUri,
       );
     }
     if (err instanceof MlflowNetworkError) {
       throw new MlflowUnreachableError(
         `cannot reach the MLflow server at ${client.trackingUri} (${err.code}); start the local stack with \`mirl up\` ` +
           'or point MLFLOW_TRACKING_URI at a running server',
+        'unreachable',
+        client.trackingUri,
       );
     }
     if (err instanceof MlflowApiError && (err.httpStatus === 401 || err.httpStatus === 403)) {
       throw new MlflowUnreachableError(
         `the MLflow server at ${client.trackingUri} refused the request (${err.httpStatus}); set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD`,
+        'refused',
+        client.trackingUri,
       );
     }
     throw err;

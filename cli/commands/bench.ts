@@ -10,13 +10,14 @@ import { printJson } from '../output.js';
 import { EXIT, UsageError } from '../errors.js';
 import { MlflowClient } from '../../tracking/index.js';
 import { connectClient } from '../../servers/temporal-connection.js';
-import { applyStackEnvironment } from '../stack/env.js';
 import { readState } from '../stack/state.js';
-import { stackHome, stackPaths } from '../stack/home.js';
+import { stackPaths } from '../stack/home.js';
+import { onStack, withHomeOption, type HomeArgs } from '../stack-option.js';
+import type { StackTarget } from '../stack/env.js';
 import type { ScaleOptions } from '../../bench/sweep-scale.js';
 import { launchSweep } from '../../client/sweeps.js';
 
-interface Args {
+interface Args extends HomeArgs {
   backends?: string[];
   cases?: string[];
   steps: number;
@@ -43,11 +44,12 @@ interface Args {
 }
 
 /** `--scale N`: a sweep of N one-step trials through the running stack, audited in Temporal and MLflow. */
-async function runScale(args: Args): Promise<void> {
-  applyStackEnvironment();
+async function runScale(args: Args, stack: StackTarget): Promise<void> {
   const client = await connectClient();
   const mlflow = MlflowClient.fromEnv({});
-  const worker = readState(stackPaths(stackHome()).stateFile)?.services.worker;
+  // The worker's process group is audited only when the stack is a home's: one named by address has no state file.
+  const worker =
+    stack.temporal.from === 'home' ? readState(stackPaths(stack.home).stateFile)?.services.worker : undefined;
   // Loaded on use: every `mirl` command would otherwise pay for TensorFlow.js at start-up.
   const { attachScale, measureScale } = await import('../../bench/sweep-scale.js');
   const options: ScaleOptions = {
@@ -82,7 +84,7 @@ export const benchCommand: CommandModule<object, Args> = {
   describe:
     'Measure training, evaluation and orchestration speed on every available backend, side by side, against the speed targets',
   builder: (y) =>
-    y
+    withHomeOption(y)
       .option('backends', {
         type: 'array',
         string: true,
@@ -185,7 +187,8 @@ export const benchCommand: CommandModule<object, Args> = {
         'mirl against JAX on the same step',
       ),
   handler: async (args) => {
-    if (nonNegativeInt(args.scale, '--scale') > 0 || args['scale-attach']) return runScale(args);
+    if (nonNegativeInt(args.scale, '--scale') > 0 || args['scale-attach'])
+      return onStack(args.home, ['temporal', 'mlflow'], (stack) => runScale(args, stack));
     const [{ availableBackends }, { webgpuAdapter }, { runBench }] = await Promise.all([
       import('../../ml/backend.js'),
       import('../../ml/webgpu.js'),

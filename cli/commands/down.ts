@@ -2,19 +2,16 @@ import type { CommandModule } from 'yargs';
 import { printJson } from '../output.js';
 import { stackHome } from '../stack/home.js';
 import { stackDown } from '../stack/stack.js';
+import { withHomeOption, type HomeArgs } from '../stack-option.js';
 
-interface Args {
-  home?: string;
+interface Args extends HomeArgs {
   json: boolean;
 }
 
 export const downCommand: CommandModule<object, Args> = {
   command: 'down',
   describe: 'Stop the processes `mirl up` started (data stays in the state directory)',
-  builder: (y) =>
-    y
-      .option('home', { type: 'string', describe: 'state directory (default: MIRL_HOME or .mirl)' })
-      .option('json', { type: 'boolean', default: false }),
+  builder: (y) => withHomeOption(y).option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
     const home = stackHome(args.home);
     const report = await stackDown({
@@ -38,6 +35,7 @@ export const downCommand: CommandModule<object, Args> = {
         }[s.outcome];
       process.stdout.write(`${s.name.padEnd(9)} ${what} (pid ${s.pid})\n`);
     }
-    process.stdout.write(`stack down; data kept in ${home} (\`mirl up\` brings it back)\n`);
+    const up = args.home ? `mirl up --home ${home}` : 'mirl up';
+    process.stdout.write(`stack down; data kept in ${home} (\`${up}\` brings it back)\n`);
   },
 };

@@ -1,14 +1,15 @@
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { BACKENDS } from '../../ml/config.js';
 import { TASK_QUEUES } from '../../sweep-spec/index.js';
 import { printJson } from '../output.js';
-import { stackHome } from '../stack/home.js';
+import { DEFAULT_HOME, stackHome } from '../stack/home.js';
 import { checkPortNumber } from '../stack/ports.js';
 import { stackUp, type UpReport } from '../stack/stack.js';
 import type { StackPorts } from '../stack/state.js';
+import { withHomeOption, type HomeArgs } from '../stack-option.js';
 
-interface Args {
-  home?: string;
+interface Args extends HomeArgs {
   'temporal-port'?: number;
   'temporal-ui-port'?: number;
   'mlflow-port'?: number;
@@ -30,18 +31,27 @@ export function renderUp(r: UpReport): string {
     `Temporal:    ${r.temporalAddress}`,
     `Temporal UI: ${r.temporalUi}`,
     `MLflow UI:   ${r.mlflowUri}`,
-    'mirl commands run here find it through the state file; elsewhere set',
-    `  TEMPORAL_ADDRESS=${r.temporalAddress} MLFLOW_TRACKING_URI=${r.mlflowUri}`,
-    'stop it with `mirl down` (data stays)',
+    ...findIt(r),
   ].join('\n');
+}
+
+/** How later commands find this stack: without --home or MIRL_HOME, only from the directory of ./.mirl. */
+function findIt(r: UpReport): string[] {
+  const here = r.home === path.resolve(DEFAULT_HOME);
+  return [
+    here
+      ? `mirl commands run in this directory find it; from elsewhere pass --home ${r.home} (or set MIRL_HOME)`
+      : `later mirl commands find it with --home ${r.home} (or MIRL_HOME=${r.home})`,
+    `  clients without mirl's state file: TEMPORAL_ADDRESS=${r.temporalAddress} MLFLOW_TRACKING_URI=${r.mlflowUri}`,
+    `stop it with \`mirl down${here ? '' : ` --home ${r.home}`}\` (data stays)`,
+  ];
 }
 
 export const upCommand: CommandModule<object, Args> = {
   command: 'up',
   describe: 'Start the local stack in the background: Temporal dev server, MLflow server, one worker',
   builder: (y) =>
-    y
-      .option('home', { type: 'string', describe: 'state, data and logs (default: MIRL_HOME or .mirl)' })
+    withHomeOption(y)
       .option('temporal-port', { type: 'number', describe: 'Temporal gRPC port (default 7233)' })
       .option('temporal-ui-port', { type: 'number', describe: 'Temporal UI port (default: gRPC port + 1000)' })
       .option('mlflow-port', { type: 'number', describe: 'MLflow server and UI port (default 5000)' })

@@ -147,6 +147,9 @@ const workerService: ServiceDef = {
         TEMPORAL_NAMESPACE: 'default',
         MLFLOW_TRACKING_URI: mlflowUrl(ctx.ports),
         MIRL_CHECKPOINT_DIR: ctx.env.MIRL_CHECKPOINT_DIR || ctx.paths.checkpoints,
+        // The worker finds its stack as every command does; a MIRL_HOME of another stack
+        // inherited from `up`'s caller would contradict the addresses above and stop it.
+        MIRL_HOME: ctx.paths.home,
       },
       marker: WORKER_MARKER,
     };

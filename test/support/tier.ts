@@ -78,7 +78,10 @@ function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
     '--test-reporter-destination=stdout',
     ...files,
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: 'inherit' });
+  // Tests start their own servers: a developer's MIRL_HOME must never point them (or the
+  // workers and commands they spawn) at a stack of hers, nor clash with their addresses.
+  const { MIRL_HOME: _theirs, ...inherited } = process.env;
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...inherited, ...env }, stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward).on('SIGTERM', forward);
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
