@@ -10,6 +10,7 @@ import { readSweepRuns, type SweepRuns } from '../../results/sweep-runs.js';
 import { readTrialHistories } from '../../results/trial-histories.js';
 import { evaluateClaim, type StudyVerdicts } from '../../results/verdicts.js';
 import { renderCsv, renderTable, renderVerdicts } from '../../results/render.js';
+import { renderInsight, sweepInsight } from '../../results/importance.js';
 
 interface Args {
   id: string;
@@ -66,6 +67,7 @@ export const compareCommand: CommandModule<object, Args> = {
     const comparison = aggregate(runs.trials, { metrics, sort: args.sort, includePruned: args['include-pruned'] });
     if (args.csv) return void process.stdout.write(renderCsv(comparison));
     const verdicts = await withMlflow(client, () => claimVerdicts(client, runs, args.id));
+    const insight = sweepInsight(runs.trials, comparison);
     if (args.json) {
       return printJson({
         sweepId: args.id,
@@ -75,6 +77,8 @@ export const compareCommand: CommandModule<object, Args> = {
         sweepStatus: runs.parent?.info.status ?? null,
         source: runs.source,
         ...comparison,
+        importance: insight?.importance ?? null,
+        best: insight?.best ?? null,
         verdicts,
       });
     }
@@ -88,6 +92,7 @@ export const compareCommand: CommandModule<object, Args> = {
       `sweep ${args.id}: ${total} trial runs in ${comparison.rows.length} configurations (MLflow experiment '${runs.experiment.name}'${status})\n` +
         (comparison.rows.length ? renderTable(comparison) + '\n' : '') +
         `final values per trial; mean ± sample sd (standard error sd/√n, n seeds) over finished trials${pruningNote(comparison, args['include-pruned'])}${source}\n` +
+        (insight && renderInsight(insight) ? renderInsight(insight) + '\n' : '') +
         (verdicts ? renderVerdicts(verdicts) + '\n' : '') +
         `${runsViewUrl(client.trackingUri, runs.experiment.id, args.id)}\n`,
     );

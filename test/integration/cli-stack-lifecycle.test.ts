@@ -203,8 +203,17 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
       failed: number;
       metrics: Record<string, { mean: number | null; sd: number | null; n: number }>;
     }[];
+    importance: { metric: string; trials: number; axes: { axis: string; levels: number }[] } | null;
+    best: { metric: string; config: Record<string, unknown>; n: number } | null;
   };
   assert.deepEqual(c.axes, ['critic']);
+  // The first metric with values (linear evaluation is not in this spec): its importance and best configuration.
+  assert.deepEqual(
+    [c.importance?.metric, c.importance?.trials, c.importance?.axes.map((a) => [a.axis, a.levels])],
+    ['i_est_test', 4, [['critic', 2]]],
+  );
+  assert.ok(['bilinear', 'separable'].includes(String(c.best?.config.critic)), JSON.stringify(c.best));
+  assert.equal(c.best?.n, 2);
   assert.deepEqual(
     c.rows.map((r) => r.config.critic),
     ['bilinear', 'separable'],
