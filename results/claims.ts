@@ -4,6 +4,7 @@
 // Axis names and values are the specs' grid keys; a sweep that lacks some compared
 // configuration simply has fewer comparisons.
 import { gaussianTrueMi } from '../ml/data/pairs.js';
+import { LINEAR_EVAL_PROTOCOLS, protocolMetrics, type LinearEvalProtocol } from '../ml/eval/protocols.js';
 import type { Direction } from './statistics.js';
 
 /**
@@ -12,17 +13,15 @@ import type { Direction } from './statistics.js';
  */
 export const ACCURACY = 'accuracy';
 
-/** Linear-evaluation protocols and the metric each logs (REFERENCE.md, "Linear evaluation"). */
-export const PROTOCOL_METRICS = {
-  /** mirl's fit run to convergence. */
-  converged: 'linear_eval_accuracy',
-  /** The notebook's early-stopped saga fit. */
-  notebook: 'linear_eval_notebook_accuracy',
-} as const;
+/** Each linear-evaluation protocol's test-accuracy metric, read from its registry entry. */
+export const PROTOCOL_METRICS: Readonly<Record<LinearEvalProtocol, string>> = Object.fromEntries(
+  LINEAR_EVAL_PROTOCOLS.map((name) => [name, protocolMetrics(name)[0]]),
+) as Record<LinearEvalProtocol, string>;
 
-export type Protocol = keyof typeof PROTOCOL_METRICS;
+export type Protocol = LinearEvalProtocol;
 
-export const PROTOCOLS = Object.keys(PROTOCOL_METRICS) as Protocol[];
+/** In the registry's order, which is the order reports list the protocols in. */
+export const PROTOCOLS: readonly Protocol[] = LINEAR_EVAL_PROTOCOLS;
 
 /**
  * Two configurations that differ on one axis, within every combination of the other
