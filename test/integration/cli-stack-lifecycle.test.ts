@@ -235,7 +235,37 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
     csv.stdout.split('\n')[0],
     'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_se,i_est_test_n',
   );
+  await assertReadmeNotebookExample(sweepId);
 });
+
+/**
+ * The README's "From Python or a notebook" example, run as written on this sweep: only the
+ * sweep id and the metric (linear evaluation is not in this spec) are swapped in.
+ */
+async function assertReadmeNotebookExample(id: string): Promise<void> {
+  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = /<!-- notebook-example[^>]*-->\s*```python\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, "the README's notebook example is marked and fenced as python");
+  const code = block[1]
+    .replace(/^sweep = "[^"]+"/m, `sweep = "${id}"`)
+    .replace(/^metric = "[^"]+"/m, 'metric = "metrics.i_est_test"');
+  assert.match(code, new RegExp(`sweep = "${id}"`), 'the example names its sweep on a line of its own');
+  const python = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+  const out = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const proc = spawn(python, ['-c', code], {
+      env: { ...process.env, MLFLOW_TRACKING_URI: `http://127.0.0.1:${ports.mlflow}` },
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  assert.equal(out.status, 0, out.stderr);
+  // One row per configuration, the two seeds counted.
+  assert.match(out.stdout, /^bilinear +nce +\S+ +\S+ +2$/m, out.stdout);
+  assert.match(out.stdout, /^separable +nce +\S+ +\S+ +2$/m, out.stdout);
+}
 
 /** The stack's worker logged every trial to the stack's MLflow (what compare reads). */
 async function assertTrialRuns(id: string, progress: SweepProgress): Promise<void> {
