@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { MlflowClient, Run } from '../tracking/index.js';
 import { searchSweepRuns } from '../results/sweep-runs.js';
-import { TAGS } from '../results/mlflow-contract.js';
+import { readSweepAudit } from '../client/sweep-audit.js';
 import { parseSpecData, type Spec } from '../sweep-spec/index.js';
 import { progressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/types.js';
@@ -24,8 +24,6 @@ export interface ScaleOptions {
   launch(spec: Spec, options: { continueAsNewAfterStarts?: number }): Promise<string>;
   /** Process groups whose resident memory is sampled (the stack's workers). */
   workerGroups: number[];
-  /** MLflow runs whose metric history is read back in full (a random sample). */
-  auditRuns?: number;
   log(line: string): void;
 }
 
@@ -157,31 +155,24 @@ export function activeTime(
   return { wallS: (prev - first) / 1000, activeS: (prev - first - idle) / 1000, gaps };
 }
 
-/** One FINISHED run per trial, and in a sample every logged step exactly once. */
+/** Every trial checked against MLflow (`mirl sweep audit`), plus when the runs were active. */
 async function auditMlflow(
-  o: Pick<ScaleOptions, 'mlflow' | 'auditRuns'>,
+  o: Pick<ScaleOptions, 'mlflow' | 'client'>,
   sweepId: string,
-): Promise<Record<string, number>> {
-  const runs = await trialRuns(o.mlflow, sweepId);
-  const trialIds = new Set(runs.map((r) => r.data.tags[TAGS.trialId]));
-  const finished = runs.filter((r) => r.info.status === 'FINISHED').length;
-  let duplicateSteps = 0;
-  let missingSteps = 0;
-  const sample = [...runs].sort(() => Math.random() - 0.5).slice(0, o.auditRuns ?? 200);
-  for (const run of sample) {
-    const history = await o.mlflow.getFullMetricHistory(run.info.runId, 'loss');
-    const steps = history.map((m) => m.step);
-    duplicateSteps += steps.length - new Set(steps).size;
-    missingSteps += steps.length === 0 ? 1 : 0;
-  }
-  const time = activeTime(runs);
+): Promise<Record<string, number | boolean>> {
+  const audit = await readSweepAudit(o.client, o.mlflow, sweepId);
+  const time = activeTime(await trialRuns(o.mlflow, sweepId));
   return {
-    mlflow_runs: runs.length,
-    mlflow_distinct_trials: trialIds.size,
-    mlflow_finished: finished,
-    audited_runs: sample.length,
-    duplicate_steps: duplicateSteps,
-    missing_steps: missingSteps,
+    mlflow_runs: audit.runs,
+    mlflow_finished: audit.runStatuses.FINISHED ?? 0,
+    audit_missing_runs: audit.missingRuns,
+    audit_duplicate_runs: audit.duplicateRuns,
+    audit_stray_runs: audit.strayRuns,
+    audit_unfinished_runs: audit.unfinishedRuns,
+    audit_empty_runs: audit.emptyRuns,
+    audit_metric_points: audit.metricPoints,
+    duplicate_steps: audit.duplicateSteps,
+    audit_ok: audit.ok,
     runs_wall_seconds: time.wallS,
     runs_active_seconds: time.activeS,
     runs_idle_gaps: time.gaps,
@@ -231,7 +222,7 @@ async function scaleFigures(
     started_total: result.carry.startedTotal,
     seconds_total: wallS,
     seconds_per_trial: wallS === null ? null : wallS / trials,
-    active_seconds_per_trial: audit.runs_active_seconds / trials,
+    active_seconds_per_trial: Number(audit.runs_active_seconds) / trials,
     workflow_runs: history.runs,
     history_events_max_per_run: history.maxEvents,
     history_bytes_max_per_run: history.maxBytes,
@@ -244,10 +235,8 @@ async function scaleFigures(
       done === trials &&
       result.carry.startedTotal === trials &&
       audit.mlflow_runs === trials &&
-      audit.mlflow_distinct_trials === trials &&
       audit.mlflow_finished === trials &&
-      audit.duplicate_steps === 0 &&
-      audit.missing_steps === 0,
+      audit.audit_ok === true,
   };
 }
 

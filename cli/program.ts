@@ -21,12 +21,14 @@ import { workerCommand } from './commands/worker.js';
 import { upCommand } from './commands/up.js';
 import { downCommand } from './commands/down.js';
 import { sweepWatchCommand } from './commands/sweep-watch.js';
+import { sweepAuditCommand } from './commands/sweep-audit.js';
 import { compareCommand } from './commands/compare.js';
 import { reportCommand } from './commands/report.js';
 import { stackCommand } from './stack-option.js';
 
 const TEMPORAL = ['temporal'] as const;
 const MLFLOW = ['mlflow'] as const;
+const BOTH = ['temporal', 'mlflow'] as const;
 
 // up, down and bench take --home themselves: up and down manage the home rather than
 // talk through it, and bench talks to the stack only with --scale.
@@ -51,6 +53,7 @@ export function buildCli(argv: string[]): Argv {
         .command(stackCommand(TEMPORAL, sweepSetConcurrencyCommand))
         .command(stackCommand(TEMPORAL, sweepRerunFailedCommand))
         .command(stackCommand(TEMPORAL, sweepExtendCommand))
+        .command(stackCommand(BOTH, sweepAuditCommand))
         .demandCommand(1, 'name a sweep command')
         // A mistyped command gets "Did you mean ...?" (yargs compares it with the known ones).
         .recommendCommands(),

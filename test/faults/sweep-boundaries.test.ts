@@ -29,7 +29,6 @@ test(
       launch: (spec, options) =>
         launchSweep(stack.temporal.client, spec, null, { ...options, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_S * 1000 }),
       workerGroups: [],
-      auditRuns: TRIALS,
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stderr.write(`sweep boundaries: ${JSON.stringify(row)}\n`);

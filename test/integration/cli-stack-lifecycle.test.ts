@@ -236,6 +236,11 @@ test('a tiny sweep runs through the stack: launch --wait, watch (plain lines), c
     'critic,trials,done,failed,cancelled,pruned,i_est_test_mean,i_est_test_sd,i_est_test_se,i_est_test_n',
   );
   await assertReadmeNotebookExample(sweepId);
+  const audit = await mirl(['sweep', 'audit', sweepId, '--json']);
+  assert.equal(audit.status, 0, show(audit));
+  const a = JSON.parse(audit.stdout) as { ok: boolean; trials: number; runs: number; metricHistories: number };
+  assert.deepEqual([a.ok, a.trials, a.runs], [true, 4, 4], audit.stdout);
+  assert.ok(a.metricHistories >= 4 * 2, 'every history of every run was read (loss and i_est_test at least)');
 });
 
 /**
